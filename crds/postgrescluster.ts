@@ -1,0 +1,146 @@
+// PostgresCluster: the single source for the TypeScript type, the OpenAPI schema (with CEL rules and defaults)
+// and the printer columns. chart/crds is generated from here by `npm run generate`.
+import { Type, type Static } from '@sinclair/typebox';
+import { Strict, StringMap, Quantity, Name, immutable, Conditions, Opaque } from './schema-kit.js';
+import type { ResourceDefinition, Resource } from './definition.js';
+
+/** Parameters the operator renders itself; accepting them from users would break replication or fencing. */
+export const OPERATOR_OWNED_PARAMETERS = [
+  'archive_cleanup_command', 'archive_command', 'archive_mode', 'cluster_name', 'config_file', 'data_directory',
+  'hba_file', 'hot_standby', 'ident_file', 'listen_addresses', 'log_destination', 'log_directory',
+  'logging_collector', 'port', 'primary_conninfo', 'primary_slot_name', 'promote_trigger_file',
+  'recovery_end_command', 'recovery_target', 'recovery_target_action', 'recovery_target_inclusive',
+  'recovery_target_lsn', 'recovery_target_name', 'recovery_target_time', 'recovery_target_timeline',
+  'recovery_target_xid', 'restore_command', 'ssl', 'ssl_ca_file', 'ssl_cert_file', 'ssl_key_file',
+  'synchronous_standby_names', 'unix_socket_directories', 'wal_level', 'wal_log_hints',
+] as const;
+
+const refusedList = `[${OPERATOR_OWNED_PARAMETERS.map((p) => `'${p}'`).join(', ')}]`;
+
+export const SynchronousSpec = Strict({
+  method: Type.Union([Type.Literal('any'), Type.Literal('first')], {
+    description: 'any = quorum commit (ANY n), first = priority commit (FIRST n).',
+  }),
+  number: Type.Integer({ minimum: 1, maximum: 15, description: 'How many standbys must confirm each commit.' }),
+  dataDurability: Type.Union([Type.Literal('required'), Type.Literal('preferred')], {
+    default: 'required',
+    description: 'required: commits wait for the standbys even when too few are up (RPO 0). preferred: fall back to asynchronous when standbys are missing.',
+  }),
+});
+
+export const PostgresqlSpec = Strict({
+  parameters: Type.Optional(StringMap({
+    description: 'postgresql.conf parameters. Keys the operator manages (port, replication, archiving, TLS files) are refused.',
+    maxProperties: 200,
+    rules: [{
+      rule: `self.all(k, !(k in ${refusedList}))`,
+      message: 'contains a parameter managed by the operator; remove it',
+      messageExpression: `'parameter ' + self.filter(k, k in ${refusedList}).join(', ') + ' is managed by the operator; remove it from spec.postgresql.parameters'`,
+    }],
+  })),
+  synchronous: Type.Optional(SynchronousSpec),
+  pgHba: Type.Optional(Type.Array(Type.String({ minLength: 1 }), {
+    maxItems: 64,
+    description: 'Extra pg_hba.conf lines, added after the operator rules; trust is refused.',
+    [`x-kubernetes-validations`]: [{ rule: "self.all(l, !l.contains('trust'))", message: 'trust authentication is refused; use scram-sha-256' }],
+  })),
+});
+
+export const InitdbSpec = Strict({
+  database: Type.String({ default: 'app', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }),
+  owner: Type.String({ default: 'app', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }),
+  dataChecksums: Type.Boolean({ default: true }),
+  encoding: Type.String({ default: 'UTF8' }),
+  locale: Type.String({ default: 'C' }),
+});
+
+export const StorageSpec = Strict({
+  size: Quantity({ default: '1Gi', description: 'Size of each instance volume.' }),
+  storageClass: Type.Optional(Type.String()),
+  retainOnDelete: Type.Boolean({ default: false, description: 'Keep instance volumes when the cluster is deleted.' }),
+});
+
+export const HaSpec = Strict({
+  leaseDurationSeconds: Type.Integer({ minimum: 2, maximum: 120, default: 5, description: 'Primary lease TTL.' }),
+  maxLagOnFailoverBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Replicas further behind are never promoted.' })),
+});
+
+export const PostgresClusterSpec = Strict({
+  instances: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'Number of PostgreSQL instances: one primary, the rest replicas.' }),
+  postgresVersion: Type.Optional(Type.Integer({ minimum: 15, maximum: 18, description: 'PostgreSQL major version.' })),
+  imageName: Type.Optional(Type.String({ minLength: 1 })),
+  storage: Type.Optional(StorageSpec),
+  postgresql: Type.Optional(PostgresqlSpec),
+  bootstrap: Type.Optional(Strict({ initdb: Type.Optional(InitdbSpec) }, { rules: [immutable('spec.bootstrap')] })),
+  primaryUpdateStrategy: Type.Union([Type.Literal('unsupervised'), Type.Literal('supervised')], { default: 'unsupervised' }),
+  ha: Type.Optional(HaSpec),
+}, {
+  rules: [
+    {
+      rule: '!has(self.postgresql) || !has(self.postgresql.synchronous) || self.postgresql.synchronous.number < self.instances',
+      message: 'must be less than spec.instances (the primary does not count); lower it or add instances',
+      fieldPath: '.postgresql.synchronous.number',
+    },
+    {
+      rule: '!has(oldSelf.postgresVersion) || !has(self.postgresVersion) || self.postgresVersion >= oldSelf.postgresVersion',
+      message: 'cannot go down: a major downgrade needs a restore into a new cluster',
+      fieldPath: '.postgresVersion',
+    },
+  ],
+});
+
+export const InstanceStatus = Type.Object({
+  name: Type.String(),
+  role: Type.Union([Type.Literal('primary'), Type.Literal('replica'), Type.Literal('unknown')]),
+  ready: Type.Boolean(),
+  phase: Type.String(),
+  timeline: Type.Optional(Type.Integer()),
+  currentLsn: Type.Optional(Type.String()),
+  receiveLsn: Type.Optional(Type.String()),
+  replayLsn: Type.Optional(Type.String()),
+  lagBytes: Type.Optional(Type.Integer()),
+});
+
+export const PostgresClusterStatus = Type.Object({
+  phase: Type.Optional(Type.String()),
+  phaseReason: Type.Optional(Type.String()),
+  conditions: Type.Optional(Conditions),
+  currentPrimary: Type.Optional(Type.String()),
+  instances: Type.Optional(Type.Array(InstanceStatus)),
+  readyInstances: Type.Optional(Type.Integer()),
+  timeline: Type.Optional(Type.Integer()),
+  observedGeneration: Type.Optional(Type.Integer()),
+  endpoints: Type.Optional(Type.Object({ readWrite: Type.Optional(Type.String()), readOnly: Type.Optional(Type.String()) })),
+  machine: Type.Optional(Opaque({ description: 'Persisted statechart snapshot envelope; read by the operator on restart.' })),
+});
+
+export type PostgresClusterSpec = Static<typeof PostgresClusterSpec>;
+export type PostgresClusterStatus = Static<typeof PostgresClusterStatus>;
+export type InstanceStatus = Static<typeof InstanceStatus>;
+export type SynchronousSpec = Static<typeof SynchronousSpec>;
+export type PostgresCluster = Resource<PostgresClusterSpec, PostgresClusterStatus>;
+
+export const postgresClusterDefinition: ResourceDefinition = {
+  kind: 'PostgresCluster',
+  plural: 'postgresclusters',
+  singular: 'postgrescluster',
+  shortNames: ['pgc'],
+  scope: 'Namespaced',
+  categories: ['pgop', 'all'],
+  spec: PostgresClusterSpec,
+  status: PostgresClusterStatus,
+  objectRules: [{
+    rule: 'self.metadata.name.size() <= 50',
+    message: 'must be at most 50 characters (instance names append a serial)',
+    fieldPath: '.metadata.name',
+  }],
+  printerColumns: [
+    { name: 'Instances', type: 'integer', jsonPath: '.spec.instances' },
+    { name: 'Ready', type: 'integer', jsonPath: '.status.readyInstances' },
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Primary', type: 'string', jsonPath: '.status.currentPrimary' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ],
+};
+
+export { Name };

@@ -1,0 +1,23 @@
+// Pure decisions for the cluster machine: naming, membership arithmetic and which replica to remove.
+import type { ClusterContext, Member } from './cluster.types.js';
+
+export const instanceName = (cluster: string, serial: number) => `${cluster}-${serial}`;
+
+/** Members still counted towards spec.instances (a member being removed no longer counts). */
+export const liveMembers = (ctx: ClusterContext): Member[] =>
+  ctx.members.filter((m) => m.phase !== 'removing' && m.phase !== 'removed');
+
+export const isBootstrapping = (m: Member) =>
+  m.phase === 'reservingSlot' || m.phase === 'creating' || m.phase === 'bootstrapping';
+
+export const allLiveRunning = (ctx: ClusterContext) => liveMembers(ctx).every((m) => m.phase === 'running');
+
+export const needsMoreMembers = (ctx: ClusterContext) => liveMembers(ctx).length < ctx.spec.instances;
+export const hasTooManyMembers = (ctx: ClusterContext) => liveMembers(ctx).length > ctx.spec.instances;
+
+/** Scale down removes the newest replica first and never the primary. */
+export function replicaToRemove(ctx: ClusterContext): Member | undefined {
+  return [...liveMembers(ctx)].reverse().find((m) => m.name !== ctx.currentPrimary);
+}
+
+export const removalInProgress = (ctx: ClusterContext) => ctx.members.some((m) => m.phase === 'removing');

@@ -1,0 +1,184 @@
+// PostgresCluster lifecycle: provision shared resources, bootstrap the first primary, clone replicas one at a
+// time, then hold Ready ⇄ Degraded while following spec changes (scale up and down) until deletion.
+// One `instance` child per member owns that instance's lifecycle and reports its phase back here.
+import { setup, assign, sendTo, stopChild, enqueueActions } from 'xstate';
+import { notProvided } from '../shared/placeholder.js';
+import { instanceMachine } from '../instance/instance.machine.js';
+import type { ClusterContext, ClusterEvent, ClusterInput, ClusterEffectInput, Member } from './cluster.types.js';
+import {
+  instanceName, liveMembers, isBootstrapping, allLiveRunning, needsMoreMembers, hasTooManyMembers,
+  replicaToRemove, removalInProgress,
+} from './cluster.logic.js';
+
+const effectInput = ({ context }: { context: ClusterContext }): ClusterEffectInput => ({
+  cluster: { namespace: context.namespace, name: context.name }, spec: context.spec,
+});
+
+export const clusterMachine = setup({
+  types: {
+    context: {} as ClusterContext,
+    events: {} as ClusterEvent,
+    input: {} as ClusterInput,
+  },
+  actors: {
+    instance: instanceMachine,
+    provisionCluster: notProvided<void, ClusterEffectInput>('provisionCluster'),
+    deprovisionCluster: notProvided<void, ClusterEffectInput>('deprovisionCluster'),
+  },
+  actions: {
+    storeSpec: assign(({ event, context }) => (event.type === 'spec.changed'
+      ? { spec: event.spec, generation: event.generation }
+      : { spec: context.spec })),
+    storeError: assign({ lastError: (_, params: { error: unknown }) => String(params.error instanceof Error ? params.error.message : params.error) }),
+    clearError: assign({ lastError: null }),
+    markInitialized: assign({ initialized: true }),
+    storePrimary: assign({ currentPrimary: ({ context }) => context.members[0]?.name ?? null }),
+
+    addMember: assign(({ context, spawn }, params: { bootstrap: 'initdb' | 'clone' }) => {
+      const name = instanceName(context.name, context.nextSerial);
+      const member: Member = { name, serial: context.nextSerial, bootstrap: params.bootstrap, phase: 'creating', reason: null };
+      spawn('instance', {
+        id: name,
+        input: {
+          cluster: { namespace: context.namespace, name: context.name },
+          name, serial: member.serial, bootstrap: params.bootstrap, primary: context.currentPrimary,
+        },
+      });
+      return { members: [...context.members, member], nextSerial: context.nextSerial + 1 };
+    }),
+
+    forwardToInstance: sendTo(
+      ({ event }) => ('instance' in event ? event.instance : ''),
+      ({ event }) => event,
+    ),
+
+    storeMemberPhase: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'instance.phaseChanged') return;
+      if (event.phase === 'removed') {
+        enqueue.assign({ members: context.members.filter((m) => m.name !== event.instance) });
+        enqueue(stopChild(event.instance));
+        return;
+      }
+      enqueue.assign({
+        members: context.members.map((m) => (m.name === event.instance ? { ...m, phase: event.phase, reason: event.reason ?? null } : m)),
+      });
+    }),
+
+    removeNewestReplica: sendTo(({ context }) => replicaToRemove(context)?.name ?? '', { type: 'instance.remove' }),
+
+    removeFailedMembers: enqueueActions(({ context, enqueue }) => {
+      for (const m of context.members.filter((x) => x.phase === 'failed')) enqueue.sendTo(m.name, { type: 'instance.remove' });
+    }),
+  },
+  guards: {
+    isKnownInstance: ({ context, event }) => 'instance' in event && context.members.some((m) => m.name === event.instance),
+    hasNoMembers: ({ context }) => context.members.length === 0,
+    primaryRunning: ({ context }) => context.members[0]?.phase === 'running',
+    primaryFailed: ({ context }) => context.members[0]?.phase === 'failed',
+    anyMemberFailed: ({ context }) => liveMembers(context).some((m) => m.phase === 'failed'),
+    complete: ({ context }) => !needsMoreMembers(context) && !hasTooManyMembers(context) && allLiveRunning(context),
+    canAddReplica: ({ context }) => needsMoreMembers(context) && !liveMembers(context).some(isBootstrapping),
+    needsScaleUp: ({ context, event }) => event.type === 'spec.changed' && liveMembers(context).length < event.spec.instances,
+    needsScaleDown: ({ context, event }) => event.type === 'spec.changed' && liveMembers(context).length > event.spec.instances,
+    tooManyMembers: ({ context }) => hasTooManyMembers(context),
+    canRemoveReplica: ({ context }) => hasTooManyMembers(context) && !removalInProgress(context) && replicaToRemove(context) !== undefined,
+    membersMatch: ({ context }) => !hasTooManyMembers(context) && !removalInProgress(context),
+    allRunning: ({ context }) => allLiveRunning(context),
+    someNotRunning: ({ context }) => !allLiveRunning(context),
+  },
+}).createMachine({
+  id: 'cluster',
+  context: ({ input }) => ({
+    ...input, members: [], nextSerial: 1, currentPrimary: null, initialized: false, lastError: null,
+  }),
+  initial: 'provisioning',
+  on: {
+    'instance.reported': { guard: 'isKnownInstance', actions: 'forwardToInstance' },
+    'instance.lost': { guard: 'isKnownInstance', actions: 'forwardToInstance' },
+    'instance.phaseChanged': { guard: 'isKnownInstance', actions: 'storeMemberPhase' },
+    'spec.changed': { actions: 'storeSpec' },
+    'cluster.deleted': { target: '.deleting' },
+  },
+  states: {
+    provisioning: {
+      description: 'Secrets, endpoints and configuration shared by every instance; idempotent.',
+      invoke: {
+        id: 'provisionCluster',
+        src: 'provisionCluster',
+        input: effectInput,
+        onDone: [
+          { guard: 'hasNoMembers', target: 'bootstrappingPrimary', actions: ['clearError', { type: 'addMember', params: { bootstrap: 'initdb' } }] },
+          { guard: 'primaryRunning', target: 'scaling', actions: 'clearError' },
+          { target: 'bootstrappingPrimary', actions: 'clearError' },
+        ],
+        onError: { target: 'failed', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
+      },
+    },
+    bootstrappingPrimary: {
+      always: [
+        { guard: 'primaryRunning', target: 'scaling', actions: 'storePrimary' },
+        { guard: 'primaryFailed', target: 'failed', actions: assign({ lastError: ({ context }) => `primary ${context.members[0]?.name} failed to bootstrap: ${context.members[0]?.reason ?? 'unknown error'}` }) },
+      ],
+    },
+    scaling: {
+      description: 'Replicas are cloned one at a time, each from the current primary with its own slot.',
+      always: [
+        { guard: 'anyMemberFailed', target: 'failed', actions: assign({ lastError: ({ context }) => {
+          const m = liveMembers(context).find((x) => x.phase === 'failed');
+          return `instance ${m?.name} failed: ${m?.reason ?? 'unknown error'}`;
+        } }) },
+        { guard: 'tooManyMembers', target: 'scalingDown' },
+        { guard: 'complete', target: 'ready' },
+        { guard: 'canAddReplica', actions: { type: 'addMember', params: { bootstrap: 'clone' } } },
+      ],
+    },
+    scalingDown: {
+      description: 'The newest replica goes first; its slot is dropped after it stops. The primary is never removed.',
+      always: [
+        { guard: 'canRemoveReplica', actions: 'removeNewestReplica' },
+        { guard: 'membersMatch', target: 'scaling' },
+      ],
+    },
+    ready: {
+      entry: 'markInitialized',
+      always: [{ guard: 'someNotRunning', target: 'degraded' }],
+      on: {
+        'spec.changed': [
+          { guard: 'needsScaleUp', target: 'scaling', actions: 'storeSpec' },
+          { guard: 'needsScaleDown', target: 'scalingDown', actions: 'storeSpec' },
+          { actions: 'storeSpec' },
+        ],
+      },
+    },
+    degraded: {
+      description: 'An instance is lost or not ready; the platform recreates it on its own volume.',
+      always: [{ guard: 'allRunning', target: 'ready' }],
+      on: {
+        'spec.changed': [
+          { guard: 'needsScaleUp', target: 'scaling', actions: 'storeSpec' },
+          { guard: 'needsScaleDown', target: 'scalingDown', actions: 'storeSpec' },
+          { actions: 'storeSpec' },
+        ],
+      },
+    },
+    failed: {
+      description: 'A change to the spec is the retry: failed instances are removed and provisioning starts over.',
+      on: {
+        'spec.changed': { target: 'provisioning', actions: ['storeSpec', 'removeFailedMembers'] },
+      },
+    },
+    deleting: {
+      on: { 'spec.changed': {}, 'cluster.deleted': {} },
+      invoke: {
+        id: 'deprovisionCluster',
+        src: 'deprovisionCluster',
+        input: effectInput,
+        onDone: { target: 'deleted' },
+        onError: { target: 'failed', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
+      },
+    },
+    deleted: { type: 'final' },
+  },
+});
+
+export type ClusterMachine = typeof clusterMachine;

@@ -1,0 +1,102 @@
+// Snapshot → PostgresCluster status. Pure: the runtime writes the result through the one status door.
+import type { SnapshotFrom, ActorRefFrom } from 'xstate';
+import type { ClusterMachine } from './cluster.machine.js';
+import type { instanceMachine } from '../instance/instance.machine.js';
+import type { ClusterContext, Member } from './cluster.types.js';
+import type { InstanceObservation } from '../shared/observation.js';
+import type { InstanceStatus } from '../../crds/postgrescluster.js';
+import { condition, type ConditionIntent } from '../shared/conditions.js';
+import { lsnDiff } from '../shared/lsn.js';
+import { liveMembers } from './cluster.logic.js';
+
+export type ClusterSnapshot = SnapshotFrom<ClusterMachine>;
+
+export type ClusterPhase =
+  | 'Provisioning' | 'Scaling' | 'Ready' | 'Degraded' | 'FailingOver' | 'SwitchingOver' | 'Deleting' | 'Failed';
+
+export interface ClusterStatusIntent {
+  phase: ClusterPhase;
+  phaseReason: string;
+  conditions: ConditionIntent[];
+  currentPrimary?: string;
+  instances: InstanceStatus[];
+  readyInstances: number;
+  timeline?: number;
+  observedGeneration: number;
+}
+
+export function selectPhase(snapshot: ClusterSnapshot): ClusterPhase {
+  const ctx = snapshot.context;
+  if (snapshot.matches('deleting') || snapshot.matches('deleted')) return 'Deleting';
+  if (snapshot.matches('failed')) return 'Failed';
+  if (snapshot.matches('ready')) return 'Ready';
+  if (snapshot.matches('degraded')) return 'Degraded';
+  if (snapshot.matches('scaling') || snapshot.matches('scalingDown')) return ctx.initialized ? 'Scaling' : 'Provisioning';
+  return 'Provisioning';
+}
+
+export function selectObservations(snapshot: ClusterSnapshot): Record<string, InstanceObservation | null> {
+  const out: Record<string, InstanceObservation | null> = {};
+  for (const m of snapshot.context.members) {
+    const child = snapshot.children[m.name] as ActorRefFrom<typeof instanceMachine> | undefined;
+    out[m.name] = child?.getSnapshot().context.observed ?? null;
+  }
+  return out;
+}
+
+function phaseReason(snapshot: ClusterSnapshot, phase: ClusterPhase): string {
+  const ctx = snapshot.context;
+  const live = liveMembers(ctx);
+  const running = live.filter((m) => m.phase === 'running').length;
+  switch (phase) {
+    case 'Ready': return `${running} of ${ctx.spec.instances} instances ready`;
+    case 'Failed': return ctx.lastError ?? 'failed';
+    case 'Deleting': return 'removing instances and cluster resources';
+    case 'Degraded': {
+      const bad = live.filter((m) => m.phase !== 'running').map((m) => `${m.name} ${m.phase}${m.reason ? ` (${m.reason})` : ''}`);
+      return `${running} of ${ctx.spec.instances} instances ready; ${bad.join(', ')}`;
+    }
+    default: {
+      if (snapshot.matches('provisioning')) return ctx.lastError ? `provisioning: ${ctx.lastError}` : 'creating secrets and endpoints';
+      if (snapshot.matches('bootstrappingPrimary')) return `initializing primary ${ctx.members[0]?.name ?? ''}`.trim();
+      const busy = ctx.members.find((m) => m.phase !== 'running' && m.phase !== 'removed');
+      if (snapshot.matches('scalingDown') && busy) return `removing ${busy.name}`;
+      if (busy) return `${busy.phase === 'reservingSlot' ? 'reserving slot for' : busy.phase === 'removing' ? 'removing' : 'cloning'} ${busy.name} (${running} of ${ctx.spec.instances} ready)`;
+      return `${running} of ${ctx.spec.instances} instances ready`;
+    }
+  }
+}
+
+function instanceStatus(ctx: ClusterContext, m: Member, obs: InstanceObservation | null, primaryLsn: string | null): InstanceStatus {
+  const role = obs?.role && obs.role !== 'unknown' ? obs.role : m.name === ctx.currentPrimary ? 'primary' : m.bootstrap === 'clone' ? 'replica' : 'unknown';
+  const s: InstanceStatus = { name: m.name, role, ready: m.phase === 'running' && (obs?.ready ?? false), phase: m.phase };
+  if (obs?.timeline != null) s.timeline = obs.timeline;
+  if (obs?.currentLsn) s.currentLsn = obs.currentLsn;
+  if (obs?.receiveLsn) s.receiveLsn = obs.receiveLsn;
+  if (obs?.replayLsn) s.replayLsn = obs.replayLsn;
+  if (role === 'primary') s.lagBytes = 0;
+  else if (primaryLsn && obs?.replayLsn) s.lagBytes = lsnDiff(primaryLsn, obs.replayLsn);
+  return s;
+}
+
+export function selectStatus(snapshot: ClusterSnapshot): ClusterStatusIntent {
+  const ctx = snapshot.context;
+  const phase = selectPhase(snapshot);
+  const obs = selectObservations(snapshot);
+  const primaryObs = ctx.currentPrimary ? obs[ctx.currentPrimary] ?? null : null;
+  const instances = ctx.members.map((m) => instanceStatus(ctx, m, obs[m.name] ?? null, primaryObs?.currentLsn ?? null));
+  const readyInstances = instances.filter((i) => i.ready).length;
+  const reason = phaseReason(snapshot, phase);
+  const progressing = phase === 'Provisioning' || phase === 'Scaling' || phase === 'FailingOver' || phase === 'SwitchingOver' || phase === 'Deleting';
+  const conditions = [
+    condition('Ready', phase === 'Ready', phase === 'Ready' ? 'ClusterReady' : phase, reason),
+    condition('Progressing', progressing, progressing ? phase : 'Idle', progressing ? reason : 'no operation in progress'),
+    condition('Degraded', phase === 'Degraded' || phase === 'Failed', phase === 'Degraded' || phase === 'Failed' ? phase : 'AllInstancesReady',
+      phase === 'Degraded' || phase === 'Failed' ? reason : 'every instance is ready'),
+  ];
+  return {
+    phase, phaseReason: reason, conditions, instances, readyInstances, observedGeneration: ctx.generation,
+    ...(ctx.currentPrimary ? { currentPrimary: ctx.currentPrimary } : {}),
+    ...(primaryObs?.timeline != null ? { timeline: primaryObs.timeline } : {}),
+  };
+}

@@ -1,0 +1,144 @@
+// The operator's view of one PostgreSQL instance: from reserving its replication slot to streaming, losing it
+// and getting it back, and removal. A child of the cluster machine; reports every phase change to its parent.
+// Effects retry transient errors themselves (adapters) and reject only on permanent ones, so no durable timer
+// lives here: a restored snapshot simply re-runs the in-flight effect.
+import { setup, assign, sendParent } from 'xstate';
+import { notProvided } from '../shared/placeholder.js';
+import type {
+  InstanceContext, InstanceEvent, InstanceInput, InstancePhase, InstancePhaseChanged, SlotEffectInput, InstanceEffectInput,
+} from './instance.types.js';
+
+const effectInput = ({ context }: { context: InstanceContext }): InstanceEffectInput => ({
+  cluster: context.cluster, instance: context.name, serial: context.serial, bootstrap: context.bootstrap, primary: context.primary,
+});
+const slotInput = ({ context }: { context: InstanceContext }): SlotEffectInput => ({
+  cluster: context.cluster, instance: context.name, primary: context.primary,
+});
+
+export const instanceMachine = setup({
+  types: {
+    context: {} as InstanceContext,
+    events: {} as InstanceEvent,
+    input: {} as InstanceInput,
+  },
+  actors: {
+    reserveReplicationSlot: notProvided<void, SlotEffectInput>('reserveReplicationSlot'),
+    createInstance: notProvided<void, InstanceEffectInput>('createInstance'),
+    removeInstance: notProvided<void, InstanceEffectInput>('removeInstance'),
+    releaseReplicationSlot: notProvided<void, SlotEffectInput>('releaseReplicationSlot'),
+  },
+  actions: {
+    notifyPhase: sendParent(({ context }, params: { phase: InstancePhase }): InstancePhaseChanged => ({
+      type: 'instance.phaseChanged', instance: context.name, phase: params.phase,
+      ...(context.lastError ? { reason: context.lastError } : {}),
+    })),
+    storeObservation: assign({
+      observed: ({ event }) => (event.type === 'instance.reported' ? event.observation : null),
+    }),
+    storeError: assign({ lastError: (_, params: { error: unknown }) => describeError(params.error) }),
+    storeLostReason: assign({ lastError: ({ event }) => (event.type === 'instance.lost' ? event.reason : null) }),
+    clearError: assign({ lastError: null }),
+  },
+  guards: {
+    isClone: ({ context }) => context.bootstrap === 'clone',
+    reportsReady: ({ event }) => event.type === 'instance.reported' && event.observation.ready,
+    reportsNotReady: ({ event }) => event.type === 'instance.reported' && !event.observation.ready && !event.observation.bootstrapping,
+    reportsFailure: ({ event }) => event.type === 'instance.reported' && event.observation.failed !== null,
+  },
+}).createMachine({
+  id: 'instance',
+  context: ({ input }) => ({ ...input, observed: null, lastError: null }),
+  initial: 'starting',
+  on: {
+    'instance.remove': { target: '.removing' },
+  },
+  states: {
+    starting: {
+      always: [{ guard: 'isClone', target: 'reservingSlot' }, { target: 'creating' }],
+    },
+    reservingSlot: {
+      description: 'A replica gets its physical slot on the primary before it clones, so the primary keeps the WAL it needs.',
+      entry: { type: 'notifyPhase', params: { phase: 'reservingSlot' } },
+      invoke: {
+        id: 'reserveReplicationSlot',
+        src: 'reserveReplicationSlot',
+        input: slotInput,
+        onDone: { target: 'creating', actions: 'clearError' },
+        onError: { target: 'failed', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
+      },
+    },
+    creating: {
+      entry: { type: 'notifyPhase', params: { phase: 'creating' } },
+      invoke: {
+        id: 'createInstance',
+        src: 'createInstance',
+        input: effectInput,
+        onDone: { target: 'bootstrapping', actions: 'clearError' },
+        onError: { target: 'failed', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
+      },
+    },
+    bootstrapping: {
+      description: 'initdb (first primary) or pg_basebackup (replica) runs inside the instance agent.',
+      entry: { type: 'notifyPhase', params: { phase: 'bootstrapping' } },
+      on: {
+        'instance.reported': [
+          { guard: 'reportsFailure', target: 'failed', actions: ['storeObservation', assign({ lastError: ({ event }) => event.observation.failed })] },
+          { guard: 'reportsReady', target: 'running', actions: 'storeObservation' },
+          { actions: 'storeObservation' },
+        ],
+      },
+    },
+    running: {
+      entry: ['clearError', { type: 'notifyPhase', params: { phase: 'running' } }],
+      on: {
+        'instance.reported': [
+          { guard: 'reportsNotReady', target: 'lost', actions: ['storeObservation', assign({ lastError: 'not ready' })] },
+          { actions: 'storeObservation' },
+        ],
+        'instance.lost': { target: 'lost', actions: 'storeLostReason' },
+      },
+    },
+    lost: {
+      description: 'The platform recreates a lost instance like a Pod; it comes back on the same volume.',
+      entry: { type: 'notifyPhase', params: { phase: 'lost' } },
+      on: {
+        'instance.reported': [
+          { guard: 'reportsReady', target: 'running', actions: 'storeObservation' },
+          { actions: 'storeObservation' },
+        ],
+      },
+    },
+    failed: {
+      entry: { type: 'notifyPhase', params: { phase: 'failed' } },
+    },
+    removing: {
+      entry: { type: 'notifyPhase', params: { phase: 'removing' } },
+      on: { 'instance.remove': {} },
+      invoke: {
+        id: 'removeInstance',
+        src: 'removeInstance',
+        input: effectInput,
+        onDone: { target: 'releasingSlot' },
+        onError: { target: 'failed', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
+      },
+    },
+    releasingSlot: {
+      on: { 'instance.remove': {} },
+      invoke: {
+        id: 'releaseReplicationSlot',
+        src: 'releaseReplicationSlot',
+        input: slotInput,
+        onDone: { target: 'removed' },
+        onError: { target: 'failed', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
+      },
+    },
+    removed: {
+      type: 'final',
+      entry: { type: 'notifyPhase', params: { phase: 'removed' } },
+    },
+  },
+});
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,17 @@
+// What an instance agent reports about its PostgreSQL (GET /status), as the machines see it.
+
+export type InstanceRole = 'primary' | 'replica' | 'unknown';
+
+export interface InstanceObservation {
+  role: InstanceRole;
+  /** Accepting connections, and for a replica: streaming from the primary. */
+  ready: boolean;
+  timeline: number | null;
+  currentLsn: string | null;
+  receiveLsn: string | null;
+  replayLsn: string | null;
+  /** Set while the agent is still initialising or cloning; drives the instance's bootstrap state. */
+  bootstrapping: boolean;
+  /** A bootstrap that cannot succeed (initdb or pg_basebackup failed permanently). */
+  failed: string | null;
+}

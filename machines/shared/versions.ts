@@ -1,0 +1,9 @@
+// Bump a machine's version whenever its states or context shape change, so a snapshot persisted by an older
+// operator is migrated or reported, never restored into a machine it does not fit.
+export const MACHINE_VERSIONS = {
+  cluster: 1,
+  instance: 1,
+  agent: 1,
+} as const;
+
+export type MachineId = keyof typeof MACHINE_VERSIONS;
