@@ -64,10 +64,18 @@ export const clusterMachine = setup({
       });
     }),
 
-    removeNewestReplica: sendTo(({ context }) => replicaToRemove(context)?.name ?? '', { type: 'instance.remove' }),
+    removeNewestReplica: enqueueActions(({ context, enqueue }) => {
+      const victim = replicaToRemove(context);
+      if (!victim) return;
+      // Marked here, not when the child reports back, so the guard that chose it is false again at once.
+      enqueue.assign({ members: context.members.map((m) => (m.name === victim.name ? { ...m, phase: 'removing' as const } : m)) });
+      enqueue.sendTo(victim.name, { type: 'instance.remove' });
+    }),
 
     removeFailedMembers: enqueueActions(({ context, enqueue }) => {
-      for (const m of context.members.filter((x) => x.phase === 'failed')) enqueue.sendTo(m.name, { type: 'instance.remove' });
+      const failed = context.members.filter((x) => x.phase === 'failed').map((m) => m.name);
+      enqueue.assign({ members: context.members.map((m) => (failed.includes(m.name) ? { ...m, phase: 'removing' as const } : m)) });
+      for (const name of failed) enqueue.sendTo(name, { type: 'instance.remove' });
     }),
   },
   guards: {
