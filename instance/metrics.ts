@@ -1,0 +1,28 @@
+import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
+import type { AgentStatus } from './status.js';
+
+/** Agent metrics; gauges are refreshed from the status just before each scrape. */
+export function createAgentMetrics(labels: { cluster: string; instance: string }) {
+  const registry = new Registry();
+  registry.setDefaultLabels(labels);
+  collectDefaultMetrics({ register: registry, prefix: 'pgop_agent_' });
+  const up = new Gauge({ name: 'pgop_instance_up', help: 'PostgreSQL accepts connections (1) or not (0)', registers: [registry] });
+  const ready = new Gauge({ name: 'pgop_instance_ready', help: 'Instance ready: primary accepting writes or replica streaming', registers: [registry] });
+  const role = new Gauge({ name: 'pgop_instance_role', help: 'Current role (1 for the active role label)', labelNames: ['role'], registers: [registry] });
+  const lag = new Gauge({ name: 'pgop_instance_lag_bytes', help: 'Replica: bytes received but not yet replayed', registers: [registry] });
+  const timeline = new Gauge({ name: 'pgop_instance_timeline', help: 'Current timeline', registers: [registry] });
+  const restarts = new Gauge({ name: 'pgop_instance_postgres_restarts', help: 'Times the supervisor restarted postgres after an exit', registers: [registry] });
+  const scrapes = new Counter({ name: 'pgop_instance_status_checks_total', help: 'Status checks served', registers: [registry] });
+  return {
+    registry,
+    update(s: AgentStatus) {
+      scrapes.inc();
+      up.set(s.role === 'unknown' ? 0 : 1);
+      ready.set(s.ready ? 1 : 0);
+      for (const r of ['primary', 'replica', 'unknown']) role.set({ role: r }, s.role === r ? 1 : 0);
+      lag.set(s.lagBytes ?? 0);
+      if (s.timeline !== null) timeline.set(s.timeline);
+      restarts.set(s.restarts);
+    },
+  };
+}
