@@ -1,5 +1,171 @@
+// `pgop local …`: the embedded default platform (operator daemon, agents, private redis) on this machine.
 import type { Command } from 'commander';
+import { Option } from 'commander';
+import { stringify } from 'yaml';
+import { StateDir, DEFAULT_STATE_DIR } from '../../adapters/local/state-dir.js';
+import { openPlatform, ensureDaemon, down, daemonRunning, type Platform } from '../../adapters/local/control.js';
+import { readManifests } from '../../adapters/local/manifests.js';
+import { runDaemon } from '../../adapters/local/daemon.js';
+import { resolveKind, definitions } from '../../crds/registry.js';
+import type { Resource } from '../../crds/definition.js';
+import type { PostgresCluster } from '../../crds/postgrescluster.js';
+import { clusterTable, clusterProgressLine } from './local-view.js';
+import { waitForClusters } from './local-wait.js';
+import { connectionUri } from './local-connect.js';
+import { killTarget } from './local-kill.js';
+
+const stateOpt = () => new Option('--state-dir <dir>', 'state directory of the local platform').env('PGOP_STATE_DIR').default(DEFAULT_STATE_DIR);
+const nsOpt = () => new Option('-n, --namespace <ns>', 'namespace').default('default');
+const out = (s: string) => process.stdout.write(`${s}\n`);
+
+async function withPlatform<T>(dir: string, start: boolean, fn: (p: Platform) => Promise<T>): Promise<T> {
+  const p = await openPlatform(new StateDir(dir), { start });
+  try { return await fn(p); } finally { await p.store.close(); }
+}
+
+function kindOrFail(input: string) {
+  const def = resolveKind(input);
+  if (!def) throw new Error(`unknown kind "${input}"; known: ${definitions.map((d) => `${d.kind} (${[d.plural, ...d.shortNames].join(', ')})`).join('; ')}`);
+  return def;
+}
+
+async function applyAll(p: Platform, files: string[]) {
+  const manifests = readManifests(files);
+  const applied: Resource[] = [];
+  for (const m of manifests) {
+    const { resource, action } = await p.store.apply(m.raw);
+    out(`${resource.kind.toLowerCase()}/${resource.metadata.name} ${action}`);
+    applied.push(resource);
+  }
+  return applied;
+}
 
 export function registerLocalCommands(program: Command): void {
-  program.command('local').description('the embedded platform: a local HA cluster on this machine');
+  const local = program.command('local').description('the embedded platform: PostgreSQL clusters as local processes, no Kubernetes needed');
+
+  local.command('up')
+    .description('start the local platform (private redis + operator daemon), apply manifests, optionally wait until Ready')
+    .option('-f, --filename <file...>', 'manifests to apply (YAML or JSON)', [])
+    .addOption(stateOpt())
+    .option('--wait', 'block until every applied cluster is Ready')
+    .option('--timeout <seconds>', 'how long --wait waits', '600')
+    .action(async (o: { filename: string[]; stateDir: string; wait?: boolean; timeout: string }) => {
+      // Validate before starting anything: bad input must leave no process behind.
+      if (o.filename.length) readManifests(o.filename);
+      await withPlatform(o.stateDir, true, async (p) => {
+        const pid = await ensureDaemon(p);
+        out(`operator running (pid ${pid}), state in ${p.state.root}`);
+        const applied = o.filename.length ? await applyAll(p, o.filename) : [];
+        const clusters = applied.filter((r) => r.kind === 'PostgresCluster');
+        if (o.wait && clusters.length) {
+          const final = await waitForClusters(p.store, clusters, Number(o.timeout) * 1000, out);
+          out('');
+          out(clusterTable(final));
+          for (const c of final as PostgresCluster[]) {
+            out('');
+            out(`${c.metadata.name}: read-write  ${connectionUri(p, c, 'primary')}`);
+            out(`${' '.repeat(c.metadata.name.length)}  read-only   ${connectionUri(p, c, 'replica')}`);
+          }
+        } else if (!o.filename.length) {
+          out(clusterTable(await p.store.list('PostgresCluster')));
+        }
+      });
+    });
+
+  local.command('apply')
+    .description('create or update resources from manifests')
+    .requiredOption('-f, --filename <file...>', 'manifests to apply')
+    .addOption(stateOpt())
+    .action(async (o: { filename: string[]; stateDir: string }) => {
+      readManifests(o.filename);
+      await withPlatform(o.stateDir, false, async (p) => {
+        if (!(await daemonRunning(p))) out('warning: the operator is not running; start it with `pgop local up`');
+        await applyAll(p, o.filename);
+      });
+    });
+
+  local.command('delete')
+    .description('delete a resource; its instances and data go with it (unless storage.retainOnDelete)')
+    .argument('<kind>').argument('<name>')
+    .addOption(nsOpt()).addOption(stateOpt())
+    .option('--wait', 'block until it is gone')
+    .option('--timeout <seconds>', 'how long --wait waits', '300')
+    .action(async (kind: string, name: string, o: { namespace: string; stateDir: string; wait?: boolean; timeout: string }) => {
+      const def = kindOrFail(kind);
+      await withPlatform(o.stateDir, false, async (p) => {
+        const key = { kind: def.kind, namespace: o.namespace, name };
+        const result = await p.store.delete(key);
+        if (result === 'absent') throw new Error(`${def.singular} "${name}" not found in namespace ${o.namespace}`);
+        out(`${def.singular}/${name} ${result === 'deleted' ? 'deleted' : 'deleting'}`);
+        if (o.wait && result === 'deleting') {
+          const until = Date.now() + Number(o.timeout) * 1000;
+          while (await p.store.get(key)) {
+            if (Date.now() > until) throw new Error(`${def.singular}/${name} still exists after ${o.timeout}s`);
+            await new Promise((r) => setTimeout(r, 500));
+          }
+          out(`${def.singular}/${name} deleted`);
+        }
+      });
+    });
+
+  local.command('get')
+    .description('list resources (a table like kubectl) or show one with its status')
+    .argument('[kind]', 'postgrescluster | postgresclusters | pgc', 'postgrescluster')
+    .argument('[name]')
+    .addOption(nsOpt()).addOption(stateOpt())
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['json', 'yaml', 'table']).default('table'))
+    .action(async (kind: string, name: string | undefined, o: { namespace: string; stateDir: string; output: string }) => {
+      const def = kindOrFail(kind);
+      await withPlatform(o.stateDir, false, async (p) => {
+        let items = (await p.store.list(def.kind)).filter((r) => r.metadata.namespace === o.namespace);
+        if (name) {
+          items = items.filter((r) => r.metadata.name === name);
+          if (!items.length) throw new Error(`${def.singular} "${name}" not found in namespace ${o.namespace}`);
+        }
+        if (o.output === 'json') out(JSON.stringify(name ? items[0] : { apiVersion: 'v1', kind: 'List', items }, null, 2));
+        else if (o.output === 'yaml') out(stringify(name ? items[0] : { apiVersion: 'v1', kind: 'List', items }).trimEnd());
+        else if (!items.length) out(`No resources found in ${o.namespace} namespace.`);
+        else out(clusterTable(items));
+      });
+    });
+
+  local.command('connect')
+    .description('print a libpq URI for a cluster (read-write endpoint by default)')
+    .argument('<cluster>')
+    .addOption(new Option('--role <role>', 'primary (read-write) or replica (read-only)').choices(['primary', 'replica']).default('primary'))
+    .option('--user <name>', 'the application owner by default; postgres for the superuser')
+    .addOption(nsOpt()).addOption(stateOpt())
+    .action(async (cluster: string, o: { role: 'primary' | 'replica'; user?: string; namespace: string; stateDir: string }) => {
+      await withPlatform(o.stateDir, false, async (p) => {
+        const c = await p.store.get({ kind: 'PostgresCluster', namespace: o.namespace, name: cluster });
+        if (!c) throw new Error(`postgrescluster "${cluster}" not found in namespace ${o.namespace}`);
+        out(connectionUri(p, c as PostgresCluster, o.role, o.user));
+      });
+    });
+
+  local.command('kill')
+    .description('drills: signal an instance (agent and postgres together, like losing its pod) or the operator')
+    .argument('<target>', 'an instance name, or "operator"')
+    .addOption(new Option('--signal <signal>', 'signal to send').choices(['KILL', 'TERM', 'STOP', 'CONT', 'INT', 'QUIT']).default('KILL'))
+    .option('--postgres-only', 'signal only the postmaster; the agent stays up and restarts it')
+    .addOption(nsOpt()).addOption(stateOpt())
+    .action(async (target: string, o: { signal: string; postgresOnly?: boolean; namespace: string; stateDir: string }) => {
+      await withPlatform(o.stateDir, false, async (p) => out(await killTarget(p, target, o)));
+    });
+
+  local.command('down')
+    .description('stop every process of the local platform; --purge also deletes the state directory')
+    .option('--purge', 'delete the state directory and all data')
+    .addOption(stateOpt())
+    .action(async (o: { purge?: boolean; stateDir: string }) => {
+      const state = new StateDir(o.stateDir);
+      if (!state.exists()) { out(`nothing to stop: ${state.root} does not exist`); return; }
+      await down(state, o.purge ?? false, out);
+      out('local platform stopped');
+    });
+
+  local.command('daemon', { hidden: true })
+    .description('run the operator of a local platform in the foreground (started by `up`)')
+    .addOption(stateOpt())
+    .action(async (o: { stateDir: string }) => runDaemon(o.stateDir));
 }

@@ -1,0 +1,90 @@
+// What the `pgop local` commands do to the platform: start what is missing (redis, daemon), stop everything.
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, rmSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { StateDir } from './state-dir.js';
+import { startRedis, stopRedis, pingRedis } from './redis-server.js';
+import { RedisResourceStore } from './redis-store.js';
+import { connectRedis } from '../redis/connection.js';
+import { pgopCommand } from './self.js';
+import { isAlive, readPid, sleep, terminate } from './processes.js';
+import { DAEMON_READY_KEY } from './daemon.js';
+
+export interface Platform { state: StateDir; store: RedisResourceStore; redisUrl: string }
+
+/** Opens the platform of a state dir; starts its redis-server when needed (`start`), else fails clearly. */
+export async function openPlatform(state: StateDir, opts: { start: boolean }): Promise<Platform> {
+  let record = state.readPlatform();
+  if (!record) {
+    if (!opts.start) throw new Error(`no local platform in ${state.root}; start one with \`pgop local up -f FILE\``);
+    state.ensure();
+    record = { redisUrl: '', dataRoot: state.externalDataRoot(), createdAt: new Date().toISOString() };
+  }
+  const external = process.env.REDIS_URL;
+  let redisUrl = external ?? record.redisUrl;
+  if (!redisUrl || !(await pingRedis(redisUrl))) {
+    if (external) throw new Error(`REDIS_URL=${external} does not answer`);
+    if (!opts.start) throw new Error(`the local platform in ${state.root} is stopped; start it with \`pgop local up --state-dir ${state.root}\``);
+    const started = await startRedis(state);
+    redisUrl = started.url;
+    record = { ...record, redisUrl, redisPid: started.pid };
+    state.writePlatform(record);
+  } else if (!state.readPlatform() || record.redisUrl !== redisUrl) {
+    state.writePlatform({ ...record, redisUrl });
+  }
+  return { state, redisUrl, store: new RedisResourceStore(connectRedis(redisUrl, { maxRetriesPerRequest: 3 })) };
+}
+
+export async function daemonRunning(p: Platform): Promise<number | undefined> {
+  const pid = readPid(p.state.daemonPidFile);
+  if (!isAlive(pid)) return undefined;
+  const ready = await p.store.redis.get(DAEMON_READY_KEY);
+  return ready && (JSON.parse(ready) as { pid: number }).pid === pid ? pid : undefined;
+}
+
+export async function ensureDaemon(p: Platform, extraArgs: string[] = []): Promise<number> {
+  const running = await daemonRunning(p);
+  if (running) return running;
+  const log = openSync(p.state.daemonLog, 'a');
+  const { command, args } = pgopCommand(['local', 'daemon', '--state-dir', p.state.root, ...extraArgs]);
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log], cwd: process.cwd(), env: { ...process.env, REDIS_URL: p.redisUrl } });
+  closeSync(log);
+  child.unref();
+  for (let i = 0; i < 300; i++) {
+    const pid = await daemonRunning(p);
+    if (pid) return pid;
+    if (child.exitCode !== null) throw new Error(`the pgop daemon exited with code ${child.exitCode}; see ${p.state.daemonLog}`);
+    await sleep(100);
+  }
+  throw new Error(`the pgop daemon did not become ready within 30 s; see ${p.state.daemonLog}`);
+}
+
+/** Every agent pid file under the state dir: instances are found even when redis is gone. */
+function agentPids(state: StateDir): number[] {
+  const root = join(state.root, 'instances');
+  if (!existsSync(root)) return [];
+  const pids: number[] = [];
+  for (const ns of readdirSync(root)) {
+    for (const name of readdirSync(join(root, ns))) {
+      const pid = readPid(join(root, ns, name, 'agent.pid'));
+      if (pid) pids.push(pid);
+    }
+  }
+  return pids;
+}
+
+/** Stops the daemon first (so nothing gets restarted), then every agent, then redis; optionally purges. */
+export async function down(state: StateDir, purge: boolean, report: (line: string) => void): Promise<void> {
+  const daemon = readPid(state.daemonPidFile);
+  if (isAlive(daemon)) { report(`stopping operator (pid ${daemon})`); await terminate(daemon, 20_000, false); }
+  const agents = agentPids(state).filter((pid) => isAlive(pid));
+  if (agents.length) report(`stopping ${agents.length} instance${agents.length === 1 ? '' : 's'}`);
+  await Promise.all(agents.map((pid) => terminate(pid, 40_000)));
+  const record = state.readPlatform();
+  if (record?.redisPid && isAlive(record.redisPid)) { report('stopping redis'); await stopRedis(record.redisPid); }
+  if (purge) {
+    rmSync(state.root, { recursive: true, force: true });
+    if (record?.dataRoot) rmSync(record.dataRoot, { recursive: true, force: true });
+    report(`removed ${state.root}`);
+  }
+}

@@ -1,0 +1,139 @@
+// The operator on the local platform: a background process per state directory that runs the cluster actors
+// against the Redis store, the pod supervisor (kubelet), the status observer and the endpoint forwarders.
+// Agents are not its children: killing the daemon leaves PostgreSQL running, as an operator crash would.
+import { clusterMachine } from '../../machines/cluster/cluster.machine.js';
+import type { ClusterSnapshot } from '../../machines/cluster/cluster.selectors.js';
+import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
+import { ResourceController } from '../../actors/resource-controller.js';
+import { postgresClusterBinding } from '../../actors/bindings/postgrescluster.binding.js';
+import { createClusterImplementations } from '../implementations/cluster.impl.js';
+import { createLogger, type Logger } from '../logging/logger.js';
+import { connectRedis } from '../redis/connection.js';
+import { postgresUser } from '../os/os-user.js';
+import { keyString, type ResourceKey } from '../store/resource-store.js';
+import { RedisResourceStore } from './redis-store.js';
+import { StateDir } from './state-dir.js';
+import { LocalPods } from './pods.js';
+import { LocalSecrets } from './secrets.js';
+import { EndpointTable, EndpointProxies, type EndpointRecord, type Target } from './endpoints.js';
+import { LocalPlatform } from './local-platform.js';
+import { InstanceObserver } from './observer.js';
+import { isAlive, readPid, writePid, removePid } from './processes.js';
+import { abortableSleep } from '../retry.js';
+
+export const DAEMON_READY_KEY = 'pgop:daemon';
+const KIND = 'PostgresCluster';
+
+export async function runDaemon(stateDirPath: string): Promise<void> {
+  const state = new StateDir(stateDirPath);
+  const log = createLogger('operator', { platform: 'local', stateDir: state.root });
+  const record = state.readPlatform();
+  if (!record) throw new Error(`${state.root} has no platform.json; start with \`pgop local up\``);
+  const other = readPid(state.daemonPidFile);
+  if (other && other !== process.pid && isAlive(other)) { log.info({ pid: other }, 'daemon already running'); return; }
+  writePid(state.daemonPidFile, process.pid);
+
+  const redis = connectRedis(record.redisUrl, { maxRetriesPerRequest: 3 });
+  redis.on('error', (e) => log.error({ err: e.message }, 'redis error'));
+  const store = new RedisResourceStore(redis);
+  const pgUser = postgresUser();
+  const pods = new LocalPods(state, redis, pgUser, record.dataRoot, log.child({ component: 'pods' }));
+  const secrets = new LocalSecrets(state);
+  const endpoints = new EndpointTable(redis);
+  const platform = new LocalPlatform(pods, secrets, endpoints, pgUser);
+  const proxies = new EndpointProxies(log.child({ component: 'endpoints' }));
+
+  let controller: ResourceController<typeof clusterMachine> | undefined;
+  const keyFor = (namespace: string, name: string): ResourceKey => ({ kind: KIND, namespace, name });
+  const machine = clusterMachine.provide(createClusterImplementations({
+    platform,
+    clusterSpec: async (c) => {
+      const r = await store.get(keyFor(c.namespace, c.name));
+      if (!r) throw new Error(`PostgresCluster ${c.namespace}/${c.name} not found`);
+      return r.spec as PostgresClusterSpec;
+    },
+    currentPrimary: async (c) => controller?.snapshot(keyFor(c.namespace, c.name))?.context.currentPrimary ?? null,
+    log: log.child({ component: 'effects' }),
+  }));
+
+  controller = new ResourceController(postgresClusterBinding({
+    machine,
+    extraStatus: async (key) => {
+      const ep = await endpoints.get(key.namespace, key.name);
+      return ep ? { endpoints: { readWrite: `127.0.0.1:${ep.readWrite}`, readOnly: `127.0.0.1:${ep.readOnly}` } } : {};
+    },
+  }), store, log);
+  const ctl = controller;
+
+  // One lane per resource: syncs of the same key never overlap.
+  const lanes = new Map<string, Promise<void>>();
+  const syncKey = (key: ResourceKey) => {
+    const id = keyString(key);
+    const next = (lanes.get(id) ?? Promise.resolve()).then(async () => {
+      const r = await store.get(key);
+      if (r) await ctl.sync(r); else await ctl.release(id);
+    }).catch((e: unknown) => log.error({ resource: id, err: (e as Error).message }, 'sync failed'));
+    lanes.set(id, next);
+    return next;
+  };
+
+  const targets = (rec: EndpointRecord): { rw: Target[]; ro: Target[] } => {
+    const snap = ctl.snapshot(keyFor(rec.namespace, rec.cluster)) as ClusterSnapshot | undefined;
+    if (!snap) return { rw: [], ro: [] };
+    const rw: Target[] = [];
+    const ro: Target[] = [];
+    for (const m of snap.context.members) {
+      const pod = podPorts.get(`${rec.namespace}/${m.name}`);
+      const obs = observer.status(rec.namespace, m.name);
+      if (!pod || !obs || m.phase !== 'running') continue;
+      if (m.name === snap.context.currentPrimary && obs.role === 'primary') rw.push({ host: '127.0.0.1', port: pod });
+      else if (obs.role === 'replica' && obs.ready) ro.push({ host: '127.0.0.1', port: pod });
+    }
+    return { rw, ro };
+  };
+  const podPorts = new Map<string, number>();
+  const observer = new InstanceObserver(pods, (key, event) => ctl.send(key, event));
+
+  const unwatch = await store.watch((e) => { if (e.key.kind === KIND) void syncKey(e.key); });
+  const resync = async () => {
+    const all = await store.list(KIND);
+    await ctl.resync(all);
+  };
+  await resync();
+  await redis.set(DAEMON_READY_KEY, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+  log.info({ pid: process.pid, clusters: ctl.size }, 'operator started');
+
+  const stopping = new AbortController();
+  const loop = async (everyMs: number, fn: () => Promise<void>, what: string) => {
+    while (!stopping.signal.aborted) {
+      try { await fn(); } catch (e) { log.error({ loop: what, err: (e as Error).message }, 'loop iteration failed'); }
+      await abortableSleep(everyMs, stopping.signal).catch(() => undefined);
+    }
+  };
+  const loops = [
+    loop(1000, async () => {
+      await observer.tick();
+      podPorts.clear();
+      for (const p of await pods.list()) podPorts.set(`${p.namespace}/${p.name}`, p.port);
+      await proxies.sync(await endpoints.list(), targets);
+    }, 'observe'),
+    loop(10_000, resync, 'resync'),
+  ];
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => { log.info({ signal }, 'operator stopping'); stopping.abort(); resolve(); };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await unwatch();
+  await Promise.allSettled(loops);
+  await ctl.stopAll();
+  await proxies.closeAll();
+  await redis.del(DAEMON_READY_KEY);
+  redis.disconnect();
+  removePid(state.daemonPidFile);
+  log.info('operator stopped');
+  log.flush();
+}
+
+export type { Logger };

@@ -1,0 +1,49 @@
+// Pure: the instance spec the local platform hands an agent, from the cluster spec and the pod's placement.
+import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
+import type { InstanceSpec } from '../../instance/spec.js';
+import { slotNameFor } from '../../instance/spec.js';
+import { join } from 'node:path';
+
+export interface Placement {
+  namespace: string;
+  cluster: string;
+  name: string;
+  serial: number;
+  bootstrap: 'initdb' | 'clone';
+  port: number;
+  httpPort: number;
+  /** Directory the postgres OS user owns: volume, run dir, postgres log. */
+  home: string;
+  pgBinDir: string;
+  secrets: InstanceSpec['secrets'];
+  runAsUser: string | null;
+  primary: { host: string; port: number } | null;
+}
+
+export function buildInstanceSpec(spec: PostgresClusterSpec, p: Placement): InstanceSpec {
+  const initdb = spec.bootstrap?.initdb;
+  return {
+    cluster: { namespace: p.namespace, name: p.cluster },
+    name: p.name,
+    serial: p.serial,
+    host: '127.0.0.1',
+    port: p.port,
+    httpPort: p.httpPort,
+    dataDir: join(p.home, 'volume', 'pgdata'),
+    runDir: join(p.home, 'run'),
+    logFile: join(p.home, 'postgres.log'),
+    pgBinDir: p.pgBinDir,
+    bootstrap: p.bootstrap === 'initdb'
+      ? { mode: 'initdb', initdb: {
+        database: initdb?.database ?? 'app', owner: initdb?.owner ?? 'app', dataChecksums: initdb?.dataChecksums ?? true,
+        encoding: initdb?.encoding ?? 'UTF8', locale: initdb?.locale ?? 'C',
+      } }
+      : { mode: 'clone', source: p.primary ?? { host: '127.0.0.1', port: 0 } },
+    primary: p.primary,
+    replicationSlot: slotNameFor(p.name),
+    parameters: { ...(spec.postgresql?.parameters ?? {}) },
+    pgHba: [...(spec.postgresql?.pgHba ?? [])],
+    secrets: p.secrets,
+    runAsUser: p.runAsUser,
+  };
+}

@@ -1,0 +1,157 @@
+// The local stand-in for kubelet + Pods + PVCs: one agent process per instance, detached in its own process
+// group (an operator crash does not take instances down), restarted when it dies, with a data home that
+// survives restarts and is removed only when the instance is.
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, rmSync, writeFileSync, existsSync, symlinkSync, lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { InstanceSpec } from '../../instance/spec.js';
+import type { OsUser } from '../os/os-user.js';
+import { canAccess, handOver } from '../os/os-user.js';
+import type { StateDir } from './state-dir.js';
+import { pgopCommand } from './self.js';
+import { freePort, portIsFree } from './ports.js';
+import { isAlive, readPid, writePid, removePid, terminate } from './processes.js';
+import type { Logger } from '../logging/logger.js';
+
+export interface PodRecord {
+  namespace: string;
+  cluster: string;
+  name: string;
+  serial: number;
+  port: number;
+  httpPort: number;
+  /** Directory owned by the postgres OS user: volume/pgdata, run/, postgres.log. */
+  home: string;
+  createdAt: string;
+  removing?: boolean;
+}
+
+const PODS = 'pgop:pods';
+const field = (namespace: string, name: string) => `${namespace}/${name}`;
+
+export class LocalPods {
+  private readonly lastStart = new Map<string, { at: number; streak: number }>();
+
+  constructor(
+    private readonly state: StateDir,
+    private readonly redis: Redis,
+    private readonly pgUser: OsUser | null,
+    private readonly dataRoot: string,
+    private readonly log: Logger,
+  ) {}
+
+  dir(rec: Pick<PodRecord, 'namespace' | 'name'>) { return this.state.instanceDir(rec.namespace, rec.name); }
+  specFile(rec: Pick<PodRecord, 'namespace' | 'name'>) { return join(this.dir(rec), 'instance.json'); }
+  pidFile(rec: Pick<PodRecord, 'namespace' | 'name'>) { return join(this.dir(rec), 'agent.pid'); }
+  agentLog(rec: Pick<PodRecord, 'namespace' | 'name'>) { return join(this.dir(rec), 'agent.log'); }
+  agentPid(rec: Pick<PodRecord, 'namespace' | 'name'>) { return readPid(this.pidFile(rec)); }
+
+  async get(namespace: string, name: string): Promise<PodRecord | undefined> {
+    const raw = await this.redis.hget(PODS, field(namespace, name));
+    return raw ? (JSON.parse(raw) as PodRecord) : undefined;
+  }
+
+  async list(filter?: { namespace: string; cluster: string }): Promise<PodRecord[]> {
+    const all = Object.values(await this.redis.hgetall(PODS)).map((r) => JSON.parse(r) as PodRecord);
+    return all.filter((p) => !filter || (p.namespace === filter.namespace && p.cluster === filter.cluster))
+      .sort((a, b) => a.serial - b.serial);
+  }
+
+  /** Places a new pod (ports, data home) or returns the existing placement: creating twice is a no-op. */
+  async place(namespace: string, cluster: string, name: string, serial: number): Promise<PodRecord> {
+    const existing = await this.get(namespace, name);
+    if (existing) return existing;
+    const dir = this.dir({ namespace, name });
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const home = this.homeFor(namespace, name, dir);
+    const rec: PodRecord = {
+      namespace, cluster, name, serial, port: await freePort(), httpPort: await freePort(), home, createdAt: new Date().toISOString(),
+    };
+    await this.redis.hset(PODS, field(namespace, name), JSON.stringify(rec));
+    return rec;
+  }
+
+  /** Writes the spec and starts the agent unless it already runs. */
+  async run(rec: PodRecord, spec: InstanceSpec): Promise<void> {
+    writeFileSync(this.specFile(rec), `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600 });
+    if (!isAlive(this.agentPid(rec))) await this.start(rec);
+  }
+
+  /** Rewrites the spec of a running agent and asks it to reload (SIGHUP). */
+  async respec(rec: PodRecord, spec: InstanceSpec): Promise<void> {
+    writeFileSync(this.specFile(rec), `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600 });
+    const pid = this.agentPid(rec);
+    if (isAlive(pid)) process.kill(pid, 'SIGHUP');
+  }
+
+  async remove(namespace: string, name: string, keepData = false): Promise<void> {
+    const rec = await this.get(namespace, name);
+    if (!rec) return;
+    await this.redis.hset(PODS, field(namespace, name), JSON.stringify({ ...rec, removing: true }));
+    await this.stop(rec);
+    if (!keepData) {
+      rmSync(rec.home, { recursive: true, force: true });
+      rmSync(this.dir(rec), { recursive: true, force: true });
+    }
+    await this.redis.hdel(PODS, field(namespace, name));
+    this.lastStart.delete(field(namespace, name));
+  }
+
+  async stop(rec: PodRecord): Promise<void> {
+    const pid = this.agentPid(rec);
+    if (pid) await terminate(pid, 40_000);
+    removePid(this.pidFile(rec));
+  }
+
+  /** kubelet's restart loop: agents that died come back, with backoff when they keep dying. */
+  async reviveDead(now = Date.now()): Promise<PodRecord[]> {
+    const revived: PodRecord[] = [];
+    for (const rec of await this.list()) {
+      if (rec.removing || isAlive(this.agentPid(rec)) || !existsSync(this.specFile(rec))) continue;
+      const k = field(rec.namespace, rec.name);
+      const last = this.lastStart.get(k);
+      const wait = last ? Math.min(10_000, 500 * 2 ** Math.min(last.streak, 5)) : 0;
+      if (last && now - last.at < wait) continue;
+      this.log.warn({ instance: rec.name, cluster: rec.cluster }, 'agent not running; restarting it');
+      await this.start(rec);
+      revived.push(rec);
+    }
+    return revived;
+  }
+
+  private async start(rec: PodRecord): Promise<void> {
+    const k = field(rec.namespace, rec.name);
+    const last = this.lastStart.get(k);
+    const now = Date.now();
+    this.lastStart.set(k, { at: now, streak: last && now - last.at < 60_000 ? last.streak + 1 : 0 });
+    for (const port of [rec.port, rec.httpPort]) {
+      if (!(await portIsFree(port))) this.log.warn({ instance: rec.name, port }, 'recorded port is busy; the agent will fail to bind until it is free');
+    }
+    const log = openSync(this.agentLog(rec), 'a');
+    const { command, args } = pgopCommand(['instance', '--spec', this.specFile(rec)]);
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log], cwd: '/' });
+    closeSync(log);
+    child.unref();
+    if (child.pid) writePid(this.pidFile(rec), child.pid);
+  }
+
+  /** The postgres OS user must reach its files; when the state dir is not reachable, use the data root. */
+  private homeFor(namespace: string, name: string, dir: string): string {
+    const inside = join(dir, 'postgres');
+    mkdirSync(inside, { recursive: true, mode: 0o700 });
+    handOver(inside, this.pgUser);
+    if (canAccess(inside, this.pgUser)) return inside;
+    rmSync(inside, { recursive: true, force: true });
+    const home = join(this.dataRoot, namespace, name);
+    mkdirSync(join(this.dataRoot, namespace), { recursive: true, mode: 0o755 });
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    handOver(home, this.pgUser);
+    const link = join(dir, 'postgres');
+    if (!existsSync(link) || !lstatSync(link).isSymbolicLink()) symlinkSync(home, link);
+    return home;
+  }
+}
+
+export const readAgentLogTail = (file: string, lines = 20) =>
+  existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '';

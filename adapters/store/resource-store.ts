@@ -1,0 +1,20 @@
+// The port every platform implements for custom resources: the Kubernetes apiserver, or the local Redis store.
+import type { Resource } from '../../crds/definition.js';
+
+export interface ResourceKey { kind: string; namespace: string; name: string }
+export type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; key: ResourceKey };
+
+export interface ResourceStore {
+  get(key: ResourceKey): Promise<Resource | undefined>;
+  list(kind: string): Promise<Resource[]>;
+  /** Reread → pure mutation → skip when equal → write only if nobody else wrote meanwhile (retry on conflict). */
+  patchStatus(key: ResourceKey, mutate: (status: Record<string, unknown>) => Record<string, unknown>): Promise<void>;
+  addFinalizer(key: ResourceKey, finalizer: string): Promise<void>;
+  /** Removes the finalizer; the object disappears when it was being deleted and none remain. */
+  removeFinalizer(key: ResourceKey, finalizer: string): Promise<void>;
+  watch(onEvent: (e: WatchEvent) => void): Promise<() => Promise<void>>;
+}
+
+export const keyString = (k: ResourceKey) => `${k.kind}/${k.namespace}/${k.name}`;
+export const keyOfResource = (r: Resource): ResourceKey => ({ kind: r.kind, namespace: r.metadata.namespace ?? '', name: r.metadata.name });
+export const FINALIZER = 'postgres.keiailab.io/finalizer';

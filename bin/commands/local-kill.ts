@@ -1,0 +1,30 @@
+import type { Platform } from '../../adapters/local/control.js';
+import { LocalPods } from '../../adapters/local/pods.js';
+import { postgresUser } from '../../adapters/os/os-user.js';
+import { fetchAgentStatus } from '../../adapters/local/agent-client.js';
+import { isAlive, readPid, signalGroup } from '../../adapters/local/processes.js';
+import { createLogger } from '../../adapters/logging/logger.js';
+
+export async function killTarget(p: Platform, target: string, o: { signal: string; postgresOnly?: boolean; namespace: string }): Promise<string> {
+  const signal = `SIG${o.signal}` as NodeJS.Signals;
+  if (target === 'operator') {
+    const pid = readPid(p.state.daemonPidFile);
+    if (!isAlive(pid)) throw new Error('the operator is not running');
+    process.kill(pid, signal);
+    return `sent ${signal} to the operator (pid ${pid})`;
+  }
+  const record = p.state.readPlatform();
+  const pods = new LocalPods(p.state, p.store.redis, postgresUser(), record?.dataRoot ?? '', createLogger('cli'));
+  const pod = await pods.get(o.namespace, target);
+  if (!pod) throw new Error(`instance "${target}" not found in namespace ${o.namespace}`);
+  const agent = pods.agentPid(pod);
+  if (o.postgresOnly) {
+    const status = await fetchAgentStatus('127.0.0.1', pod.httpPort).catch(() => undefined);
+    if (!status?.postgresPid) throw new Error(`${target}: postgres is not running (agent state: ${status?.state ?? 'unreachable'})`);
+    process.kill(status.postgresPid, signal);
+    return `sent ${signal} to postgres of ${target} (pid ${status.postgresPid})`;
+  }
+  if (!isAlive(agent)) throw new Error(`${target}: the agent is not running`);
+  signalGroup(agent, signal);
+  return `sent ${signal} to ${target} (agent pid ${agent} and its postgres)`;
+}
