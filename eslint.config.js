@@ -27,7 +27,7 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {
         patterns: [
           { group: ioModules, message: 'machines/ must stay pure: declare the effect as a named slot in setup() and provide it from adapters/.' },
-          { group: ['**/adapters/**', '**/actors/**', '**/instance/**'], message: 'machines/ may import only xstate, crds/ types and machines/shared.' },
+          { group: ['../../adapters/**', '../../actors/**', '../../instance/**', '../../bin/**', '../../../*/**'], message: 'machines/ may import only xstate, crds/ types and machines/shared.' },
         ],
       }],
       'no-restricted-globals': ['error',

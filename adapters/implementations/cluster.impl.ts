@@ -1,6 +1,6 @@
 // Fills the cluster machine's effect slots, including the instance child with its own implementations.
 import { fromPromise } from 'xstate';
-import { clusterMachine } from '../../machines/cluster/cluster.machine.js';
+import type { clusterMachine } from '../../machines/cluster/cluster.machine.js';
 import { instanceMachine } from '../../machines/instance/instance.machine.js';
 import type { ClusterEffectInput } from '../../machines/cluster/cluster.types.js';
 import { createInstanceImplementations, type InstanceDeps } from './instance.impl.js';

@@ -1,6 +1,6 @@
 // Fills the instance machine's effect slots: platform calls for the pod, SQL on the primary for its slot.
 import { fromPromise } from 'xstate';
-import { instanceMachine } from '../../machines/instance/instance.machine.js';
+import type { instanceMachine } from '../../machines/instance/instance.machine.js';
 import type { InstanceEffectInput, SlotEffectInput, ClusterRef } from '../../machines/instance/instance.types.js';
 import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
 import { slotNameFor } from '../../instance/spec.js';

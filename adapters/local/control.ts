@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, rmSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { StateDir } from './state-dir.js';
+import type { StateDir } from './state-dir.js';
 import { startRedis, stopRedis, pingRedis } from './redis-server.js';
 import { RedisResourceStore } from './redis-store.js';
 import { connectRedis } from '../redis/connection.js';

@@ -43,7 +43,8 @@ export async function runDaemon(stateDirPath: string): Promise<void> {
   const platform = new LocalPlatform(pods, secrets, endpoints, pgUser);
   const proxies = new EndpointProxies(log.child({ component: 'endpoints' }));
 
-  let controller: ResourceController<typeof clusterMachine> | undefined;
+  // Effects ask the controller for the current primary; the controller is built right after the machine.
+  const holder: { controller?: ResourceController<typeof clusterMachine> } = {};
   const keyFor = (namespace: string, name: string): ResourceKey => ({ kind: KIND, namespace, name });
   const machine = clusterMachine.provide(createClusterImplementations({
     platform,
@@ -52,18 +53,18 @@ export async function runDaemon(stateDirPath: string): Promise<void> {
       if (!r) throw new Error(`PostgresCluster ${c.namespace}/${c.name} not found`);
       return r.spec as PostgresClusterSpec;
     },
-    currentPrimary: async (c) => controller?.snapshot(keyFor(c.namespace, c.name))?.context.currentPrimary ?? null,
+    currentPrimary: async (c) => holder.controller?.snapshot(keyFor(c.namespace, c.name))?.context.currentPrimary ?? null,
     log: log.child({ component: 'effects' }),
   }));
 
-  controller = new ResourceController(postgresClusterBinding({
+  const ctl = new ResourceController(postgresClusterBinding({
     machine,
     extraStatus: async (key) => {
       const ep = await endpoints.get(key.namespace, key.name);
       return ep ? { endpoints: { readWrite: `127.0.0.1:${ep.readWrite}`, readOnly: `127.0.0.1:${ep.readOnly}` } } : {};
     },
   }), store, log);
-  const ctl = controller;
+  holder.controller = ctl;
 
   // One lane per resource: syncs of the same key never overlap.
   const lanes = new Map<string, Promise<void>>();

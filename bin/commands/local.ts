@@ -9,7 +9,7 @@ import { runDaemon } from '../../adapters/local/daemon.js';
 import { resolveKind, definitions } from '../../crds/registry.js';
 import type { Resource } from '../../crds/definition.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
-import { clusterTable, clusterProgressLine } from './local-view.js';
+import { clusterTable } from './local-view.js';
 import { waitForClusters } from './local-wait.js';
 import { connectionUri } from './local-connect.js';
 import { killTarget } from './local-kill.js';

@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createActor, createMachine, fromPromise, sendTo, assign } from 'xstate';
+import { instanceMachine } from './instance.machine.js';
+import type { InstanceInput, InstancePhaseChanged } from './instance.types.js';
+import { replicaUp, bootstrapping, bootstrapFailed } from '../../tests/fixtures/observations.js';
+import { settle } from '../../tests/fixtures/cluster-fakes.js';
+
+/** A parent that records the phases its instance child reports. */
+function harness(input: InstanceInput, failing: string[] = []) {
+  const calls: string[] = [];
+  const child = instanceMachine.provide({
+    actors: Object.fromEntries(['reserveReplicationSlot', 'createInstance', 'removeInstance', 'releaseReplicationSlot'].map((n) => [n, fromPromise(async () => {
+      calls.push(n);
+      if (failing.includes(n)) throw new Error(`${n} refused`);
+    })])) as never,
+  });
+  const parent = createMachine({
+    types: {} as { context: { phases: string[] }; events: InstancePhaseChanged | { type: 'forward'; event: never } },
+    context: { phases: [] },
+    invoke: { id: 'child', src: child, input },
+    on: {
+      'instance.phaseChanged': { actions: assign({ phases: ({ context, event }) => [...context.phases, event.phase] }) },
+      forward: { actions: sendTo('child', ({ event }) => event.event) },
+    },
+  });
+  const actor = createActor(parent).start();
+  const send = (event: unknown) => actor.send({ type: 'forward', event: event as never });
+  return { actor, calls, send, phases: () => actor.getSnapshot().context.phases };
+}
+
+const replica: InstanceInput = { cluster: { namespace: 'default', name: 'demo' }, name: 'demo-2', serial: 2, bootstrap: 'clone', primary: 'demo-1' };
+
+test('a replica reserves its slot before it is created, then runs once it streams', async () => {
+  const h = harness(replica);
+  await settle();
+  assert.deepEqual(h.calls, ['reserveReplicationSlot', 'createInstance']);
+  h.send({ type: 'instance.reported', instance: 'demo-2', observation: bootstrapping() });
+  h.send({ type: 'instance.reported', instance: 'demo-2', observation: replicaUp() });
+  assert.deepEqual(h.phases(), ['reservingSlot', 'creating', 'bootstrapping', 'running']);
+});
+
+test('a failed clone is reported with its reason', async () => {
+  const h = harness(replica);
+  await settle();
+  h.send({ type: 'instance.reported', instance: 'demo-2', observation: bootstrapFailed('pg_basebackup: slot does not exist') });
+  assert.equal(h.phases().at(-1), 'failed');
+});
+
+test('an effect that fails permanently fails the instance instead of hanging', async () => {
+  const h = harness(replica, ['createInstance']);
+  await settle();
+  assert.equal(h.phases().at(-1), 'failed');
+});
+
+test('removal stops the pod before dropping the slot, and ends in removed', async () => {
+  const h = harness(replica);
+  await settle();
+  h.send({ type: 'instance.reported', instance: 'demo-2', observation: replicaUp() });
+  h.send({ type: 'instance.remove' });
+  await settle(); await settle();
+  assert.deepEqual(h.calls.slice(2), ['removeInstance', 'releaseReplicationSlot']);
+  assert.deepEqual(h.phases().slice(-2), ['removing', 'removed']);
+});

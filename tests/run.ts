@@ -1,0 +1,42 @@
+// Runs a test tier (or all) with node's built-in runner over the compiled files in dist/.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { join, relative, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const dist = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function find(dir: string, out: string[] = []): string[] {
+  if (!existsSync(dir)) return out;
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) find(p, out);
+    else if (e.endsWith('.test.js')) out.push(p);
+  }
+  return out.sort();
+}
+
+const tiers: Record<string, { files: () => string[]; concurrency: number }> = {
+  unit: {
+    files: () => ['machines', 'crds', 'actors', 'adapters', 'instance', 'bin', 'router', join('tests', 'unit')].flatMap((d) => find(join(dist, d))),
+    concurrency: 2,
+  },
+  integration: { files: () => find(join(dist, 'tests', 'integration')), concurrency: 1 },
+  k8s: { files: () => find(join(dist, 'tests', 'k8s')), concurrency: 1 },
+};
+
+const wanted = process.argv[2] ?? 'all';
+const order = wanted === 'all' ? Object.keys(tiers) : [wanted];
+let failed = false;
+for (const tier of order) {
+  const t = tiers[tier];
+  if (!t) { console.error(`unknown tier ${tier}; use ${Object.keys(tiers).join(', ')} or all`); process.exit(2); }
+  const files = t.files();
+  if (!files.length) { console.log(`# ${tier}: no tests yet`); continue; }
+  console.log(`# ${tier}: ${files.length} files`);
+  const r = spawnSync(process.execPath, [
+    '--enable-source-maps', '--test', `--test-concurrency=${t.concurrency}`, '--test-reporter=spec', ...files.map((f) => relative(process.cwd(), f)),
+  ], { stdio: 'inherit' });
+  if (r.status !== 0) { failed = true; console.error(`# ${tier}: FAILED`); if (process.env.PGOP_TEST_KEEP_GOING !== '1') break; }
+}
+process.exit(failed ? 1 : 0);
