@@ -1,0 +1,73 @@
+// Drives the real `pgop` binary the way a user does, each test with its own state directory.
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PostgresCluster } from '../../crds/postgrescluster.js';
+import type { InstanceSpec } from '../../instance/spec.js';
+
+export const distRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const repoRoot = join(distRoot, '..');
+export const pgopBin = join(distRoot, 'bin', 'pgop.js');
+export const sample = (name: string) => join(repoRoot, 'crds', 'samples', name);
+
+export interface CliResult { code: number; stdout: string; stderr: string }
+
+export function pgop(args: string[], env: Record<string, string> = {}, timeoutMs = 300_000): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [pgopBin, ...args], { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A state dir for one test; `down --purge` it when done. */
+export function stateDir(prefix = 'pgop-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export class LocalCluster {
+  constructor(readonly state: string, readonly name = 'demo', readonly namespace = 'default') {}
+
+  run(args: string[], timeoutMs?: number) { return pgop([...args, '--state-dir', this.state], {}, timeoutMs); }
+
+  async ok(args: string[], timeoutMs?: number): Promise<string> {
+    const r = await this.run(args, timeoutMs);
+    if (r.code !== 0) throw new Error(`pgop ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  }
+
+  async get(): Promise<PostgresCluster> {
+    return JSON.parse(await this.ok(['local', 'get', 'pgc', this.name, '-o', 'json'])) as PostgresCluster;
+  }
+
+  async uri(role: 'primary' | 'replica' = 'primary', user?: string): Promise<string> {
+    return (await this.ok(['local', 'connect', this.name, '--role', role, ...(user ? ['--user', user] : [])])).trim();
+  }
+
+  /** The spec the platform gave an instance's agent (its ports). */
+  instanceSpec(instance: string): InstanceSpec {
+    return JSON.parse(readFileSync(join(this.state, 'instances', this.namespace, instance, 'instance.json'), 'utf8')) as InstanceSpec;
+  }
+
+  async waitFor(what: string, predicate: (c: PostgresCluster) => boolean, timeoutMs = 120_000): Promise<PostgresCluster> {
+    const until = Date.now() + timeoutMs;
+    let last: PostgresCluster | undefined;
+    while (Date.now() < until) {
+      last = await this.get().catch(() => undefined);
+      if (last && predicate(last)) return last;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last?.status && { ...last.status, machine: undefined })}`);
+  }
+
+  async down(): Promise<void> { await this.run(['local', 'down', '--purge']); }
+}
+
+/** Processes whose command line mentions `needle` (the state dir), excluding this test process. */
+export function processesMentioning(needle: string): string[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.includes(needle) && !l.includes('ps -eo')).map((l) => l.trim());
+}
