@@ -16,7 +16,9 @@ test('defaults are applied like the apiserver does', () => {
   assert.equal(r.metadata.namespace, 'default');
   assert.equal(spec.primaryUpdateStrategy, 'unsupervised');
   assert.deepEqual(spec.bootstrap?.initdb, { database: 'app', owner: 'app', dataChecksums: true, encoding: 'UTF8', locale: 'C' });
-  assert.equal((admit(cluster({})).spec as PostgresClusterSpec).instances, 1);
+  const minimal = admit(cluster({})).spec as PostgresClusterSpec;
+  assert.equal(minimal.instances, 1);
+  assert.equal(minimal.bootstrap?.initdb?.database, 'app', 'bootstrap is defaulted so it is explicit and immutable');
 });
 
 test('each bad field is named with a fix', () => {

@@ -1,7 +1,7 @@
 // PostgresCluster: the single source for the TypeScript type, the OpenAPI schema (with CEL rules and defaults)
 // and the printer columns. chart/crds is generated from here by `npm run generate`.
 import { Type, type Static } from '@sinclair/typebox';
-import { Strict, StringMap, Quantity, Name, immutable, Conditions, Opaque } from './schema-kit.js';
+import { Strict, StringMap, Quantity, Name, Conditions, Opaque } from './schema-kit.js';
 import type { ResourceDefinition, Resource } from './definition.js';
 
 /** Parameters the operator renders itself; accepting them from users would break replication or fencing. */
@@ -71,7 +71,7 @@ export const PostgresClusterSpec = Strict({
   imageName: Type.Optional(Type.String({ minLength: 1 })),
   storage: Type.Optional(StorageSpec),
   postgresql: Type.Optional(PostgresqlSpec),
-  bootstrap: Type.Optional(Strict({ initdb: Type.Optional(InitdbSpec) }, { rules: [immutable('spec.bootstrap')] })),
+  bootstrap: Type.Optional(Strict({ initdb: Type.Optional(InitdbSpec) }, { default: { initdb: {} } })),
   primaryUpdateStrategy: Type.Union([Type.Literal('unsupervised'), Type.Literal('supervised')], { default: 'unsupervised' }),
   ha: Type.Optional(HaSpec),
 }, {
@@ -80,6 +80,11 @@ export const PostgresClusterSpec = Strict({
       rule: '!has(self.postgresql) || !has(self.postgresql.synchronous) || self.postgresql.synchronous.number < self.instances',
       message: 'must be less than spec.instances (the primary does not count); lower it or add instances',
       fieldPath: '.postgresql.synchronous.number',
+    },
+    {
+      rule: 'has(self.bootstrap) == has(oldSelf.bootstrap) && (!has(self.bootstrap) || self.bootstrap == oldSelf.bootstrap)',
+      message: 'is immutable: how a cluster was bootstrapped cannot change; create a new cluster instead',
+      fieldPath: '.bootstrap',
     },
     {
       rule: '!has(oldSelf.postgresVersion) || !has(self.postgresVersion) || self.postgresVersion >= oldSelf.postgresVersion',

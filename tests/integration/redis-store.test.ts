@@ -1,0 +1,55 @@
+// The local resource store on a real redis-server: generations, optimistic status writes, finalizers, watch.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { RedisResourceStore } from '../../adapters/local/redis-store.js';
+import { StateDir } from '../../adapters/local/state-dir.js';
+import { startRedis, stopRedis } from '../../adapters/local/redis-server.js';
+import { connectRedis } from '../../adapters/redis/connection.js';
+import { FINALIZER, type WatchEvent } from '../../adapters/store/resource-store.js';
+import { stateDir } from '../helpers/cli.js';
+
+let store: RedisResourceStore;
+let pid: number;
+const key = { kind: 'PostgresCluster', namespace: 'default', name: 'db' };
+const manifest = (instances: number) => ({ apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'PostgresCluster', metadata: { name: 'db' }, spec: { instances } });
+
+before(async () => {
+  const r = await startRedis(new StateDir(stateDir('pgop-store-')));
+  pid = r.pid;
+  store = new RedisResourceStore(connectRedis(r.url));
+});
+after(async () => { await store.close(); await stopRedis(pid); });
+
+test('generation moves only when the spec changes', async () => {
+  const created = await store.apply(manifest(1));
+  assert.equal(created.action, 'created');
+  assert.equal(created.resource.metadata.generation, 1);
+  assert.equal((await store.apply(manifest(1))).action, 'unchanged');
+  const changed = await store.apply(manifest(2));
+  assert.equal(changed.action, 'configured');
+  assert.equal(changed.resource.metadata.generation, 2);
+  await store.patchStatus(key, (s) => ({ ...s, phase: 'Ready' }));
+  assert.equal((await store.get(key))?.metadata.generation, 2);
+  assert.equal((await store.get(key))?.status && (await store.get(key))?.status !== undefined, true);
+});
+
+test('concurrent status writers never lose an update', async () => {
+  await Promise.all(Array.from({ length: 20 }, (_, i) => store.patchStatus(key, (s) => ({ ...s, [`w${i}`]: i }))));
+  const status = (await store.get(key))?.status as Record<string, number>;
+  for (let i = 0; i < 20; i++) assert.equal(status[`w${i}`], i);
+});
+
+test('delete waits for finalizers; removing the last one removes the object and is watched', async () => {
+  const events: WatchEvent[] = [];
+  const stop = await store.watch((e) => events.push(e));
+  await store.addFinalizer(key, FINALIZER);
+  assert.equal(await store.delete(key), 'deleting');
+  assert.ok((await store.get(key))?.metadata.deletionTimestamp);
+  await assert.rejects(store.apply(manifest(3)), /is being deleted/);
+  await store.removeFinalizer(key, FINALIZER);
+  assert.equal(await store.get(key), undefined);
+  assert.deepEqual(await store.list('PostgresCluster'), []);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(events.at(-1)?.type, 'DELETED');
+  await stop();
+});
