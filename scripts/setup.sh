@@ -21,5 +21,6 @@ fi
 # npm packages, reinstalled when the lockfile changed.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm install, not npm ci: the registry here lacks some optional platform packages that npm ci insists on.
+  npm install --no-audit --no-fund --loglevel=error
 fi
