@@ -106,6 +106,19 @@ export const InstanceStatus = Type.Object({
   lagBytes: Type.Optional(Type.Integer()),
 });
 
+export const FailoverRecord = Type.Object({
+  kind: Type.Union([Type.Literal('failover'), Type.Literal('switchover')]),
+  outcome: Type.String(),
+  from: Type.String(),
+  to: Type.Optional(Type.String()),
+  timeline: Type.Optional(Type.Integer()),
+  reason: Type.String(),
+  startedAt: Type.String(),
+  finishedAt: Type.Optional(Type.String()),
+  durationMs: Type.Optional(Type.Integer()),
+  steps: Type.Array(Type.Object({ step: Type.String(), at: Type.String(), durationMs: Type.Optional(Type.Integer()) })),
+});
+
 export const PostgresClusterStatus = Type.Object({
   phase: Type.Optional(Type.String()),
   phaseReason: Type.Optional(Type.String()),
@@ -114,6 +127,7 @@ export const PostgresClusterStatus = Type.Object({
   instances: Type.Optional(Type.Array(InstanceStatus)),
   readyInstances: Type.Optional(Type.Integer()),
   timeline: Type.Optional(Type.Integer()),
+  failovers: Type.Optional(Type.Array(FailoverRecord, { maxItems: 10, description: 'The last failovers and switchovers with their step timings, newest last.' })),
   observedGeneration: Type.Optional(Type.Integer()),
   endpoints: Type.Optional(Type.Object({ readWrite: Type.Optional(Type.String()), readOnly: Type.Optional(Type.String()) })),
   machine: Type.Optional(Opaque({ description: 'Persisted statechart snapshot envelope; read by the operator on restart.' })),
@@ -123,6 +137,7 @@ export type PostgresClusterSpec = Static<typeof PostgresClusterSpec>;
 export type PostgresClusterStatus = Static<typeof PostgresClusterStatus>;
 export type InstanceStatus = Static<typeof InstanceStatus>;
 export type SynchronousSpec = Static<typeof SynchronousSpec>;
+export type FailoverRecord = Static<typeof FailoverRecord>;
 export type PostgresCluster = Resource<PostgresClusterSpec, PostgresClusterStatus>;
 
 export const postgresClusterDefinition: ResourceDefinition = {

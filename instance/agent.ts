@@ -1,54 +1,115 @@
 // `pgop instance`: the instance agent. Runs the agent machine with real effects, serves its HTTP API, and stops
 // postgres cleanly on SIGTERM. Re-reads its spec on SIGHUP.
-import { createActor } from 'xstate';
+import { existsSync, readFileSync } from 'node:fs';
+import { createActor, waitFor, type SnapshotFrom } from 'xstate';
 import { agentMachine } from '../machines/agent/agent.machine.js';
 import { createAgentImplementations } from '../adapters/implementations/agent.impl.js';
 import { postgresUser } from '../adapters/os/os-user.js';
 import { createLogger } from '../adapters/logging/logger.js';
-import { readInstanceSpec, type InstanceSpec } from './spec.js';
+import { RedisPrimaryLease } from '../adapters/lease/redis-lease.js';
+import { withClient } from '../adapters/sql/connect.js';
+import { InstanceRuntime } from './runtime.js';
 import { PostgresSupervisor } from './supervisor.js';
-import { collectStatus } from './status.js';
+import { collectStatus, stateName } from './status.js';
 import { createAgentMetrics } from './metrics.js';
 import { startAgentApi } from './http-api.js';
 import type { BootstrapProgress } from './bootstrap.js';
 
+type Snap = SnapshotFrom<typeof agentMachine>;
+
+/** Drill switches, re-read at most every 200 ms (the lease keeper asks every second). */
+function faultReader(file: string | null) {
+  let at = 0;
+  let cut = false;
+  return () => {
+    if (!file) return false;
+    if (Date.now() - at > 200) {
+      at = Date.now();
+      try { cut = existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { leaseStoreCut?: boolean }).leaseStoreCut === true; } catch { cut = false; }
+    }
+    return cut;
+  };
+}
+
 export async function runAgent(specPath: string): Promise<void> {
-  let spec: InstanceSpec = readInstanceSpec(specPath);
+  // Until the machine runs, a reload request has nothing to reload; it must not kill the agent (SIGHUP's default).
+  let onHangup = () => undefined as void;
+  process.on('SIGHUP', () => onHangup());
+  const rt = new InstanceRuntime(specPath, postgresUser());
+  const spec = rt.spec();
   const log = createLogger('instance', { cluster: `${spec.cluster.namespace}/${spec.cluster.name}`, instance: spec.name });
-  const user = postgresUser();
-  const supervisor = new PostgresSupervisor(() => spec, user);
+  const supervisor = new PostgresSupervisor(rt, rt.user);
+  const lease = spec.lease ? await RedisPrimaryLease.connect(spec.lease.url, spec.cluster, faultReader(spec.faultsFile)) : null;
   let progress: BootstrapProgress | null = null;
-  const impl = createAgentImplementations({ spec: () => spec, user, supervisor, log, onProgress: (p) => { progress = p; } });
+  const metrics = createAgentMetrics({ cluster: spec.cluster.name, instance: spec.name });
+  const impl = createAgentImplementations({ rt, supervisor, lease, log, onProgress: (p) => { progress = p; }, onLeaseRenew: metrics.renewal });
   const actor = createActor(agentMachine.provide(impl), {
-    input: { instance: spec.name, bootstrap: spec.bootstrap.mode, maxBackoffMs: 30_000 },
+    input: { instance: spec.name, bootstrap: spec.bootstrap.mode, maxBackoffMs: 30_000, leaseMs: spec.lease?.ttlMs ?? 5000 },
   });
   let last = '';
   actor.subscribe((s) => {
-    const state = JSON.stringify(s.value);
-    if (state !== last) log.info({ machine: 'agent', state: s.value, restarts: s.context.restarts, lastExit: s.context.lastExit }, 'agent state');
+    const state = stateName(s.value);
+    if (state !== last) {
+      log.info({ machine: 'agent', from: last || null, to: state, role: s.context.role, restarts: s.context.restarts, lastExit: s.context.lastExit, fenced: s.context.fencedReason }, 'agent state');
+      metrics.transition(s.context.role);
+      if (s.matches('fencing')) metrics.fenced();
+    }
     last = state;
+    rt.follow(s.context.upstream);
   });
-  const metrics = createAgentMetrics({ cluster: spec.cluster.name, instance: spec.name });
-  const status = () => collectStatus(spec, actor.getSnapshot(), supervisor.pid, progress);
+  const status = () => collectStatus(rt, actor.getSnapshot(), supervisor.pid, progress);
+  const settle = async (ok: (s: Snap) => boolean, bad: (s: Snap) => string | null, timeoutMs: number) => {
+    const s = await waitFor(actor, (x) => ok(x) || bad(x) !== null, { timeout: timeoutMs });
+    const problem = bad(s);
+    if (problem) throw new Error(problem);
+    return s;
+  };
   await startAgentApi(spec.host, spec.httpPort, {
     status,
     metrics: async () => { metrics.update(await status()); return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }; },
+    actions: {
+      promote: async () => {
+        const before = actor.getSnapshot();
+        if (before.context.role === 'primary') return { promoted: false, already: true };
+        if (!before.matches({ up: { postgres: { supervising: 'running' } } })) throw new Error(`cannot promote in state ${stateName(before.value)}`);
+        const errorBefore = before.context.lastError;
+        actor.send({ type: 'agent.promote' });
+        await settle((s) => s.context.role === 'primary' && s.matches({ up: { postgres: { supervising: 'running' } } }),
+          (s) => (s.matches({ up: { postgres: { supervising: 'running' } } }) && s.context.role !== 'primary' && s.context.lastError !== errorBefore ? s.context.lastError : null), 70_000);
+        return { promoted: true, ...(await status()) };
+      },
+      demote: async (body) => {
+        const handoverTo = typeof body.handoverTo === 'string' ? body.handoverTo : '';
+        if (!handoverTo.includes(':')) throw new Error('demote needs handoverTo naming the operator plan (e.g. "switchover:demo")');
+        if (actor.getSnapshot().context.role !== 'primary') throw new Error('not the primary');
+        actor.send({ type: 'agent.demote', handoverTo });
+        const s = await settle((x) => x.matches('fenced') && x.context.demotedAt !== null, (x) => (x.matches('fencing') ? x.context.lastError ?? 'demotion failed' : null), 60_000);
+        return { demoted: true, checkpointLsn: s.context.demotedAt };
+      },
+      fence: async (body) => {
+        actor.send({ type: 'agent.fence', reason: typeof body.reason === 'string' ? body.reason : 'fenced by the operator' });
+        await settle((s) => s.matches('fenced') || !s.matches('up'), () => null, 30_000);
+        return { fenced: true };
+      },
+      checkpoint: async () => {
+        await withClient(rt.superuser(), (c) => c.query('CHECKPOINT'), 60_000);
+        return { checkpoint: true };
+      },
+    },
   });
   actor.start();
-  log.info({ httpPort: spec.httpPort, port: spec.port, dataDir: spec.dataDir }, 'agent started');
+  log.info({ httpPort: spec.httpPort, port: spec.port, dataDir: spec.dataDir, lease: spec.lease ? { ttlMs: spec.lease.ttlMs } : null }, 'agent started');
 
-  const stop = (signal: string) => {
-    log.info({ signal }, 'stopping');
-    actor.send({ type: 'agent.stop' });
-  };
+  const stop = (signal: string) => { log.info({ signal }, 'stopping'); actor.send({ type: 'agent.stop' }); };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => {
-    spec = readInstanceSpec(specPath);
+  onHangup = () => {
+    try { rt.reload(); } catch (e) { log.error({ err: (e as Error).message }, 'spec reload failed'); return; }
     log.info('spec reloaded');
     actor.send({ type: 'config.changed' });
-  });
-  await new Promise<void>((resolve) => actor.subscribe({ complete: () => resolve(), error: (e: unknown) => { log.error({ err: e }, "agent machine failed"); resolve(); } }));
+  };
+  await new Promise<void>((resolve) => actor.subscribe({ complete: () => resolve(), error: (e: unknown) => { log.error({ err: e }, 'agent machine failed'); resolve(); } }));
+  await lease?.close();
   log.info('stopped');
   log.flush();
   process.exit(0);

@@ -28,10 +28,10 @@ export function writePassfile(spec: InstanceSpec, user: OsUser | null): void {
 export const isStandby = (spec: InstanceSpec) => existsSync(standbySignal(spec));
 
 /** Renders pgop.conf and pg_hba.conf from the spec; the data directory decides whether this is a standby. */
-export function writeConfig(spec: InstanceSpec, user: OsUser | null, standby = isStandby(spec)): void {
+export function writeConfig(spec: InstanceSpec, user: OsUser | null, standby = isStandby(spec), syncNames = ''): void {
   ensureDir(spec.runDir, user);
   if (standby) writePassfile(spec, user);
-  writeOwned(join(spec.dataDir, PGOP_CONF), renderPgopConf(spec, { standby, passfile: passfile(spec) }), user);
+  writeOwned(join(spec.dataDir, PGOP_CONF), renderPgopConf(spec, { standby, passfile: passfile(spec), syncNames }), user);
   writeOwned(join(spec.dataDir, 'pg_hba.conf'), renderHba(spec), user);
   const main = join(spec.dataDir, 'postgresql.conf');
   const text = existsSync(main) ? readFileSync(main, 'utf8') : '';

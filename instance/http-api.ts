@@ -1,19 +1,34 @@
-// The agent's HTTP API: GET /status, GET /metrics, GET /healthz.
-import { createServer, type Server } from 'node:http';
+// The agent's HTTP API: GET /status, /metrics, /healthz; POST /promote, /demote, /fence, /checkpoint.
+import { createServer, type Server, type IncomingMessage } from 'node:http';
 
 export interface AgentApi {
   status: () => Promise<unknown>;
   metrics: () => Promise<{ contentType: string; body: string }>;
+  /** Role changes; each resolves with a JSON-able result or rejects with a message for a 409. */
+  actions: Record<string, (body: Record<string, unknown>) => Promise<unknown>>;
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let text = '';
+  for await (const chunk of req) text += String(chunk);
+  if (!text.trim()) return {};
+  const parsed: unknown = JSON.parse(text);
+  return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
 }
 
 export function startAgentApi(host: string, port: number, api: AgentApi): Promise<Server> {
   const server = createServer((req, res) => {
     const reply = (code: number, type: string, body: string) => { res.writeHead(code, { 'content-type': type }); res.end(body); };
+    const json = (code: number, body: unknown) => reply(code, 'application/json', JSON.stringify(body));
     const route = async () => {
-      if (req.method !== 'GET') return reply(405, 'text/plain', 'method not allowed\n');
-      if (req.url === '/status') return reply(200, 'application/json', JSON.stringify(await api.status()));
-      if (req.url === '/metrics') { const m = await api.metrics(); return reply(200, m.contentType, m.body); }
-      if (req.url === '/healthz') return reply(200, 'text/plain', 'ok\n');
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (req.method === 'GET' && path === '/status') return json(200, await api.status());
+      if (req.method === 'GET' && path === '/metrics') { const m = await api.metrics(); return reply(200, m.contentType, m.body); }
+      if (req.method === 'GET' && path === '/healthz') return reply(200, 'text/plain', 'ok\n');
+      const action = api.actions[path.slice(1)];
+      if (req.method === 'POST' && action) {
+        try { return json(200, await action(await readBody(req))); } catch (e) { return json(409, { error: (e as Error).message }); }
+      }
       return reply(404, 'text/plain', 'not found\n');
     };
     route().catch((e: unknown) => reply(500, 'text/plain', `${(e as Error).message}\n`));

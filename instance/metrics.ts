@@ -13,8 +13,14 @@ export function createAgentMetrics(labels: { cluster: string; instance: string }
   const timeline = new Gauge({ name: 'pgop_instance_timeline', help: 'Current timeline', registers: [registry] });
   const restarts = new Gauge({ name: 'pgop_instance_postgres_restarts', help: 'Times the supervisor restarted postgres after an exit', registers: [registry] });
   const scrapes = new Counter({ name: 'pgop_instance_status_checks_total', help: 'Status checks served', registers: [registry] });
+  const fencings = new Counter({ name: 'pgop_instance_fencing_events_total', help: 'Times this agent fenced itself (stopped accepting writes)', registers: [registry] });
+  const renewals = new Counter({ name: 'pgop_instance_lease_renewals_total', help: 'Primary lease renewals attempted', labelNames: ['result'], registers: [registry] });
+  const roleChanges = new Counter({ name: 'pgop_instance_role_changes_total', help: 'Agent state changes by role', labelNames: ['role'], registers: [registry] });
   return {
     registry,
+    fenced: () => fencings.inc(),
+    renewal: (ok: boolean) => renewals.inc({ result: ok ? 'ok' : 'failed' }),
+    transition: (role: string) => roleChanges.inc({ role }),
     update(s: AgentStatus) {
       scrapes.inc();
       up.set(s.role === 'unknown' ? 0 : 1);

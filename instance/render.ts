@@ -19,7 +19,7 @@ export function primaryConninfo(spec: InstanceSpec, passfile: string): string {
 }
 
 /** Settings the operator owns, appended after the user's parameters so they always win. */
-export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; passfile: string }): string {
+export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; passfile: string; syncNames?: string }): string {
   const owned: Record<string, string> = {
     listen_addresses: spec.host,
     port: String(spec.port),
@@ -35,6 +35,7 @@ export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; pas
     logging_collector: 'off',
     log_destination: 'stderr',
   };
+  owned.synchronous_standby_names = opts.standby ? '' : opts.syncNames ?? '';
   if (opts.standby) {
     owned.primary_conninfo = primaryConninfo(spec, opts.passfile);
     owned.primary_slot_name = spec.replicationSlot;

@@ -33,6 +33,13 @@ export interface InstanceSpec {
   secrets: { superuser: string; replication: string; app: string };
   /** Set when the agent runs as root: postgres and its tools run as this OS user. */
   runAsUser: string | null;
+  /** Every instance of the cluster (this one included): the primary's synchronous standby candidates. */
+  members: string[];
+  synchronous: { method: 'any' | 'first'; number: number; dataDurability: 'required' | 'preferred' } | null;
+  /** The primary lease; null runs without HA (a single instance that always leads). */
+  lease: { url: string; ttlMs: number; renewMs: number } | null;
+  /** Drill switches the platform can flip (local only): { "leaseStoreCut": true } simulates a partition. */
+  faultsFile: string | null;
 }
 
 export function readInstanceSpec(path: string): InstanceSpec {

@@ -4,9 +4,7 @@ import type { agentMachine } from '../machines/agent/agent.machine.js';
 import type { InstanceObservation } from '../machines/shared/observation.js';
 import { withClient } from '../adapters/sql/connect.js';
 import { readReplicationState } from '../adapters/sql/replication.js';
-import type { InstanceSpec } from './spec.js';
-import { SUPERUSER } from './spec.js';
-import { readSecret } from './files.js';
+import type { InstanceRuntime } from './runtime.js';
 import type { BootstrapProgress } from './bootstrap.js';
 
 export interface AgentStatus extends InstanceObservation {
@@ -18,29 +16,41 @@ export interface AgentStatus extends InstanceObservation {
   lastExit: string | null;
   postgresPid: number | null;
   progress: BootstrapProgress | null;
+  fenced: string | null;
+  demotedAt: string | null;
+  upstream: string | null;
+  lastError: string | null;
 }
 
-const stateName = (s: SnapshotFrom<typeof agentMachine>) =>
-  typeof s.value === 'string' ? s.value : Object.entries(s.value).map(([k, v]) => `${k}.${String(v)}`).join(',');
+export function stateName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}.${stateName(v)}`).join(',');
+}
 
-export async function collectStatus(
-  spec: InstanceSpec, snapshot: SnapshotFrom<typeof agentMachine>, postgresPid: number | null, progress: BootstrapProgress | null,
-): Promise<AgentStatus> {
+type AgentSnapshot = SnapshotFrom<typeof agentMachine>;
+
+export async function collectStatus(rt: InstanceRuntime, snapshot: AgentSnapshot, postgresPid: number | null, progress: BootstrapProgress | null): Promise<AgentStatus> {
+  const c = snapshot.context;
+  const fenced = snapshot.matches('fencing') || snapshot.matches('fenced') || snapshot.matches('demoting');
   const base: AgentStatus = {
-    instance: spec.name, state: stateName(snapshot), role: 'unknown', ready: false, timeline: null,
+    instance: rt.spec().name, state: stateName(snapshot.value), role: 'unknown', ready: false, timeline: null,
     currentLsn: null, receiveLsn: null, replayLsn: null, lagBytes: null, streaming: false,
-    bootstrapping: snapshot.matches('initializing') || snapshot.matches('bootstrapping'),
-    failed: snapshot.matches('bootstrapFailed') ? snapshot.context.bootstrapError ?? 'bootstrap failed' : null,
-    restarts: snapshot.context.restarts, lastExit: snapshot.context.lastExit, postgresPid, progress,
+    bootstrapping: ['initializing', 'bootstrapping', 'rejoining', 'claiming', 'waitingForLease', 'rejoinBackoff'].some((s) => snapshot.matches(s as never)),
+    failed: snapshot.matches('bootstrapFailed') ? c.bootstrapError ?? 'bootstrap failed' : null,
+    restarts: c.restarts, lastExit: c.lastExit, postgresPid, progress,
+    fenced: fenced ? c.fencedReason ?? 'fenced' : null, demotedAt: c.demotedAt, upstream: c.upstream?.name ?? null, lastError: c.lastError,
   };
-  if (!snapshot.matches({ supervising: 'running' }) && !snapshot.matches({ supervising: 'reconfiguring' })) return base;
+  const running = snapshot.matches({ up: { postgres: { supervising: 'running' } } }) || snapshot.matches({ up: { postgres: { supervising: 'reconfiguring' } } })
+    || snapshot.matches({ up: { postgres: { supervising: 'promoting' } } });
+  if (!running) return base;
   try {
-    const r = await withClient({ host: spec.host, port: spec.port, user: SUPERUSER, password: readSecret(spec.secrets.superuser) }, readReplicationState, 2000);
+    const r = await withClient(rt.superuser(), readReplicationState, 2000);
     const streaming = r.receiverStatus === 'streaming';
+    const role = r.inRecovery ? 'replica' : 'primary';
     return {
-      ...base,
-      role: r.inRecovery ? 'replica' : 'primary',
-      ready: r.inRecovery ? streaming : true,
+      ...base, role,
+      // A primary is ready only while it holds the lease (the machine says primary) and accepts writes.
+      ready: r.inRecovery ? streaming : c.role === 'primary',
       streaming, timeline: r.timeline, currentLsn: r.currentLsn, receiveLsn: r.receiveLsn, replayLsn: r.replayLsn, lagBytes: r.lagBytes,
     };
   } catch {

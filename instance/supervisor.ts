@@ -7,7 +7,8 @@ import { withClient } from '../adapters/sql/connect.js';
 import type { InstanceSpec } from './spec.js';
 import { SUPERUSER } from './spec.js';
 import { bin, postmasterPid } from './layout.js';
-import { readSecret, writeConfig } from './files.js';
+import { readSecret } from './files.js';
+import type { InstanceRuntime } from './runtime.js';
 
 export type SupervisorEvent =
   | { type: 'postgres.ready' }
@@ -22,7 +23,9 @@ export class PostgresSupervisor {
   private child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
 
-  constructor(private readonly spec: () => InstanceSpec, private readonly user: OsUser | null) {}
+  constructor(private readonly rt: InstanceRuntime, private readonly user: OsUser | null) {}
+
+  private spec(): InstanceSpec { return this.rt.spec(); }
 
   get pid(): number | null { return this.child?.pid ?? null; }
 
@@ -33,7 +36,7 @@ export class PostgresSupervisor {
     const run = async () => {
       await this.reapOrphan();
       const spec = this.spec();
-      writeConfig(spec, this.user);
+      this.rt.writeConfig();
       const log = openSync(spec.logFile, 'a');
       const child = spawn(bin(spec, 'postgres'), ['-D', spec.dataDir], {
         stdio: ['ignore', log, log], cwd: '/', ...(this.user ? { uid: this.user.uid, gid: this.user.gid } : {}),
@@ -65,11 +68,11 @@ export class PostgresSupervisor {
     };
   }
 
-  /** Fast shutdown, then immediate, then kill: stopping must always finish. */
-  async stop(timeoutMs = 30_000): Promise<void> {
+  /** Fast shutdown (or immediate, to fence), escalating until postgres is gone: stopping must always finish. */
+  async stop(mode: 'fast' | 'immediate' = 'fast', timeoutMs = 30_000): Promise<void> {
     const child = this.child;
     if (!child) return;
-    child.kill('SIGINT');
+    child.kill(mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
     const done = await Promise.race([this.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
     if (done) return;
     child.kill('SIGQUIT');

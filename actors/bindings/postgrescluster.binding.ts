@@ -1,12 +1,32 @@
 // PostgresCluster ⇄ cluster machine: input from the resource, events from its changes, status from snapshots.
 import type { Resource } from '../../crds/definition.js';
-import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
+import type { PostgresClusterSpec, FailoverRecord } from '../../crds/postgrescluster.js';
+import type { PlanOutput } from '../../machines/failover/failover.types.js';
 import type { ClusterMachine } from '../../machines/cluster/cluster.machine.js';
 import type { ClusterEvent } from '../../machines/cluster/cluster.types.js';
 import { selectStatus, type ClusterSnapshot } from '../../machines/cluster/cluster.selectors.js';
 import type { ResourceKey } from '../../adapters/store/resource-store.js';
 import { mergeConditions, type Condition } from '../../adapters/status/conditions.js';
 import type { KindBinding } from '../resource-controller.js';
+
+/** Step durations from the timestamps the effects stamped (machines do not read clocks). */
+export function withDurations(p: PlanOutput): FailoverRecord {
+  const start = Date.parse(p.startedAt);
+  let prev = Number.isNaN(start) ? undefined : start;
+  const steps = p.steps.map((s) => {
+    const at = Date.parse(s.at);
+    const out = { step: s.step, at: s.at, ...(prev !== undefined && !Number.isNaN(at) ? { durationMs: Math.max(0, at - prev) } : {}) };
+    if (!Number.isNaN(at)) prev = at;
+    return out;
+  });
+  const finishedAt = p.steps.at(-1)?.at;
+  const end = finishedAt ? Date.parse(finishedAt) : NaN;
+  return {
+    kind: p.kind, outcome: p.outcome, from: p.from, reason: p.reason, startedAt: p.startedAt, steps,
+    ...(p.to ? { to: p.to } : {}), ...(p.timeline !== null ? { timeline: p.timeline } : {}),
+    ...(finishedAt ? { finishedAt } : {}), ...(!Number.isNaN(start) && !Number.isNaN(end) ? { durationMs: Math.max(0, end - start) } : {}),
+  };
+}
 
 export interface ClusterBindingDeps {
   machine: ClusterMachine;
@@ -38,7 +58,7 @@ export function postgresClusterBinding(deps: ClusterBindingDeps): KindBinding<Cl
     async status(snapshot, previous, key, now) {
       const s = selectStatus(snapshot);
       const conditions = mergeConditions(previous.conditions as Condition[] | undefined, s.conditions, now, s.observedGeneration);
-      return { ...s, conditions, ...(deps.extraStatus ? await deps.extraStatus(key) : {}) };
+      return { ...s, conditions, failovers: s.failovers.map(withDurations), ...(deps.extraStatus ? await deps.extraStatus(key) : {}) };
     },
     onSnapshot: deps.onSnapshot,
     generationOf: (snapshot) => snapshot.context.generation,

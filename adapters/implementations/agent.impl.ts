@@ -1,48 +1,148 @@
-// Fills the agent machine's effect slots with real PostgreSQL work.
+// Fills the agent machine's effect slots with real PostgreSQL, lease and OS work.
 import { fromPromise, fromCallback, type AnyEventObject } from 'xstate';
+import { existsSync } from 'node:fs';
 import type { agentMachine } from '../../machines/agent/agent.machine.js';
-import type { DataDirState, SupervisorInput } from '../../machines/agent/agent.types.js';
-import type { OsUser } from '../os/os-user.js';
-import type { InstanceSpec } from '../../instance/spec.js';
-import { SUPERUSER, REPLICATION_USER } from '../../instance/spec.js';
+import type { ClaimResult, DataDirState, DemoteInput, RejoinInput, RoleInput, SupervisorInput } from '../../machines/agent/agent.types.js';
 import { isBootstrapped, initdb, cloneFromPrimary, type BootstrapProgress } from '../../instance/bootstrap.js';
 import type { PostgresSupervisor } from '../../instance/supervisor.js';
-import { readSecret, writeConfig } from '../../instance/files.js';
+import type { InstanceRuntime } from '../../instance/runtime.js';
+import { readSecret } from '../../instance/files.js';
+import { standbySignal } from '../../instance/layout.js';
+import { REPLICATION_USER, SUPERUSER } from '../../instance/spec.js';
+import { synchronousStandbyNames } from '../../instance/sync.js';
+import { promote, demote, rejoin } from '../../instance/roles.js';
 import { withClient } from '../sql/connect.js';
 import { ensureRole, ensureDatabase, setPassword } from '../sql/roles.js';
-import { isStandby } from '../../instance/files.js';
-import { runCommand } from '../os/run-command.js';
-import { bin } from '../../instance/layout.js';
+import { isInstanceHolder, type PrimaryLease } from '../lease/primary-lease.js';
 import type { Logger } from '../logging/logger.js';
 
 export interface AgentDeps {
-  spec: () => InstanceSpec;
-  user: OsUser | null;
+  rt: InstanceRuntime;
   supervisor: PostgresSupervisor;
+  lease: PrimaryLease | null;
   log: Logger;
   onProgress: (p: BootstrapProgress | null) => void;
+  onLeaseRenew?: (ok: boolean) => void;
+  now?: () => number;
+}
+
+/** Where the lease says this instance stands: lead, follow someone, or wait for an operator plan to finish. */
+export async function decideLease(deps: AgentDeps, mayAcquire: boolean): Promise<ClaimResult> {
+  const spec = deps.rt.spec();
+  if (!deps.lease || !spec.lease) return { kind: 'granted' };
+  const me = { holder: spec.name, host: spec.host, port: spec.port };
+  const [state, record] = await Promise.all([deps.lease.read(), deps.lease.readPrimary()]);
+  const holder = state.holder;
+  if (holder?.holder === spec.name) return mayAcquire && (await deps.lease.renew(spec.name, spec.lease.ttlMs)) ? { kind: 'granted' } : { kind: 'wait', reason: 'renewing our own lease' };
+  if (holder && isInstanceHolder(holder)) return { kind: 'follow', primary: { name: holder.holder, host: holder.host, port: holder.port } };
+  if (holder) return { kind: 'wait', reason: `the lease is held by ${holder.holder}` };
+  if (record && record.name !== spec.name) {
+    return { kind: 'follow', primary: { name: record.name, host: record.host, port: record.port } };
+  }
+  if (!mayAcquire) return { kind: 'granted' };
+  const got = await deps.lease.acquire(me, spec.lease.ttlMs);
+  if (got.acquired) {
+    if (!record) await deps.lease.recordPrimary({ name: spec.name, host: spec.host, port: spec.port, timeline: 1, since: new Date().toISOString() });
+    return { kind: 'granted' };
+  }
+  const h = got.holder;
+  return h && isInstanceHolder(h) ? { kind: 'follow', primary: { name: h.holder, host: h.host, port: h.port } } : { kind: 'wait', reason: 'the lease was taken meanwhile' };
 }
 
 export function createAgentImplementations(deps: AgentDeps) {
-  const superuser = (spec: InstanceSpec) => ({ host: spec.host, port: spec.port, user: SUPERUSER, password: readSecret(spec.secrets.superuser) });
+  const { rt } = deps;
+  const now = deps.now ?? Date.now;
+  const progress = (p: BootstrapProgress) => { deps.onProgress(p); deps.log.info({ progress: p }, 'bootstrap progress'); };
+  const reload = () => withClient(rt.superuser(), (c) => c.query('SELECT pg_reload_conf()'));
+
   return {
     actors: {
-      inspectDataDir: fromPromise<DataDirState, SupervisorInput>(async () => ({ initialized: isBootstrapped(deps.spec()) })),
+      inspectDataDir: fromPromise<DataDirState, SupervisorInput>(async () => {
+        const spec = rt.spec();
+        return { initialized: isBootstrapped(spec), standby: existsSync(standbySignal(spec)) };
+      }),
 
       bootstrapDataDir: fromPromise<void, SupervisorInput>(async ({ signal }) => {
-        const spec = deps.spec();
-        const progress = (p: BootstrapProgress) => { deps.onProgress(p); deps.log.info({ progress: p }, 'bootstrap progress'); };
-        if (spec.bootstrap.mode === 'initdb') await initdb(spec, deps.user, progress);
-        else await cloneFromPrimary(spec, deps.user, progress, signal);
+        const spec = rt.spec();
+        if (spec.bootstrap.mode === 'initdb') await initdb(spec, rt.user, progress);
+        else await cloneFromPrimary(spec, rt.user, progress, signal);
+        deps.onProgress(null);
+      }),
+
+      claimLease: fromPromise<ClaimResult, SupervisorInput>(() => decideLease(deps, true)),
+
+      rejoinPrimary: fromPromise<void, RejoinInput>(async ({ input, signal }) => {
+        await deps.supervisor.stop('fast');
+        await rejoin(rt, input.upstream, deps.log, progress, signal);
         deps.onProgress(null);
       }),
 
       runPostgres: fromCallback<AnyEventObject, SupervisorInput>(({ sendBack }) => deps.supervisor.start(sendBack)),
 
-      prepareInstance: fromPromise<void, SupervisorInput>(async () => {
-        const spec = deps.spec();
-        if (isStandby(spec)) return;
-        await withClient(superuser(spec), async (c) => {
+      primaryDuties: fromCallback<AnyEventObject, RoleInput>(({ input, sendBack, receive }) => {
+        const spec = () => rt.spec();
+        let primary = input.role === 'primary';
+        let lastRenewed = now();
+        let stopped = false;
+        receive((e) => { if (e.type === 'role.primary') { primary = true; lastRenewed = now(); } });
+        const tick = async () => {
+          const s = spec();
+          if (!primary || stopped) return;
+          if (deps.lease && s.lease) {
+            const ttl = s.lease.ttlMs;
+            const sentAt = now();
+            try {
+              const renewed = await deps.lease.renew(s.name, ttl);
+              deps.onLeaseRenew?.(renewed);
+              if (!renewed) { stopped = true; sendBack({ type: 'lease.lost', reason: 'the primary lease is held by someone else' }); return; }
+              lastRenewed = sentAt;
+            } catch (e) {
+              deps.onLeaseRenew?.(false);
+              // Fence before the TTL runs out: the store may already consider the lease gone.
+              const margin = Math.max(1000, ttl * 0.3);
+              if (now() - lastRenewed >= ttl - margin) {
+                stopped = true;
+                sendBack({ type: 'lease.lost', reason: `could not renew the primary lease for ${now() - lastRenewed} ms (${(e as Error).message})` });
+                return;
+              }
+            }
+          }
+          if (s.synchronous) {
+            const streaming = await withClient(rt.superuser(), async (c) =>
+              (await c.query<{ name: string }>("SELECT application_name AS name FROM pg_stat_replication WHERE state = 'streaming'")).rows.map((r) => r.name), 1000).catch(() => null);
+            const names = synchronousStandbyNames(s, streaming ?? []);
+            if (streaming && names !== rt.syncNames) {
+              deps.log.info({ from: rt.syncNames, to: names }, 'synchronous_standby_names changed');
+              rt.syncNames = names;
+              rt.writeConfig(false);
+              await reload().catch(() => undefined);
+            }
+          }
+        };
+        const timer = setInterval(() => { void tick(); }, spec().lease?.renewMs ?? 1000);
+        return () => { stopped = true; clearInterval(timer); };
+      }),
+
+      awaitLease: fromCallback<AnyEventObject, SupervisorInput>(({ sendBack }) => {
+        let stopped = false;
+        const tick = async () => {
+          if (stopped) return;
+          const d = await decideLease(deps, false).catch(() => ({ kind: 'wait' as const, reason: 'lease store unreachable' }));
+          if (stopped) return;
+          if (d.kind === 'granted') { stopped = true; sendBack({ type: 'lease.granted' }); }
+          else if (d.kind === 'follow') { stopped = true; sendBack({ type: 'lease.follow', primary: d.primary }); }
+        };
+        const timer = setInterval(() => { void tick(); }, 1000);
+        return () => { stopped = true; clearInterval(timer); };
+      }),
+
+      prepareInstance: fromPromise<void, RoleInput>(async ({ input }) => {
+        const spec = rt.spec();
+        if (input.role !== 'primary') return;
+        rt.syncNames = synchronousStandbyNames(spec, []);
+        rt.writeConfig(false);
+        await withClient(rt.superuser(), async (c) => {
+          await c.query('SELECT pg_reload_conf()');
           await setPassword(c, SUPERUSER, readSecret(spec.secrets.superuser));
           await ensureRole(c, REPLICATION_USER, readSecret(spec.secrets.replication), ['LOGIN', 'REPLICATION']);
           if (spec.bootstrap.mode === 'initdb') {
@@ -54,12 +154,29 @@ export function createAgentImplementations(deps: AgentDeps) {
       }),
 
       applyConfig: fromPromise<void, SupervisorInput>(async () => {
-        const spec = deps.spec();
-        writeConfig(spec, deps.user);
-        await runCommand(bin(spec, 'pg_ctl'), ['reload', '-D', spec.dataDir, '-s'], { user: deps.user });
+        rt.writeConfig();
+        await reload();
       }),
 
-      stopPostgres: fromPromise<void, SupervisorInput>(() => deps.supervisor.stop()),
+      promoteReplica: fromPromise<void, SupervisorInput>(async () => {
+        const timeline = await promote(rt, deps.lease);
+        deps.log.info({ timeline }, 'promoted to primary');
+      }),
+
+      demotePrimary: fromPromise<{ checkpointLsn: string }, DemoteInput>(async ({ input }) => {
+        const checkpointLsn = await demote(rt, deps.supervisor, deps.lease, input.handoverTo);
+        deps.log.info({ checkpointLsn, handoverTo: input.handoverTo }, 'demoted');
+        return { checkpointLsn };
+      }),
+
+      fencePostgres: fromPromise<void, SupervisorInput>(async () => {
+        await deps.supervisor.stop('immediate');
+        const s = rt.spec();
+        if (deps.lease) await deps.lease.release(s.name).catch(() => undefined);
+        deps.log.warn('fenced: postgres stopped, lease released');
+      }),
+
+      stopPostgres: fromPromise<void, SupervisorInput>(() => deps.supervisor.stop('fast')),
     },
   } satisfies Parameters<typeof agentMachine.provide>[0];
 }

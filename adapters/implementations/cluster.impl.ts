@@ -1,14 +1,23 @@
-// Fills the cluster machine's effect slots, including the instance child with its own implementations.
+// Fills the cluster machine's effect slots, including its children (instances, failover and switchover plans).
 import { fromPromise } from 'xstate';
 import type { clusterMachine } from '../../machines/cluster/cluster.machine.js';
 import { instanceMachine } from '../../machines/instance/instance.machine.js';
+import { failoverMachine } from '../../machines/failover/failover.machine.js';
+import { switchoverMachine } from '../../machines/switchover/switchover.machine.js';
 import type { ClusterEffectInput } from '../../machines/cluster/cluster.types.js';
 import { createInstanceImplementations, type InstanceDeps } from './instance.impl.js';
+import { createFailoverImplementations } from './failover.impl.js';
+import { createSwitchoverImplementations } from './switchover.impl.js';
+import type { PlanDeps } from './plan.impl.js';
 
-export function createClusterImplementations(deps: InstanceDeps) {
+export type ClusterDeps = InstanceDeps & PlanDeps;
+
+export function createClusterImplementations(deps: ClusterDeps) {
   return {
     actors: {
       instance: instanceMachine.provide(createInstanceImplementations(deps)),
+      failover: failoverMachine.provide(createFailoverImplementations(deps)),
+      switchover: switchoverMachine.provide(createSwitchoverImplementations(deps)),
       provisionCluster: fromPromise<void, ClusterEffectInput>(({ input, signal }) => deps.platform.provisionCluster(input.cluster, input.spec, signal)),
       deprovisionCluster: fromPromise<void, ClusterEffectInput>(({ input, signal }) => deps.platform.deprovisionCluster(input.cluster, input.spec, signal)),
     },

@@ -4,14 +4,14 @@ import type { instanceMachine } from '../../machines/instance/instance.machine.j
 import type { InstanceEffectInput, SlotEffectInput, ClusterRef } from '../../machines/instance/instance.types.js';
 import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
 import { slotNameFor } from '../../instance/spec.js';
-import type { ClusterPlatform } from '../platform.js';
+import type { PlanPlatform } from '../platform.js';
 import { withClient } from '../sql/connect.js';
 import { ensurePhysicalSlot, dropPhysicalSlot } from '../sql/replication.js';
 import { retrying } from '../retry.js';
 import type { Logger } from '../logging/logger.js';
 
 export interface InstanceDeps {
-  platform: ClusterPlatform;
+  platform: PlanPlatform;
   /** The cluster's spec as stored now (the effect may run after a restart). */
   clusterSpec: (cluster: ClusterRef) => Promise<PostgresClusterSpec>;
   /** The primary as the cluster currently knows it; falls back to what the instance was created with. */

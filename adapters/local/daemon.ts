@@ -40,7 +40,7 @@ export async function runDaemon(stateDirPath: string): Promise<void> {
   const pods = new LocalPods(state, redis, pgUser, record.dataRoot, log.child({ component: 'pods' }));
   const secrets = new LocalSecrets(state);
   const endpoints = new EndpointTable(redis);
-  const platform = new LocalPlatform(pods, secrets, endpoints, pgUser);
+  const platform = new LocalPlatform(pods, secrets, endpoints, pgUser, redis, record.redisUrl);
   const proxies = new EndpointProxies(log.child({ component: 'endpoints' }));
 
   // Effects ask the controller for the current primary; the controller is built right after the machine.
@@ -93,7 +93,7 @@ export async function runDaemon(stateDirPath: string): Promise<void> {
     return { rw, ro };
   };
   const podPorts = new Map<string, number>();
-  const observer = new InstanceObserver(pods, (key, event) => ctl.send(key, event));
+  const observer = new InstanceObserver(pods, platform, (key, event) => ctl.send(key, event));
 
   const unwatch = await store.watch((e) => { if (e.key.kind === KIND) void syncKey(e.key); });
   const resync = async () => {

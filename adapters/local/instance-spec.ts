@@ -18,6 +18,9 @@ export interface Placement {
   secrets: InstanceSpec['secrets'];
   runAsUser: string | null;
   primary: { host: string; port: number } | null;
+  members: string[];
+  leaseUrl: string | null;
+  faultsFile: string | null;
 }
 
 export function buildInstanceSpec(spec: PostgresClusterSpec, p: Placement): InstanceSpec {
@@ -45,5 +48,11 @@ export function buildInstanceSpec(spec: PostgresClusterSpec, p: Placement): Inst
     pgHba: [...(spec.postgresql?.pgHba ?? [])],
     secrets: p.secrets,
     runAsUser: p.runAsUser,
+    members: [...p.members],
+    synchronous: spec.postgresql?.synchronous
+      ? { method: spec.postgresql.synchronous.method, number: spec.postgresql.synchronous.number, dataDurability: spec.postgresql.synchronous.dataDurability }
+      : null,
+    lease: p.leaseUrl ? { url: p.leaseUrl, ttlMs: (spec.ha?.leaseDurationSeconds ?? 5) * 1000, renewMs: 1000 } : null,
+    faultsFile: p.faultsFile,
   };
 }

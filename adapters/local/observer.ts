@@ -3,8 +3,8 @@
 import type { ClusterEvent } from '../../machines/cluster/cluster.types.js';
 import type { ResourceKey } from '../store/resource-store.js';
 import type { LocalPods, PodRecord } from './pods.js';
-import { isAlive } from './processes.js';
-import { fetchAgentStatus, observationOf, type AgentStatusBody } from './agent-client.js';
+import type { LocalPlatform } from './local-platform.js';
+import { AgentClient, observationOf, type AgentStatusBody } from '../agent-client.js';
 
 export class InstanceObserver {
   private readonly last = new Map<string, { text: string; at: number }>();
@@ -12,6 +12,7 @@ export class InstanceObserver {
 
   constructor(
     private readonly pods: LocalPods,
+    private readonly platform: LocalPlatform,
     private readonly dispatch: (key: ResourceKey, event: ClusterEvent) => boolean,
     private readonly resendMs = 5000,
   ) {}
@@ -22,6 +23,7 @@ export class InstanceObserver {
     await this.pods.reviveDead();
     const pods = (await this.pods.list()).filter((p) => !p.removing);
     await Promise.all(pods.map((p) => this.observe(p)));
+    for (const c of new Map(pods.map((p) => [`${p.namespace}/${p.cluster}`, p])).values()) await this.observeLease(c.namespace, c.cluster);
     const live = new Set(pods.map((p) => `${p.namespace}/${p.name}`));
     for (const k of this.last.keys()) if (!live.has(k)) { this.last.delete(k); this.latest.delete(k); }
   }
@@ -29,24 +31,33 @@ export class InstanceObserver {
   private async observe(pod: PodRecord): Promise<void> {
     const id = `${pod.namespace}/${pod.name}`;
     const key: ResourceKey = { kind: 'PostgresCluster', namespace: pod.namespace, name: pod.cluster };
+    const cluster = { namespace: pod.namespace, name: pod.cluster };
     let event: ClusterEvent;
-    if (!isAlive(this.pods.agentPid(pod))) {
-      event = { type: 'instance.lost', instance: pod.name, reason: 'agent not running' };
+    try {
+      const s = await new AgentClient(`http://127.0.0.1:${pod.httpPort}`, { name: pod.name, host: '127.0.0.1', port: pod.port }).status();
+      this.latest.set(id, s);
+      event = { type: 'instance.reported', instance: pod.name, observation: observationOf(s) };
+    } catch {
       this.latest.delete(id);
-    } else {
-      try {
-        const s = await fetchAgentStatus('127.0.0.1', pod.httpPort);
-        this.latest.set(id, s);
-        event = { type: 'instance.reported', instance: pod.name, observation: observationOf(s) };
-      } catch {
-        this.latest.delete(id);
-        event = { type: 'instance.lost', instance: pod.name, reason: 'agent not answering' };
-      }
+      const gone = await this.platform.instanceGone(cluster, pod.name);
+      event = { type: 'instance.lost', instance: pod.name, reason: gone ? 'instance gone (agent and postgres not running)' : 'agent not answering', gone };
     }
+    this.send(id, key, event);
+  }
+
+  private async observeLease(namespace: string, cluster: string): Promise<void> {
+    const state = await this.platform.lease({ namespace, name: cluster }).read().catch(() => null);
+    if (!state) return;
+    this.send(`lease:${namespace}/${cluster}`, { kind: 'PostgresCluster', namespace, name: cluster }, { type: 'lease.observed', holder: state.holder?.holder ?? null, at: '' });
+  }
+
+  /** Sends unless the same event went out recently; `at` is stamped here and does not count as a change. */
+  private send(id: string, key: ResourceKey, event: ClusterEvent): void {
     const text = JSON.stringify(event);
     const prev = this.last.get(id);
     const now = Date.now();
     if (prev?.text === text && now - prev.at < this.resendMs) return;
-    if (this.dispatch(key, event)) this.last.set(id, { text, at: now });
+    const stamped = event.type === 'lease.observed' || event.type === 'instance.lost' ? { ...event, at: new Date(now).toISOString() } : event;
+    if (this.dispatch(key, stamped)) this.last.set(id, { text, at: now });
   }
 }

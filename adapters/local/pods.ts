@@ -32,6 +32,7 @@ const field = (namespace: string, name: string) => `${namespace}/${name}`;
 
 export class LocalPods {
   private readonly lastStart = new Map<string, { at: number; streak: number }>();
+  private readonly deadSince = new Map<string, number>();
 
   constructor(
     private readonly state: StateDir,
@@ -39,6 +40,7 @@ export class LocalPods {
     private readonly pgUser: OsUser | null,
     private readonly dataRoot: string,
     private readonly log: Logger,
+    private readonly recreateDelayMs = Number(process.env.PGOP_LOCAL_POD_RECREATE_MS ?? 3000),
   ) {}
 
   dir(rec: Pick<PodRecord, 'namespace' | 'name'>) { return this.state.instanceDir(rec.namespace, rec.name); }
@@ -78,9 +80,12 @@ export class LocalPods {
     if (!isAlive(this.agentPid(rec))) await this.start(rec);
   }
 
-  /** Rewrites the spec of a running agent and asks it to reload (SIGHUP). */
+  /** Rewrites the spec of a running agent and asks it to reload (SIGHUP), only when something changed. */
   async respec(rec: PodRecord, spec: InstanceSpec): Promise<void> {
-    writeFileSync(this.specFile(rec), `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600 });
+    const text = `${JSON.stringify(spec, null, 2)}\n`;
+    const file = this.specFile(rec);
+    if (existsSync(file) && readFileSync(file, 'utf8') === text) return;
+    writeFileSync(file, text, { mode: 0o600 });
     const pid = this.agentPid(rec);
     if (isAlive(pid)) process.kill(pid, 'SIGHUP');
   }
@@ -104,15 +109,21 @@ export class LocalPods {
     removePid(this.pidFile(rec));
   }
 
-  /** kubelet's restart loop: agents that died come back, with backoff when they keep dying. */
+  /**
+   * kubelet's restart loop: a lost pod comes back after a recreation delay (a lost Kubernetes Pod is not back in
+   * an instant either; meanwhile the operator may fail over), with backoff when it keeps dying.
+   */
   async reviveDead(now = Date.now()): Promise<PodRecord[]> {
     const revived: PodRecord[] = [];
     for (const rec of await this.list()) {
-      if (rec.removing || isAlive(this.agentPid(rec)) || !existsSync(this.specFile(rec))) continue;
       const k = field(rec.namespace, rec.name);
+      if (rec.removing || isAlive(this.agentPid(rec)) || !existsSync(this.specFile(rec))) { this.deadSince.delete(k); continue; }
+      const since = this.deadSince.get(k) ?? now;
+      this.deadSince.set(k, since);
       const last = this.lastStart.get(k);
-      const wait = last ? Math.min(10_000, 500 * 2 ** Math.min(last.streak, 5)) : 0;
-      if (last && now - last.at < wait) continue;
+      const wait = Math.max(this.recreateDelayMs, last ? Math.min(10_000, 500 * 2 ** Math.min(last.streak, 5)) : 0);
+      if (now - since < wait) continue;
+      this.deadSince.delete(k);
       this.log.warn({ instance: rec.name, cluster: rec.cluster }, 'agent not running; restarting it');
       await this.start(rec);
       revived.push(rec);

@@ -21,3 +21,13 @@ export function replicaToRemove(ctx: ClusterContext): Member | undefined {
 }
 
 export const removalInProgress = (ctx: ClusterContext) => ctx.members.some((m) => m.phase === 'removing');
+
+/** The primary is lost and provably not serving writes: its lease expired, or its processes are gone. */
+export function primaryNeedsFailover(ctx: ClusterContext): boolean {
+  const primary = ctx.members.find((m) => m.name === ctx.currentPrimary);
+  if (!primary || (primary.phase !== 'lost' && primary.phase !== 'failed')) return false;
+  if (!liveMembers(ctx).some((m) => m.name !== primary.name)) return false;
+  return ctx.leaseState === 'expired' || ctx.goneInstances.includes(primary.name);
+}
+
+export const replicaNames = (ctx: ClusterContext) => liveMembers(ctx).filter((m) => m.name !== ctx.currentPrimary).map((m) => m.name);

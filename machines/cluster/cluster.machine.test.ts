@@ -34,7 +34,7 @@ test('a 3-instance cluster bootstraps the primary, clones replicas one by one an
   assert.deepEqual(status.instances.map((i) => [i.name, i.role, i.ready, i.lagBytes]), [
     ['demo-1', 'primary', true, 0], ['demo-2', 'replica', true, 0x60], ['demo-3', 'replica', true, 0x60],
   ]);
-  assert.deepEqual(status.conditions.map((c) => [c.type, c.status]), [['Ready', 'True'], ['Progressing', 'False'], ['Degraded', 'False']]);
+  assert.deepEqual(status.conditions.map((c) => [c.type, c.status]), [['Ready', 'True'], ['Progressing', 'False'], ['Degraded', 'False'], ['SafeFailoverCandidate', 'True']]);
 });
 
 test('a second replica is not created before the first one streams', async () => {

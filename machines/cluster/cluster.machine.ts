@@ -4,10 +4,14 @@
 import { setup, assign, sendTo, stopChild, enqueueActions } from 'xstate';
 import { notProvided } from '../shared/placeholder.js';
 import { instanceMachine } from '../instance/instance.machine.js';
+import { failoverMachine } from '../failover/failover.machine.js';
+import { switchoverMachine } from '../switchover/switchover.machine.js';
+import type { PlanOutput } from '../failover/failover.types.js';
 import type { ClusterContext, ClusterEvent, ClusterInput, ClusterEffectInput, Member } from './cluster.types.js';
+import { HISTORY_LIMIT } from './cluster.types.js';
 import {
   instanceName, liveMembers, isBootstrapping, allLiveRunning, needsMoreMembers, hasTooManyMembers,
-  replicaToRemove, removalInProgress,
+  replicaToRemove, removalInProgress, primaryNeedsFailover, replicaNames,
 } from './cluster.logic.js';
 
 const effectInput = ({ context }: { context: ClusterContext }): ClusterEffectInput => ({
@@ -22,6 +26,8 @@ export const clusterMachine = setup({
   },
   actors: {
     instance: instanceMachine,
+    failover: failoverMachine,
+    switchover: switchoverMachine,
     provisionCluster: notProvided<void, ClusterEffectInput>('provisionCluster'),
     deprovisionCluster: notProvided<void, ClusterEffectInput>('deprovisionCluster'),
   },
@@ -64,6 +70,37 @@ export const clusterMachine = setup({
       });
     }),
 
+    observeLease: assign(({ event }) => (event.type === 'lease.observed'
+      ? { leaseState: event.holder === null ? 'expired' as const : 'held' as const, lastSeenAt: event.at }
+      : {})),
+    observeLost: assign(({ context, event }) => (event.type === 'instance.lost' ? {
+      goneInstances: event.gone ? [...new Set([...context.goneInstances, event.instance])] : context.goneInstances.filter((n) => n !== event.instance),
+      ...(event.at ? { lastSeenAt: event.at } : {}),
+    } : {})),
+    observeReport: assign(({ context, event }) => (event.type === 'instance.reported' ? {
+      goneInstances: context.goneInstances.filter((n) => n !== event.instance),
+      lastPrimaryLsn: event.instance === context.currentPrimary && event.observation.role === 'primary' && event.observation.currentLsn
+        ? event.observation.currentLsn : context.lastPrimaryLsn,
+    } : {})),
+    storePromoted: assign(({ event }) => (event.type === 'failover.promoted' ? { currentPrimary: event.instance, leaseState: 'held' as const } : {})),
+    startPlan: assign(({ context }) => ({ planFrom: context.currentPrimary })),
+    recordPlan: assign(({ context }, params: { output: PlanOutput }) => ({
+      history: [...context.history, params.output].slice(-HISTORY_LIMIT),
+      planFrom: null,
+      goneInstances: [],
+    })),
+    recordSwitchoverRequest: assign(({ event }) => (event.type === 'switchover.requested'
+      ? { lastSwitchoverRequest: event.id, pendingSwitchoverTarget: event.to, lastSeenAt: event.at } : {})),
+    refuseSwitchover: assign(({ context, event }) => (event.type === 'switchover.requested' ? {
+      lastSwitchoverRequest: event.id,
+      history: [...context.history, {
+        kind: 'switchover' as const, outcome: 'cancelled' as const, from: context.currentPrimary ?? '', to: null, timeline: null,
+        reason: `switchover ${event.id} refused: the cluster is not Ready (a switchover needs a healthy primary and a streaming replica)`,
+        startedAt: event.at, steps: [],
+      }].slice(-HISTORY_LIMIT),
+    } : {})),
+    notifyOldPrimaryReturned: sendTo('failover', { type: 'primary.returned' }),
+
     removeNewestReplica: enqueueActions(({ context, enqueue }) => {
       const victim = replicaToRemove(context);
       if (!victim) return;
@@ -93,17 +130,24 @@ export const clusterMachine = setup({
     membersMatch: ({ context }) => !hasTooManyMembers(context) && !removalInProgress(context),
     allRunning: ({ context }) => allLiveRunning(context),
     someNotRunning: ({ context }) => !allLiveRunning(context),
+    needsFailover: ({ context }) => primaryNeedsFailover(context),
+    isNewSwitchoverRequest: ({ context, event }) => event.type === 'switchover.requested' && event.id !== context.lastSwitchoverRequest,
+    isOldPrimaryReport: ({ context, event }) => event.type === 'instance.reported' && event.instance === context.planFrom && event.instance !== context.currentPrimary,
   },
 }).createMachine({
   id: 'cluster',
   context: ({ input }) => ({
     ...input, members: [], nextSerial: 1, currentPrimary: null, initialized: false, lastError: null,
+    leaseState: 'unknown', goneInstances: [], lastPrimaryLsn: null, planFrom: null, lastSeenAt: '', history: [], lastSwitchoverRequest: null, pendingSwitchoverTarget: null,
   }),
   initial: 'provisioning',
   on: {
-    'instance.reported': { guard: 'isKnownInstance', actions: 'forwardToInstance' },
-    'instance.lost': { guard: 'isKnownInstance', actions: 'forwardToInstance' },
+    'instance.reported': { guard: 'isKnownInstance', actions: ['observeReport', 'forwardToInstance'] },
+    'instance.lost': { guard: 'isKnownInstance', actions: ['observeLost', 'forwardToInstance'] },
     'instance.phaseChanged': { guard: 'isKnownInstance', actions: 'storeMemberPhase' },
+    'lease.observed': { actions: 'observeLease' },
+    'failover.promoted': { actions: 'storePromoted' },
+    'switchover.requested': { guard: 'isNewSwitchoverRequest', actions: 'refuseSwitchover' },
     'spec.changed': { actions: 'storeSpec' },
     'cluster.deleted': { target: '.deleting' },
   },
@@ -131,6 +175,7 @@ export const clusterMachine = setup({
     scaling: {
       description: 'Replicas are cloned one at a time, each from the current primary with its own slot.',
       always: [
+        { guard: 'needsFailover', target: 'failingOver' },
         { guard: 'anyMemberFailed', target: 'failed', actions: assign({ lastError: ({ context }) => {
           const m = liveMembers(context).find((x) => x.phase === 'failed');
           return `instance ${m?.name} failed: ${m?.reason ?? 'unknown error'}`;
@@ -143,6 +188,7 @@ export const clusterMachine = setup({
     scalingDown: {
       description: 'The newest replica goes first; its slot is dropped after it stops. The primary is never removed.',
       always: [
+        { guard: 'needsFailover', target: 'failingOver' },
         { guard: 'canRemoveReplica', actions: 'removeNewestReplica' },
         { guard: 'membersMatch', target: 'scaling' },
       ],
@@ -151,6 +197,7 @@ export const clusterMachine = setup({
       entry: 'markInitialized',
       always: [{ guard: 'someNotRunning', target: 'degraded' }],
       on: {
+        'switchover.requested': { guard: 'isNewSwitchoverRequest', target: 'switchingOver', actions: 'recordSwitchoverRequest' },
         'spec.changed': [
           { guard: 'needsScaleUp', target: 'scaling', actions: 'storeSpec' },
           { guard: 'needsScaleDown', target: 'scalingDown', actions: 'storeSpec' },
@@ -160,7 +207,10 @@ export const clusterMachine = setup({
     },
     degraded: {
       description: 'An instance is lost or not ready; the platform recreates it on its own volume.',
-      always: [{ guard: 'allRunning', target: 'ready' }],
+      always: [
+        { guard: 'needsFailover', target: 'failingOver' },
+        { guard: 'allRunning', target: 'ready' },
+      ],
       on: {
         'spec.changed': [
           { guard: 'needsScaleUp', target: 'scaling', actions: 'storeSpec' },
@@ -168,6 +218,54 @@ export const clusterMachine = setup({
           { actions: 'storeSpec' },
         ],
       },
+    },
+    failingOver: {
+      description: 'The primary is lost and provably not serving writes (lease expired, or its processes gone): run the promotion plan.',
+      entry: 'startPlan',
+      invoke: {
+        id: 'failover',
+        src: 'failover',
+        input: ({ context }) => ({
+          cluster: { namespace: context.namespace, name: context.name },
+          oldPrimary: context.currentPrimary ?? '',
+          replicas: replicaNames(context),
+          synchronous: context.spec.postgresql?.synchronous ?? null,
+          maxLagBytes: context.spec.ha?.maxLagOnFailoverBytes ?? null,
+          lastPrimaryLsn: context.lastPrimaryLsn,
+          reason: `primary ${context.currentPrimary} lost (${context.members.find((m) => m.name === context.currentPrimary)?.reason ?? 'unreachable'})`,
+          startedAt: context.lastSeenAt,
+        }),
+        onDone: { target: 'settling', actions: { type: 'recordPlan', params: ({ event }) => ({ output: event.output }) } },
+      },
+      on: {
+        'instance.reported': [
+          { guard: 'isOldPrimaryReport', actions: ['observeReport', 'forwardToInstance', 'notifyOldPrimaryReturned'] },
+          { guard: 'isKnownInstance', actions: ['observeReport', 'forwardToInstance'] },
+        ],
+      },
+    },
+    switchingOver: {
+      entry: 'startPlan',
+      invoke: {
+        id: 'switchover',
+        src: 'switchover',
+        input: ({ context }) => ({
+          cluster: { namespace: context.namespace, name: context.name },
+          requestId: context.lastSwitchoverRequest ?? '',
+          primary: context.currentPrimary ?? '',
+          target: context.pendingSwitchoverTarget,
+          replicas: replicaNames(context),
+          startedAt: context.lastSeenAt,
+        }),
+        onDone: { target: 'settling', actions: { type: 'recordPlan', params: ({ event }) => ({ output: event.output }) } },
+      },
+    },
+    settling: {
+      always: [
+        { guard: 'needsFailover', target: 'failingOver' },
+        { guard: 'allRunning', target: 'ready' },
+        { target: 'degraded' },
+      ],
     },
     failed: {
       description: 'A change to the spec is the retry: failed instances are removed and provisioning starts over.',

@@ -8,6 +8,7 @@ import type { InstanceStatus } from '../../crds/postgrescluster.js';
 import { condition, type ConditionIntent } from '../shared/conditions.js';
 import { lsnDiff } from '../shared/lsn.js';
 import { liveMembers } from './cluster.logic.js';
+import type { PlanOutput } from '../failover/failover.types.js';
 
 export type ClusterSnapshot = SnapshotFrom<ClusterMachine>;
 
@@ -15,6 +16,7 @@ export type ClusterPhase =
   | 'Provisioning' | 'Scaling' | 'Ready' | 'Degraded' | 'FailingOver' | 'SwitchingOver' | 'Deleting' | 'Failed';
 
 export interface ClusterStatusIntent {
+  failovers: PlanOutput[];
   phase: ClusterPhase;
   phaseReason: string;
   conditions: ConditionIntent[];
@@ -29,6 +31,8 @@ export function selectPhase(snapshot: ClusterSnapshot): ClusterPhase {
   const ctx = snapshot.context;
   if (snapshot.matches('deleting') || snapshot.matches('deleted')) return 'Deleting';
   if (snapshot.matches('failed')) return 'Failed';
+  if (snapshot.matches('failingOver')) return 'FailingOver';
+  if (snapshot.matches('switchingOver')) return 'SwitchingOver';
   if (snapshot.matches('ready')) return 'Ready';
   if (snapshot.matches('degraded')) return 'Degraded';
   if (snapshot.matches('scaling') || snapshot.matches('scalingDown')) return ctx.initialized ? 'Scaling' : 'Provisioning';
@@ -52,6 +56,15 @@ function phaseReason(snapshot: ClusterSnapshot, phase: ClusterPhase): string {
     case 'Ready': return `${running} of ${ctx.spec.instances} instances ready`;
     case 'Failed': return ctx.lastError ?? 'failed';
     case 'Deleting': return 'removing instances and cluster resources';
+    case 'FailingOver':
+    case 'SwitchingOver': {
+      const child = snapshot.children[phase === 'FailingOver' ? 'failover' : 'switchover'] as { getSnapshot(): { value: unknown; context: { waitingReason?: string | null; chosen?: string | null; candidate?: string | null } } } | undefined;
+      const s = child?.getSnapshot();
+      const step = typeof s?.value === 'string' ? s.value : 'starting';
+      const target = s?.context.chosen ?? s?.context.candidate;
+      const waiting = s?.context.waitingReason ? `: ${s.context.waitingReason}` : '';
+      return `${phase === 'FailingOver' ? 'failover' : 'switchover'} from ${ctx.planFrom ?? '?'}${target ? ` to ${target}` : ''}: ${step}${waiting}`;
+    }
     case 'Degraded': {
       const bad = live.filter((m) => m.phase !== 'running').map((m) => `${m.name} ${m.phase}${m.reason ? ` (${m.reason})` : ''}`);
       return `${running} of ${ctx.spec.instances} instances ready; ${bad.join(', ')}`;
@@ -88,14 +101,17 @@ export function selectStatus(snapshot: ClusterSnapshot): ClusterStatusIntent {
   const readyInstances = instances.filter((i) => i.ready).length;
   const reason = phaseReason(snapshot, phase);
   const progressing = phase === 'Provisioning' || phase === 'Scaling' || phase === 'FailingOver' || phase === 'SwitchingOver' || phase === 'Deleting';
+  const waiting = phase === 'FailingOver' && reason.includes(': waitingForSafeCandidate');
   const conditions = [
     condition('Ready', phase === 'Ready', phase === 'Ready' ? 'ClusterReady' : phase, reason),
     condition('Progressing', progressing, progressing ? phase : 'Idle', progressing ? reason : 'no operation in progress'),
     condition('Degraded', phase === 'Degraded' || phase === 'Failed', phase === 'Degraded' || phase === 'Failed' ? phase : 'AllInstancesReady',
       phase === 'Degraded' || phase === 'Failed' ? reason : 'every instance is ready'),
+    condition('SafeFailoverCandidate', !waiting, waiting ? 'WaitingForSafeCandidate' : 'CandidateAvailable',
+      waiting ? reason : 'a failover would find a standby holding every acknowledged commit, or none is needed'),
   ];
   return {
-    phase, phaseReason: reason, conditions, instances, readyInstances, observedGeneration: ctx.generation,
+    phase, phaseReason: reason, conditions, instances, readyInstances, observedGeneration: ctx.generation, failovers: ctx.history,
     ...(ctx.currentPrimary ? { currentPrimary: ctx.currentPrimary } : {}),
     ...(primaryObs?.timeline != null ? { timeline: primaryObs.timeline } : {}),
   };

@@ -1,6 +1,7 @@
 import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
 import type { InstanceObservation } from '../shared/observation.js';
 import type { BootstrapMode, ClusterRef, InstancePhase } from '../instance/instance.types.js';
+import type { PlanOutput } from '../failover/failover.types.js';
 
 export interface Member {
   name: string;
@@ -25,13 +26,32 @@ export interface ClusterContext extends ClusterInput {
   /** True once the cluster has been Ready; later scale-ups report Scaling, not Provisioning. */
   initialized: boolean;
   lastError: string | null;
+  /** What the platform last saw of the primary lease: expired means nobody may be serving writes. */
+  leaseState: 'unknown' | 'held' | 'expired';
+  /** Instances whose processes are known to be gone (their lease can be taken over at once). */
+  goneInstances: string[];
+  /** The primary's last reported WAL position (maxLagOnFailover). */
+  lastPrimaryLsn: string | null;
+  /** The primary an ongoing failover or switchover started from. */
+  planFrom: string | null;
+  /** Time of the latest platform observation; machines do not read clocks. */
+  lastSeenAt: string;
+  /** Finished failovers and switchovers, newest last, bounded. */
+  history: PlanOutput[];
+  lastSwitchoverRequest: string | null;
+  pendingSwitchoverTarget: string | null;
 }
 
 export type ClusterEvent =
   | { type: 'spec.changed'; spec: PostgresClusterSpec; generation: number }
   | { type: 'instance.reported'; instance: string; observation: InstanceObservation }
-  | { type: 'instance.lost'; instance: string; reason: string }
+  | { type: 'instance.lost'; instance: string; reason: string; gone?: boolean; at?: string }
   | { type: 'instance.phaseChanged'; instance: string; phase: InstancePhase; reason?: string }
-  | { type: 'cluster.deleted' };
+  | { type: 'cluster.deleted' }
+  | { type: 'lease.observed'; holder: string | null; at: string }
+  | { type: 'failover.promoted'; instance: string; timeline: number }
+  | { type: 'switchover.requested'; id: string; to: string | null; at: string };
+
+export const HISTORY_LIMIT = 10;
 
 export interface ClusterEffectInput { cluster: ClusterRef; spec: PostgresClusterSpec }

@@ -43,6 +43,9 @@ export const instanceMachine = setup({
     isClone: ({ context }) => context.bootstrap === 'clone',
     reportsReady: ({ event }) => event.type === 'instance.reported' && event.observation.ready,
     reportsNotReady: ({ event }) => event.type === 'instance.reported' && !event.observation.ready && !event.observation.bootstrapping,
+    observedReady: ({ context }) => context.observed?.ready === true,
+    observedFailure: ({ context }) => !!context.observed?.failed,
+    reportsBootstrapping: ({ event }) => event.type === 'instance.reported' && event.observation.bootstrapping,
     reportsFailure: ({ event }) => event.type === 'instance.reported' && event.observation.failed !== null,
   },
 }).createMachine({
@@ -69,6 +72,7 @@ export const instanceMachine = setup({
     },
     creating: {
       entry: { type: 'notifyPhase', params: { phase: 'creating' } },
+      on: { 'instance.reported': { actions: 'storeObservation' } },
       invoke: {
         id: 'createInstance',
         src: 'createInstance',
@@ -80,6 +84,11 @@ export const instanceMachine = setup({
     bootstrapping: {
       description: 'initdb (first primary) or pg_basebackup (replica) runs inside the instance agent.',
       entry: { type: 'notifyPhase', params: { phase: 'bootstrapping' } },
+      // A report that arrived while the pod was still being created counts as soon as creation is done.
+      always: [
+        { guard: 'observedFailure', target: 'failed', actions: assign({ lastError: ({ context }) => context.observed?.failed ?? null }) },
+        { guard: 'observedReady', target: 'running' },
+      ],
       on: {
         'instance.reported': [
           { guard: 'reportsFailure', target: 'failed', actions: ['storeObservation', assign({ lastError: ({ event }) => event.observation.failed })] },
@@ -104,8 +113,21 @@ export const instanceMachine = setup({
       on: {
         'instance.reported': [
           { guard: 'reportsReady', target: 'running', actions: 'storeObservation' },
+          { guard: 'reportsBootstrapping', target: 'rejoining', actions: 'storeObservation' },
           { actions: 'storeObservation' },
         ],
+      },
+    },
+    rejoining: {
+      description: 'Back, but catching up first: waiting for the lease, pg_rewind onto the new timeline, or a fresh clone.',
+      entry: { type: 'notifyPhase', params: { phase: 'rejoining' } },
+      on: {
+        'instance.reported': [
+          { guard: 'reportsReady', target: 'running', actions: 'storeObservation' },
+          { guard: 'reportsFailure', target: 'failed', actions: ['storeObservation', assign({ lastError: ({ event }) => event.observation.failed })] },
+          { actions: 'storeObservation' },
+        ],
+        'instance.lost': { target: 'lost', actions: 'storeLostReason' },
       },
     },
     failed: {

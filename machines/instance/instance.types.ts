@@ -6,7 +6,7 @@ export type BootstrapMode = 'initdb' | 'clone';
 
 /** The operator's view of one instance's lifecycle, mirrored into the cluster's context. */
 export type InstancePhase =
-  | 'reservingSlot' | 'creating' | 'bootstrapping' | 'running' | 'lost' | 'failed' | 'removing' | 'removed';
+  | 'reservingSlot' | 'creating' | 'bootstrapping' | 'running' | 'lost' | 'rejoining' | 'failed' | 'removing' | 'removed';
 
 export interface InstanceInput {
   cluster: ClusterRef;

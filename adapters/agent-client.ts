@@ -1,0 +1,42 @@
+// The operator's side of the instance agent's HTTP API.
+import type { InstanceObservation } from '../machines/shared/observation.js';
+import type { Upstream } from '../machines/agent/agent.types.js';
+
+export interface AgentStatusBody extends InstanceObservation {
+  instance: string;
+  state: string;
+  lagBytes: number | null;
+  streaming: boolean;
+  restarts: number;
+  lastExit: string | null;
+  postgresPid: number | null;
+  progress: { step: string; percent: number | null } | null;
+  fenced: string | null;
+  demotedAt: string | null;
+  upstream: string | null;
+  lastError: string | null;
+}
+
+export class AgentClient {
+  constructor(readonly url: string, readonly endpoint: Upstream) {}
+
+  async status(timeoutMs = 1500): Promise<AgentStatusBody> {
+    const res = await fetch(`${this.url}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) throw new Error(`agent ${this.endpoint.name} answered ${res.status}`);
+    return (await res.json()) as AgentStatusBody;
+  }
+
+  async post<T = Record<string, unknown>>(action: 'promote' | 'demote' | 'fence' | 'checkpoint', body: Record<string, unknown> = {}, timeoutMs = 70_000): Promise<T> {
+    const res = await fetch(`${this.url}/${action}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs),
+    });
+    const payload = (await res.json().catch(() => ({}))) as T & { error?: string };
+    if (!res.ok) throw new Error(`${action} on ${this.endpoint.name} refused: ${payload.error ?? res.status}`);
+    return payload;
+  }
+}
+
+export const observationOf = (s: AgentStatusBody): InstanceObservation => ({
+  role: s.role, ready: s.ready, timeline: s.timeline, currentLsn: s.currentLsn, receiveLsn: s.receiveLsn,
+  replayLsn: s.replayLsn, bootstrapping: s.bootstrapping, failed: s.failed,
+});

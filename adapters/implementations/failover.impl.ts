@@ -1,0 +1,61 @@
+// Fills the failover plan's effect slots.
+import { fromPromise, fromCallback, type AnyEventObject } from 'xstate';
+import type { failoverMachine } from '../../machines/failover/failover.machine.js';
+import type { CollectInput, ConfirmInput, InstanceInputOf, PlanEffectInput, RejoinRequest, RepointInput, Stamped, Candidate } from '../../machines/failover/failover.types.js';
+import { planEffects, leaseTtl, type PlanDeps } from './plan.impl.js';
+
+export function createFailoverImplementations(deps: PlanDeps) {
+  const fx = planEffects(deps);
+  const step = <T>(name: string, fn: () => Promise<T>) => async () => { const r = await fn(); deps.onStep?.('failover', name); return r; };
+
+  return {
+    actors: {
+      confirmPrimaryLost: fromPromise<Stamped & { lost: boolean; detail: string }, ConfirmInput>(({ input }) => step('confirming', async () => {
+        const lease = deps.platform.lease(input.cluster);
+        const spec = await deps.clusterSpec(input.cluster);
+        const [state, gone] = await Promise.all([lease.read(), deps.platform.instanceGone(input.cluster, input.oldPrimary)]);
+        const holder = state.holder?.holder ?? null;
+        const no = (detail: string) => ({ ...fx.stamp(), lost: false, detail });
+        if (holder === input.oldPrimary && !gone) return no(`${input.oldPrimary} still holds a live lease`);
+        if (holder !== null && holder !== input.oldPrimary && holder !== input.holder) return no(`${holder} holds the lease`);
+        const agent = await deps.platform.agent(input.cluster, input.oldPrimary);
+        const s = await agent?.status(1000).catch(() => null);
+        if (s?.role === 'primary' && s.ready) return no(`${input.oldPrimary} is serving writes again`);
+        const taken = holder === input.oldPrimary
+          ? await lease.handover(input.oldPrimary, { holder: input.holder, host: '', port: 0 }, leaseTtl(spec))
+          : (await lease.acquire({ holder: input.holder, host: '', port: 0 }, leaseTtl(spec))).acquired;
+        if (!taken) return no('the lease was taken meanwhile');
+        deps.log.warn({ oldPrimary: input.oldPrimary, gone, leaseHolder: holder }, 'primary loss confirmed; the failover plan holds the lease');
+        return { ...fx.stamp(), lost: true, detail: gone ? 'processes gone' : 'lease expired' };
+      })()),
+
+      fenceInstance: fromPromise<Stamped, InstanceInputOf>(({ input }) => step('fencing', async () => {
+        // Routing never points at a lost primary (it follows the cluster status); stop it too if it still answers.
+        const agent = await deps.platform.agent(input.cluster, input.instance);
+        await agent?.post('fence', { reason: 'failover in progress' }, 5000).catch(() => undefined);
+        return fx.stamp();
+      })()),
+
+      collectCandidates: fromPromise<Stamped & { candidates: Candidate[] }, CollectInput>(({ input }) => step('choosing', async () => {
+        await fx.holdPlanLease(input);
+        return { ...fx.stamp(), candidates: await fx.collectCandidates(input.cluster, input.replicas) };
+      })()),
+
+      promoteCandidate: fromPromise<Stamped & { timeline: number }, InstanceInputOf>(({ input }) => step('promoting', () => fx.promoteCandidate(input))()),
+      repointReplicas: fromPromise<Stamped, RepointInput>(({ input }) => step('repointing', () => fx.repointReplicas(input))()),
+      rerouteTraffic: fromPromise<Stamped, InstanceInputOf>(step('rerouting', async () => fx.stamp())),
+      requestRejoin: fromPromise<Stamped, RejoinRequest>(step('rejoining', async () => fx.stamp())),
+
+      holdPlanLease: fromCallback<AnyEventObject, PlanEffectInput>(({ input, sendBack }) => {
+        let n = 0;
+        const timer = setInterval(() => {
+          void fx.holdPlanLease(input).catch((e: unknown) => deps.log.warn({ err: (e as Error).message }, 'plan lease not held'));
+          if (++n % 2 === 0) sendBack({ type: 'candidates.recheck' });
+        }, 1000);
+        return () => clearInterval(timer);
+      }),
+
+      restoreOldPrimary: fromPromise<Stamped, InstanceInputOf>(({ input }) => step('restoringOldPrimary', () => fx.restoreOldPrimary(input))()),
+    },
+  } satisfies Parameters<typeof failoverMachine.provide>[0];
+}

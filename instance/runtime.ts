@@ -1,0 +1,39 @@
+// What the agent knows about its instance right now: the spec file (reloaded on SIGHUP), the primary it follows
+// after a rejoin, and the synchronous standby list it currently enforces. Every config write goes through here.
+import type { OsUser } from '../adapters/os/os-user.js';
+import type { Endpoint } from '../adapters/sql/connect.js';
+import type { Upstream } from '../machines/agent/agent.types.js';
+import { readInstanceSpec, SUPERUSER, type InstanceSpec } from './spec.js';
+import { isStandby, readSecret, writeConfig } from './files.js';
+
+export class InstanceRuntime {
+  private file: InstanceSpec;
+  private upstream: Upstream | null = null;
+  syncNames = '';
+
+  constructor(private readonly path: string, readonly user: OsUser | null) {
+    this.file = readInstanceSpec(path);
+  }
+
+  /** Re-reads the spec; a primary the platform now names replaces a rejoin's own choice. */
+  reload(): void {
+    const next = readInstanceSpec(this.path);
+    if (JSON.stringify(next.primary) !== JSON.stringify(this.file.primary)) this.upstream = null;
+    this.file = next;
+  }
+
+  follow(upstream: Upstream | null): void { this.upstream = upstream; }
+
+  spec(): InstanceSpec {
+    return this.upstream ? { ...this.file, primary: { host: this.upstream.host, port: this.upstream.port } } : this.file;
+  }
+
+  writeConfig(standby = isStandby(this.spec())): void {
+    writeConfig(this.spec(), this.user, standby, standby ? '' : this.syncNames);
+  }
+
+  superuser(): Endpoint {
+    const s = this.spec();
+    return { host: s.host, port: s.port, user: SUPERUSER, password: readSecret(s.secrets.superuser) };
+  }
+}

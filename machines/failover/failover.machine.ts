@@ -1,0 +1,195 @@
+// The promotion plan after an unplanned primary loss, one persisted state per step:
+// confirming → fencing → choosing → promoting → repointing → rerouting → rejoining → done.
+// It only starts once the primary lease has expired, holds the lease itself (as the plan) while it decides, and
+// never promotes a standby that might miss acknowledged commits under dataDurability: required.
+import { setup, assign, sendParent, type DoneActorEvent } from 'xstate';
+import { notProvided, notProvidedCallback } from '../shared/placeholder.js';
+import { rankCandidates } from './failover.logic.js';
+import type {
+  Candidate, CollectInput, ConfirmInput, FailoverContext, FailoverEvent, FailoverInput, InstanceInputOf, PlanEffectInput,
+  PlanOutput, RejoinRequest, RepointInput, Stamped,
+} from './failover.types.js';
+import { planHolder } from './failover.types.js';
+
+const holder = (ctx: FailoverContext) => planHolder('failover', ctx.cluster);
+const plan = ({ context }: { context: FailoverContext }): PlanEffectInput => ({ cluster: context.cluster, holder: holder(context) });
+
+const ranking = (ctx: FailoverContext) => rankCandidates(ctx.candidates, {
+  synchronous: ctx.synchronous, total: ctx.replicas.length, maxLagBytes: ctx.maxLagBytes, lastPrimaryLsn: ctx.lastPrimaryLsn, exclude: ctx.attempted,
+});
+
+export const failoverMachine = setup({
+  types: {
+    context: {} as FailoverContext,
+    events: {} as FailoverEvent,
+    input: {} as FailoverInput,
+    output: {} as PlanOutput,
+  },
+  actors: {
+    /** Lease still expired and the old primary not serving writes; takes the lease for the plan. */
+    confirmPrimaryLost: notProvided<Stamped & { lost: boolean; detail: string }, ConfirmInput>('confirmPrimaryLost'),
+    /** Out of routing first, then stopped if it still answers. */
+    fenceInstance: notProvided<Stamped, InstanceInputOf>('fenceInstance'),
+    collectCandidates: notProvided<Stamped & { candidates: Candidate[] }, CollectInput>('collectCandidates'),
+    /** Hands the lease to the candidate, which promotes itself. */
+    promoteCandidate: notProvided<Stamped & { timeline: number }, InstanceInputOf>('promoteCandidate'),
+    repointReplicas: notProvided<Stamped, RepointInput>('repointReplicas'),
+    rerouteTraffic: notProvided<Stamped, InstanceInputOf>('rerouteTraffic'),
+    requestRejoin: notProvided<Stamped, RejoinRequest>('requestRejoin'),
+    /** While waiting: keeps the plan's lease and asks for a fresh look every few seconds. */
+    holdPlanLease: notProvidedCallback<PlanEffectInput>('holdPlanLease'),
+    restoreOldPrimary: notProvided<Stamped, InstanceInputOf>('restoreOldPrimary'),
+  },
+  actions: {
+    recordStep: assign({
+      steps: ({ context }, params: { step: string; at: string }) => [...context.steps, { step: params.step, at: params.at }],
+    }),
+    storeCandidates: assign({ candidates: (_, params: { candidates: Candidate[] }) => params.candidates }),
+    choose: assign(({ context }) => ({ chosen: ranking(context).ranked[0] ?? null, waitingReason: null })),
+    storeWaitingReason: assign(({ context }) => ({ waitingReason: ranking(context).reason })),
+    markAttempted: assign(({ context }, params: { error: unknown }) => ({
+      attempted: context.chosen ? [...context.attempted, context.chosen] : context.attempted,
+      lastError: params.error instanceof Error ? params.error.message : String(params.error),
+      chosen: null,
+    })),
+    forgetAttempts: assign({ attempted: [] }),
+    notifyPromoted: sendParent(({ context }) => ({ type: 'failover.promoted', instance: context.chosen ?? '', timeline: context.timeline ?? 0 })),
+  },
+  guards: {
+    confirmed: (_, params: { lost: boolean }) => params.lost,
+    hasCandidate: ({ context }) => ranking(context).ranked.length > 0,
+  },
+}).createMachine({
+  id: 'failover',
+  context: ({ input }) => ({
+    ...input, candidates: [], attempted: [], chosen: null, timeline: null, steps: [], waitingReason: null, lastError: null, outcome: null,
+  }),
+  initial: 'confirming',
+  states: {
+    confirming: {
+      description: 'Re-check with fresh eyes: the lease is still expired and the primary does not serve writes. Then the plan holds the lease.',
+      invoke: {
+        id: 'confirmPrimaryLost',
+        src: 'confirmPrimaryLost',
+        input: ({ context }) => ({ ...plan({ context }), oldPrimary: context.oldPrimary }),
+        onDone: [
+          {
+            guard: { type: 'confirmed', params: ({ event }) => ({ lost: event.output.lost }) },
+            target: 'fencing',
+            actions: { type: 'recordStep', params: ({ event }) => ({ step: 'confirming', at: event.output.at }) },
+          },
+          { target: 'cancelled', actions: [assign({ lastError: ({ event }) => event.output.detail }), { type: 'recordStep', params: ({ event }) => ({ step: 'confirming', at: event.output.at }) }] },
+        ],
+      },
+    },
+    fencing: {
+      description: 'Kubernetes-level first (out of the read-write route), then stop the old primary if it still answers.',
+      invoke: {
+        id: 'fenceInstance',
+        src: 'fenceInstance',
+        input: ({ context }) => ({ ...plan({ context }), instance: context.oldPrimary }),
+        onDone: { target: 'choosing', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'fencing', at: event.output.at }) } },
+      },
+    },
+    choosing: {
+      invoke: {
+        id: 'collectCandidates',
+        src: 'collectCandidates',
+        input: ({ context }) => ({ ...plan({ context }), replicas: context.replicas }),
+        onDone: {
+          target: 'deciding',
+          actions: [
+            { type: 'storeCandidates', params: ({ event }) => ({ candidates: event.output.candidates }) },
+            { type: 'recordStep', params: ({ event }) => ({ step: 'choosing', at: event.output.at }) },
+          ],
+        },
+      },
+    },
+    deciding: {
+      always: [
+        { guard: 'hasCandidate', target: 'promoting', actions: 'choose' },
+        { target: 'waitingForSafeCandidate', actions: 'storeWaitingReason' },
+      ],
+    },
+    waitingForSafeCandidate: {
+      description: 'No standby is known to be safe. Never a data-losing promotion: wait for one, or for the old primary to return.',
+      invoke: { id: 'holdPlanLease', src: 'holdPlanLease', input: plan },
+      on: {
+        'candidates.recheck': { target: 'choosing', actions: 'forgetAttempts' },
+        'primary.returned': 'restoringOldPrimary',
+      },
+    },
+    restoringOldPrimary: {
+      invoke: {
+        id: 'restoreOldPrimary',
+        src: 'restoreOldPrimary',
+        input: ({ context }) => ({ ...plan({ context }), instance: context.oldPrimary }),
+        onDone: { target: 'restored', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'restoringOldPrimary', at: event.output.at }) } },
+      },
+    },
+    promoting: {
+      invoke: {
+        id: 'promoteCandidate',
+        src: 'promoteCandidate',
+        input: ({ context }) => ({ ...plan({ context }), instance: context.chosen ?? '' }),
+        onDone: {
+          target: 'repointing',
+          actions: [
+            assign({ timeline: ({ event }) => event.output.timeline }),
+            { type: 'recordStep', params: ({ event }) => ({ step: 'promoting', at: event.output.at }) },
+            'notifyPromoted',
+          ],
+        },
+        onError: {
+          description: 'The candidate failed: the next one, if it is safe too.',
+          target: 'choosing',
+          actions: { type: 'markAttempted', params: ({ event }) => ({ error: event.error }) },
+        },
+      },
+    },
+    repointing: {
+      invoke: {
+        id: 'repointReplicas',
+        src: 'repointReplicas',
+        input: ({ context }) => ({
+          ...plan({ context }), newPrimary: context.chosen ?? '',
+          // The old primary too: it needs its slot on the new primary to stream once it has rejoined.
+          others: [...context.replicas.filter((r) => r !== context.chosen), context.oldPrimary],
+        }),
+        onDone: { target: 'rerouting', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'repointing', at: event.output.at }) } },
+      },
+    },
+    rerouting: {
+      invoke: {
+        id: 'rerouteTraffic',
+        src: 'rerouteTraffic',
+        input: ({ context }) => ({ ...plan({ context }), instance: context.chosen ?? '' }),
+        onDone: { target: 'rejoining', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'rerouting', at: event.output.at }) } },
+      },
+    },
+    rejoining: {
+      description: 'The old primary is told whom to follow; it rewinds and rejoins whenever it comes back.',
+      invoke: {
+        id: 'requestRejoin',
+        src: 'requestRejoin',
+        input: ({ context }) => ({ ...plan({ context }), oldPrimary: context.oldPrimary, newPrimary: context.chosen ?? '' }),
+        onDone: { target: 'done', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'rejoining', at: event.output.at }) } },
+      },
+    },
+    done: { type: 'final', entry: assign({ outcome: 'promoted' }) },
+    cancelled: { type: 'final', entry: assign({ outcome: 'cancelled' }) },
+    restored: { type: 'final', entry: assign({ outcome: 'restored' }) },
+  },
+  output: ({ context }) => ({
+    kind: 'failover',
+    outcome: context.outcome ?? 'cancelled',
+    from: context.oldPrimary,
+    to: context.outcome === 'promoted' ? context.chosen : context.outcome === 'restored' ? context.oldPrimary : null,
+    timeline: context.timeline,
+    reason: context.lastError && context.outcome !== 'promoted' ? `${context.reason}; ${context.lastError}` : context.reason,
+    startedAt: context.startedAt,
+    steps: context.steps,
+  }),
+});
+
+export type FailoverDone = DoneActorEvent<PlanOutput, 'failover'>;

@@ -1,0 +1,65 @@
+import type { ClusterRef } from '../instance/instance.types.js';
+import type { SynchronousSpec } from '../../crds/postgrescluster.js';
+
+/** A replica as the failover plan sees it when choosing whom to promote. */
+export interface Candidate {
+  name: string;
+  reachable: boolean;
+  timeline: number | null;
+  receiveLsn: string | null;
+  replayLsn: string | null;
+}
+
+export interface StepRecord { step: string; at: string }
+
+export type PlanOutcome = 'promoted' | 'cancelled' | 'restored' | 'rolledBack';
+
+export interface PlanOutput {
+  kind: 'failover' | 'switchover';
+  outcome: PlanOutcome;
+  from: string;
+  to: string | null;
+  timeline: number | null;
+  reason: string;
+  startedAt: string;
+  steps: StepRecord[];
+}
+
+export interface FailoverInput {
+  cluster: ClusterRef;
+  oldPrimary: string;
+  /** Every other member: the synchronous standby set when the primary was lost. */
+  replicas: string[];
+  synchronous: SynchronousSpec | null;
+  maxLagBytes: number | null;
+  /** The old primary's last known WAL position, for maxLagOnFailover. */
+  lastPrimaryLsn: string | null;
+  reason: string;
+  startedAt: string;
+}
+
+export interface FailoverContext extends FailoverInput {
+  candidates: Candidate[];
+  attempted: string[];
+  chosen: string | null;
+  timeline: number | null;
+  steps: StepRecord[];
+  waitingReason: string | null;
+  lastError: string | null;
+  outcome: PlanOutcome | null;
+}
+
+export type FailoverEvent =
+  | { type: 'candidates.recheck' }
+  | { type: 'primary.returned' };
+
+/** The lease holder name of an operator plan; never an instance name (those have no ':'). */
+export const planHolder = (kind: 'failover' | 'switchover', cluster: ClusterRef) => `${kind}:${cluster.namespace}/${cluster.name}`;
+
+export interface Stamped { at: string }
+export interface PlanEffectInput { cluster: ClusterRef; holder: string }
+export interface ConfirmInput extends PlanEffectInput { oldPrimary: string }
+export interface InstanceInputOf extends PlanEffectInput { instance: string }
+export interface CollectInput extends PlanEffectInput { replicas: string[] }
+export interface RepointInput extends PlanEffectInput { newPrimary: string; others: string[] }
+export interface RejoinRequest extends PlanEffectInput { oldPrimary: string; newPrimary: string }
