@@ -21,7 +21,8 @@ export async function promote(rt: InstanceRuntime, lease: PrimaryLease | null): 
   }
   const timeline = await withClient(rt.superuser(), async (c) => {
     await c.query('SELECT pg_promote(true, 60)');
-    await c.query('SELECT pg_reload_conf()');
+    // The control file learns the new timeline only at a checkpoint; pg_rewind against this server reads it there.
+    await c.query('CHECKPOINT');
     return (await readReplicationState(c)).timeline ?? 0;
   }, 65_000);
   rt.writeConfig(false);
@@ -58,6 +59,8 @@ export async function rejoin(rt: InstanceRuntime, upstream: Upstream, log: Logge
   const source = `host=${upstream.host} port=${upstream.port} user=${SUPERUSER} dbname=postgres connect_timeout=5`;
   progress({ step: 'pg_rewind', percent: null });
   try {
+    // pg_rewind compares timelines from the control files; a freshly promoted source must have checkpointed.
+    await withClient({ host: upstream.host, port: upstream.port, user: SUPERUSER, password: readSecret(spec.secrets.superuser) }, (c) => c.query('CHECKPOINT'), 30_000);
     await runCommand(bin(spec, 'pg_rewind'), ['-D', spec.dataDir, `--source-server=${source}`, '--progress'], {
       user: rt.user, env: { PGPASSWORD: readSecret(spec.secrets.superuser), LC_ALL: 'C' }, ...(signal ? { signal } : {}),
     });

@@ -9,6 +9,21 @@ import type { ResourceKey } from '../../adapters/store/resource-store.js';
 import { mergeConditions, type Condition } from '../../adapters/status/conditions.js';
 import type { KindBinding } from '../resource-controller.js';
 
+/** A planned switchover is asked for through an annotation (`pgop local switchover` writes it). */
+export const SWITCHOVER_ANNOTATION = 'postgres.keiailab.io/switchover';
+
+export function readSwitchoverRequest(r: Resource): { id: string; to: string | null; at: string } | null {
+  const raw = r.metadata.annotations?.[SWITCHOVER_ANNOTATION];
+  if (!raw) return null;
+  try {
+    const v = JSON.parse(raw) as { id?: unknown; to?: unknown; at?: unknown };
+    if (typeof v.id !== 'string') return null;
+    return { id: v.id, to: typeof v.to === 'string' && v.to ? v.to : null, at: typeof v.at === 'string' ? v.at : '' };
+  } catch {
+    return null;
+  }
+}
+
 /** Step durations from the timestamps the effects stamped (machines do not read clocks). */
 export function withDurations(p: PlanOutput): FailoverRecord {
   const start = Date.parse(p.startedAt);
@@ -53,6 +68,8 @@ export function postgresClusterBinding(deps: ClusterBindingDeps): KindBinding<Cl
       }
       const generation = r.metadata.generation ?? 1;
       if (generation !== snapshot.context.generation) events.push({ type: 'spec.changed', spec: r.spec as PostgresClusterSpec, generation });
+      const request = readSwitchoverRequest(r);
+      if (request && request.id !== snapshot.context.lastSwitchoverRequest) events.push({ type: 'switchover.requested', ...request });
       return events;
     },
     async status(snapshot, previous, key, now) {

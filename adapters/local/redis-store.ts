@@ -123,6 +123,15 @@ export class RedisResourceStore implements ResourceStore {
     }, false);
   }
 
+  /** Sets (or, with null, removes) annotations; no generation change, like kubectl annotate. */
+  async annotate(key: ResourceKey, annotations: Record<string, string | null>): Promise<void> {
+    await this.update(key, (obj) => {
+      const next = { ...(obj.metadata.annotations ?? {}) };
+      for (const [k, v] of Object.entries(annotations)) { if (v === null) delete next[k]; else next[k] = v; }
+      return { ...obj, metadata: { ...obj.metadata, annotations: next } };
+    }, false);
+  }
+
   async addFinalizer(key: ResourceKey, finalizer: string): Promise<void> {
     await this.update(key, (obj) => (obj.metadata.finalizers?.includes(finalizer) || obj.metadata.deletionTimestamp
       ? undefined

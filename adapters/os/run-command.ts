@@ -24,7 +24,7 @@ export function runCommand(bin: string, args: string[], opts: RunOptions = {}): 
     const child = spawn(bin, args, {
       env: { ...process.env, ...opts.env },
       cwd: opts.cwd ?? '/',
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
@@ -38,10 +38,14 @@ export function runCommand(bin: string, args: string[], opts: RunOptions = {}): 
       partial = parts.pop() ?? '';
       for (const p of parts) if (p.trim()) opts.onLine(p);
     };
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; feed(c); });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; if (stderr.length > 65536) stderr = stderr.slice(-32768); feed(c); });
+    child.stdout?.setEncoding('utf8').on('data', (c: string) => { stdout += c; feed(c); });
+    child.stderr?.setEncoding('utf8').on('data', (c: string) => { stderr += c; if (stderr.length > 65536) stderr = stderr.slice(-32768); feed(c); });
     child.on('error', (e) => reject(new CommandError(bin, null, e.message)));
     child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new CommandError(`${bin.split('/').pop()} ${args[0] ?? ''}`.trim(), code, stderr))));
-    child.stdin.end(opts.stdin ?? '');
+    if (child.stdin) {
+      // A tool that exits before reading its input must not crash us with EPIPE.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.stdin);
+    }
   });
 }

@@ -13,6 +13,8 @@ import { clusterTable } from './local-view.js';
 import { waitForClusters } from './local-wait.js';
 import { connectionUri } from './local-connect.js';
 import { killTarget } from './local-kill.js';
+import { switchover } from './local-switchover.js';
+import { partition } from './local-partition.js';
 
 const stateOpt = () => new Option('--state-dir <dir>', 'state directory of the local platform').env('PGOP_STATE_DIR').default(DEFAULT_STATE_DIR);
 const nsOpt = () => new Option('-n, --namespace <ns>', 'namespace').default('default');
@@ -151,6 +153,25 @@ export function registerLocalCommands(program: Command): void {
     .addOption(nsOpt()).addOption(stateOpt())
     .action(async (target: string, o: { signal: string; postgresOnly?: boolean; namespace: string; stateDir: string }) => {
       await withPlatform(o.stateDir, false, async (p) => out(await killTarget(p, target, o)));
+    });
+
+  local.command('switchover')
+    .description('planned switchover with zero data loss; waits until it is done')
+    .argument('<cluster>')
+    .option('--to <instance>', 'the replica to promote (default: the most advanced one)')
+    .option('--timeout <seconds>', 'how long to wait', '180')
+    .addOption(nsOpt()).addOption(stateOpt())
+    .action(async (cluster: string, o: { to?: string; timeout: string; namespace: string; stateDir: string }) => {
+      await withPlatform(o.stateDir, false, (p) => switchover(p, { cluster, namespace: o.namespace, ...(o.to ? { to: o.to } : {}), timeoutMs: Number(o.timeout) * 1000 }, out));
+    });
+
+  local.command('partition')
+    .description('drills: cut an instance off from the lease store, as a network partition would (--heal undoes it)')
+    .argument('<instance>')
+    .option('--heal', 'reconnect it')
+    .addOption(nsOpt()).addOption(stateOpt())
+    .action(async (instance: string, o: { heal?: boolean; namespace: string; stateDir: string }) => {
+      await withPlatform(o.stateDir, false, async (p) => out(await partition(p, { instance, namespace: o.namespace, ...(o.heal ? { heal: true } : {}) })));
     });
 
   local.command('down')

@@ -26,7 +26,10 @@ export const removalInProgress = (ctx: ClusterContext) => ctx.members.some((m) =
 export function primaryNeedsFailover(ctx: ClusterContext): boolean {
   const primary = ctx.members.find((m) => m.name === ctx.currentPrimary);
   if (!primary || (primary.phase !== 'lost' && primary.phase !== 'failed')) return false;
-  if (!liveMembers(ctx).some((m) => m.name !== primary.name)) return false;
+  // With every replica gone too (a whole-platform restart) there is nobody to promote; the primary may well come
+  // back in place first. A replica that is merely not streaming (its primary is gone) is a candidate.
+  const candidate = (m: Member) => m.name !== primary.name && !ctx.goneInstances.includes(m.name) && (m.phase === 'running' || m.phase === 'lost');
+  if (!liveMembers(ctx).some(candidate)) return false;
   return ctx.leaseState === 'expired' || ctx.goneInstances.includes(primary.name);
 }
 

@@ -6,6 +6,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 import type { InstanceSpec } from '../../instance/spec.js';
+import { connectRedis } from '../../adapters/redis/connection.js';
 
 export const distRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const repoRoot = join(distRoot, '..');
@@ -63,7 +64,24 @@ export class LocalCluster {
     throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last?.status && { ...last.status, machine: undefined })}`);
   }
 
-  async down(): Promise<void> { await this.run(['local', 'down', '--purge']); }
+  secret(name: 'superuser' | 'replication' | 'app'): string {
+    return readFileSync(join(this.state, 'clusters', this.namespace, this.name, 'secrets', `${name}.password`), 'utf8').trim();
+  }
+
+  /** Who holds the primary lease right now (read from the platform's Redis). */
+  async leaseHolder(): Promise<string | null> {
+    const platform = JSON.parse(readFileSync(join(this.state, 'platform.json'), 'utf8')) as { redisUrl: string };
+    const redis = connectRedis(platform.redisUrl);
+    try {
+      const value = await redis.get(`pgop:lease:${this.namespace}:${this.name}`);
+      return value ? value.split('|')[0] ?? null : null;
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  /** PGOP_TEST_KEEP_STATE=1 keeps the state directory (logs, data) of a failed run for a look. */
+  async down(): Promise<void> { await this.run(['local', 'down', ...(process.env.PGOP_TEST_KEEP_STATE === '1' ? [] : ['--purge'])]); }
 }
 
 /** Processes whose command line mentions `needle` (the state dir), excluding this test process. */
