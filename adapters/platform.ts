@@ -22,6 +22,8 @@ export interface PlanPlatform extends ClusterPlatform {
   instanceGone(cluster: ClusterRef, instance: string): Promise<boolean>;
   /** Every instance follows `newPrimary` from now on (primary_conninfo, clone source). */
   repoint(cluster: ClusterRef, spec: PostgresClusterSpec, newPrimary: string): Promise<void>;
+  /** Read-write traffic reaches `newPrimary` when this resolves (Service selector, forwarder target). */
+  reroute(cluster: ClusterRef, newPrimary: string): Promise<void>;
 }
 
 /** Errors that retrying cannot fix: the machine should fail and say why. */

@@ -1,6 +1,6 @@
 // `pgop instance`: the instance agent. Runs the agent machine with real effects, serves its HTTP API, and stops
 // postgres cleanly on SIGTERM. Re-reads its spec on SIGHUP.
-import { existsSync, readFileSync } from 'node:fs';
+import { faultReader } from '../adapters/local/faults.js';
 import { createActor, waitFor, type SnapshotFrom } from 'xstate';
 import { agentMachine } from '../machines/agent/agent.machine.js';
 import { createAgentImplementations } from '../adapters/implementations/agent.impl.js';
@@ -17,20 +17,6 @@ import type { BootstrapProgress } from './bootstrap.js';
 
 type Snap = SnapshotFrom<typeof agentMachine>;
 
-/** Drill switches, re-read at most every 200 ms (the lease keeper asks every second). */
-function faultReader(file: string | null) {
-  let at = 0;
-  let cut = false;
-  return () => {
-    if (!file) return false;
-    if (Date.now() - at > 200) {
-      at = Date.now();
-      try { cut = existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { leaseStoreCut?: boolean }).leaseStoreCut === true; } catch { cut = false; }
-    }
-    return cut;
-  };
-}
-
 export async function runAgent(specPath: string): Promise<void> {
   // Until the machine runs, a reload request has nothing to reload; it must not kill the agent (SIGHUP's default).
   let onHangup = () => undefined as void;
@@ -39,7 +25,8 @@ export async function runAgent(specPath: string): Promise<void> {
   const spec = rt.spec();
   const log = createLogger('instance', { cluster: `${spec.cluster.namespace}/${spec.cluster.name}`, instance: spec.name });
   const supervisor = new PostgresSupervisor(rt, rt.user);
-  const lease = spec.lease ? await RedisPrimaryLease.connect(spec.lease.url, spec.cluster, faultReader(spec.faultsFile)) : null;
+  const faults = faultReader(spec.faultsFile);
+  const lease = spec.lease ? await RedisPrimaryLease.connect(spec.lease.url, spec.cluster, () => faults().leaseStoreCut === true) : null;
   let progress: BootstrapProgress | null = null;
   const metrics = createAgentMetrics({ cluster: spec.cluster.name, instance: spec.name });
   const impl = createAgentImplementations({ rt, supervisor, lease, log, onProgress: (p) => { progress = p; }, onLeaseRenew: metrics.renewal });
@@ -69,6 +56,7 @@ export async function runAgent(specPath: string): Promise<void> {
     metrics: async () => { metrics.update(await status()); return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }; },
     actions: {
       promote: async () => {
+        if (faults().promoteFails) throw new Error('promotion refused (drill: promoteFails)');
         const before = actor.getSnapshot();
         if (before.context.role === 'primary') return { promoted: false, already: true };
         if (!before.matches({ up: { postgres: { supervising: 'running' } } })) throw new Error(`cannot promote in state ${stateName(before.value)}`);

@@ -43,7 +43,10 @@ export function createFailoverImplementations(deps: PlanDeps) {
 
       promoteCandidate: fromPromise<Stamped & { timeline: number }, InstanceInputOf>(({ input }) => step('promoting', () => fx.promoteCandidate(input))()),
       repointReplicas: fromPromise<Stamped, RepointInput>(({ input }) => step('repointing', () => fx.repointReplicas(input))()),
-      rerouteTraffic: fromPromise<Stamped, InstanceInputOf>(step('rerouting', async () => fx.stamp())),
+      rerouteTraffic: fromPromise<Stamped, InstanceInputOf>(({ input }) => step('rerouting', async () => {
+        await deps.platform.reroute(input.cluster, input.instance);
+        return fx.stamp();
+      })()),
       requestRejoin: fromPromise<Stamped, RejoinRequest>(step('rejoining', async () => fx.stamp())),
 
       holdPlanLease: fromCallback<AnyEventObject, PlanEffectInput>(({ input, sendBack }) => {

@@ -39,7 +39,10 @@ export function createSwitchoverImplementations(deps: PlanDeps) {
 
       promoteCandidate: fromPromise<Stamped & { timeline: number }, InstanceInputOf>(({ input }) => step('promoting', () => fx.promoteCandidate(input))()),
       repointReplicas: fromPromise<Stamped, RepointInput>(({ input }) => step('repointing', () => fx.repointReplicas(input))()),
-      rerouteTraffic: fromPromise<Stamped, InstanceInputOf>(step('rerouting', async () => fx.stamp())),
+      rerouteTraffic: fromPromise<Stamped, InstanceInputOf>(({ input }) => step('rerouting', async () => {
+        await deps.platform.reroute(input.cluster, input.instance);
+        return fx.stamp();
+      })()),
 
       waitForRejoin: fromPromise<Stamped, RejoinRequest>(({ input, signal }) => step('rejoining', async () => {
         await fx.until(input.cluster, input.oldPrimary, (s) => s.role === 'replica' && s.streaming, 120_000, `rejoining ${input.newPrimary} as a streaming replica`, signal);

@@ -85,15 +85,28 @@ export async function runDaemon(stateDirPath: string): Promise<void> {
     const ro: Target[] = [];
     for (const m of snap.context.members) {
       const pod = podPorts.get(`${rec.namespace}/${m.name}`);
+      if (!pod) continue;
+      if (m.name === snap.context.currentPrimary) {
+        // The cluster decides who is primary (it holds the lease), even before the next report confirms a
+        // promotion; a primary being failed over gets no traffic.
+        const beingReplaced = snap.matches('failingOver') && snap.context.planFrom === m.name;
+        if (!beingReplaced && !snap.context.goneInstances.includes(m.name)) rw.push({ host: '127.0.0.1', port: pod });
+        continue;
+      }
       const obs = observer.status(rec.namespace, m.name);
-      if (!pod || !obs || m.phase !== 'running') continue;
-      if (m.name === snap.context.currentPrimary && obs.role === 'primary') rw.push({ host: '127.0.0.1', port: pod });
-      else if (obs.role === 'replica' && obs.ready) ro.push({ host: '127.0.0.1', port: pod });
+      if (m.phase === 'running' && obs?.role === 'replica' && obs.ready) ro.push({ host: '127.0.0.1', port: pod });
     }
     return { rw, ro };
   };
   const podPorts = new Map<string, number>();
   const observer = new InstanceObserver(pods, platform, (key, event) => ctl.send(key, event));
+
+  const syncEndpoints = async () => {
+    podPorts.clear();
+    for (const p of await pods.list()) podPorts.set(`${p.namespace}/${p.name}`, p.port);
+    await proxies.sync(await endpoints.list(), targets);
+  };
+  platform.syncEndpoints = syncEndpoints;
 
   const unwatch = await store.watch((e) => { if (e.key.kind === KIND) void syncKey(e.key); });
   const resync = async () => {
@@ -114,9 +127,7 @@ export async function runDaemon(stateDirPath: string): Promise<void> {
   const loops = [
     loop(1000, async () => {
       await observer.tick();
-      podPorts.clear();
-      for (const p of await pods.list()) podPorts.set(`${p.namespace}/${p.name}`, p.port);
-      await proxies.sync(await endpoints.list(), targets);
+      await syncEndpoints();
     }, 'observe'),
     loop(10_000, resync, 'resync'),
   ];

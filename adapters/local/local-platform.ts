@@ -23,6 +23,8 @@ import { isAlive, readPid } from './processes.js';
 
 export class LocalPlatform implements PlanPlatform {
   private readonly leases = new Map<string, RedisPrimaryLease>();
+  /** Set by the daemon: re-syncs the endpoint forwarders now instead of at the next tick. */
+  syncEndpoints: () => Promise<void> = async () => undefined;
 
   constructor(
     readonly pods: LocalPods,
@@ -107,6 +109,10 @@ export class LocalPlatform implements PlanPlatform {
 
   async repoint(cluster: ClusterRef, spec: PostgresClusterSpec, newPrimary: string): Promise<void> {
     await this.refreshSpecs(cluster, spec, newPrimary);
+  }
+
+  async reroute(): Promise<void> {
+    await this.syncEndpoints();
   }
 
   private readSpec(pod: PodRecord): InstanceSpec | null {

@@ -15,6 +15,7 @@ import { connectionUri } from './local-connect.js';
 import { killTarget } from './local-kill.js';
 import { switchover } from './local-switchover.js';
 import { partition } from './local-partition.js';
+import { runScenario } from './scenario/scenario-runner.js';
 
 const stateOpt = () => new Option('--state-dir <dir>', 'state directory of the local platform').env('PGOP_STATE_DIR').default(DEFAULT_STATE_DIR);
 const nsOpt = () => new Option('-n, --namespace <ns>', 'namespace').default('default');
@@ -172,6 +173,21 @@ export function registerLocalCommands(program: Command): void {
     .addOption(nsOpt()).addOption(stateOpt())
     .action(async (instance: string, o: { heal?: boolean; namespace: string; stateDir: string }) => {
       await withPlatform(o.stateDir, false, async (p) => out(await partition(p, { instance, namespace: o.namespace, ...(o.heal ? { heal: true } : {}) })));
+    });
+
+  const scenario = local.command('scenario').description('replayable drills: a cluster, faults, waits and expectations in YAML');
+  scenario.command('run')
+    .description('replay a scenario file against a local cluster; reports pass/fail per step')
+    .argument('<file>')
+    .addOption(nsOpt()).addOption(stateOpt())
+    .action(async (file: string, o: { namespace: string; stateDir: string }) => {
+      await withPlatform(o.stateDir, true, async (p) => {
+        await ensureDaemon(p);
+        const results = await runScenario(p, file, o.namespace, out);
+        const failed = results.filter((r) => !r.ok).length;
+        out(failed ? `FAIL: ${failed} step(s) failed` : `PASS: ${results.length} steps`);
+        if (failed) process.exitCode = 1;
+      });
     });
 
   local.command('down')

@@ -92,6 +92,14 @@ function instanceStatus(ctx: ClusterContext, m: Member, obs: InstanceObservation
   return s;
 }
 
+/** The primary's timeline; right after a promotion its last report may still show the old one. */
+function timelineOf(primaryObs: InstanceObservation | null, history: PlanOutput[]): number | null {
+  const promoted = [...history].reverse().find((h) => h.outcome === 'promoted')?.timeline ?? null;
+  const observed = primaryObs?.role === 'primary' ? primaryObs.timeline : null;
+  if (observed === null) return promoted;
+  return promoted === null ? observed : Math.max(observed, promoted);
+}
+
 export function selectStatus(snapshot: ClusterSnapshot): ClusterStatusIntent {
   const ctx = snapshot.context;
   const phase = selectPhase(snapshot);
@@ -113,6 +121,6 @@ export function selectStatus(snapshot: ClusterSnapshot): ClusterStatusIntent {
   return {
     phase, phaseReason: reason, conditions, instances, readyInstances, observedGeneration: ctx.generation, failovers: ctx.history,
     ...(ctx.currentPrimary ? { currentPrimary: ctx.currentPrimary } : {}),
-    ...(primaryObs?.timeline != null ? { timeline: primaryObs.timeline } : {}),
+    ...(timelineOf(primaryObs, ctx.history) !== null ? { timeline: timelineOf(primaryObs, ctx.history) as number } : {}),
   };
 }
