@@ -19,6 +19,8 @@ export interface KindBinding<M extends AnyStateMachine> {
   eventsFor(resource: Resource, snapshot: SnapshotFrom<M>): EventFromLogic<M>[];
   /** The status to write, without the machine envelope; `previous` lets conditions keep their times. */
   status(snapshot: SnapshotFrom<M>, previous: Record<string, unknown>, key: ResourceKey, now: Date): Promise<Record<string, unknown>>;
+  /** Called on every state change of the root machine, for metrics. */
+  onTransition?(from: string, to: string): void;
   /** Called with each new snapshot, for platform wiring (e.g. endpoint targets). */
   onSnapshot?(key: ResourceKey, snapshot: SnapshotFrom<M>): void;
   generationOf(snapshot: SnapshotFrom<M>): number;
@@ -111,7 +113,10 @@ export class ResourceController<M extends AnyStateMachine> {
     actor.subscribe({
       next: (snap) => {
         const value = JSON.stringify((snap as { value: unknown }).value);
-        if (value !== lastValue) log.info({ from: lastValue ? JSON.parse(lastValue) : null, to: (snap as { value: unknown }).value }, 'transition');
+        if (value !== lastValue) {
+          log.info({ from: lastValue ? JSON.parse(lastValue) : null, to: (snap as { value: unknown }).value }, 'transition');
+          this.binding.onTransition?.(lastValue ? stateLabel(JSON.parse(lastValue)) : 'none', stateLabel((snap as { value: unknown }).value));
+        }
         lastValue = value;
         this.binding.onSnapshot?.(key, snap as SnapshotFrom<M>);
         writer.submit(snap as SnapshotFrom<M>);
@@ -151,4 +156,10 @@ export class ResourceController<M extends AnyStateMachine> {
     }));
     return undefined;
   }
+}
+
+/** A state value as one label: "ready", "up.postgres.running". */
+export function stateLabel(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}.${stateLabel(v)}`).join(',');
 }

@@ -35,7 +35,8 @@ export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; pas
     logging_collector: 'off',
     log_destination: 'stderr',
   };
-  owned.synchronous_standby_names = opts.standby ? '' : opts.syncNames ?? '';
+  // A standby ignores it; a standby about to be promoted already carries the list it must enforce.
+  owned.synchronous_standby_names = opts.syncNames ?? '';
   if (opts.standby) {
     owned.primary_conninfo = primaryConninfo(spec, opts.passfile);
     owned.primary_slot_name = spec.replicationSlot;

@@ -11,6 +11,7 @@ import { SUPERUSER } from './spec.js';
 import { bin, bootstrapMarker } from './layout.js';
 import { readSecret } from './files.js';
 import { cloneFromPrimary, type BootstrapProgress } from './bootstrap.js';
+import { synchronousStandbyNames } from './sync.js';
 import type { Logger } from '../adapters/logging/logger.js';
 
 /** pg_promote, only with the lease in hand; records this instance as the cluster's primary. */
@@ -19,6 +20,11 @@ export async function promote(rt: InstanceRuntime, lease: PrimaryLease | null): 
   if (lease && !(await lease.renew(spec.name, spec.lease?.ttlMs ?? 5000))) {
     throw new Error('refusing to promote: this instance does not hold the primary lease');
   }
+  // Required synchronous replication must hold from the first commit on the new primary, so the standby list is
+  // in place before promotion (a standby ignores it; the promoted server applies it at once).
+  rt.syncNames = synchronousStandbyNames(spec, []);
+  rt.writeConfig(true);
+  await withClient(rt.superuser(), (c) => c.query('SELECT pg_reload_conf()'));
   const timeline = await withClient(rt.superuser(), async (c) => {
     await c.query('SELECT pg_promote(true, 60)');
     // The control file learns the new timeline only at a checkpoint; pg_rewind against this server reads it there.

@@ -29,7 +29,7 @@ export class InstanceRuntime {
   }
 
   writeConfig(standby = isStandby(this.spec())): void {
-    writeConfig(this.spec(), this.user, standby, standby ? '' : this.syncNames);
+    writeConfig(this.spec(), this.user, standby, this.syncNames);
   }
 
   superuser(): Endpoint {

@@ -48,6 +48,7 @@ export interface ClusterBindingDeps {
   /** Platform-specific status fields (local endpoints). */
   extraStatus?: (key: ResourceKey) => Promise<Record<string, unknown>>;
   onSnapshot?: (key: ResourceKey, snapshot: ClusterSnapshot) => void;
+  onTransition?: (from: string, to: string) => void;
 }
 
 export function postgresClusterBinding(deps: ClusterBindingDeps): KindBinding<ClusterMachine> {
@@ -78,6 +79,7 @@ export function postgresClusterBinding(deps: ClusterBindingDeps): KindBinding<Cl
       return { ...s, conditions, failovers: s.failovers.map(withDurations), ...(deps.extraStatus ? await deps.extraStatus(key) : {}) };
     },
     onSnapshot: deps.onSnapshot,
+    onTransition: deps.onTransition,
     generationOf: (snapshot) => snapshot.context.generation,
   };
 }

@@ -20,6 +20,10 @@ import { LocalPlatform } from './local-platform.js';
 import { InstanceObserver } from './observer.js';
 import { isAlive, readPid, writePid, removePid } from './processes.js';
 import { abortableSleep } from '../retry.js';
+import { createOperatorMetrics } from '../metrics/operator-metrics.js';
+import { serveMetrics } from '../metrics/metrics-server.js';
+import { freePort } from './ports.js';
+import { withDurations } from '../../actors/bindings/postgrescluster.binding.js';
 
 export const DAEMON_READY_KEY = 'pgop:daemon';
 const KIND = 'PostgresCluster';
@@ -44,6 +48,8 @@ export async function runDaemon(stateDirPath: string): Promise<void> {
   const proxies = new EndpointProxies(log.child({ component: 'endpoints' }));
 
   // Effects ask the controller for the current primary; the controller is built right after the machine.
+  const metrics = createOperatorMetrics();
+  const effectsLog = log.child({ component: 'effects' });
   const holder: { controller?: ResourceController<typeof clusterMachine> } = {};
   const keyFor = (namespace: string, name: string): ResourceKey => ({ kind: KIND, namespace, name });
   const machine = clusterMachine.provide(createClusterImplementations({
@@ -54,11 +60,24 @@ export async function runDaemon(stateDirPath: string): Promise<void> {
       return r.spec as PostgresClusterSpec;
     },
     currentPrimary: async (c) => holder.controller?.snapshot(keyFor(c.namespace, c.name))?.context.currentPrimary ?? null,
-    log: log.child({ component: 'effects' }),
+    log: effectsLog,
+    onStep: (plan, step) => { metrics.step(plan, step); effectsLog.info({ plan, step }, `${plan} step done: ${step}`); },
   }));
+  const historySeen = new Map<string, number>();
 
   const ctl = new ResourceController(postgresClusterBinding({
     machine,
+    onTransition: (from, to) => metrics.transition('cluster', from, to),
+    onSnapshot: (key, snap) => {
+      const id = keyString(key);
+      const seen = historySeen.get(id) ?? snap.context.history.length;
+      for (const plan of snap.context.history.slice(seen)) {
+        const r = withDurations(plan);
+        metrics.planFinished(plan.kind, plan.outcome, r.durationMs);
+        log.info({ resource: id, plan: r }, `${plan.kind} ${plan.outcome}: ${plan.from} → ${plan.to ?? '-'} in ${r.durationMs ?? '?'} ms`);
+      }
+      historySeen.set(id, snap.context.history.length);
+    },
     extraStatus: async (key) => {
       const ep = await endpoints.get(key.namespace, key.name);
       return ep ? { endpoints: { readWrite: `127.0.0.1:${ep.readWrite}`, readOnly: `127.0.0.1:${ep.readOnly}` } } : {};
@@ -112,9 +131,12 @@ export async function runDaemon(stateDirPath: string): Promise<void> {
   const resync = async () => {
     const all = await store.list(KIND);
     await ctl.resync(all);
+    metrics.actors(KIND, ctl.size);
   };
   await resync();
-  await redis.set(DAEMON_READY_KEY, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+  const metricsPort = Number(process.env.PGOP_METRICS_PORT ?? 0) || await freePort();
+  const metricsServer = await serveMetrics(metrics.registry, metricsPort);
+  await redis.set(DAEMON_READY_KEY, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), metricsPort }));
   log.info({ pid: process.pid, clusters: ctl.size }, 'operator started');
 
   const stopping = new AbortController();
@@ -141,6 +163,7 @@ export async function runDaemon(stateDirPath: string): Promise<void> {
   await Promise.allSettled(loops);
   await ctl.stopAll();
   await proxies.closeAll();
+  metricsServer.close();
   await redis.del(DAEMON_READY_KEY);
   redis.disconnect();
   removePid(state.daemonPidFile);

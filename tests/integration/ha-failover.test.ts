@@ -25,6 +25,7 @@ test('losing the primary pod promotes a replica, writes resume, and the old prim
   const writer = new RowWriter(() => cluster.uri('primary'));
   await writer.prepare();
   writer.start();
+  after(() => writer.stop());
   await new Promise((r) => setTimeout(r, 1000));
   const killedAt = Date.now();
   await cluster.ok(['local', 'kill', 'demo-1']);
@@ -92,6 +93,7 @@ test('a switchover under continuous writes loses nothing', async () => {
   const writer = new RowWriter(() => cluster.uri('primary'), 'switchover_writes');
   await writer.prepare();
   writer.start();
+  after(() => writer.stop());
   await new Promise((r) => setTimeout(r, 1000));
   const out = await cluster.ok(['local', 'switchover', 'demo', '--to', to]);
   assert.match(out, new RegExp(`done: ${from} → ${to} on timeline \\d+`));

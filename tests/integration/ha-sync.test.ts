@@ -23,20 +23,24 @@ test('no acknowledged row is lost across 5 consecutive failovers with dataDurabi
   const writer = new RowWriter(() => cluster.uri('primary'));
   await writer.prepare();
   writer.start();
-  for (let round = 1; round <= 5; round++) {
-    const before = await cluster.waitFor(`Ready before failover ${round}`, allReady, 120_000);
-    const primary = before.status?.currentPrimary ?? '';
-    const acksBefore = writer.acked.length;
-    await new Promise((r) => setTimeout(r, 500));
-    assert.ok(writer.acked.length > acksBefore, `writes flow before failover ${round}`);
-    await cluster.ok(['local', 'kill', primary]);
-    const after = await cluster.waitFor(`failover ${round}`, (c) => (c.status?.failovers ?? []).length === round && c.status?.currentPrimary !== primary, 60_000);
-    assert.equal(after.status?.failovers?.at(-1)?.outcome, 'promoted');
-    const [names] = await query<{ names: string }>(await cluster.uri('primary', 'postgres'), "SELECT current_setting('synchronous_standby_names') AS names");
-    assert.match(names?.names ?? '', /^ANY 1 \(/, 'the new primary keeps required synchronous replication');
+  try {
+    for (let round = 1; round <= 5; round++) {
+      const before = await cluster.waitFor(`Ready before failover ${round}`, allReady, 120_000);
+      const primary = before.status?.currentPrimary ?? '';
+      const acksBefore = writer.acked.length;
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(writer.acked.length > acksBefore, `writes flow before failover ${round}`);
+      await cluster.ok(['local', 'kill', primary]);
+      const after = await cluster.waitFor(`failover ${round}`, (c) => (c.status?.failovers ?? []).length === round && c.status?.currentPrimary !== primary, 60_000);
+      assert.equal(after.status?.failovers?.at(-1)?.outcome, 'promoted');
+      const [names] = await query<{ names: string }>(await cluster.uri('primary', 'postgres'), "SELECT current_setting('synchronous_standby_names') AS names");
+      assert.match(names?.names ?? '', /^ANY 1 \(/, 'the new primary keeps required synchronous replication');
+    }
+    await cluster.waitFor('Ready after the last failover', allReady, 120_000);
+  } finally {
+    await writer.stop();
   }
-  await cluster.waitFor('Ready after the last failover', allReady, 120_000);
-  const report = await writer.stop();
+  const report = writer.report();
   assert.ok(report.acked.length > 500, `only ${report.acked.length} rows were acknowledged`);
   assert.deepEqual(await missingAcked(await cluster.uri('primary'), report.acked), []);
 });
