@@ -1,5 +1,6 @@
 // Promotion, demotion and rejoin: the role changes an agent performs on its own data directory.
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runCommand } from '../adapters/os/run-command.js';
 import { withClient } from '../adapters/sql/connect.js';
 import { readReplicationState } from '../adapters/sql/replication.js';
@@ -9,7 +10,7 @@ import type { InstanceRuntime } from './runtime.js';
 import type { PostgresSupervisor } from './supervisor.js';
 import { SUPERUSER } from './spec.js';
 import { bin, bootstrapMarker } from './layout.js';
-import { readSecret } from './files.js';
+import { readSecret, writeOwned } from './files.js';
 import { cloneFromPrimary, type BootstrapProgress } from './bootstrap.js';
 import { synchronousStandbyNames } from './sync.js';
 import type { Logger } from '../adapters/logging/logger.js';
@@ -22,6 +23,7 @@ export async function promote(rt: InstanceRuntime, lease: PrimaryLease | null): 
   }
   // Required synchronous replication must hold from the first commit on the new primary, so the standby list is
   // in place before promotion (a standby ignores it; the promoted server applies it at once).
+  if (lease) await restoreHistories(rt, lease);
   rt.syncNames = synchronousStandbyNames(spec, []);
   rt.writeConfig(true);
   await withClient(rt.superuser(), (c) => c.query('SELECT pg_reload_conf()'));
@@ -33,8 +35,23 @@ export async function promote(rt: InstanceRuntime, lease: PrimaryLease | null): 
   }, 65_000);
   rt.writeConfig(false);
   await withClient(rt.superuser(), (c) => c.query('SELECT pg_reload_conf()'));
-  if (lease) await lease.recordPrimary({ name: spec.name, host: spec.host, port: spec.port, timeline, since: new Date().toISOString() });
+  if (lease) {
+    await lease.recordPrimary({ name: spec.name, host: spec.host, port: spec.port, timeline, since: new Date().toISOString() });
+    const file = historyFile(spec.dataDir, timeline);
+    if (existsSync(file)) await lease.recordHistory(timeline, readFileSync(file, 'utf8'));
+  }
   return timeline;
+}
+
+const historyFile = (dataDir: string, timeline: number) => join(dataDir, 'pg_wal', `${timeline.toString(16).toUpperCase().padStart(8, '0')}.history`);
+
+/** Writes the timeline history files this instance never received, so promotion picks a timeline id nobody used. */
+async function restoreHistories(rt: InstanceRuntime, lease: PrimaryLease): Promise<void> {
+  const spec = rt.spec();
+  for (const [timeline, content] of Object.entries(await lease.histories())) {
+    const file = historyFile(spec.dataDir, Number(timeline));
+    if (!existsSync(file)) writeOwned(file, content, rt.user);
+  }
 }
 
 /** The LSN of the last checkpoint written, read from a stopped cluster's control file. */

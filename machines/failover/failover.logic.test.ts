@@ -46,3 +46,9 @@ test('maxLagOnFailover excludes replicas too far behind the last known primary p
   const r = rankCandidates([c('a', '0/100'), c('b', '0/1000')], { ...base, maxLagBytes: 0x200, lastPrimaryLsn: '0/1100' });
   assert.deepEqual(r.ranked, ['b']);
 });
+
+test('a replica on a newer timeline outranks one further ahead on an older timeline', () => {
+  const old = { ...c('a', '0/900'), timeline: 1 };
+  const newer = { ...c('b', '0/300'), timeline: 2 };
+  assert.deepEqual(rankCandidates([old, newer], base).ranked, ['b', 'a']);
+});

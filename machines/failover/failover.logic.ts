@@ -36,12 +36,15 @@ export function rankCandidates(
       reason: `${answered.length} of ${opts.total} standbys answered; ${needed} are needed to know which one holds every acknowledged commit (dataDurability: required)`,
     };
   }
-  const sorted = [...answered].sort((a, b) => compareLsn(position(b) ?? '0/0', position(a) ?? '0/0') || a.name.localeCompare(b.name));
+  // A newer timeline wins over a higher LSN on an older one: positions on different timelines do not compare.
+  const sorted = [...answered].sort((a, b) => (b.timeline ?? 0) - (a.timeline ?? 0)
+    || compareLsn(position(b) ?? '0/0', position(a) ?? '0/0') || a.name.localeCompare(b.name));
   const best = sorted[0] ? position(sorted[0]) : null;
+  const bestTimeline = sorted[0]?.timeline ?? null;
   let eligible = sorted.filter((c) => !opts.exclude.includes(c.name));
   if (opts.synchronous?.dataDurability === 'required' && best) {
     // Only standbys as advanced as the best one are known to hold every acknowledged commit.
-    eligible = eligible.filter((c) => compareLsn(position(c) ?? '0/0', best) === 0);
+    eligible = eligible.filter((c) => c.timeline === bestTimeline && compareLsn(position(c) ?? '0/0', best) === 0);
   }
   if (opts.maxLagBytes !== null && opts.lastPrimaryLsn) {
     const limit = opts.maxLagBytes;

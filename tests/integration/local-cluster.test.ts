@@ -31,7 +31,7 @@ test('a 3-instance cluster comes up Ready from the sample manifest', async () =>
   assert.equal(c.status?.currentPrimary, 'demo-1');
   assert.deepEqual(c.status?.instances?.map((i) => [i.name, i.role, i.ready]), [['demo-1', 'primary', true], ['demo-2', 'replica', true], ['demo-3', 'replica', true]]);
   assert.equal(c.status?.timeline, 1);
-  assert.deepEqual(c.status?.conditions?.map((x) => [x.type, x.status]), [['Ready', 'True'], ['Progressing', 'False'], ['Degraded', 'False']]);
+  assert.deepEqual(c.status?.conditions?.map((x) => [x.type, x.status]), [['Ready', 'True'], ['Progressing', 'False'], ['Degraded', 'False'], ['SafeFailoverCandidate', 'True']]);
   const envelope = c.status?.machine as { machineId: string; version: number; snapshot: { value: unknown } };
   assert.equal(envelope.machineId, 'cluster');
   assert.equal(envelope.snapshot.value, 'ready');

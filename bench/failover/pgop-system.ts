@@ -1,0 +1,33 @@
+// pgop on the local platform as a benchmark system.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalCluster, stateDir } from '../../tests/helpers/cli.js';
+import type { PostgresCluster } from '../../crds/postgrescluster.js';
+import type { System } from './trial.js';
+
+export async function startPgop(mode: 'async' | 'required'): Promise<System & { stop(): Promise<void> }> {
+  const dir = stateDir(`pgop-bench-${mode}-`);
+  const file = join(dir, 'cluster.yaml');
+  writeFileSync(file, [
+    'apiVersion: postgres.keiailab.io/v1alpha1', 'kind: PostgresCluster', 'metadata:', '  name: bench', 'spec:', '  instances: 3',
+    ...(mode === 'required' ? ['  postgresql:', '    synchronous:', '      method: any', '      number: 1', '      dataDurability: required'] : []), '',
+  ].join('\n'));
+  const c = new LocalCluster(dir, 'bench');
+  await c.ok(['local', 'up', '-f', file, '--wait', '--timeout', '300']);
+  const get = () => c.get();
+  return {
+    name: `pgop (${mode})`,
+    rwUri: () => c.uri('primary'),
+    primary: async () => (await get()).status?.currentPrimary ?? '',
+    killPrimary: async () => c.ok(['local', 'kill', (await get()).status?.currentPrimary ?? '']),
+    pause: async (instance, ms) => {
+      await c.ok(['local', 'kill', instance, '--signal', 'STOP']);
+      await new Promise((r) => setTimeout(r, ms));
+      await c.ok(['local', 'kill', instance, '--signal', 'CONT']);
+    },
+    waitHealthy: async (timeoutMs) => {
+      await c.waitFor('all ready', (x: PostgresCluster) => x.status?.phase === 'Ready' && (x.status.instances ?? []).every((i) => i.ready), timeoutMs);
+    },
+    stop: () => c.down(),
+  };
+}

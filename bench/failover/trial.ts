@@ -1,0 +1,45 @@
+// One unplanned-failover trial against any system: a client writes a numbered row every 10 ms through a stable
+// read-write address; the primary is killed; we measure how long writes were unavailable and whether any
+// acknowledged row is missing afterwards.
+import { RowWriter, missingAcked } from '../../adapters/sql/row-writer.js';
+
+export interface System {
+  name: string;
+  /** libpq URI of the stable read-write address. */
+  rwUri(): Promise<string>;
+  primary(): Promise<string>;
+  killPrimary(): Promise<string>;
+  pause(instance: string, ms: number): Promise<void>;
+  /** Waits until every instance is healthy again (the next trial starts from a full cluster). */
+  waitHealthy(timeoutMs: number): Promise<void>;
+}
+
+export interface TrialResult { unavailableMs: number; lost: number; acked: number; from: string; to: string }
+
+export async function failoverTrial(sys: System, table: string): Promise<TrialResult> {
+  await sys.waitHealthy(300_000);
+  const uri = await sys.rwUri();
+  const writer = new RowWriter(() => uri, table);
+  await writer.prepare();
+  writer.start();
+  await new Promise((r) => setTimeout(r, 1500));
+  const from = await sys.primary();
+  const killedAt = Date.now();
+  await sys.killPrimary();
+  const deadline = Date.now() + 180_000;
+  while (!writer.ackTimes.some((t) => t > killedAt) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const firstAck = writer.ackTimes.find((t) => t > killedAt);
+  await new Promise((r) => setTimeout(r, 500));
+  const report = await writer.stop();
+  const lost = (await missingAcked(uri, report.acked, table)).length;
+  return { unavailableMs: firstAck ? firstAck - killedAt : NaN, lost, acked: report.acked.length, from, to: await sys.primary() };
+}
+
+/** A short pause of the primary (SIGSTOP/SIGCONT) must not cause a failover: 1 if the primary changed. */
+export async function pauseTrial(sys: System, pauseMs: number): Promise<number> {
+  await sys.waitHealthy(300_000);
+  const before = await sys.primary();
+  await sys.pause(before, pauseMs);
+  await new Promise((r) => setTimeout(r, 8000));
+  return (await sys.primary()) === before ? 0 : 1;
+}
