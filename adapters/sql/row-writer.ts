@@ -20,6 +20,7 @@ export class RowWriter {
 
   async prepare(): Promise<void> {
     const c = new pg.Client({ connectionString: await this.uri() });
+    c.on('error', () => undefined);
     await c.connect();
     await c.query(`CREATE TABLE IF NOT EXISTS ${pg.escapeIdentifier(this.table)} (id int PRIMARY KEY, at timestamptz DEFAULT now())`);
     await c.end();
@@ -73,6 +74,7 @@ export class RowWriter {
 /** Which acknowledged ids are missing from the table now (data loss). */
 export async function missingAcked(uri: string, acked: number[], table = 'writes'): Promise<number[]> {
   const c = new pg.Client({ connectionString: uri });
+  c.on('error', () => undefined);
   await c.connect();
   try {
     const r = await c.query<{ id: number }>(`SELECT id FROM ${pg.escapeIdentifier(table)}`);

@@ -105,8 +105,17 @@ export async function startPatroni(mode: 'async' | 'required', timings: PatroniT
       const leader = byName(await primary());
       if (!leader) throw new Error('no Patroni leader');
       signalNode(leader, 'SIGKILL');
-      // Like a lost pod, the node comes back a little later and must rejoin.
-      setTimeout(() => startNode(leader), 3000);
+      // Like a lost pod, the node comes back later and must rejoin; not before another leader took over, or
+      // Patroni would simply resume in place under its still-valid leader key and nothing would fail over.
+      void (async () => {
+        const end = Date.now() + (timings.ttl * 2 + 10) * 1000;
+        while (Date.now() < end) {
+          const now = await primary();
+          if (now && now !== leader.name) break;
+          await sleep(250);
+        }
+        startNode(leader);
+      })();
       return leader.name;
     },
     pause: async (name: string, ms: number) => {

@@ -2,6 +2,7 @@ import pg from 'pg';
 
 export async function query<T extends pg.QueryResultRow = pg.QueryResultRow>(uri: string, text: string, values: unknown[] = []): Promise<T[]> {
   const c = new pg.Client({ connectionString: uri, connectionTimeoutMillis: 5000 });
+  c.on('error', () => undefined);
   await c.connect();
   try { return (await c.query<T>(text, values)).rows; } finally { await c.end(); }
 }
