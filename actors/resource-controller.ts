@@ -9,6 +9,7 @@ import type { MachineId } from '../machines/shared/versions.js';
 import { envelope, readEnvelope } from './persistence/envelope.js';
 import { SerializedWriter } from './persistence/serialized-writer.js';
 import type { Logger } from '../adapters/logging/logger.js';
+import { createActorInspection } from '../adapters/inspect/actor-inspection.js';
 
 export interface KindBinding<M extends AnyStateMachine> {
   kind: string;
@@ -19,8 +20,6 @@ export interface KindBinding<M extends AnyStateMachine> {
   eventsFor(resource: Resource, snapshot: SnapshotFrom<M>): EventFromLogic<M>[];
   /** The status to write, without the machine envelope; `previous` lets conditions keep their times. */
   status(snapshot: SnapshotFrom<M>, previous: Record<string, unknown>, key: ResourceKey, now: Date): Promise<Record<string, unknown>>;
-  /** Called on every state change of the root machine, for metrics. */
-  onTransition?(from: string, to: string): void;
   /** Called with each new snapshot, for platform wiring (e.g. endpoint targets). */
   onSnapshot?(key: ResourceKey, snapshot: SnapshotFrom<M>): void;
   generationOf(snapshot: SnapshotFrom<M>): number;
@@ -31,6 +30,14 @@ interface Held<M extends AnyStateMachine> {
   writer: SerializedWriter<SnapshotFrom<M>>;
 }
 
+export interface ControllerOptions {
+  now?: () => Date;
+  /** Every transition of every actor (children included), for metrics. */
+  onTransition?: (machine: string, from: string, to: string) => void;
+  /** Stream every actor to the Stately inspector through this relay. */
+  inspectorUrl?: string;
+}
+
 export class ResourceController<M extends AnyStateMachine> {
   private readonly held = new Map<string, Held<M>>();
   private readonly blocked = new Set<string>();
@@ -39,8 +46,10 @@ export class ResourceController<M extends AnyStateMachine> {
     private readonly binding: KindBinding<M>,
     private readonly store: ResourceStore,
     private readonly log: Logger,
-    private readonly now: () => Date = () => new Date(),
+    private readonly options: ControllerOptions = {},
   ) {}
+
+  private now(): Date { return this.options.now?.() ?? new Date(); }
 
   get size(): number { return this.held.size; }
   keys(): string[] { return [...this.held.keys()]; }
@@ -100,6 +109,11 @@ export class ResourceController<M extends AnyStateMachine> {
     if (stored.kind === 'incompatible') return this.refuse(key, stored.reason, log);
     const actor = createActor(this.binding.machine, {
       input: this.binding.input(resource),
+      inspect: createActorInspection({
+        log, resource: id,
+        ...(this.options.onTransition ? { onTransition: this.options.onTransition } : {}),
+        ...(this.options.inspectorUrl ? { inspectorUrl: this.options.inspectorUrl } : {}),
+      }),
       ...(stored.kind === 'ok' ? { snapshot: stored.envelope.snapshot as never } : {}),
     }) as Actor<M>;
     if ((actor.getSnapshot() as { status: string }).status === 'error') {
@@ -109,15 +123,8 @@ export class ResourceController<M extends AnyStateMachine> {
       (snap) => this.persist(key, actor, snap),
       (e) => log.error({ err: (e as Error).message }, 'status write failed'),
     );
-    let lastValue = '';
     actor.subscribe({
       next: (snap) => {
-        const value = JSON.stringify((snap as { value: unknown }).value);
-        if (value !== lastValue) {
-          log.info({ from: lastValue ? JSON.parse(lastValue) : null, to: (snap as { value: unknown }).value }, 'transition');
-          this.binding.onTransition?.(lastValue ? stateLabel(JSON.parse(lastValue)) : 'none', stateLabel((snap as { value: unknown }).value));
-        }
-        lastValue = value;
         this.binding.onSnapshot?.(key, snap as SnapshotFrom<M>);
         writer.submit(snap as SnapshotFrom<M>);
       },
@@ -156,10 +163,4 @@ export class ResourceController<M extends AnyStateMachine> {
     }));
     return undefined;
   }
-}
-
-/** A state value as one label: "ready", "up.postgres.running". */
-export function stateLabel(value: unknown): string {
-  if (typeof value === 'string') return value;
-  return Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}.${stateLabel(v)}`).join(',');
 }

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerLocalCommands } from './commands/local.js';
 import { runAgent } from '../instance/agent.js';
+import { registerMachineCommands } from './commands/machines.js';
 
 const program = new Command('pgop')
   .description('PostgreSQL operator whose controllers are explicit XState statecharts')
@@ -14,6 +15,7 @@ program.command('instance')
   .action(async (o: { spec: string }) => runAgent(o.spec));
 
 registerLocalCommands(program);
+registerMachineCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);

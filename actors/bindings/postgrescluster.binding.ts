@@ -48,7 +48,6 @@ export interface ClusterBindingDeps {
   /** Platform-specific status fields (local endpoints). */
   extraStatus?: (key: ResourceKey) => Promise<Record<string, unknown>>;
   onSnapshot?: (key: ResourceKey, snapshot: ClusterSnapshot) => void;
-  onTransition?: (from: string, to: string) => void;
 }
 
 export function postgresClusterBinding(deps: ClusterBindingDeps): KindBinding<ClusterMachine> {
@@ -79,7 +78,6 @@ export function postgresClusterBinding(deps: ClusterBindingDeps): KindBinding<Cl
       return { ...s, conditions, failovers: s.failovers.map(withDurations), ...(deps.extraStatus ? await deps.extraStatus(key) : {}) };
     },
     onSnapshot: deps.onSnapshot,
-    onTransition: deps.onTransition,
     generationOf: (snapshot) => snapshot.context.generation,
   };
 }

@@ -42,6 +42,13 @@ export async function daemonRunning(p: Platform): Promise<number | undefined> {
   return ready && (JSON.parse(ready) as { pid: number }).pid === pid ? pid : undefined;
 }
 
+export interface DaemonInfo { pid: number; startedAt: string; metricsPort: number; inspectPort?: number }
+
+export async function daemonInfo(p: Platform): Promise<DaemonInfo | undefined> {
+  const raw = await p.store.redis.get(DAEMON_READY_KEY);
+  return raw ? (JSON.parse(raw) as DaemonInfo) : undefined;
+}
+
 export async function ensureDaemon(p: Platform, extraArgs: string[] = []): Promise<number> {
   const running = await daemonRunning(p);
   if (running) return running;

@@ -21,6 +21,7 @@ import { InstanceObserver } from './observer.js';
 import { isAlive, readPid, writePid, removePid } from './processes.js';
 import { abortableSleep } from '../retry.js';
 import { createOperatorMetrics } from '../metrics/operator-metrics.js';
+import { startInspectorServer } from '../inspect/inspector-server.js';
 import { serveMetrics } from '../metrics/metrics-server.js';
 import { freePort } from './ports.js';
 import { withDurations } from '../../actors/bindings/postgrescluster.binding.js';
@@ -28,7 +29,9 @@ import { withDurations } from '../../actors/bindings/postgrescluster.binding.js'
 export const DAEMON_READY_KEY = 'pgop:daemon';
 const KIND = 'PostgresCluster';
 
-export async function runDaemon(stateDirPath: string): Promise<void> {
+export interface DaemonOptions { inspectPort?: number }
+
+export async function runDaemon(stateDirPath: string, options: DaemonOptions = {}): Promise<void> {
   const state = new StateDir(stateDirPath);
   const log = createLogger('operator', { platform: 'local', stateDir: state.root });
   const record = state.readPlatform();
@@ -49,6 +52,8 @@ export async function runDaemon(stateDirPath: string): Promise<void> {
 
   // Effects ask the controller for the current primary; the controller is built right after the machine.
   const metrics = createOperatorMetrics();
+  const inspector = options.inspectPort !== undefined ? await startInspectorServer(options.inspectPort) : undefined;
+  if (inspector) log.info({ url: `http://127.0.0.1:${inspector.port}` }, 'Stately inspector relay listening on loopback');
   const effectsLog = log.child({ component: 'effects' });
   const holder: { controller?: ResourceController<typeof clusterMachine> } = {};
   const keyFor = (namespace: string, name: string): ResourceKey => ({ kind: KIND, namespace, name });
@@ -67,7 +72,6 @@ export async function runDaemon(stateDirPath: string): Promise<void> {
 
   const ctl = new ResourceController(postgresClusterBinding({
     machine,
-    onTransition: (from, to) => metrics.transition('cluster', from, to),
     onSnapshot: (key, snap) => {
       const id = keyString(key);
       const seen = historySeen.get(id) ?? snap.context.history.length;
@@ -82,7 +86,10 @@ export async function runDaemon(stateDirPath: string): Promise<void> {
       const ep = await endpoints.get(key.namespace, key.name);
       return ep ? { endpoints: { readWrite: `127.0.0.1:${ep.readWrite}`, readOnly: `127.0.0.1:${ep.readOnly}` } } : {};
     },
-  }), store, log);
+  }), store, log, {
+    onTransition: (m, from, to) => metrics.transition(m, from, to),
+    ...(inspector ? { inspectorUrl: `ws://127.0.0.1:${inspector.port}` } : {}),
+  });
   holder.controller = ctl;
 
   // One lane per resource: syncs of the same key never overlap.
@@ -136,7 +143,7 @@ export async function runDaemon(stateDirPath: string): Promise<void> {
   await resync();
   const metricsPort = Number(process.env.PGOP_METRICS_PORT ?? 0) || await freePort();
   const metricsServer = await serveMetrics(metrics.registry, metricsPort);
-  await redis.set(DAEMON_READY_KEY, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), metricsPort }));
+  await redis.set(DAEMON_READY_KEY, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), metricsPort, ...(inspector ? { inspectPort: inspector.port } : {}) }));
   log.info({ pid: process.pid, clusters: ctl.size }, 'operator started');
 
   const stopping = new AbortController();
@@ -164,6 +171,7 @@ export async function runDaemon(stateDirPath: string): Promise<void> {
   await ctl.stopAll();
   await proxies.closeAll();
   metricsServer.close();
+  await inspector?.close();
   await redis.del(DAEMON_READY_KEY);
   redis.disconnect();
   removePid(state.daemonPidFile);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { stringify } from 'yaml';
 import { StateDir, DEFAULT_STATE_DIR } from '../../adapters/local/state-dir.js';
-import { openPlatform, ensureDaemon, down, daemonRunning, type Platform } from '../../adapters/local/control.js';
+import { openPlatform, ensureDaemon, down, daemonRunning, daemonInfo, type Platform } from '../../adapters/local/control.js';
 import { readManifests } from '../../adapters/local/manifests.js';
 import { runDaemon } from '../../adapters/local/daemon.js';
 import { resolveKind, definitions } from '../../crds/registry.js';
@@ -52,12 +52,17 @@ export function registerLocalCommands(program: Command): void {
     .addOption(stateOpt())
     .option('--wait', 'block until every applied cluster is Ready')
     .option('--timeout <seconds>', 'how long --wait waits', '600')
-    .action(async (o: { filename: string[]; stateDir: string; wait?: boolean; timeout: string }) => {
+    .option('--inspect [port]', 'stream every actor to the Stately inspector through a loopback relay (default port 8080)')
+    .action(async (o: { filename: string[]; stateDir: string; wait?: boolean; timeout: string; inspect?: string | boolean }) => {
       // Validate before starting anything: bad input must leave no process behind.
       if (o.filename.length) readManifests(o.filename);
       await withPlatform(o.stateDir, true, async (p) => {
-        const pid = await ensureDaemon(p);
-        out(`operator running (pid ${pid}), state in ${p.state.root}`);
+        const inspectPort = o.inspect === undefined || o.inspect === false ? undefined : o.inspect === true ? 8080 : Number(o.inspect);
+        const pid = await ensureDaemon(p, inspectPort !== undefined ? ['--inspect', String(inspectPort)] : []);
+        const info = await daemonInfo(p);
+        out(`operator running (pid ${pid}), state in ${p.state.root}; metrics on http://127.0.0.1:${info?.metricsPort}/metrics`);
+        if (inspectPort !== undefined && info?.inspectPort === undefined) out('warning: the operator was already running without --inspect; `pgop local kill operator --signal TERM` and run up again');
+        if (info?.inspectPort !== undefined) out(`inspector: open http://127.0.0.1:${info.inspectPort} (it embeds https://stately.ai/inspect)`);
         const applied = o.filename.length ? await applyAll(p, o.filename) : [];
         const clusters = applied.filter((r) => r.kind === 'PostgresCluster');
         if (o.wait && clusters.length) {
@@ -204,5 +209,6 @@ export function registerLocalCommands(program: Command): void {
   local.command('daemon', { hidden: true })
     .description('run the operator of a local platform in the foreground (started by `up`)')
     .addOption(stateOpt())
-    .action(async (o: { stateDir: string }) => runDaemon(o.stateDir));
+    .option('--inspect <port>', 'Stately inspector relay port (loopback)')
+    .action(async (o: { stateDir: string; inspect?: string }) => runDaemon(o.stateDir, o.inspect !== undefined ? { inspectPort: Number(o.inspect) } : {}));
 }

@@ -1,0 +1,51 @@
+// One inspection hook for every actor (roots and children): structured transition logs, transition metrics, and,
+// with --inspect, a stream to the Stately inspector with secrets scrubbed.
+import { createWebSocketInspector } from '@statelyai/inspect';
+import type { InspectionEvent, AnyActorRef } from 'xstate';
+import type { Logger } from '../logging/logger.js';
+
+const SECRET = /password|secret|token|passfile|pgpass/i;
+
+/** Deep copy with secret-looking keys replaced; contexts hold none by design, this is the belt to those braces. */
+export function scrub<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(scrub) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET.test(k) ? '[scrubbed]' : scrub(v)])) as T;
+  }
+  return value;
+}
+
+export const stateLabel = (value: unknown): string =>
+  typeof value === 'string' ? value : Object.entries((value ?? {}) as Record<string, unknown>).map(([k, v]) => `${k}.${stateLabel(v)}`).join(',');
+
+const machineOf = (ref: AnyActorRef) => ((ref as unknown as { logic?: { id?: string } }).logic?.id) ?? 'actor';
+
+export interface InspectionOptions {
+  log: Logger;
+  resource: string;
+  onTransition?: (machine: string, from: string, to: string) => void;
+  /** ws://127.0.0.1:PORT of an inspector server, to stream every actor to the Stately inspector. */
+  inspectorUrl?: string;
+}
+
+export function createActorInspection(o: InspectionOptions): (e: InspectionEvent) => void {
+  const last = new Map<string, string>();
+  const ws = o.inspectorUrl
+    ? createWebSocketInspector({ url: o.inspectorUrl, sanitizeContext: scrub, sanitizeEvent: scrub })
+    : undefined;
+  return (e) => {
+    ws?.inspect.next?.(e);
+    if (e.type !== '@xstate.snapshot') return;
+    const snap = e.snapshot as { value?: unknown };
+    if (snap.value === undefined) return;
+    const id = e.actorRef.sessionId;
+    const to = stateLabel(snap.value);
+    const from = last.get(id);
+    if (from === to) return;
+    last.set(id, to);
+    const ref = e.actorRef as unknown as AnyActorRef;
+    const machine = machineOf(ref);
+    o.onTransition?.(machine, from ?? 'none', to);
+    o.log.info({ resource: o.resource, machine, actor: ref.id, from: from ?? null, to, event: e.event.type }, `${machine} ${from ?? '∅'} → ${to}`);
+  };
+}

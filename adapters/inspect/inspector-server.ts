@@ -1,0 +1,51 @@
+// A loopback-only relay for the Stately inspector: actors send inspection events over a WebSocket, a browser tab
+// opened on this server receives them and hands them to the inspector UI in an iframe. No authentication, so it
+// binds 127.0.0.1 only; reach it from elsewhere with port-forwarding (kubectl port-forward, ssh -L).
+import { createServer, type Server } from 'node:http';
+import { WebSocketServer, WebSocket } from 'ws';
+
+const INSPECTOR_UI = 'https://stately.ai/inspect';
+
+function bridgePage(wsUrl: string): string {
+  // The iframe announces itself with @statelyai.connected; events received before that are held back.
+  return `<!doctype html><meta charset="utf-8"><title>pgop · Stately inspector</title>
+<style>html,body,iframe{margin:0;height:100%;width:100%;border:0}</style>
+<iframe id="ui" src="${INSPECTOR_UI}"></iframe>
+<script>
+const ui = document.getElementById('ui');
+const held = [];
+let ready = false;
+addEventListener('message', (m) => {
+  if (m.data && m.data.type === '@statelyai.connected') { ready = true; held.splice(0).forEach((e) => ui.contentWindow.postMessage(e, '*')); }
+});
+const socket = new WebSocket(${JSON.stringify(wsUrl)});
+socket.onmessage = (m) => { const e = JSON.parse(m.data); if (ready) ui.contentWindow.postMessage(e, '*'); else held.push(e); };
+</script>`;
+}
+
+export interface InspectorServer { port: number; close(): Promise<void> }
+
+export async function startInspectorServer(port: number, keep = 500): Promise<InspectorServer> {
+  const recent: string[] = [];
+  const http: Server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(bridgePage(`ws://127.0.0.1:${actual}`));
+  });
+  const wss = new WebSocketServer({ server: http });
+  wss.on('connection', (ws) => {
+    for (const m of recent) ws.send(m);
+    ws.on('message', (data) => {
+      const text = data.toString();
+      recent.push(text);
+      if (recent.length > keep) recent.shift();
+      for (const c of wss.clients) if (c !== ws && c.readyState === WebSocket.OPEN) c.send(text);
+    });
+  });
+  await new Promise<void>((resolve, reject) => { http.once('error', reject); http.listen(port, '127.0.0.1', resolve); });
+  const addr = http.address();
+  const actual = typeof addr === 'object' && addr ? addr.port : port;
+  return {
+    port: actual,
+    close: () => new Promise<void>((resolve) => { for (const c of wss.clients) c.terminate(); wss.close(); http.close(() => resolve()); }),
+  };
+}

@@ -1,0 +1,17 @@
+// Every statechart pgop runs, by id: the export command, the generated docs and the inspector read this list.
+import type { AnyStateMachine } from 'xstate';
+import { clusterMachine } from './cluster/cluster.machine.js';
+import { instanceMachine } from './instance/instance.machine.js';
+import { failoverMachine } from './failover/failover.machine.js';
+import { switchoverMachine } from './switchover/switchover.machine.js';
+import { agentMachine } from './agent/agent.machine.js';
+
+export interface CatalogEntry { id: string; machine: AnyStateMachine; summary: string; runsIn: string }
+
+export const machineCatalog: CatalogEntry[] = [
+  { id: 'cluster', machine: clusterMachine, runsIn: 'operator, one actor per PostgresCluster', summary: 'PostgresCluster lifecycle: provisioning, bootstrapping the primary, cloning replicas, Ready ⇄ Degraded, scaling, failover and switchover plans, deletion.' },
+  { id: 'instance', machine: instanceMachine, runsIn: 'operator, a child of the cluster per instance', summary: "The operator's view of one instance: slot, pod, bootstrap, running ⇄ lost → rejoining, removal." },
+  { id: 'failover', machine: failoverMachine, runsIn: 'operator, a child of the cluster during an unplanned failover', summary: 'The promotion plan: confirming → fencing → choosing → promoting → repointing → rerouting → rejoining → done.' },
+  { id: 'switchover', machine: switchoverMachine, runsIn: 'operator, a child of the cluster during a planned switchover', summary: 'Planned switchover with zero data loss, rolled back when the candidate cannot finish.' },
+  { id: 'agent', machine: agentMachine, runsIn: 'instance agent (pgop instance)', summary: 'Bootstrap, lease-guarded start, supervision with backoff, self-fencing, promotion, demotion, rejoin.' },
+];
