@@ -36,6 +36,7 @@ export interface ControllerOptions {
   onTransition?: (machine: string, from: string, to: string) => void;
   /** Stream every actor to the Stately inspector through this relay. */
   inspectorUrl?: string;
+  crashAt?: string;
 }
 
 export class ResourceController<M extends AnyStateMachine> {
@@ -113,6 +114,7 @@ export class ResourceController<M extends AnyStateMachine> {
         log, resource: id,
         ...(this.options.onTransition ? { onTransition: this.options.onTransition } : {}),
         ...(this.options.inspectorUrl ? { inspectorUrl: this.options.inspectorUrl } : {}),
+        ...(this.options.crashAt ? { crashAt: this.options.crashAt } : {}),
       }),
       ...(stored.kind === 'ok' ? { snapshot: stored.envelope.snapshot as never } : {}),
     }) as Actor<M>;

@@ -104,6 +104,7 @@ export const InstanceStatus = Type.Object({
   receiveLsn: Type.Optional(Type.String()),
   replayLsn: Type.Optional(Type.String()),
   lagBytes: Type.Optional(Type.Integer()),
+  progress: Type.Optional(Type.String({ description: 'Progress of a long-running step (a clone), e.g. "pg_basebackup 45%".' })),
 });
 
 export const FailoverRecord = Type.Object({

@@ -58,7 +58,8 @@ export async function runAgent(specPath: string): Promise<void> {
       promote: async () => {
         if (faults().promoteFails) throw new Error('promotion refused (drill: promoteFails)');
         const before = actor.getSnapshot();
-        if (before.context.role === 'primary') return { promoted: false, already: true };
+        // A plan restored after a crash asks again: answer with the promotion that already happened.
+        if (before.context.role === 'primary') return { promoted: false, already: true, ...(await status()) };
         if (!before.matches({ up: { postgres: { supervising: 'running' } } })) throw new Error(`cannot promote in state ${stateName(before.value)}`);
         const errorBefore = before.context.lastError;
         actor.send({ type: 'agent.promote' });

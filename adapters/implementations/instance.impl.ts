@@ -9,6 +9,8 @@ import { withClient } from '../sql/connect.js';
 import { ensurePhysicalSlot, dropPhysicalSlot } from '../sql/replication.js';
 import { retrying } from '../retry.js';
 import type { Logger } from '../logging/logger.js';
+import { fromQueuedStep, type QueuedStepDeps } from '../../actors/queues/from-queued-step.js';
+import { stepJobId } from '../../actors/queues/queue-names.js';
 
 export interface InstanceDeps {
   platform: PlanPlatform;
@@ -17,6 +19,8 @@ export interface InstanceDeps {
   /** The primary as the cluster currently knows it; falls back to what the instance was created with. */
   currentPrimary: (cluster: ClusterRef) => Promise<string | null>;
   log: Logger;
+  /** The steps queue: clones run as BullMQ jobs. */
+  steps: QueuedStepDeps;
 }
 
 class SlotStillActive extends Error {}
@@ -35,6 +39,9 @@ export function createInstanceImplementations(deps: InstanceDeps) {
           await withClient(await deps.platform.superuserEndpoint(input.cluster, primary), (c) => ensurePhysicalSlot(c, slotNameFor(input.instance)));
         }, { signal, onRetry: onRetry('reserve slot', input.instance) });
       }),
+
+      cloneInstance: fromQueuedStep<InstanceEffectInput>('cloneInstance', deps.steps,
+        (i) => stepJobId('cloneInstance', i.cluster.namespace, i.cluster.name, i.instance)),
 
       createInstance: fromPromise<void, InstanceEffectInput>(async ({ input, signal }) => {
         const spec = await deps.clusterSpec(input.cluster);

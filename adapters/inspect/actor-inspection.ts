@@ -26,6 +26,8 @@ export interface InspectionOptions {
   onTransition?: (machine: string, from: string, to: string) => void;
   /** ws://127.0.0.1:PORT of an inspector server, to stream every actor to the Stately inspector. */
   inspectorUrl?: string;
+  /** Drills: `machine:state` (PGOP_CRASH_AT) kills this process the moment that machine enters that state. */
+  crashAt?: string;
 }
 
 export function createActorInspection(o: InspectionOptions): (e: InspectionEvent) => void {
@@ -47,5 +49,10 @@ export function createActorInspection(o: InspectionOptions): (e: InspectionEvent
     const machine = machineOf(ref);
     o.onTransition?.(machine, from ?? 'none', to);
     o.log.info({ resource: o.resource, machine, actor: ref.id, from: from ?? null, to, event: e.event.type }, `${machine} ${from ?? '∅'} → ${to}`);
+    if (o.crashAt && o.crashAt === `${machine}:${to}`) {
+      o.log.fatal({ crashAt: o.crashAt }, 'crash drill: SIGKILL now');
+      o.log.flush();
+      process.kill(process.pid, 'SIGKILL');
+    }
   };
 }

@@ -35,11 +35,11 @@ export async function openPlatform(state: StateDir, opts: { start: boolean }): P
   return { state, redisUrl, store: new RedisResourceStore(connectRedis(redisUrl, { maxRetriesPerRequest: 3 })) };
 }
 
+/** The leading operator's pid, when one is up and ready. */
 export async function daemonRunning(p: Platform): Promise<number | undefined> {
-  const pid = readPid(p.state.daemonPidFile);
-  if (!isAlive(pid)) return undefined;
   const ready = await p.store.redis.get(DAEMON_READY_KEY);
-  return ready && (JSON.parse(ready) as { pid: number }).pid === pid ? pid : undefined;
+  const pid = ready ? (JSON.parse(ready) as { pid: number }).pid : undefined;
+  return isAlive(pid) ? pid : undefined;
 }
 
 export interface DaemonInfo { pid: number; startedAt: string; metricsPort: number; inspectPort?: number }
@@ -52,6 +52,13 @@ export async function daemonInfo(p: Platform): Promise<DaemonInfo | undefined> {
 export async function ensureDaemon(p: Platform, extraArgs: string[] = []): Promise<number> {
   const running = await daemonRunning(p);
   if (running) return running;
+  // A standby operator may be about to take over; give it a lease's time before starting another.
+  const standby = operatorPids(p.state).length > 0;
+  for (let i = 0; standby && i < 80; i++) {
+    await sleep(100);
+    const pid = await daemonRunning(p);
+    if (pid) return pid;
+  }
   const log = openSync(p.state.daemonLog, 'a');
   const { command, args } = pgopCommand(['local', 'daemon', '--state-dir', p.state.root, ...extraArgs]);
   const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log], cwd: process.cwd(), env: { ...process.env, REDIS_URL: p.redisUrl } });
@@ -80,10 +87,17 @@ function agentPids(state: StateDir): number[] {
   return pids;
 }
 
-/** Stops the daemon first (so nothing gets restarted), then every agent, then redis; optionally purges. */
+/** Every operator process of the state dir (leader and standbys). */
+export function operatorPids(state: StateDir): number[] {
+  if (!existsSync(state.daemonsDir)) return [];
+  return readdirSync(state.daemonsDir).map((f) => readPid(join(state.daemonsDir, f))).filter((pid): pid is number => isAlive(pid));
+}
+
+/** Stops the operators first (so nothing gets restarted), then every agent, then redis; optionally purges. */
 export async function down(state: StateDir, purge: boolean, report: (line: string) => void): Promise<void> {
-  const daemon = readPid(state.daemonPidFile);
-  if (isAlive(daemon)) { report(`stopping operator (pid ${daemon})`); await terminate(daemon, 20_000, false); }
+  const operators = [...new Set([...operatorPids(state), readPid(state.daemonPidFile)].filter((pid): pid is number => isAlive(pid)))];
+  if (operators.length) report(`stopping operator (pid ${operators.join(', ')})`);
+  await Promise.all(operators.map((pid) => terminate(pid, 20_000, false)));
   const agents = agentPids(state).filter((pid) => isAlive(pid));
   if (agents.length) report(`stopping ${agents.length} instance${agents.length === 1 ? '' : 's'}`);
   await Promise.all(agents.map((pid) => terminate(pid, 40_000)));

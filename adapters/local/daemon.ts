@@ -6,7 +6,10 @@ import type { ClusterSnapshot } from '../../machines/cluster/cluster.selectors.j
 import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
 import { ResourceController } from '../../actors/resource-controller.js';
 import { postgresClusterBinding } from '../../actors/bindings/postgrescluster.binding.js';
-import { createClusterImplementations } from '../implementations/cluster.impl.js';
+import { createClusterImplementations, type ClusterDeps } from '../implementations/cluster.impl.js';
+import { cloneInstanceProcessor } from '../implementations/clone-step.js';
+import { startStepWorker } from '../../actors/queues/step-worker.js';
+import { openStepsQueue, bullConnection } from '../../actors/queues/steps-queue.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { connectRedis } from '../redis/connection.js';
 import { postgresUser } from '../os/os-user.js';
@@ -18,7 +21,11 @@ import { LocalSecrets } from './secrets.js';
 import { EndpointTable, EndpointProxies, type EndpointRecord, type Target } from './endpoints.js';
 import { LocalPlatform } from './local-platform.js';
 import { InstanceObserver } from './observer.js';
-import { isAlive, readPid, writePid, removePid } from './processes.js';
+import { writePid, removePid } from './processes.js';
+import { RedisLeaderElector } from '../leader/leader-election.js';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { abortableSleep } from '../retry.js';
 import { createOperatorMetrics } from '../metrics/operator-metrics.js';
 import { startInspectorServer } from '../inspect/inspector-server.js';
@@ -36,12 +43,37 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
   const log = createLogger('operator', { platform: 'local', stateDir: state.root });
   const record = state.readPlatform();
   if (!record) throw new Error(`${state.root} has no platform.json; start with \`pgop local up\``);
-  const other = readPid(state.daemonPidFile);
-  if (other && other !== process.pid && isAlive(other)) { log.info({ pid: other }, 'daemon already running'); return; }
-  writePid(state.daemonPidFile, process.pid);
+  const memberFile = join(state.daemonsDir, String(process.pid));
+  mkdirSync(state.daemonsDir, { recursive: true });
+  writePid(memberFile, process.pid);
 
   const redis = connectRedis(record.redisUrl, { maxRetriesPerRequest: 3 });
   redis.on('error', (e) => log.error({ err: e.message }, 'redis error'));
+
+  // Only the leader acts; the others wait to take over (operator replicas on the same store).
+  const elector = new RedisLeaderElector(redis, `${hostname()}-${process.pid}`, Number(process.env.PGOP_LEADER_LEASE_MS ?? 5000));
+  const waiting = new AbortController();
+  const stopWaiting = () => waiting.abort();
+  process.once('SIGTERM', stopWaiting);
+  process.once('SIGINT', stopWaiting);
+  log.info({ leader: await elector.current() }, 'waiting to lead');
+  try {
+    await elector.acquire(waiting.signal);
+  } catch {
+    removePid(memberFile);
+    redis.disconnect();
+    return;
+  }
+  process.off('SIGTERM', stopWaiting);
+  process.off('SIGINT', stopWaiting);
+  const stopHolding = elector.hold((why) => {
+    // Not sure to lead any more: stop acting at once, before another leader can start.
+    log.error({ why }, 'lost leadership; exiting');
+    log.flush();
+    process.exit(3);
+  });
+  writePid(state.daemonPidFile, process.pid);
+  log.info({ identity: elector.identity }, 'leading');
   const store = new RedisResourceStore(redis);
   const pgUser = postgresUser();
   const pods = new LocalPods(state, redis, pgUser, record.dataRoot, log.child({ component: 'pods' }));
@@ -57,7 +89,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
   const effectsLog = log.child({ component: 'effects' });
   const holder: { controller?: ResourceController<typeof clusterMachine> } = {};
   const keyFor = (namespace: string, name: string): ResourceKey => ({ kind: KIND, namespace, name });
-  const machine = clusterMachine.provide(createClusterImplementations({
+  const clusterDeps: ClusterDeps = {
     platform,
     clusterSpec: async (c) => {
       const r = await store.get(keyFor(c.namespace, c.name));
@@ -67,9 +99,19 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
     currentPrimary: async (c) => holder.controller?.snapshot(keyFor(c.namespace, c.name))?.context.currentPrimary ?? null,
     log: effectsLog,
     onStep: (plan, step) => { metrics.step(plan, step); effectsLog.info({ plan, step }, `${plan} step done: ${step}`); },
-  }));
+    steps: { queue: undefined as never, events: undefined as never },
+  };
   const historySeen = new Map<string, number>();
+  const steps = await openStepsQueue(record.redisUrl);
+  const worker = process.env.PGOP_WORKERS === 'external' ? undefined : startStepWorker({
+    connection: bullConnection(record.redisUrl),
+    processors: { cloneInstance: cloneInstanceProcessor(clusterDeps) },
+    log: log.child({ component: 'worker' }),
+    onJobDone: (name, outcome, ms) => metrics.job(name, outcome, ms),
+  });
 
+  clusterDeps.steps = steps;
+  const machine = clusterMachine.provide(createClusterImplementations(clusterDeps));
   const ctl = new ResourceController(postgresClusterBinding({
     machine,
     onSnapshot: (key, snap) => {
@@ -89,6 +131,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
   }), store, log, {
     onTransition: (m, from, to) => metrics.transition(m, from, to),
     ...(inspector ? { inspectorUrl: `ws://127.0.0.1:${inspector.port}` } : {}),
+    ...(process.env.PGOP_CRASH_AT ? { crashAt: process.env.PGOP_CRASH_AT } : {}),
   });
   holder.controller = ctl;
 
@@ -169,12 +212,19 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
   await unwatch();
   await Promise.allSettled(loops);
   await ctl.stopAll();
+  // Graceful: the worker finishes the jobs it holds (or they are picked up again after the lock expires).
+  await worker?.close();
+  await steps.queue.close();
+  await steps.events.close();
   await proxies.closeAll();
   metricsServer.close();
   await inspector?.close();
+  stopHolding();
   await redis.del(DAEMON_READY_KEY);
+  await elector.release();
   redis.disconnect();
   removePid(state.daemonPidFile);
+  removePid(memberFile);
   log.info('operator stopped');
   log.flush();
 }

@@ -21,6 +21,8 @@ export class StateDir {
   get platformFile() { return join(this.root, 'platform.json'); }
   get daemonPidFile() { return join(this.root, 'daemon.pid'); }
   get daemonLog() { return join(this.root, 'daemon.log'); }
+  /** One pid file per running operator process (the leader and any standbys). */
+  get daemonsDir() { return join(this.root, 'daemons'); }
   get redisDir() { return join(this.root, 'redis'); }
   get redisSocket() { return join(this.root, 'redis.sock'); }
   get redisLog() { return join(this.root, 'redis', 'redis.log'); }

@@ -11,6 +11,8 @@ export function createOperatorMetrics() {
   const failoverSeconds = new Histogram({ name: 'pgop_failover_duration_seconds', help: 'Failover plan duration, from the lost primary being noticed to rerouted traffic', buckets, registers: [registry] });
   const switchoverSeconds = new Histogram({ name: 'pgop_switchover_duration_seconds', help: 'Switchover plan duration', buckets, registers: [registry] });
   const actors = new Gauge({ name: 'pgop_actors', help: 'Resource actors held by this operator', labelNames: ['kind'], registers: [registry] });
+  const jobs = new Counter({ name: 'pgop_queue_jobs_total', help: 'Long-running step jobs finished, by step and outcome', labelNames: ['step', 'outcome'], registers: [registry] });
+  const jobSeconds = new Histogram({ name: 'pgop_queue_job_duration_seconds', help: 'Duration of long-running step jobs', labelNames: ['step'], buckets: [1, 5, 15, 60, 300, 1800, 7200], registers: [registry] });
   const reconcileErrors = new Counter({ name: 'pgop_reconcile_errors_total', help: 'Errors while syncing resources or writing status', labelNames: ['kind'], registers: [registry] });
   return {
     registry,
@@ -22,6 +24,7 @@ export function createOperatorMetrics() {
     },
     actors: (kind: string, n: number) => actors.set({ kind }, n),
     reconcileError: (kind: string) => reconcileErrors.inc({ kind }),
+    job: (step: string, outcome: string, ms: number) => { jobs.inc({ step, outcome }); jobSeconds.observe({ step }, ms / 1000); },
   };
 }
 

@@ -80,6 +80,10 @@ export async function missingAcked(uri: string, acked: number[], table = 'writes
     const r = await c.query<{ id: number }>(`SELECT id FROM ${pg.escapeIdentifier(table)}`);
     const present = new Set(r.rows.map((x) => x.id));
     return acked.filter((id) => !present.has(id));
+  } catch (e) {
+    // The table itself is gone (its creation was lost in a failover): every acknowledged row is lost with it.
+    if ((e as { code?: string }).code === '42P01') return [...acked];
+    throw e;
   } finally {
     await c.end();
   }

@@ -78,11 +78,12 @@ export async function startPatroni(mode: 'async' | 'required', timings: PatroniT
   const forwarder = new LeaderForwarder(nodes);
   const rwPort = await freePort();
   await forwarder.start(rwPort);
-  const clusterView = async () => {
+  type Member = { name: string; role: string; state: string; lag?: number | string };
+  const clusterView = async (): Promise<{ members: Member[] }> => {
     for (const n of nodes) {
       try {
         const r = await fetch(`http://127.0.0.1:${n.rest}/cluster`, { signal: AbortSignal.timeout(1000) });
-        if (r.ok) return (await r.json()) as { members: { name: string; role: string; state: string }[] };
+        if (r.ok) return (await r.json()) as { members: Member[] };
       } catch { /* try the next node */ }
     }
     return { members: [] };
@@ -129,8 +130,9 @@ export async function startPatroni(mode: 'async' | 'required', timings: PatroniT
       const end = Date.now() + timeoutMs;
       while (Date.now() < end) {
         const view = await clusterView();
+        // Like pgop's Ready: every replica streaming and caught up, so the next trial starts from the same footing.
         if (view.members.length === 3 && view.members.some((m) => m.role === 'leader')
-          && view.members.every((m) => m.state === 'running' || m.state === 'streaming')) return;
+          && view.members.every((m) => (m.state === 'running' || m.state === 'streaming') && (m.role === 'leader' || m.lag === 0))) return;
         await sleep(500);
       }
       throw new Error(`Patroni cluster not healthy within ${timeoutMs} ms: ${JSON.stringify(await clusterView())}`);

@@ -2,13 +2,14 @@ import type { Platform } from '../../adapters/local/control.js';
 import { LocalPods } from '../../adapters/local/pods.js';
 import { postgresUser } from '../../adapters/os/os-user.js';
 import { AgentClient } from '../../adapters/agent-client.js';
-import { isAlive, readPid, signalGroup } from '../../adapters/local/processes.js';
+import { isAlive, signalGroup } from '../../adapters/local/processes.js';
+import { daemonRunning } from '../../adapters/local/control.js';
 import { createLogger } from '../../adapters/logging/logger.js';
 
 export async function killTarget(p: Platform, target: string, o: { signal: string; postgresOnly?: boolean; namespace: string }): Promise<string> {
   const signal = `SIG${o.signal}` as NodeJS.Signals;
   if (target === 'operator') {
-    const pid = readPid(p.state.daemonPidFile);
+    const pid = await daemonRunning(p);
     if (!isAlive(pid)) throw new Error('the operator is not running');
     process.kill(pid, signal);
     return `sent ${signal} to the operator (pid ${pid})`;

@@ -8,7 +8,7 @@ export const liveMembers = (ctx: ClusterContext): Member[] =>
   ctx.members.filter((m) => m.phase !== 'removing' && m.phase !== 'removed');
 
 export const isBootstrapping = (m: Member) =>
-  m.phase === 'reservingSlot' || m.phase === 'creating' || m.phase === 'bootstrapping';
+  m.phase === 'reservingSlot' || m.phase === 'cloning' || m.phase === 'creating' || m.phase === 'bootstrapping';
 
 export const allLiveRunning = (ctx: ClusterContext) => liveMembers(ctx).every((m) => m.phase === 'running');
 

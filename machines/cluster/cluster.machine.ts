@@ -66,7 +66,7 @@ export const clusterMachine = setup({
         return;
       }
       enqueue.assign({
-        members: context.members.map((m) => (m.name === event.instance ? { ...m, phase: event.phase, reason: event.reason ?? null } : m)),
+        members: context.members.map((m) => (m.name === event.instance ? { ...m, phase: event.phase, reason: event.reason ?? null, progress: event.progress ?? null } : m)),
       });
     }),
 

@@ -3,7 +3,7 @@
 // lost instances, effects finishing. After each step the replayed actor must be in the model's state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createActor, fromPromise, type SnapshotFrom } from 'xstate';
+import { createActor, fromPromise, fromCallback, type SnapshotFrom } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import { clusterMachine } from './cluster.machine.js';
 import { instanceMachine } from '../instance/instance.machine.js';
@@ -56,6 +56,7 @@ function sut() {
     actors: {
       reserveReplicationSlot: fromPromise(async () => {}),
       createInstance: fromPromise(async () => {}),
+      cloneInstance: fromCallback(({ sendBack }) => { queueMicrotask(() => sendBack({ type: 'step.succeeded', result: null })); }),
       removeInstance: fromPromise<void, InstanceEffectInput>(({ input: i }) => manual(`remove:${i.instance}`)),
       releaseReplicationSlot: fromPromise(async () => {}),
     },

@@ -74,7 +74,8 @@ function phaseReason(snapshot: ClusterSnapshot, phase: ClusterPhase): string {
       if (snapshot.matches('bootstrappingPrimary')) return `initializing primary ${ctx.members[0]?.name ?? ''}`.trim();
       const busy = ctx.members.find((m) => m.phase !== 'running' && m.phase !== 'removed');
       if (snapshot.matches('scalingDown') && busy) return `removing ${busy.name}`;
-      if (busy) return `${busy.phase === 'reservingSlot' ? 'reserving slot for' : busy.phase === 'removing' ? 'removing' : 'cloning'} ${busy.name} (${running} of ${ctx.spec.instances} ready)`;
+      const pct = busy?.progress?.percent != null ? ` ${busy.progress.percent}%` : '';
+      if (busy) return `${busy.phase === 'reservingSlot' ? 'reserving slot for' : busy.phase === 'removing' ? 'removing' : 'cloning'} ${busy.name}${pct} (${running} of ${ctx.spec.instances} ready)`;
       return `${running} of ${ctx.spec.instances} instances ready`;
     }
   }
@@ -83,6 +84,7 @@ function phaseReason(snapshot: ClusterSnapshot, phase: ClusterPhase): string {
 function instanceStatus(ctx: ClusterContext, m: Member, obs: InstanceObservation | null, primaryLsn: string | null): InstanceStatus {
   const role = obs?.role && obs.role !== 'unknown' ? obs.role : m.name === ctx.currentPrimary ? 'primary' : m.bootstrap === 'clone' ? 'replica' : 'unknown';
   const s: InstanceStatus = { name: m.name, role, ready: m.phase === 'running' && (obs?.ready ?? false), phase: m.phase };
+  if (m.progress) s.progress = m.progress.percent === null ? m.progress.detail : `${m.progress.detail} ${m.progress.percent}%`;
   if (obs?.timeline != null) s.timeline = obs.timeline;
   if (obs?.currentLsn) s.currentLsn = obs.currentLsn;
   if (obs?.receiveLsn) s.receiveLsn = obs.receiveLsn;

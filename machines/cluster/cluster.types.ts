@@ -1,6 +1,6 @@
 import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
 import type { InstanceObservation } from '../shared/observation.js';
-import type { BootstrapMode, ClusterRef, InstancePhase } from '../instance/instance.types.js';
+import type { BootstrapMode, ClusterRef, InstancePhase, StepProgress } from '../instance/instance.types.js';
 import type { PlanOutput } from '../failover/failover.types.js';
 
 export interface Member {
@@ -9,6 +9,7 @@ export interface Member {
   bootstrap: BootstrapMode;
   phase: InstancePhase;
   reason: string | null;
+  progress?: StepProgress | null;
 }
 
 export interface ClusterInput {
@@ -46,7 +47,7 @@ export type ClusterEvent =
   | { type: 'spec.changed'; spec: PostgresClusterSpec; generation: number }
   | { type: 'instance.reported'; instance: string; observation: InstanceObservation }
   | { type: 'instance.lost'; instance: string; reason: string; gone?: boolean; at?: string }
-  | { type: 'instance.phaseChanged'; instance: string; phase: InstancePhase; reason?: string }
+  | { type: 'instance.phaseChanged'; instance: string; phase: InstancePhase; reason?: string; progress?: StepProgress | null }
   | { type: 'cluster.deleted' }
   | { type: 'lease.observed'; holder: string | null; at: string }
   | { type: 'failover.promoted'; instance: string; timeline: number }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createActor, createMachine, fromPromise, sendTo, assign } from 'xstate';
+import { createActor, createMachine, fromPromise, fromCallback, sendTo, assign } from 'xstate';
 import { instanceMachine } from './instance.machine.js';
 import type { InstanceInput, InstancePhaseChanged } from './instance.types.js';
 import { replicaUp, bootstrapping, bootstrapFailed } from '../../tests/fixtures/observations.js';
@@ -10,10 +10,17 @@ import { settle } from '../../tests/fixtures/cluster-fakes.js';
 function harness(input: InstanceInput, failing: string[] = []) {
   const calls: string[] = [];
   const child = instanceMachine.provide({
-    actors: Object.fromEntries(['reserveReplicationSlot', 'createInstance', 'removeInstance', 'releaseReplicationSlot'].map((n) => [n, fromPromise(async () => {
-      calls.push(n);
-      if (failing.includes(n)) throw new Error(`${n} refused`);
-    })])) as never,
+    actors: {
+      ...Object.fromEntries(['reserveReplicationSlot', 'createInstance', 'removeInstance', 'releaseReplicationSlot'].map((n) => [n, fromPromise(async () => {
+        calls.push(n);
+        if (failing.includes(n)) throw new Error(`${n} refused`);
+      })])),
+      cloneInstance: fromCallback(({ sendBack }) => {
+        calls.push('cloneInstance');
+        sendBack({ type: 'step.progress', progress: { percent: 40, detail: 'pg_basebackup' } });
+        queueMicrotask(() => sendBack(failing.includes('cloneInstance') ? { type: 'step.failed', error: 'slot missing', permanent: true } : { type: 'step.succeeded', result: null }));
+      }),
+    } as never,
   });
   const parent = createMachine({
     types: {} as { context: { phases: string[] }; events: InstancePhaseChanged | { type: 'forward'; event: never } },
@@ -34,10 +41,10 @@ const replica: InstanceInput = { cluster: { namespace: 'default', name: 'demo' }
 test('a replica reserves its slot before it is created, then runs once it streams', async () => {
   const h = harness(replica);
   await settle();
-  assert.deepEqual(h.calls, ['reserveReplicationSlot', 'createInstance']);
+  assert.deepEqual(h.calls, ['reserveReplicationSlot', 'cloneInstance']);
   h.send({ type: 'instance.reported', instance: 'demo-2', observation: bootstrapping() });
   h.send({ type: 'instance.reported', instance: 'demo-2', observation: replicaUp() });
-  assert.deepEqual(h.phases(), ['reservingSlot', 'creating', 'bootstrapping', 'running']);
+  assert.deepEqual(h.phases(), ['reservingSlot', 'cloning', 'cloning', 'bootstrapping', 'running']);
 });
 
 test('a failed clone is reported with its reason', async () => {
@@ -47,8 +54,8 @@ test('a failed clone is reported with its reason', async () => {
   assert.equal(h.phases().at(-1), 'failed');
 });
 
-test('an effect that fails permanently fails the instance instead of hanging', async () => {
-  const h = harness(replica, ['createInstance']);
+test('a clone step that fails permanently fails the instance instead of hanging', async () => {
+  const h = harness(replica, ['cloneInstance']);
   await settle();
   assert.equal(h.phases().at(-1), 'failed');
 });
@@ -60,5 +67,6 @@ test('removal stops the pod before dropping the slot, and ends in removed', asyn
   h.send({ type: 'instance.remove' });
   await settle(); await settle();
   assert.deepEqual(h.calls.slice(2), ['removeInstance', 'releaseReplicationSlot']);
+  assert.equal(h.calls[1], 'cloneInstance');
   assert.deepEqual(h.phases().slice(-2), ['removing', 'removed']);
 });

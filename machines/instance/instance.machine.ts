@@ -3,7 +3,7 @@
 // Effects retry transient errors themselves (adapters) and reject only on permanent ones, so no durable timer
 // lives here: a restored snapshot simply re-runs the in-flight effect.
 import { setup, assign, sendParent } from 'xstate';
-import { notProvided } from '../shared/placeholder.js';
+import { notProvided, notProvidedCallback } from '../shared/placeholder.js';
 import type {
   InstanceContext, InstanceEvent, InstanceInput, InstancePhase, InstancePhaseChanged, SlotEffectInput, InstanceEffectInput,
 } from './instance.types.js';
@@ -24,6 +24,8 @@ export const instanceMachine = setup({
   actors: {
     reserveReplicationSlot: notProvided<void, SlotEffectInput>('reserveReplicationSlot'),
     createInstance: notProvided<void, InstanceEffectInput>('createInstance'),
+    /** A queued BullMQ step: the pod is created in clone mode and its pg_basebackup followed to the end. */
+    cloneInstance: notProvidedCallback<InstanceEffectInput>('cloneInstance'),
     removeInstance: notProvided<void, InstanceEffectInput>('removeInstance'),
     releaseReplicationSlot: notProvided<void, SlotEffectInput>('releaseReplicationSlot'),
   },
@@ -31,7 +33,10 @@ export const instanceMachine = setup({
     notifyPhase: sendParent(({ context }, params: { phase: InstancePhase }): InstancePhaseChanged => ({
       type: 'instance.phaseChanged', instance: context.name, phase: params.phase,
       ...(context.lastError ? { reason: context.lastError } : {}),
+      progress: context.progress,
     })),
+    storeProgress: assign({ progress: ({ event }) => (event.type === 'step.progress' ? event.progress : null) }),
+    clearProgress: assign({ progress: null }),
     storeObservation: assign({
       observed: ({ event }) => (event.type === 'instance.reported' ? event.observation : null),
     }),
@@ -50,7 +55,7 @@ export const instanceMachine = setup({
   },
 }).createMachine({
   id: 'instance',
-  context: ({ input }) => ({ ...input, observed: null, lastError: null }),
+  context: ({ input }) => ({ ...input, observed: null, lastError: null, progress: null }),
   initial: 'starting',
   on: {
     'instance.remove': { target: '.removing' },
@@ -66,8 +71,19 @@ export const instanceMachine = setup({
         id: 'reserveReplicationSlot',
         src: 'reserveReplicationSlot',
         input: slotInput,
-        onDone: { target: 'creating', actions: 'clearError' },
+        onDone: { target: 'cloning', actions: 'clearError' },
         onError: { target: 'failed', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
+      },
+    },
+    cloning: {
+      description: 'Long-running, so a BullMQ job with a deterministic id: after an operator restart the machine re-attaches to it.',
+      entry: { type: 'notifyPhase', params: { phase: 'cloning' } },
+      invoke: { id: 'cloneInstance', src: 'cloneInstance', input: effectInput },
+      on: {
+        'instance.reported': { actions: 'storeObservation' },
+        'step.progress': { actions: ['storeProgress', { type: 'notifyPhase', params: { phase: 'cloning' } }] },
+        'step.succeeded': { target: 'bootstrapping', actions: 'clearProgress' },
+        'step.failed': { target: 'failed', actions: [assign({ lastError: ({ event }) => event.error }), 'clearProgress'] },
       },
     },
     creating: {

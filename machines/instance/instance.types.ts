@@ -6,7 +6,7 @@ export type BootstrapMode = 'initdb' | 'clone';
 
 /** The operator's view of one instance's lifecycle, mirrored into the cluster's context. */
 export type InstancePhase =
-  | 'reservingSlot' | 'creating' | 'bootstrapping' | 'running' | 'lost' | 'rejoining' | 'failed' | 'removing' | 'removed';
+  | 'reservingSlot' | 'cloning' | 'creating' | 'bootstrapping' | 'running' | 'lost' | 'rejoining' | 'failed' | 'removing' | 'removed';
 
 export interface InstanceInput {
   cluster: ClusterRef;
@@ -17,15 +17,22 @@ export interface InstanceInput {
   primary: string | null;
 }
 
+export interface StepProgress { percent: number | null; detail: string }
+
 export interface InstanceContext extends InstanceInput {
   observed: InstanceObservation | null;
   lastError: string | null;
+  /** Progress of the long-running step in flight (a clone). */
+  progress: StepProgress | null;
 }
 
 export type InstanceEvent =
   | { type: 'instance.reported'; instance: string; observation: InstanceObservation }
   | { type: 'instance.lost'; instance: string; reason: string }
-  | { type: 'instance.remove' };
+  | { type: 'instance.remove' }
+  | { type: 'step.progress'; progress: StepProgress }
+  | { type: 'step.succeeded'; result: unknown }
+  | { type: 'step.failed'; error: string; permanent: boolean };
 
 /** Sent to the parent cluster whenever the phase changes. */
 export interface InstancePhaseChanged {
@@ -33,6 +40,7 @@ export interface InstancePhaseChanged {
   instance: string;
   phase: InstancePhase;
   reason?: string;
+  progress?: StepProgress | null;
 }
 
 export interface SlotEffectInput { cluster: ClusterRef; instance: string; primary: string | null }
