@@ -3,10 +3,21 @@ import { fromPromise, fromCallback, type AnyEventObject } from 'xstate';
 import type { failoverMachine } from '../../machines/failover/failover.machine.js';
 import type { CollectInput, ConfirmInput, InstanceInputOf, PlanEffectInput, RejoinRequest, RepointInput, Stamped, Candidate } from '../../machines/failover/failover.types.js';
 import { planEffects, leaseTtl, type PlanDeps } from './plan.impl.js';
+import { retrying } from '../retry.js';
+import { PermanentError } from '../platform.js';
 
 export function createFailoverImplementations(deps: PlanDeps) {
   const fx = planEffects(deps);
-  const step = <T>(name: string, fn: () => Promise<T>) => async () => { const r = await fn(); deps.onStep?.('failover', name); return r; };
+  // Transient failures (an agent restarting, Redis blinking) are retried here; only permanent ones reach the
+  // machine, which then stops the plan in `failed` with the reason.
+  const step = <T>(name: string, fn: () => Promise<T>, signal?: AbortSignal) => async () => {
+    const r = await retrying(fn, {
+      ...(signal ? { signal } : {}), maxMs: 600_000, isTransient: (e) => !(e instanceof PermanentError),
+      onRetry: (e, attempt) => deps.log.warn({ step: name, attempt, err: (e as Error).message }, 'failover step retrying'),
+    });
+    deps.onStep?.('failover', name);
+    return r;
+  };
 
   return {
     actors: {
@@ -36,10 +47,14 @@ export function createFailoverImplementations(deps: PlanDeps) {
         return fx.stamp();
       })()),
 
-      collectCandidates: fromPromise<Stamped & { candidates: Candidate[] }, CollectInput>(({ input }) => step('choosing', async () => {
+      collectCandidates: fromPromise<Stamped & { candidates: Candidate[]; alreadyPromoted?: string | null }, CollectInput>(({ input, signal }) => step('choosing', async () => {
+        const holder = (await deps.platform.lease(input.cluster).read()).holder?.holder ?? null;
+        const candidates = await fx.collectCandidates(input.cluster, input.replicas);
+        // Restored after a restart that came right after the handover: finish promoting that one, never a second.
+        if (holder && input.replicas.includes(holder)) return { ...fx.stamp(), candidates, alreadyPromoted: holder };
         await fx.holdPlanLease(input);
-        return { ...fx.stamp(), candidates: await fx.collectCandidates(input.cluster, input.replicas) };
-      })()),
+        return { ...fx.stamp(), candidates, alreadyPromoted: null };
+      }, signal)()),
 
       promoteCandidate: fromPromise<Stamped & { timeline: number }, InstanceInputOf>(({ input }) => step('promoting', () => fx.promoteCandidate(input))()),
       repointReplicas: fromPromise<Stamped, RepointInput>(({ input }) => step('repointing', () => fx.repointReplicas(input))()),

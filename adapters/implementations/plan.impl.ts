@@ -5,6 +5,7 @@ import type { ClusterRef } from '../../machines/instance/instance.types.js';
 import type { Candidate, InstanceInputOf, PlanEffectInput, RepointInput, Stamped } from '../../machines/failover/failover.types.js';
 import { slotNameFor } from '../../instance/spec.js';
 import type { PlanPlatform } from '../platform.js';
+import { PermanentError } from '../platform.js';
 import { withClient } from '../sql/connect.js';
 import { ensurePhysicalSlot } from '../sql/replication.js';
 import { retrying, abortableSleep } from '../retry.js';
@@ -35,7 +36,7 @@ export function planEffects(deps: PlanDeps) {
   async function holdPlanLease(input: PlanEffectInput): Promise<void> {
     const ttl = leaseTtl(await deps.clusterSpec(input.cluster));
     const got = await deps.platform.lease(input.cluster).acquire({ holder: input.holder, host: '', port: 0 }, ttl);
-    if (!got.acquired) throw new Error(`the lease is held by ${got.holder?.holder}; the plan cannot go on`);
+    if (!got.acquired) throw new PermanentError(`the lease is held by ${got.holder?.holder}; the plan cannot go on`);
   }
 
   async function collectCandidates(cluster: ClusterRef, replicas: string[]): Promise<Candidate[]> {

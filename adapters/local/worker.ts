@@ -50,4 +50,6 @@ export async function runWorker(stateDirPath: string, concurrency: number): Prom
   await steps.events.close();
   redis.disconnect();
   log.info('worker stopped');
+  log.flush();
+  setTimeout(() => process.exit(0), 100);
 }

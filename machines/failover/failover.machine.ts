@@ -30,7 +30,7 @@ export const failoverMachine = setup({
     confirmPrimaryLost: notProvided<Stamped & { lost: boolean; detail: string }, ConfirmInput>('confirmPrimaryLost'),
     /** Out of routing first, then stopped if it still answers. */
     fenceInstance: notProvided<Stamped, InstanceInputOf>('fenceInstance'),
-    collectCandidates: notProvided<Stamped & { candidates: Candidate[] }, CollectInput>('collectCandidates'),
+    collectCandidates: notProvided<Stamped & { candidates: Candidate[]; alreadyPromoted?: string | null }, CollectInput>('collectCandidates'),
     /** Hands the lease to the candidate, which promotes itself. */
     promoteCandidate: notProvided<Stamped & { timeline: number }, InstanceInputOf>('promoteCandidate'),
     repointReplicas: notProvided<Stamped, RepointInput>('repointReplicas'),
@@ -44,8 +44,9 @@ export const failoverMachine = setup({
     recordStep: assign({
       steps: ({ context }, params: { step: string; at: string }) => [...context.steps, { step: params.step, at: params.at }],
     }),
-    storeCandidates: assign({ candidates: (_, params: { candidates: Candidate[] }) => params.candidates }),
-    choose: assign(({ context }) => ({ chosen: ranking(context).ranked[0] ?? null, waitingReason: null })),
+    storeCandidates: assign((_, params: { candidates: Candidate[]; alreadyPromoted: string | null }) => ({ candidates: params.candidates, alreadyPromoted: params.alreadyPromoted })),
+    choose: assign(({ context }) => ({ chosen: context.alreadyPromoted ?? ranking(context).ranked[0] ?? null, waitingReason: null })),
+    storeFailure: assign({ lastError: (_, params: { error: unknown }) => (params.error instanceof Error ? params.error.message : String(params.error)) }),
     storeWaitingReason: assign(({ context }) => ({ waitingReason: ranking(context).reason })),
     markAttempted: assign(({ context }, params: { error: unknown }) => ({
       attempted: context.chosen ? [...context.attempted, context.chosen] : context.attempted,
@@ -57,12 +58,12 @@ export const failoverMachine = setup({
   },
   guards: {
     confirmed: (_, params: { lost: boolean }) => params.lost,
-    hasCandidate: ({ context }) => ranking(context).ranked.length > 0,
+    hasCandidate: ({ context }) => context.alreadyPromoted !== null || ranking(context).ranked.length > 0,
   },
 }).createMachine({
   id: 'failover',
   context: ({ input }) => ({
-    ...input, candidates: [], attempted: [], chosen: null, timeline: null, steps: [], waitingReason: null, lastError: null, outcome: null,
+    ...input, candidates: [], alreadyPromoted: null, attempted: [], chosen: null, timeline: null, steps: [], waitingReason: null, lastError: null, outcome: null,
   }),
   initial: 'confirming',
   states: {
@@ -80,6 +81,7 @@ export const failoverMachine = setup({
           },
           { target: 'cancelled', actions: [assign({ lastError: ({ event }) => event.output.detail }), { type: 'recordStep', params: ({ event }) => ({ step: 'confirming', at: event.output.at }) }] },
         ],
+        onError: { target: 'failed', actions: { type: 'storeFailure', params: ({ event }) => ({ error: event.error }) } },
       },
     },
     fencing: {
@@ -89,6 +91,7 @@ export const failoverMachine = setup({
         src: 'fenceInstance',
         input: ({ context }) => ({ ...plan({ context }), instance: context.oldPrimary }),
         onDone: { target: 'choosing', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'fencing', at: event.output.at }) } },
+        onError: { target: 'failed', actions: { type: 'storeFailure', params: ({ event }) => ({ error: event.error }) } },
       },
     },
     choosing: {
@@ -99,10 +102,11 @@ export const failoverMachine = setup({
         onDone: {
           target: 'deciding',
           actions: [
-            { type: 'storeCandidates', params: ({ event }) => ({ candidates: event.output.candidates }) },
+            { type: 'storeCandidates', params: ({ event }) => ({ candidates: event.output.candidates, alreadyPromoted: event.output.alreadyPromoted ?? null }) },
             { type: 'recordStep', params: ({ event }) => ({ step: 'choosing', at: event.output.at }) },
           ],
         },
+        onError: { target: 'failed', actions: { type: 'storeFailure', params: ({ event }) => ({ error: event.error }) } },
       },
     },
     deciding: {
@@ -125,6 +129,7 @@ export const failoverMachine = setup({
         src: 'restoreOldPrimary',
         input: ({ context }) => ({ ...plan({ context }), instance: context.oldPrimary }),
         onDone: { target: 'restored', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'restoringOldPrimary', at: event.output.at }) } },
+        onError: { target: 'failed', actions: { type: 'storeFailure', params: ({ event }) => ({ error: event.error }) } },
       },
     },
     promoting: {
@@ -157,6 +162,7 @@ export const failoverMachine = setup({
           others: [...context.replicas.filter((r) => r !== context.chosen), context.oldPrimary],
         }),
         onDone: { target: 'rerouting', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'repointing', at: event.output.at }) } },
+        onError: { target: 'failed', actions: { type: 'storeFailure', params: ({ event }) => ({ error: event.error }) } },
       },
     },
     rerouting: {
@@ -165,6 +171,7 @@ export const failoverMachine = setup({
         src: 'rerouteTraffic',
         input: ({ context }) => ({ ...plan({ context }), instance: context.chosen ?? '' }),
         onDone: { target: 'rejoining', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'rerouting', at: event.output.at }) } },
+        onError: { target: 'failed', actions: { type: 'storeFailure', params: ({ event }) => ({ error: event.error }) } },
       },
     },
     rejoining: {
@@ -174,7 +181,13 @@ export const failoverMachine = setup({
         src: 'requestRejoin',
         input: ({ context }) => ({ ...plan({ context }), oldPrimary: context.oldPrimary, newPrimary: context.chosen ?? '' }),
         onDone: { target: 'done', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'rejoining', at: event.output.at }) } },
+        onError: { target: 'failed', actions: { type: 'storeFailure', params: ({ event }) => ({ error: event.error }) } },
       },
+    },
+    failed: {
+      type: 'final',
+      description: 'An effect failed for good (its transient errors are retried inside it): the plan stops and says why.',
+      entry: assign({ outcome: 'failed' }),
     },
     done: { type: 'final', entry: assign({ outcome: 'promoted' }) },
     cancelled: { type: 'final', entry: assign({ outcome: 'cancelled' }) },

@@ -37,13 +37,14 @@ function failoverEvents(s: { value: unknown; context: { attempted: string[] } })
   const done = (id: string, output?: unknown): AnyEventObject => ({ type: `xstate.done.actor.${id}`, output: output ?? failoverOutputs[id] });
   const error = (id: string): AnyEventObject => ({ type: `xstate.error.actor.${id}`, error: 'drill' });
   switch (v) {
-    case 'confirming': return [done('confirmPrimaryLost'), done('confirmPrimaryLost', { at, lost: false, detail: 'lease live' })];
-    case 'fencing': return [done('fenceInstance')];
-    case 'choosing': return [done('collectCandidates'), done('collectCandidates', { at, candidates: [] })];
+    case 'confirming': return [done('confirmPrimaryLost'), done('confirmPrimaryLost', { at, lost: false, detail: 'lease live' }), error('confirmPrimaryLost')];
+    case 'fencing': return [done('fenceInstance'), error('fenceInstance')];
+    case 'choosing': return [done('collectCandidates'), done('collectCandidates', { at, candidates: [] }),
+      done('collectCandidates', { at, candidates: [], alreadyPromoted: 'demo-3' })];
     case 'promoting': return s.context.attempted.length < 2 ? [done('promoteCandidate'), error('promoteCandidate')] : [done('promoteCandidate')];
     case 'waitingForSafeCandidate': return [{ type: 'candidates.recheck' }, { type: 'primary.returned' }];
     case 'restoringOldPrimary': return [done('restoreOldPrimary')];
-    case 'repointing': return [done('repointReplicas')];
+    case 'repointing': return [done('repointReplicas'), error('repointReplicas')];
     case 'rerouting': return [done('rerouteTraffic')];
     case 'rejoining': return [done('requestRejoin')];
     default: return [];
@@ -70,7 +71,7 @@ test('every simple path of the failover plan replays on the wired machine with f
     });
     if (path.state.status === 'done') finals.add(String(path.state.value));
   }
-  for (const end of ['done', 'cancelled', 'restored']) assert.ok(finals.has(end), `no path ends in ${end}`);
+  for (const end of ['done', 'cancelled', 'restored', 'failed']) assert.ok(finals.has(end), `no path ends in ${end}`);
 });
 
 test('no path promotes without confirming and fencing first, and none promotes from waiting without re-choosing', () => {

@@ -12,7 +12,7 @@ export interface Candidate {
 
 export interface StepRecord { step: string; at: string }
 
-export type PlanOutcome = 'promoted' | 'cancelled' | 'restored' | 'rolledBack';
+export type PlanOutcome = 'promoted' | 'cancelled' | 'restored' | 'rolledBack' | 'failed';
 
 export interface PlanOutput {
   kind: 'failover' | 'switchover';
@@ -40,6 +40,8 @@ export interface FailoverInput {
 
 export interface FailoverContext extends FailoverInput {
   candidates: Candidate[];
+  /** A candidate that already holds the lease: an earlier run of this plan promoted it before a restart. */
+  alreadyPromoted: string | null;
   attempted: string[];
   chosen: string | null;
   timeline: number | null;

@@ -61,7 +61,11 @@ export class LocalCluster {
       if (last && predicate(last)) return last;
       await new Promise((r) => setTimeout(r, 500));
     }
-    throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last?.status && { ...last.status, machine: undefined })}`);
+    const s = last?.status;
+    const brief = s && { phase: s.phase, reason: s.phaseReason, primary: s.currentPrimary, timeline: s.timeline,
+      instances: s.instances?.map((i) => `${i.name}:${i.role}:${i.phase}:${i.ready ? 'ready' : 'not ready'}:tl${i.timeline ?? '?'}`),
+      plans: s.failovers?.map((f) => `${f.kind} ${f.from}→${f.to ?? '-'} ${f.outcome}`) };
+    throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(brief)}`);
   }
 
   secret(name: 'superuser' | 'replication' | 'app'): string {
