@@ -57,6 +57,8 @@ export async function cloneFromPrimary(
       await runCommand(bin(spec, 'pg_basebackup'), [
         '-D', spec.dataDir, '-h', source.host, '-p', String(source.port), '-U', REPLICATION_USER, '-w',
         '-X', 'stream', '-S', spec.replicationSlot, '--checkpoint=fast', '--progress',
+        // Drills and tests slow a clone down to have time to interrupt it.
+        ...(process.env.PGOP_CLONE_MAX_RATE ? [`--max-rate=${process.env.PGOP_CLONE_MAX_RATE}`] : []),
       ], {
         user,
         env: { PGPASSFILE: passfile(spec), PGAPPNAME: spec.name, PGCONNECT_TIMEOUT: '5' },

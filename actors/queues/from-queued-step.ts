@@ -47,7 +47,8 @@ export function fromQueuedStep<I extends object>(step: StepName, deps: QueuedSte
       if (!job) return;
       const state = await job.getState();
       if (state === 'completed') finish({ type: 'step.succeeded', result: job.returnvalue });
-      else if (state === 'failed') finish({ type: 'step.failed', error: job.failedReason, permanent: job.attemptsMade < (job.opts.attempts ?? 1) });
+      // The reason is written with the state; if it is not readable yet, the event or the next poll brings it.
+      else if (state === 'failed' && job.failedReason) finish({ type: 'step.failed', error: job.failedReason, permanent: job.attemptsMade < (job.opts.attempts ?? 1) });
     };
     void (async () => {
       const existing = await Job.fromId(deps.queue, input.jobId);
