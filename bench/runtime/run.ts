@@ -18,6 +18,7 @@ import type { Resource } from '../../crds/definition.js';
 import { stateDir } from '../../tests/helpers/cli.js';
 import { percentile } from '../stats.js';
 import { fakePlatform } from './fake-platform.js';
+import type { SlotEffectInput } from '../../machines/instance/instance.types.js';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10,100,1000' }, seconds: { type: 'string', default: '5' } } });
 const sizes = String(values.sizes).split(',').map(Number);
@@ -34,8 +35,8 @@ function controller(store: RedisResourceStore, writes: { n: number }) {
   // Clones finish at once here: no queue in this benchmark.
   const instance = impl.actors.instance.provide({ actors: {
     cloneInstance: fromCallback(({ sendBack }) => { setImmediate(() => sendBack({ type: 'step.succeeded', result: null })); }),
-    reserveReplicationSlot: fromPromise<void, never>(async () => undefined),
-    releaseReplicationSlot: fromPromise<void, never>(async () => undefined),
+    reserveReplicationSlot: fromPromise<void, SlotEffectInput>(async () => undefined),
+    releaseReplicationSlot: fromPromise<void, SlotEffectInput>(async () => undefined),
   } });
   const machine = clusterMachine.provide({ actors: { ...impl.actors, instance } });
   return new ResourceController(postgresClusterBinding({ machine }), counting as RedisResourceStore, quiet);
