@@ -37,6 +37,7 @@ export interface ControllerOptions {
   /** Stream every actor to the Stately inspector through this relay. */
   inspectorUrl?: string;
   crashAt?: string;
+  onWriteError?: (e: unknown) => void;
 }
 
 export class ResourceController<M extends AnyStateMachine> {
@@ -123,7 +124,7 @@ export class ResourceController<M extends AnyStateMachine> {
     }
     const writer = new SerializedWriter<SnapshotFrom<M>>(
       (snap) => this.persist(key, actor, snap),
-      (e) => log.error({ err: (e as Error).message }, 'status write failed'),
+      (e) => { this.options.onWriteError?.(e); log.error({ err: (e as Error).message }, 'status write failed'); },
     );
     actor.subscribe({
       next: (snap) => {

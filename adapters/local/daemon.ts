@@ -29,6 +29,7 @@ import { mkdirSync } from 'node:fs';
 import { abortableSleep } from '../retry.js';
 import { createOperatorMetrics } from '../metrics/operator-metrics.js';
 import { startInspectorServer } from '../inspect/inspector-server.js';
+import { stateLabel } from '../inspect/actor-inspection.js';
 import { serveMetrics } from '../metrics/metrics-server.js';
 import { freePort } from './ports.js';
 import { withDurations } from '../../actors/bindings/postgrescluster.binding.js';
@@ -116,6 +117,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
     machine,
     onSnapshot: (key, snap) => {
       const id = keyString(key);
+      metrics.resourceState(KIND, `${key.namespace}/${key.name}`, snap.status === 'done' ? null : stateLabel(snap.value));
       const seen = historySeen.get(id) ?? snap.context.history.length;
       for (const plan of snap.context.history.slice(seen)) {
         const r = withDurations(plan);
@@ -132,6 +134,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
     onTransition: (m, from, to) => metrics.transition(m, from, to),
     ...(inspector ? { inspectorUrl: `ws://127.0.0.1:${inspector.port}` } : {}),
     ...(process.env.PGOP_CRASH_AT ? { crashAt: process.env.PGOP_CRASH_AT } : {}),
+    onWriteError: () => metrics.reconcileError(KIND),
   });
   holder.controller = ctl;
 
@@ -142,7 +145,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
     const next = (lanes.get(id) ?? Promise.resolve()).then(async () => {
       const r = await store.get(key);
       if (r) await ctl.sync(r); else await ctl.release(id);
-    }).catch((e: unknown) => log.error({ resource: id, err: (e as Error).message }, 'sync failed'));
+    }).catch((e: unknown) => { metrics.reconcileError(KIND); log.error({ resource: id, err: (e as Error).message }, 'sync failed'); });
     lanes.set(id, next);
     return next;
   };

@@ -13,6 +13,8 @@ export function createOperatorMetrics() {
   const actors = new Gauge({ name: 'pgop_actors', help: 'Resource actors held by this operator', labelNames: ['kind'], registers: [registry] });
   const jobs = new Counter({ name: 'pgop_queue_jobs_total', help: 'Long-running step jobs finished, by step and outcome', labelNames: ['step', 'outcome'], registers: [registry] });
   const jobSeconds = new Histogram({ name: 'pgop_queue_job_duration_seconds', help: 'Duration of long-running step jobs', labelNames: ['step'], buckets: [1, 5, 15, 60, 300, 1800, 7200], registers: [registry] });
+  const resourceState = new Gauge({ name: 'pgop_resource_state', help: 'Current state of each resource\'s root machine (1 on the current state)', labelNames: ['kind', 'resource', 'state'], registers: [registry] });
+  const currentState = new Map<string, string>();
   const reconcileErrors = new Counter({ name: 'pgop_reconcile_errors_total', help: 'Errors while syncing resources or writing status', labelNames: ['kind'], registers: [registry] });
   return {
     registry,
@@ -24,6 +26,14 @@ export function createOperatorMetrics() {
     },
     actors: (kind: string, n: number) => actors.set({ kind }, n),
     reconcileError: (kind: string) => reconcileErrors.inc({ kind }),
+    resourceState: (kind: string, resource: string, state: string | null) => {
+      const prev = currentState.get(`${kind}/${resource}`);
+      if (prev === state) return;
+      if (prev !== undefined) resourceState.remove({ kind, resource, state: prev });
+      if (state === null) { currentState.delete(`${kind}/${resource}`); return; }
+      currentState.set(`${kind}/${resource}`, state);
+      resourceState.set({ kind, resource, state }, 1);
+    },
     job: (step: string, outcome: string, ms: number) => { jobs.inc({ step, outcome }); jobSeconds.observe({ step }, ms / 1000); },
   };
 }

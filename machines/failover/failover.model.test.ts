@@ -124,3 +124,34 @@ test('each replayable scenario under tests/scenarios follows a path of its machi
     assert.ok(known.some((p) => JSON.stringify(p) === JSON.stringify(s.model?.path)), `${f}: ${s.model.path.join(' → ')} is not a path of the ${s.model.machine} machine`);
   }
 });
+
+test('a plan persisted in any state restores into that state and re-runs the effect it was waiting on', async () => {
+  const invokeOf: Record<string, string> = {
+    confirming: 'confirmPrimaryLost', fencing: 'fenceInstance', choosing: 'collectCandidates', promoting: 'promoteCandidate',
+    repointing: 'repointReplicas', rerouting: 'rerouteTraffic', rejoining: 'requestRejoin', restoringOldPrimary: 'restoreOldPrimary',
+    waitingForSafeCandidate: 'holdPlanLease',
+  };
+  const { createActor, fromPromise, fromCallback } = await import('xstate');
+  const paths = getShortestPaths(failoverMachine, { input: failoverInput, events: failoverEvents as never, serializeState: (s) => JSON.stringify(s.value) });
+  const covered = new Set<string>();
+  for (const path of paths) {
+    const target = String(path.state.value);
+    if (path.state.status === 'done') continue;
+    // A wired actor driven to that point, persisted through JSON like status.machine.
+    const persisted = await planReplay(failoverMachine, failoverInput, failoverOutputs, ['holdPlanLease'])
+      .run(path.steps.map((s) => s.event as AnyEventObject), () => undefined);
+    const started: string[] = [];
+    const actors: Record<string, unknown> = {};
+    for (const id of Object.values(invokeOf)) {
+      actors[id] = id === 'holdPlanLease' ? fromCallback(() => { started.push(id); return () => undefined; }) : fromPromise(() => { started.push(id); return new Promise(() => undefined); });
+    }
+    const restored = createActor(failoverMachine.provide({ actors } as never), { input: failoverInput, snapshot: persisted as never }).start();
+    assert.notEqual(restored.getSnapshot().status, 'error', `${target} did not restore`);
+    assert.deepEqual(restored.getSnapshot().value, path.state.value);
+    await new Promise((r) => setImmediate(r));
+    if (invokeOf[target]) assert.deepEqual(started, [invokeOf[target]], `restored in ${target}, the effect must run again`);
+    restored.stop();
+    covered.add(target);
+  }
+  for (const s of Object.keys(invokeOf)) assert.ok(covered.has(s), `no restore check for ${s}`);
+});
