@@ -86,7 +86,7 @@ test('a clone job survives an operator crash without a second pg_basebackup', as
 
 test('a standby operator takes over within the lease time when the leader is SIGKILLed', async () => {
   const leader = await daemonInfo();
-  const standby = spawn(process.execPath, [pgopBin, 'local', 'daemon', '--state-dir', cluster.state], { detached: true, stdio: 'ignore', env: { ...process.env, ...env } });
+  const standby = spawn(process.execPath, [pgopBin, 'operator', '--state-dir', cluster.state], { detached: true, stdio: 'ignore', env: { ...process.env, ...env } });
   standby.unref();
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal((await daemonInfo()).pid, leader.pid, 'the standby waits while the leader lives');
