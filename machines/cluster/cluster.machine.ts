@@ -18,6 +18,13 @@ const effectInput = ({ context }: { context: ClusterContext }): ClusterEffectInp
   cluster: { namespace: context.namespace, name: context.name }, spec: context.spec,
 });
 
+/** In a steady state a spec change may mean scaling; otherwise it is just remembered. */
+const followSpec = [
+  { guard: 'needsScaleUp', target: 'scaling', actions: 'storeSpec' },
+  { guard: 'needsScaleDown', target: 'scalingDown', actions: 'storeSpec' },
+  { actions: 'storeSpec' },
+] as const;
+
 export const clusterMachine = setup({
   types: {
     context: {} as ClusterContext,
@@ -198,11 +205,7 @@ export const clusterMachine = setup({
       always: [{ guard: 'someNotRunning', target: 'degraded' }],
       on: {
         'switchover.requested': { guard: 'isNewSwitchoverRequest', target: 'switchingOver', actions: 'recordSwitchoverRequest' },
-        'spec.changed': [
-          { guard: 'needsScaleUp', target: 'scaling', actions: 'storeSpec' },
-          { guard: 'needsScaleDown', target: 'scalingDown', actions: 'storeSpec' },
-          { actions: 'storeSpec' },
-        ],
+        'spec.changed': followSpec,
       },
     },
     degraded: {
@@ -212,11 +215,7 @@ export const clusterMachine = setup({
         { guard: 'allRunning', target: 'ready' },
       ],
       on: {
-        'spec.changed': [
-          { guard: 'needsScaleUp', target: 'scaling', actions: 'storeSpec' },
-          { guard: 'needsScaleDown', target: 'scalingDown', actions: 'storeSpec' },
-          { actions: 'storeSpec' },
-        ],
+        'spec.changed': followSpec,
       },
     },
     failingOver: {
