@@ -3,11 +3,16 @@
 // same messages as a real cluster.
 import { Value } from '@sinclair/typebox/value';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
-import { type TSchema } from '@sinclair/typebox';
+import { type TSchema, FormatRegistry } from '@sinclair/typebox';
 import { parse as celParse } from '@marcbachmann/cel-js';
 import { API_VERSION, type Resource, type ResourceDefinition } from './definition.js';
 import { CEL, HINT, type CelRule } from './schema-kit.js';
 import { definitions, definitionFor } from './registry.js';
+
+// The formats the schemas use, checked the way the apiserver checks them.
+if (!FormatRegistry.Has('date-time')) {
+  FormatRegistry.Set('date-time', (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v)));
+}
 
 export interface FieldError { field: string; message: string }
 
@@ -104,6 +109,7 @@ function describe(e: ValueError, root: string): FieldError {
       const options = ((s.anyOf as Json[] | undefined) ?? []).map((o) => o.const).filter((c) => c !== undefined);
       return { field, message: options.length ? `must be one of: ${options.join(', ')}${got}` : `${e.message}${got}` };
     }
+    case ValueErrorType.StringFormat: return { field, message: `must be a ${s.format === 'date-time' ? 'timestamp in RFC 3339 form, e.g. 2026-11-21T08:00:00Z' : String(s.format)}${got}` };
     case ValueErrorType.ObjectMaxProperties: return { field, message: `must have at most ${s.maxProperties} entries` };
     case ValueErrorType.ArrayMaxItems: return { field, message: `must have at most ${s.maxItems} items` };
     default: return { field, message: `${e.message}${got}` };

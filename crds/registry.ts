@@ -1,8 +1,19 @@
 import type { ResourceDefinition } from './definition.js';
 import { postgresClusterDefinition } from './postgrescluster.js';
+import { backupJobDefinition } from './backupjob.js';
+import { scheduledBackupDefinition } from './scheduledbackup.js';
+import { postgresDatabaseDefinition } from './postgresdatabase.js';
+import { postgresUserDefinition } from './postgresuser.js';
+import { poolerDefinition } from './pooler.js';
+import { imageCatalogDefinition, clusterImageCatalogDefinition } from './imagecatalog.js';
+import { shardRangeDefinition } from './shardrange.js';
+import { shardSplitJobDefinition } from './shardsplitjob.js';
 
 /** Every kind pgop serves; generation, admission and the CLI's kind names read this list. */
-export const definitions: ResourceDefinition[] = [postgresClusterDefinition];
+export const definitions: ResourceDefinition[] = [
+  postgresClusterDefinition, backupJobDefinition, scheduledBackupDefinition, postgresDatabaseDefinition, postgresUserDefinition,
+  poolerDefinition, imageCatalogDefinition, clusterImageCatalogDefinition, shardRangeDefinition, shardSplitJobDefinition,
+];
 
 /** Resolve what a user typed (PostgresCluster, postgresclusters, pgc, postgrescluster.postgres.keiailab.io). */
 export function resolveKind(input: string): ResourceDefinition | undefined {

@@ -1,0 +1,57 @@
+// BackupJob: one backup (pgBackRest full/diff/incr, from the primary or a standby) or one restore / PITR.
+import { Type, type Static } from '@sinclair/typebox';
+import { Strict, immutable } from './schema-kit.js';
+import { ClusterRef, CommonStatus } from './common.js';
+import { Name } from './schema-kit.js';
+import type { ResourceDefinition, Resource } from './definition.js';
+
+export const BackupJobSpec = Strict({
+  cluster: ClusterRef,
+  type: Type.Union([Type.Literal('backup'), Type.Literal('restore')], { default: 'backup' }),
+  method: Type.Union([Type.Literal('pgbackrest'), Type.Literal('volumeSnapshot')], { default: 'pgbackrest' }),
+  backupType: Type.Union([Type.Literal('full'), Type.Literal('diff'), Type.Literal('incr')], { default: 'full', description: 'pgBackRest backup type' }),
+  target: Type.Union([Type.Literal('primary'), Type.Literal('prefer-standby')], { default: 'prefer-standby', description: 'Where the backup is taken' }),
+  repository: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'pgBackRest repository (repo1 by default)' })),
+  restore: Type.Optional(Strict({
+    backupName: Type.Optional(Name({ description: 'BackupJob to restore; the latest backup when absent' })),
+    targetTime: Type.Optional(Type.String({ format: 'date-time', description: 'Point in time (RFC 3339)' })),
+    targetLSN: Type.Optional(Type.String({ pattern: '^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$' })),
+    targetName: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'A restore point created with pg_create_restore_point' })),
+    into: Strict({ cluster: Name({ description: 'New PostgresCluster the restore creates' }) }),
+  }, {
+    rules: [{ rule: '[has(self.targetTime), has(self.targetLSN), has(self.targetName)].filter(x, x).size() <= 1', message: 'set at most one of targetTime, targetLSN, targetName' }],
+  })),
+}, {
+  rules: [
+    immutable('spec'),
+    { rule: "self.type != 'restore' || has(self.restore)", message: 'a restore needs spec.restore (at least restore.into.cluster)', fieldPath: '.restore' },
+    { rule: "self.type != 'backup' || !has(self.restore)", message: 'spec.restore only applies to type: restore', fieldPath: '.restore' },
+  ],
+});
+
+export const BackupJobStatus = Type.Object({
+  ...CommonStatus,
+  startedAt: Type.Optional(Type.String()),
+  completedAt: Type.Optional(Type.String()),
+  backupId: Type.Optional(Type.String({ description: 'pgBackRest backup label' })),
+  instance: Type.Optional(Type.String({ description: 'Instance the backup was taken from' })),
+  sizeBytes: Type.Optional(Type.Integer()),
+  walStart: Type.Optional(Type.String()),
+  walEnd: Type.Optional(Type.String()),
+  progress: Type.Optional(Type.String()),
+});
+
+export type BackupJobSpec = Static<typeof BackupJobSpec>;
+export type BackupJob = Resource<BackupJobSpec, Static<typeof BackupJobStatus>>;
+
+export const backupJobDefinition: ResourceDefinition = {
+  kind: 'BackupJob', plural: 'backupjobs', singular: 'backupjob', shortNames: ['pgbackup'], scope: 'Namespaced', categories: ['pgop', 'all'],
+  spec: BackupJobSpec, status: BackupJobStatus,
+  printerColumns: [
+    { name: 'Cluster', type: 'string', jsonPath: '.spec.cluster.name' },
+    { name: 'Type', type: 'string', jsonPath: '.spec.type' },
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Backup', type: 'string', jsonPath: '.status.backupId' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ],
+};
