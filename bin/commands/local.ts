@@ -10,6 +10,7 @@ import { resolveKind, definitions } from '../../crds/registry.js';
 import type { Resource } from '../../crds/definition.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 import { clusterTable } from './local-view.js';
+import { genericTable } from './printer-columns.js';
 import { waitForClusters } from './local-wait.js';
 import { connectionUri } from './local-connect.js';
 import { killTarget } from './local-kill.js';
@@ -118,22 +119,22 @@ export function registerLocalCommands(program: Command): void {
 
   local.command('get')
     .description('list resources (a table like kubectl) or show one with its status')
-    .argument('[kind]', 'postgrescluster | postgresclusters | pgc', 'postgrescluster')
+    .argument('[kind]', 'a kind, plural or short name (pgc, pgbackup, pgdb, pguser, pgpool, …)', 'postgrescluster')
     .argument('[name]')
     .addOption(nsOpt()).addOption(stateOpt())
     .addOption(new Option('-o, --output <format>', 'output format').choices(['json', 'yaml', 'table']).default('table'))
     .action(async (kind: string, name: string | undefined, o: { namespace: string; stateDir: string; output: string }) => {
       const def = kindOrFail(kind);
       await withPlatform(o.stateDir, false, async (p) => {
-        let items = (await p.store.list(def.kind)).filter((r) => r.metadata.namespace === o.namespace);
+        let items = (await p.store.list(def.kind)).filter((r) => def.scope === 'Cluster' || r.metadata.namespace === o.namespace);
         if (name) {
           items = items.filter((r) => r.metadata.name === name);
           if (!items.length) throw new Error(`${def.singular} "${name}" not found in namespace ${o.namespace}`);
         }
         if (o.output === 'json') out(JSON.stringify(name ? items[0] : { apiVersion: 'v1', kind: 'List', items }, null, 2));
         else if (o.output === 'yaml') out(stringify(name ? items[0] : { apiVersion: 'v1', kind: 'List', items }).trimEnd());
-        else if (!items.length) out(`No resources found in ${o.namespace} namespace.`);
-        else out(clusterTable(items));
+        else if (!items.length) out(`No resources found in ${def.scope === 'Cluster' ? 'the cluster' : `${o.namespace} namespace`}.`);
+        else out(def.kind === 'PostgresCluster' ? clusterTable(items) : genericTable(def, items));
       });
     });
 
