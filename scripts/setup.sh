@@ -12,3 +12,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   # npm install, not npm ci: the registry here lacks some optional platform packages that npm ci insists on.
   npm install --no-audit --no-fund --loglevel=error
 fi
+
+# The test control plane (tests only: `--with-k8s`): kube-apiserver and etcd built from the Go module proxy,
+# cached outside the repo, so only the first run pays for the build.
+if [ "${1:-}" = "--with-k8s" ]; then
+  bash tests/k8s/bins/build.sh >/dev/null
+fi

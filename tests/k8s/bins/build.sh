@@ -8,7 +8,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${PGOP_K8S_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pgop/k8s-bins/$K8S}
 export GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 if [ -x "$out/kube-apiserver" ] && [ -x "$out/etcd" ]; then echo "$out"; exit 0; fi
-command -v go >/dev/null || { echo "k8s-bins: Go is required to build kube-apiserver (apt install golang or use the Go toolchain)" >&2; exit 1; }
+if ! command -v go >/dev/null; then
+  # No Go here: take the toolchain from the Go module proxy (the only place it can come from on these machines).
+  GO_TC=${PGOP_GO_TOOLCHAIN:-go1.25.5}
+  tc="${XDG_CACHE_HOME:-$HOME/.cache}/pgop/go-$GO_TC"
+  if [ ! -x "$tc/go/bin/go" ]; then
+    echo "k8s-bins: fetching the $GO_TC toolchain from the Go module proxy" >&2
+    mkdir -p "$tc"
+    curl -fsSL "https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-$GO_TC.linux-amd64.zip" -o "$tc/tc.zip"
+    (cd "$tc" && python3 -c "import zipfile,sys; zipfile.ZipFile('tc.zip').extractall('.')" && rm tc.zip && mv golang.org/toolchain@v0.0.1-$GO_TC.linux-amd64 go && chmod -R u+x go/bin go/pkg/tool)
+  fi
+  export PATH="$tc/go/bin:$PATH"
+fi
 mkdir -p "$out"
 echo "k8s-bins: building kube-apiserver $K8S and etcd from the Go module proxy (first run only; ~15 min on 2 cores)" >&2
 cd "$here/kube"
