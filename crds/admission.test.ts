@@ -27,7 +27,7 @@ test('each bad field is named with a fix', () => {
     [{ instances: 17 }, 'spec.instances', /at most 16/],
     [{ instances: 'three' }, 'spec.instances', /must be an integer \(got "three"\)/],
     [{ instances: 3, replicas: 2 }, 'spec.replicas', /unknown field "replicas"; allowed here: instances/],
-    [{ postgresql: { parameters: { port: '5433' } } }, 'spec.postgresql.parameters', /parameter port is managed by the operator; remove it/],
+    [{ postgresql: { parameters: { port: '5433' } } }, 'spec.postgresql.parameters', /parameter port is managed by the operator; remove it from spec.postgresql.parameters/],
     [{ postgresql: { parameters: { work_mem: 4 } } }, 'spec.postgresql.parameters.work_mem', /must be a string/],
     [{ instances: 2, postgresql: { synchronous: { method: 'any', number: 2 } } }, 'spec.postgresql.synchronous.number', /less than spec.instances/],
     [{ instances: 2, postgresql: { synchronous: { method: 'most', number: 1 } } }, 'spec.postgresql.synchronous.method', /one of: any, first/],

@@ -174,7 +174,7 @@ function celErrors(def: ResourceDefinition, obj: Resource, old?: Resource): Fiel
   };
   walk(def.spec as unknown as Json, obj.spec, old?.spec, 'spec');
   for (const r of def.objectRules ?? []) {
-    if (evaluate(r.rule, { self: obj }) !== true) out.push({ field: r.fieldPath ? r.fieldPath.slice(1) : '(object)', message: r.message });
+    if (evaluate(r.rule, { self: obj }) !== true) out.push({ field: r.fieldPath ? r.fieldPath.slice(1) : r.message.startsWith('metadata.') ? 'metadata.name' : '(object)', message: r.message });
   }
   return out;
 }

@@ -37,7 +37,7 @@ test('cross-field rules refuse what cannot work, naming the field', () => {
   const user = load('postgresuser.yaml');
   assert.match(errors({ ...user, spec: { ...(user.spec as object), name: 'postgres' } }).join(), /spec\.name: names a role the operator or PostgreSQL owns/);
   const pooler = load('pooler.yaml');
-  assert.match(errors({ ...pooler, spec: { cluster: { name: 'demo' }, pgbouncer: { parameters: { listen_port: '6432' } } } }).join(), /PgBouncer setting the operator manages/);
+  assert.match(errors({ ...pooler, spec: { cluster: { name: 'demo' }, pgbouncer: { parameters: { listen_port: '6432' } } } }).join(), /listen_port is a PgBouncer setting the operator manages/);
   const sched = load('scheduledbackup.yaml');
   assert.match(errors({ ...sched, spec: { ...(sched.spec as object), schedule: 'nightly' } }).join(), /spec\.schedule: must be a cron schedule/);
 });

@@ -33,5 +33,12 @@ export function toStructural(schema: TSchema | Json): Json {
     }
   }
   if (out['x-kubernetes-preserve-unknown-fields'] === true && !out.type) out.type = 'object';
+  // A field with a default is filled in by the apiserver before validation, so it is not required of users
+  // (and the apiserver refuses an object default that lacks "required" fields).
+  if (Array.isArray(out.required) && out.properties) {
+    const props = out.properties as Record<string, Json>;
+    const required = (out.required as string[]).filter((k) => props[k]?.default === undefined);
+    if (required.length) out.required = required; else delete out.required;
+  }
   return out;
 }

@@ -17,10 +17,7 @@ export const PoolerSpec = Strict({
     maxClientConnections: Type.Integer({ minimum: 1, maximum: 100000, default: 1000 }),
     parameters: Type.Optional(StringMap({
       maxProperties: 100,
-      rules: [{
-        rule: `self.all(k, !(k in [${OWNED.map((k) => `'${k}'`).join(', ')}]))`,
-        message: 'contains a PgBouncer setting the operator manages; remove it',
-      }],
+      rules: OWNED.map((k) => ({ rule: `!has(self.${k})`, message: `${k} is a PgBouncer setting the operator manages; remove it` })),
     })),
   }, { default: {} }),
 }, {

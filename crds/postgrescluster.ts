@@ -15,7 +15,6 @@ export const OPERATOR_OWNED_PARAMETERS = [
   'synchronous_standby_names', 'unix_socket_directories', 'wal_level', 'wal_log_hints',
 ] as const;
 
-const refusedList = `[${OPERATOR_OWNED_PARAMETERS.map((p) => `'${p}'`).join(', ')}]`;
 
 export const SynchronousSpec = Strict({
   method: Type.Union([Type.Literal('any'), Type.Literal('first')], {
@@ -32,14 +31,11 @@ export const PostgresqlSpec = Strict({
   parameters: Type.Optional(StringMap({
     description: 'postgresql.conf parameters. Keys the operator manages (port, replication, archiving, TLS files) are refused.',
     maxProperties: 200,
-    rules: [{
-      rule: `self.all(k, !(k in ${refusedList}))`,
-      message: 'contains a parameter managed by the operator; remove it',
-      messageExpression: `'parameter ' + self.filter(k, k in ${refusedList}).join(', ') + ' is managed by the operator; remove it from spec.postgresql.parameters'`,
-    }],
+    // One cheap has() per key keeps the apiserver's CEL cost estimate low and names the key in the message.
+    rules: OPERATOR_OWNED_PARAMETERS.map((p) => ({ rule: `!has(self.${p})`, message: `parameter ${p} is managed by the operator; remove it from spec.postgresql.parameters` })),
   })),
   synchronous: Type.Optional(SynchronousSpec),
-  pgHba: Type.Optional(Type.Array(Type.String({ minLength: 1 }), {
+  pgHba: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), {
     maxItems: 64,
     description: 'Extra pg_hba.conf lines, added after the operator rules; trust is refused.',
     [`x-kubernetes-validations`]: [{ rule: "self.all(l, !l.contains('trust'))", message: 'trust authentication is refused; use scram-sha-256' }],
@@ -152,8 +148,7 @@ export const postgresClusterDefinition: ResourceDefinition = {
   status: PostgresClusterStatus,
   objectRules: [{
     rule: 'self.metadata.name.size() <= 50',
-    message: 'must be at most 50 characters (instance names append a serial)',
-    fieldPath: '.metadata.name',
+    message: 'metadata.name must be at most 50 characters (instance names append a serial)',
   }],
   printerColumns: [
     { name: 'Instances', type: 'integer', jsonPath: '.spec.instances' },

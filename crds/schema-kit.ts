@@ -23,7 +23,7 @@ export function Strict<T extends TProperties>(properties: T, options: ObjectOpti
 
 export function StringMap(options: SchemaOptions & { rules?: CelRule[] } = {}) {
   const { rules, ...rest } = options;
-  return Type.Record(Type.String(), Type.String(), { ...rest, ...(rules ? { [CEL]: rules } : {}) });
+  return Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { ...rest, ...(rules ? { [CEL]: rules } : {}) });
 }
 
 /** A Kubernetes resource quantity such as 1Gi or 500M; the pattern is the apiserver's own. */

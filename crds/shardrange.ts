@@ -19,7 +19,7 @@ export const ShardRangeSpec = Strict({
     end: Hex('exclusive upper bound'),
     shard: Type.String({ minLength: 1, maxLength: 63, description: 'Shard name (a PostgresCluster shard)' }),
   }, { rules: [{ rule: "self.start == '' || self.end == '' || self.start < self.end", message: 'start must sort before end' }] }), {
-    minItems: 1, maxItems: 1024,
+    minItems: 1, maxItems: 256,
   }),
 }, {
   rules: [
