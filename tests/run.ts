@@ -35,7 +35,7 @@ for (const tier of order) {
   if (!files.length) { console.log(`# ${tier}: no tests yet`); continue; }
   console.log(`# ${tier}: ${files.length} files`);
   const r = spawnSync(process.execPath, [
-    '--enable-source-maps', '--test', `--test-concurrency=${t.concurrency}`, '--test-reporter=spec', ...files.map((f) => relative(process.cwd(), f)),
+    '--enable-source-maps', '--test', '--test-force-exit', `--test-concurrency=${t.concurrency}`, '--test-reporter=spec', ...files.map((f) => relative(process.cwd(), f)),
   ], { stdio: 'inherit' });
   if (r.status !== 0) { failed = true; console.error(`# ${tier}: FAILED`); if (process.env.PGOP_TEST_KEEP_GOING !== '1') break; }
 }

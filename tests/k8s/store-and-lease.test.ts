@@ -1,0 +1,72 @@
+// The Kubernetes store and leader election against the real apiserver.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { startControlPlane, kubectlBin, type ControlPlane } from './harness/control-plane.js';
+import { loadKubeConfig } from '../../adapters/k8s/client.js';
+import { K8sResourceStore } from '../../adapters/k8s/k8s-resource-store.js';
+import { K8sLeaseElector } from '../../adapters/leader/k8s-lease-elector.js';
+import { createLogger } from '../../adapters/logging/logger.js';
+import type { WatchEvent } from '../../adapters/store/resource-store.js';
+import { FINALIZER } from '../../adapters/store/resource-store.js';
+import { repoRoot } from '../helpers/cli.js';
+
+let cp: ControlPlane;
+const quiet = createLogger('test', {}, { write: () => undefined } as never);
+const kubectl = (args: string[]) => spawnSync(kubectlBin, ['--kubeconfig', cp.kubeconfig, ...args], { encoding: 'utf8' });
+const key = { kind: 'PostgresCluster', namespace: 'default', name: 'demo' };
+
+before(async () => {
+  cp = await startControlPlane();
+  assert.equal(kubectl(['apply', '--server-side', '-f', join(repoRoot, 'chart', 'crds')]).status, 0);
+  assert.equal(kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']).status, 0);
+}, { timeout: 60 * 60_000 });
+after(async () => { await cp?.stop(); });
+
+test('objects are read, watched, and their status written through one optimistic door', async () => {
+  const store = new K8sResourceStore(loadKubeConfig(cp.kubeconfig), quiet);
+  const events: WatchEvent[] = [];
+  const stop = await store.watch((e) => events.push(e));
+  assert.equal(kubectl(['apply', '-f', join(repoRoot, 'crds', 'samples', 'postgrescluster-ha.yaml')]).status, 0);
+  const obj = await store.get(key);
+  assert.equal((obj?.spec as { instances: number }).instances, 3);
+  assert.deepEqual((await store.list('PostgresCluster')).map((r) => r.metadata.name), ['demo']);
+  // Eight writers at once, each adding its own condition: every one must land (409s are retried on a fresh read).
+  const condition = (i: number) => ({ type: `Writer${i}`, status: 'True', reason: 'Test', message: `writer ${i}`, lastTransitionTime: new Date().toISOString() });
+  await Promise.all(Array.from({ length: 8 }, (_, i) => store.patchStatus(key, (s) => ({ ...s, conditions: [...((s.conditions as unknown[]) ?? []), condition(i)] }))));
+  const conditions = ((await store.get(key))?.status as { conditions: { type: string }[] }).conditions.map((c) => c.type).sort();
+  assert.deepEqual(conditions, Array.from({ length: 8 }, (_, i) => `Writer${i}`).sort(), 'concurrent status writes all land');
+  await store.addFinalizer(key, FINALIZER);
+  assert.deepEqual((await store.get(key))?.metadata.finalizers, [FINALIZER]);
+  kubectl(['delete', 'pgc', 'demo', '--wait=false']);
+  assert.ok((await store.get(key))?.metadata.deletionTimestamp, 'the finalizer holds the object');
+  await store.removeFinalizer(key, FINALIZER);
+  for (let i = 0; i < 50 && (await store.get(key)); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await store.get(key), undefined);
+  for (let i = 0; i < 100 && !events.some((e) => e.type === 'DELETED'); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(events.some((e) => (e.type === 'ADDED' || e.type === 'MODIFIED') && e.key.name === 'demo'), JSON.stringify(events));
+  assert.ok(events.some((e) => e.type === 'DELETED' && e.key.name === 'demo'), JSON.stringify(events));
+  await stop();
+});
+
+test('two electors on one Lease: exactly one leads, the other takes over after it stops renewing', async () => {
+  const kc = loadKubeConfig(cp.kubeconfig);
+  const a = new K8sLeaseElector(kc, 'op-a', 'default', 'pgop-operator', 2);
+  const b = new K8sLeaseElector(kc, 'op-b', 'default', 'pgop-operator', 2);
+  assert.equal(await a.tryAcquire(), true);
+  assert.equal(await b.tryAcquire(), false);
+  assert.equal(await b.current(), 'op-a');
+  const stopA = a.hold(() => undefined);
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.equal(await b.tryAcquire(), false, 'a renews, so b follows');
+  stopA();
+  const started = Date.now();
+  const ac = new AbortController();
+  await b.acquire(ac.signal);
+  assert.ok(Date.now() - started < 6000, `took ${Date.now() - started} ms`);
+  assert.equal(await a.current(), 'op-b');
+  const lease = JSON.parse(kubectl(['get', 'lease', 'pgop-operator', '-o', 'json']).stdout) as { spec: { renewTime: string; leaseTransitions: number } };
+  assert.match(lease.spec.renewTime, /\.\d{6}Z$/, 'MicroTime with six fractional digits');
+  assert.equal(lease.spec.leaseTransitions, 1);
+});
