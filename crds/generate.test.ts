@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { renderCrds, repoRoot } from './generate.js';
+import { renderCrds, renderValuesSchema, repoRoot } from './generate.js';
+import { Value } from '@sinclair/typebox/value';
+import { ChartValues } from './chart-values.js';
 
 test('chart/crds matches crds/*.ts (run `npm run generate` after changing a schema)', () => {
   const dir = join(repoRoot(), 'chart', 'crds');
@@ -30,4 +32,11 @@ test('the PostgresCluster CRD carries printer columns, short name, defaults and 
   assert.match(text, /x-kubernetes-validations/);
   assert.match(text, /enum:\n\s+- any\n\s+- first/);
   assert.match(text, /default: required/);
+});
+
+test('chart/values.schema.json is generated and chart/values.yaml satisfies it', () => {
+  assert.equal(readFileSync(join(repoRoot(), 'chart', 'values.schema.json'), 'utf8'), renderValuesSchema());
+  const values = parse(readFileSync(join(repoRoot(), 'chart', 'values.yaml'), 'utf8')) as unknown;
+  assert.deepEqual([...Value.Errors(ChartValues, values)].map((e) => `${e.path}: ${e.message}`), []);
+  assert.ok(!Value.Check(ChartValues, { ...(values as object), replicas: 0 }));
 });

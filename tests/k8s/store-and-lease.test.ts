@@ -7,6 +7,7 @@ import { startControlPlane, kubectlBin, type ControlPlane } from './harness/cont
 import { loadKubeConfig } from '../../adapters/k8s/client.js';
 import { K8sResourceStore } from '../../adapters/k8s/k8s-resource-store.js';
 import { K8sLeaseElector } from '../../adapters/leader/k8s-lease-elector.js';
+import { K8sPrimaryLease } from '../../adapters/lease/k8s-lease.js';
 import { createLogger } from '../../adapters/logging/logger.js';
 import type { WatchEvent } from '../../adapters/store/resource-store.js';
 import { FINALIZER } from '../../adapters/store/resource-store.js';
@@ -69,4 +70,29 @@ test('two electors on one Lease: exactly one leads, the other takes over after i
   const lease = JSON.parse(kubectl(['get', 'lease', 'pgop-operator', '-o', 'json']).stdout) as { spec: { renewTime: string; leaseTransitions: number } };
   assert.match(lease.spec.renewTime, /\.\d{6}Z$/, 'MicroTime with six fractional digits');
   assert.equal(lease.spec.leaseTransitions, 1);
+});
+
+test('the primary lease on a Lease object: one holder, renewals, handover, expiry judged locally, records kept', async () => {
+  const kc = loadKubeConfig(cp.kubeconfig);
+  const cluster = { namespace: 'default', name: 'leased' };
+  const operatorView = new K8sPrimaryLease(kc, cluster);
+  const a = new K8sPrimaryLease(kc, cluster);
+  const b = new K8sPrimaryLease(kc, cluster);
+  const me = { holder: 'leased-1', host: '127.0.0.2', port: 5432 };
+  assert.deepEqual(await a.acquire(me, 2000), { acquired: true, holder: me });
+  assert.equal((await b.acquire({ holder: 'leased-2', host: '127.0.0.3', port: 5432 }, 2000)).acquired, false, 'nobody else while it is live');
+  assert.equal(await a.renew('leased-1', 2000), true);
+  assert.equal(await b.renew('leased-2', 2000), false);
+  assert.equal((await operatorView.read()).holder?.holder, 'leased-1');
+  // No renewals for longer than the duration: the observer sees it expire, then a plan can take it.
+  await new Promise((r) => setTimeout(r, 2600));
+  assert.equal((await operatorView.read()).holder, null);
+  const plan = { holder: 'failover:default/leased', host: '', port: 0 };
+  assert.equal((await operatorView.acquire(plan, 2000)).acquired, true);
+  assert.equal(await operatorView.handover(plan.holder, { holder: 'leased-2', host: '127.0.0.3', port: 5432 }, 2000), true);
+  assert.equal((await a.read()).holder?.holder, 'leased-2');
+  await b.recordPrimary({ name: 'leased-2', host: '127.0.0.3', port: 5432, timeline: 2, since: '2026-01-01T00:00:00Z' });
+  await b.recordHistory(2, '1\t0/3000000\tno recovery target specified\n');
+  assert.equal((await a.readPrimary())?.timeline, 2);
+  assert.deepEqual(Object.keys(await a.histories()), ['2']);
 });

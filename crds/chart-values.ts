@@ -1,0 +1,19 @@
+// The Helm chart's values schema (chart/values.schema.json is generated from this by `npm run generate`).
+import { Type } from '@sinclair/typebox';
+
+const Obj = Type.Object;
+export const ChartValues = Obj({
+  image: Obj({ repository: Type.String({ minLength: 1 }), tag: Type.String(), pullPolicy: Type.Union(['Always', 'IfNotPresent', 'Never'].map((v) => Type.Literal(v))) }),
+  replicas: Type.Integer({ minimum: 1, maximum: 5 }),
+  leaderElection: Obj({ leaseDurationSeconds: Type.Integer({ minimum: 5, maximum: 120 }) }),
+  watchNamespace: Type.String(),
+  redis: Obj({ enabled: Type.Boolean(), url: Type.String({ pattern: '^(|rediss?://.+)$' }), image: Type.String({ minLength: 1 }), storage: Type.String({ pattern: '^[0-9]+(Mi|Gi|Ti)$' }) }),
+  metrics: Obj({
+    enabled: Type.Boolean(),
+    port: Type.Integer({ minimum: 1024, maximum: 65535 }),
+    serviceMonitor: Obj({ enabled: Type.Boolean(), interval: Type.String({ pattern: '^[0-9]+(s|m)$' }) }),
+    prometheusRule: Obj({ enabled: Type.Boolean() }),
+  }),
+  resources: Obj({}, { additionalProperties: true }),
+  logLevel: Type.Union(['trace', 'debug', 'info', 'warn', 'error'].map((v) => Type.Literal(v))),
+}, { $schema: 'http://json-schema.org/draft-07/schema#', title: 'pgop chart values', additionalProperties: false });
