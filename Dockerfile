@@ -11,6 +11,8 @@ RUN npx tsc -p tsconfig.json && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 ARG PG_MAJOR
+# A fixed uid (26, as in most PostgreSQL images) so Pods can say runAsNonRoot with runAsUser 26.
+RUN groupadd -r -g 26 postgres && useradd -r -u 26 -g 26 -d /var/lib/postgresql -s /bin/bash postgres
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl gnupg \
  && install -d /usr/share/postgresql-common/pgdg \
@@ -24,5 +26,5 @@ COPY --from=build /src/node_modules /opt/pgop/node_modules
 COPY --from=build /src/package.json /opt/pgop/package.json
 RUN ln -s /opt/pgop/dist/bin/pgop.js /usr/local/bin/pgop && chmod +x /opt/pgop/dist/bin/pgop.js
 ENV PGOP_PG_ROOT=/usr/lib/postgresql
-USER postgres
+USER 26
 ENTRYPOINT ["node", "/opt/pgop/dist/bin/pgop.js"]
