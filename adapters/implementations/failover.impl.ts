@@ -18,6 +18,8 @@ export function createFailoverImplementations(deps: PlanDeps) {
     deps.onStep?.('failover', name);
     return r;
   };
+  // A candidate that refuses is not retried here: the machine moves on to the next safe candidate.
+  const once = <T>(name: string, fn: () => Promise<T>) => async () => { const r = await fn(); deps.onStep?.('failover', name); return r; };
 
   return {
     actors: {
@@ -56,7 +58,7 @@ export function createFailoverImplementations(deps: PlanDeps) {
         return { ...fx.stamp(), candidates, alreadyPromoted: null };
       }, signal)()),
 
-      promoteCandidate: fromPromise<Stamped & { timeline: number }, InstanceInputOf>(({ input }) => step('promoting', () => fx.promoteCandidate(input))()),
+      promoteCandidate: fromPromise<Stamped & { timeline: number }, InstanceInputOf>(({ input }) => once('promoting', () => fx.promoteCandidate(input))()),
       repointReplicas: fromPromise<Stamped, RepointInput>(({ input }) => step('repointing', () => fx.repointReplicas(input))()),
       rerouteTraffic: fromPromise<Stamped, InstanceInputOf>(({ input }) => step('rerouting', async () => {
         await deps.platform.reroute(input.cluster, input.instance);
