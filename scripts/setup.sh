@@ -17,4 +17,5 @@ fi
 # cached outside the repo, so only the first run pays for the build.
 if [ "${1:-}" = "--with-k8s" ]; then
   bash tests/k8s/bins/build.sh >/dev/null
+  bash tests/k8s/bins/build-helm.sh >/dev/null
 fi

@@ -12,7 +12,7 @@ import { repoRoot } from '../helpers/cli.js';
 let cp: ControlPlane;
 let helm = '';
 const chart = join(repoRoot, 'chart');
-const render = (args: string[] = []) => spawnSync(helm, ['template', 'pgop', chart, '--namespace', 'pgop-system', ...args], { encoding: 'utf8' });
+const render = (args: string[] = []) => spawnSync(helm, ['template', 'pgop', chart, '--namespace', 'pgop-system', '--kube-version', '1.34.0', ...args], { encoding: 'utf8' });
 const kinds = (yaml: string) => parseAllDocuments(yaml).map((d) => d.toJS() as { kind?: string } | null).filter((d): d is { kind: string } => !!d?.kind).map((d) => d.kind);
 
 before(async () => {
