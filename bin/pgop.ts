@@ -3,9 +3,11 @@
 import { Command } from 'commander';
 import { registerLocalCommands } from './commands/local.js';
 import { runAgent } from '../instance/agent.js';
+import { runKubernetesAgent } from '../instance/kubernetes-agent.js';
 import { registerMachineCommands } from './commands/machines.js';
 import { runWorker } from '../adapters/local/worker.js';
 import { runDaemon } from '../adapters/local/daemon.js';
+import { runKubernetesOperator } from '../adapters/k8s/k8s-operator.js';
 
 const program = new Command('pgop')
   .description('PostgreSQL operator whose controllers are explicit XState statecharts')
@@ -13,18 +15,30 @@ const program = new Command('pgop')
 
 program.command('instance')
   .description('run the instance agent for one PostgreSQL instance (the pod entrypoint)')
-  .requiredOption('--spec <file>', 'instance spec JSON written by the platform')
-  .action(async (o: { spec: string }) => runAgent(o.spec));
+  .option('--spec <file>', 'instance spec JSON written by the platform (local)')
+  .option('--kubernetes', 'read the spec from the Kubernetes API (inside a Pod the operator created)')
+  .action(async (o: { spec?: string; kubernetes?: boolean }) => {
+    if (o.kubernetes) return runKubernetesAgent();
+    if (!o.spec) throw new Error('pass --spec FILE (local platform) or --kubernetes (inside a Pod)');
+    return runAgent(o.spec);
+  });
 
 program.command('operator')
   .description('run the operator (the control plane) in the foreground, leader-elected; `pgop local up` runs it in the background')
   .option('--platform <platform>', 'local (the embedded platform) or kubernetes', 'local')
   .option('--state-dir <dir>', 'local platform state directory', process.env.PGOP_STATE_DIR ?? '.pgop')
+  .option('--kubeconfig <file>', 'kubernetes: kubeconfig to use (default $KUBECONFIG, in-cluster, then ~/.kube/config)')
+  .option('--namespace <ns>', 'kubernetes: namespace of the leader-election Lease', process.env.POD_NAMESPACE ?? 'default')
+  .option('--metrics-port <port>', 'kubernetes: port of /metrics', process.env.PGOP_METRICS_PORT ?? '9187')
   .option('--inspect [port]', 'stream every actor to the Stately inspector through a loopback relay (default port 8080)')
-  .action(async (o: { platform: string; stateDir: string; inspect?: string | boolean }) => {
-    if (o.platform !== 'local') throw new Error(`--platform ${o.platform}: only the local platform is available in this build; the kubernetes platform is not implemented yet`);
+  .action(async (o: { platform: string; stateDir: string; kubeconfig?: string; namespace: string; metricsPort: string; inspect?: string | boolean }) => {
     const inspectPort = o.inspect === undefined ? undefined : o.inspect === true ? 8080 : Number(o.inspect);
-    await runDaemon(o.stateDir, inspectPort !== undefined ? { inspectPort } : {});
+    const inspect = inspectPort !== undefined ? { inspectPort } : {};
+    if (o.platform === 'kubernetes') {
+      return runKubernetesOperator({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), namespace: o.namespace, metricsPort: Number(o.metricsPort), ...inspect });
+    }
+    if (o.platform !== 'local') throw new Error(`--platform ${o.platform}: use local or kubernetes`);
+    return runDaemon(o.stateDir, inspect);
   });
 
 program.command('worker')

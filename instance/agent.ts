@@ -14,10 +14,20 @@ import { collectStatus, stateName } from './status.js';
 import { createAgentMetrics } from './metrics.js';
 import { startAgentApi } from './http-api.js';
 import type { BootstrapProgress } from './bootstrap.js';
+import type { InstanceSpec } from './spec.js';
+import type { PrimaryLease } from '../adapters/lease/primary-lease.js';
 
 type Snap = SnapshotFrom<typeof agentMachine>;
 
-export async function runAgent(specPath: string): Promise<void> {
+/** What a platform changes about the agent: where the lease lives, and what follows a role change or a new spec. */
+export interface AgentPlatformHooks {
+  lease?: (spec: InstanceSpec, cut: () => boolean) => Promise<PrimaryLease>;
+  onRole?: (role: 'primary' | 'replica') => void;
+  /** Called once running; `reload` re-reads the spec file (what SIGHUP does). */
+  watchSpec?: (reload: () => void) => () => void;
+}
+
+export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {}): Promise<void> {
   // Until the machine runs, a reload request has nothing to reload; it must not kill the agent (SIGHUP's default).
   let onHangup = () => undefined as void;
   process.on('SIGHUP', () => onHangup());
@@ -26,7 +36,8 @@ export async function runAgent(specPath: string): Promise<void> {
   const log = createLogger('instance', { cluster: `${spec.cluster.namespace}/${spec.cluster.name}`, instance: spec.name });
   const supervisor = new PostgresSupervisor(rt, rt.user);
   const faults = faultReader(spec.faultsFile);
-  const lease = spec.lease ? await RedisPrimaryLease.connect(spec.lease.url, spec.cluster, () => faults().leaseStoreCut === true) : null;
+  const cut = () => faults().leaseStoreCut === true;
+  const lease = !spec.lease ? null : hooks.lease ? await hooks.lease(spec, cut) : await RedisPrimaryLease.connect(spec.lease.url, spec.cluster, cut);
   let progress: BootstrapProgress | null = null;
   const metrics = createAgentMetrics({ cluster: spec.cluster.name, instance: spec.name });
   const impl = createAgentImplementations({ rt, supervisor, lease, log, onProgress: (p) => { progress = p; }, onLeaseRenew: metrics.renewal });
@@ -34,7 +45,10 @@ export async function runAgent(specPath: string): Promise<void> {
     input: { instance: spec.name, bootstrap: spec.bootstrap.mode, maxBackoffMs: 30_000, leaseMs: spec.lease?.ttlMs ?? 5000 },
   });
   let last = '';
+  let lastRole = '';
   actor.subscribe((s) => {
+    if (s.context.role !== lastRole && (s.context.role === 'primary' || s.context.role === 'replica')) hooks.onRole?.(s.context.role);
+    lastRole = s.context.role;
     const state = stateName(s.value);
     if (state !== last) {
       log.info({ machine: 'agent', from: last || null, to: state, role: s.context.role, restarts: s.context.restarts, lastExit: s.context.lastExit, fenced: s.context.fencedReason }, 'agent state');
@@ -97,7 +111,9 @@ export async function runAgent(specPath: string): Promise<void> {
     log.info('spec reloaded');
     actor.send({ type: 'config.changed' });
   };
+  const unwatch = hooks.watchSpec?.(() => onHangup());
   await new Promise<void>((resolve) => actor.subscribe({ complete: () => resolve(), error: (e: unknown) => { log.error({ err: e }, 'agent machine failed'); resolve(); } }));
+  unwatch?.();
   await lease?.close();
   log.info('stopped');
   log.flush();

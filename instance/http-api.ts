@@ -1,8 +1,8 @@
-// The agent's HTTP API: GET /status, /metrics, /healthz; POST /promote, /demote, /fence, /checkpoint.
+// The agent's HTTP API: GET /status, /metrics, /healthz, /readyz; POST /promote, /demote, /fence, /checkpoint.
 import { createServer, type Server, type IncomingMessage } from 'node:http';
 
 export interface AgentApi {
-  status: () => Promise<unknown>;
+  status: () => Promise<{ ready: boolean }>;
   metrics: () => Promise<{ contentType: string; body: string }>;
   /** Role changes; each resolves with a JSON-able result or rejects with a message for a 409. */
   actions: Record<string, (body: Record<string, unknown>) => Promise<unknown>>;
@@ -25,6 +25,8 @@ export function startAgentApi(host: string, port: number, api: AgentApi): Promis
       if (req.method === 'GET' && path === '/status') return json(200, await api.status());
       if (req.method === 'GET' && path === '/metrics') { const m = await api.metrics(); return reply(200, m.contentType, m.body); }
       if (req.method === 'GET' && path === '/healthz') return reply(200, 'text/plain', 'ok\n');
+      // The Pod's readiness: a primary that holds the lease, or a replica that streams.
+      if (req.method === 'GET' && path === '/readyz') return (await api.status()).ready ? reply(200, 'text/plain', 'ready\n') : reply(503, 'text/plain', 'not ready\n');
       const action = api.actions[path.slice(1)];
       if (req.method === 'POST' && action) {
         try { return json(200, await action(await readBody(req))); } catch (e) { return json(409, { error: (e as Error).message }); }

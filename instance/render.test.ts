@@ -21,6 +21,12 @@ test('operator settings come after user parameters so they always win, and value
   assert.doesNotMatch(renderPgopConf(spec, { standby: false, passfile: '/r/pgpass' }), /primary_conninfo/);
 });
 
+test('a short WAL retry interval is the default, and a user setting replaces it', () => {
+  assert.match(renderPgopConf(spec, { standby: true, passfile: '/p' }), /^wal_retrieve_retry_interval = '1s'$/m);
+  const own = renderPgopConf({ ...spec, parameters: { wal_retrieve_retry_interval: '3s' } }, { standby: true, passfile: '/p' });
+  assert.deepEqual(own.match(/^wal_retrieve_retry_interval = .*$/gm), ["wal_retrieve_retry_interval = '3s'"]);
+});
+
 test('pg_hba refuses trust and keeps replication to the replication role', () => {
   const hba = renderHba(spec);
   assert.doesNotMatch(hba, /\btrust\b/);

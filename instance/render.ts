@@ -18,6 +18,12 @@ export function primaryConninfo(spec: InstanceSpec, passfile: string): string {
   ].map(([k, v]) => `${k}=${conninfoValue(v ?? '')}`).join(' ');
 }
 
+/**
+ * Defaults a user may override. A standby whose primary vanished sleeps wal_retrieve_retry_interval (5 s by
+ * default) between attempts and notices a promote request only after it: 1 s keeps a failover short.
+ */
+const DEFAULTS: Record<string, string> = { wal_retrieve_retry_interval: '1s' };
+
 /** Settings the operator owns, appended after the user's parameters so they always win. */
 export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; passfile: string; syncNames?: string }): string {
   const owned: Record<string, string> = {
@@ -43,6 +49,7 @@ export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; pas
     owned.recovery_target_timeline = 'latest';
   }
   const lines = ['# Written by the pgop instance agent; edits are overwritten.'];
+  for (const [k, v] of Object.entries(DEFAULTS)) if (!(k in spec.parameters)) lines.push(`${k} = ${confValue(v)}`);
   for (const [k, v] of Object.entries(spec.parameters)) lines.push(`${k} = ${confValue(v)}`);
   for (const [k, v] of Object.entries(owned)) lines.push(`${k} = ${confValue(v)}`);
   return `${lines.join('\n')}\n`;

@@ -27,12 +27,15 @@ export async function promote(rt: InstanceRuntime, lease: PrimaryLease | null): 
   rt.syncNames = synchronousStandbyNames(spec, []);
   rt.writeConfig(true);
   await withClient(rt.superuser(), (c) => c.query('SELECT pg_reload_conf()'));
+  // Promotion can take seconds (recovery finishing, the checkpoint); the lease must not lapse meanwhile, or the
+  // freshly promoted server would find it gone and fence itself.
+  const keep = lease ? setInterval(() => { void lease.renew(spec.name, spec.lease?.ttlMs ?? 5000).catch(() => undefined); }, spec.lease?.renewMs ?? 1000) : undefined;
   const timeline = await withClient(rt.superuser(), async (c) => {
     await c.query('SELECT pg_promote(true, 60)');
     // The control file learns the new timeline only at a checkpoint; pg_rewind against this server reads it there.
     await c.query('CHECKPOINT');
     return (await readReplicationState(c)).timeline ?? 0;
-  }, 65_000);
+  }, 65_000).finally(() => clearInterval(keep));
   rt.writeConfig(false);
   await withClient(rt.superuser(), (c) => c.query('SELECT pg_reload_conf()'));
   if (lease) {

@@ -30,7 +30,13 @@ export function createFailoverImplementations(deps: PlanDeps) {
         const holder = state.holder?.holder ?? null;
         const no = (detail: string) => ({ ...fx.stamp(), lost: false, detail });
         if (holder === input.oldPrimary && !gone) return no(`${input.oldPrimary} still holds a live lease`);
-        if (holder !== null && holder !== input.oldPrimary && holder !== input.holder) return no(`${holder} holds the lease`);
+        if (holder !== null && holder !== input.oldPrimary && holder !== input.holder) {
+          // Restored from a snapshot saved before the handover while the promotion went through: one of this
+          // plan's replicas already leads, so the plan carries on to adopt it (choosing finds it) instead of
+          // leaving the cluster believing in the old primary.
+          if (input.replicas.includes(holder)) return { ...fx.stamp(), lost: true, detail: `${holder} was already promoted` };
+          return no(`${holder} holds the lease`);
+        }
         const agent = await deps.platform.agent(input.cluster, input.oldPrimary);
         const s = await agent?.status(1000).catch(() => null);
         if (s?.role === 'primary' && s.ready) return no(`${input.oldPrimary} is serving writes again`);

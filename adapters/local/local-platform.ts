@@ -15,11 +15,11 @@ import type { LocalPods, PodRecord } from './pods.js';
 import type { LocalSecrets } from './secrets.js';
 import type { EndpointTable } from './endpoints.js';
 import { pgBinDir } from './postgres-install.js';
-import { buildInstanceSpec } from './instance-spec.js';
+import { buildInstanceSpec } from '../instance-spec.js';
 import { RedisPrimaryLease } from '../lease/redis-lease.js';
 import type { PrimaryLease } from '../lease/primary-lease.js';
 import { AgentClient } from '../agent-client.js';
-import { isAlive, readPid } from './processes.js';
+import { isAlive, readPid, runs } from './processes.js';
 
 export class LocalPlatform implements PlanPlatform {
   private readonly leases = new Map<string, RedisPrimaryLease>();
@@ -97,7 +97,7 @@ export class LocalPlatform implements PlanPlatform {
     const pod = await this.pods.get(cluster.namespace, instance);
     if (!pod) return true;
     if (isAlive(this.pods.agentPid(pod))) return false;
-    return !isAlive(readPid(join(pod.home, 'volume', 'pgdata', 'postmaster.pid')));
+    return !runs(readPid(join(pod.home, 'volume', 'pgdata', 'postmaster.pid')), 'postgres');
   }
 
   lease(cluster: ClusterRef): PrimaryLease {

@@ -13,6 +13,7 @@ import { pgopCommand } from './self.js';
 import { freePort, portIsFree } from './ports.js';
 import { isAlive, readPid, writePid, removePid, terminate } from './processes.js';
 import type { Logger } from '../logging/logger.js';
+import type { InstanceSource } from '../instance-observer.js';
 
 export interface PodRecord {
   namespace: string;
@@ -58,6 +59,16 @@ export class LocalPods {
     const all = Object.values(await this.redis.hgetall(PODS)).map((r) => JSON.parse(r) as PodRecord);
     return all.filter((p) => !filter || (p.namespace === filter.namespace && p.cluster === filter.cluster))
       .sort((a, b) => a.serial - b.serial);
+  }
+
+  /** The pods as the status loop sees them: kubelet's restarts first, then every pod that is not being removed. */
+  asInstanceSource(): InstanceSource {
+    return {
+      reviveLost: () => this.reviveDead(),
+      list: async () => (await this.list()).filter((p) => !p.removing).map((p) => ({
+        namespace: p.namespace, cluster: p.cluster, name: p.name, agent: { url: `http://127.0.0.1:${p.httpPort}`, host: '127.0.0.1', port: p.port },
+      })),
+    };
   }
 
   /** Places a new pod (ports, data home) or returns the existing placement: creating twice is a no-op. */

@@ -1,19 +1,51 @@
 // Small process helpers for the local platform: liveness, pid files, and waiting for exits.
 import { readFileSync, existsSync, writeFileSync, rmSync } from 'node:fs';
 
-export const isAlive = (pid: number | undefined | null): pid is number => {
-  if (!pid) return false;
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
-};
-
-export function readPid(file: string): number | undefined {
-  if (!existsSync(file)) return undefined;
-  const pid = Number(readFileSync(file, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+/** State letter and start time (clock ticks since boot) from /proc, or undefined where there is no such process. */
+function procStat(pid: number): { state: string; start: string } | undefined {
+  try {
+    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses; the fields after the last ')' are fixed.
+    const rest = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+    return { state: rest[0] ?? '', start: rest[19] ?? '' };
+  } catch {
+    return undefined;
+  }
 }
 
-export const writePid = (file: string, pid: number) => writeFileSync(file, `${pid}\n`);
+/** Alive means running: a zombie nobody reaped yet (an orphan under a lazy init) is as gone as a reaped one. */
+export const isAlive = (pid: number | undefined | null): pid is number => {
+  if (!pid) return false;
+  try { process.kill(pid, 0); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false; }
+  const st = procStat(pid);
+  return st === undefined ? existsSync('/proc/self') === false : st.state !== 'Z' && st.state !== 'X';
+};
+
+/**
+ * The pid a pid file names, if that process still runs. Files we write carry the start time too, so a recycled
+ * pid (another process that got the same number) does not pass for the recorded one. Only the first line counts
+ * (postmaster.pid has more).
+ */
+export function readPid(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const [pidText, start] = (readFileSync(file, 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  if (start) {
+    const now = procStat(pid);
+    if (now && now.start !== start) return undefined;
+  }
+  return pid;
+}
+
+export const writePid = (file: string, pid: number) => writeFileSync(file, `${pid} ${procStat(pid)?.start ?? ''}`.trimEnd() + '\n');
 export const removePid = (file: string) => rmSync(file, { force: true });
+
+/** Whether `pid` runs the named program (/proc/PID/comm), to trust a pid file written by someone else. */
+export const runs = (pid: number | undefined, program: string): boolean => {
+  if (!isAlive(pid)) return false;
+  try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === program; } catch { return true; }
+};
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -133,3 +133,17 @@ test('a persisted snapshot restores with its children and keeps going', async ()
   assert.equal(selectPhase(restored.getSnapshot()), 'Degraded');
   assert.equal(selectStatus(restored.getSnapshot()).instances[1]?.phase, 'lost');
 });
+
+test('restored between an instance\'s move and the cluster\'s record of it, the next observation reconciles the two', async () => {
+  const { actor } = await readyCluster(3);
+  const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) as { children: Record<string, { snapshot: { value: string } }> };
+  actor.stop();
+  // Saved the moment the primary's machine entered `lost`, before the cluster stored that phase.
+  const child = persisted.children['demo-1'];
+  assert.ok(child, 'the primary instance is a persisted child');
+  child.snapshot.value = 'lost';
+  const restored = createActor(fakeCluster().machine, { snapshot: persisted as never, input: { namespace: 'default', name: 'demo', spec: spec(3), generation: 1 } }).start();
+  assert.equal(selectPhase(restored.getSnapshot()), 'Ready', 'the cluster\'s own record still says running');
+  restored.send({ type: 'instance.lost', instance: 'demo-1', reason: 'instance gone', gone: true });
+  assert.equal(selectPhase(restored.getSnapshot()), 'FailingOver', 'the lost primary is failed over, not waited for');
+});

@@ -64,6 +64,7 @@ export const clusterMachine = setup({
       ({ event }) => ('instance' in event ? event.instance : ''),
       ({ event }) => event,
     ),
+    syncInstancePhase: sendTo(({ event }) => ('instance' in event ? event.instance : ''), { type: 'phase.sync' }),
 
     storeMemberPhase: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'instance.phaseChanged') return;
@@ -149,8 +150,8 @@ export const clusterMachine = setup({
   }),
   initial: 'provisioning',
   on: {
-    'instance.reported': { guard: 'isKnownInstance', actions: ['observeReport', 'forwardToInstance'] },
-    'instance.lost': { guard: 'isKnownInstance', actions: ['observeLost', 'forwardToInstance'] },
+    'instance.reported': { guard: 'isKnownInstance', actions: ['observeReport', 'forwardToInstance', 'syncInstancePhase'] },
+    'instance.lost': { guard: 'isKnownInstance', actions: ['observeLost', 'forwardToInstance', 'syncInstancePhase'] },
     'instance.phaseChanged': { guard: 'isKnownInstance', actions: 'storeMemberPhase' },
     'lease.observed': { actions: 'observeLease' },
     'failover.promoted': { actions: 'storePromoted' },

@@ -72,7 +72,7 @@ export const failoverMachine = setup({
       invoke: {
         id: 'confirmPrimaryLost',
         src: 'confirmPrimaryLost',
-        input: ({ context }) => ({ ...plan({ context }), oldPrimary: context.oldPrimary }),
+        input: ({ context }) => ({ ...plan({ context }), oldPrimary: context.oldPrimary, replicas: context.replicas }),
         onDone: [
           {
             guard: { type: 'confirmed', params: ({ event }) => ({ lost: event.output.lost }) },

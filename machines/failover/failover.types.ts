@@ -60,7 +60,7 @@ export const planHolder = (kind: 'failover' | 'switchover', cluster: ClusterRef)
 
 export interface Stamped { at: string }
 export interface PlanEffectInput { cluster: ClusterRef; holder: string }
-export interface ConfirmInput extends PlanEffectInput { oldPrimary: string }
+export interface ConfirmInput extends PlanEffectInput { oldPrimary: string; replicas: string[] }
 export interface InstanceInputOf extends PlanEffectInput { instance: string }
 export interface CollectInput extends PlanEffectInput { replicas: string[] }
 export interface RepointInput extends PlanEffectInput { newPrimary: string; others: string[] }

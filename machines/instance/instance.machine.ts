@@ -35,6 +35,13 @@ export const instanceMachine = setup({
       ...(context.lastError ? { reason: context.lastError } : {}),
       progress: context.progress,
     })),
+    // Restored from a snapshot saved between this machine's move and the parent's record of it, the parent may
+    // hold a stale phase; every observation re-announces the current one (the parent ignores repeats).
+    notifyCurrentPhase: sendParent(({ context, self }): InstancePhaseChanged => ({
+      type: 'instance.phaseChanged', instance: context.name, phase: String(self.getSnapshot().value) as InstancePhase,
+      ...(context.lastError ? { reason: context.lastError } : {}),
+      progress: context.progress,
+    })),
     storeProgress: assign({ progress: ({ event }) => (event.type === 'step.progress' ? event.progress : null) }),
     clearProgress: assign({ progress: null }),
     storeObservation: assign({
@@ -59,6 +66,7 @@ export const instanceMachine = setup({
   initial: 'starting',
   on: {
     'instance.remove': { target: '.removing' },
+    'phase.sync': { actions: 'notifyCurrentPhase' },
   },
   states: {
     starting: {

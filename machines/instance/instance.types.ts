@@ -30,6 +30,8 @@ export type InstanceEvent =
   | { type: 'instance.reported'; instance: string; observation: InstanceObservation }
   | { type: 'instance.lost'; instance: string; reason: string }
   | { type: 'instance.remove' }
+  /** Asks for the current phase again (the parent's record may predate a restore). */
+  | { type: 'phase.sync' }
   | { type: 'step.progress'; progress: StepProgress }
   | { type: 'step.succeeded'; result: unknown }
   | { type: 'step.failed'; error: string; permanent: boolean };

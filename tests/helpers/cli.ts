@@ -65,7 +65,21 @@ export class LocalCluster {
     const brief = s && { phase: s.phase, reason: s.phaseReason, primary: s.currentPrimary, timeline: s.timeline,
       instances: s.instances?.map((i) => `${i.name}:${i.role}:${i.phase}:${i.ready ? 'ready' : 'not ready'}:tl${i.timeline ?? '?'}`),
       plans: s.failovers?.map((f) => `${f.kind} ${f.from}→${f.to ?? '-'} ${f.outcome}`) };
-    throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(brief)}`);
+    throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(brief)}\n${this.diagnose(last)}`);
+  }
+
+  /** What a reader of a CI log needs when a wait times out: the process and log tail of each unready instance. */
+  diagnose(c: PostgresCluster | undefined): string {
+    const tail = (file: string, n: number) => { try { return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n'); } catch { return '(no log)'; } };
+    const unready = (c?.status?.instances ?? []).filter((i) => !i.ready).map((i) => i.name);
+    const parts = unready.map((name) => {
+      const dir = join(this.state, 'instances', this.namespace, name);
+      let pid = '';
+      try { pid = readFileSync(join(dir, 'agent.pid'), 'utf8').trim(); } catch { /* no pid file */ }
+      const proc = pid ? (() => { try { return readFileSync(`/proc/${pid.split(' ')[0]}/stat`, 'utf8').trim(); } catch { return 'not running'; } })() : 'no pid file';
+      return `--- ${name}: agent pid ${pid || '-'} (${proc})\n${tail(join(dir, 'agent.log'), 25)}`;
+    });
+    return [...parts, `--- operator log\n${tail(join(this.state, 'daemon.log'), 25)}`].join('\n');
   }
 
   secret(name: 'superuser' | 'replication' | 'app'): string {

@@ -1,6 +1,7 @@
 // The Pod and PVC of one instance. Pods are managed directly (no StatefulSet) so updates can be primary-aware,
 // and the PVC outlives the Pod: a recreated Pod finds its data.
 import { LABEL, clusterLabels, ownedBy, type Owner } from './labels.js';
+import { AGENT_PORT, DATA_MOUNT, POSTGRES_PORT, RUN_MOUNT, instanceServiceAccount, pgBinDirFor } from './names.js';
 
 export interface InstancePlacement {
   cluster: string;
@@ -11,15 +12,19 @@ export interface InstancePlacement {
   image: string;
   storageSize: string;
   storageClass?: string;
+  postgresVersion?: number;
   owner: Owner;
 }
+
+const placementAnnotations = (p: InstancePlacement) => ({ 'postgres.keiailab.io/serial': String(p.serial), 'postgres.keiailab.io/bootstrap': p.bootstrap });
 
 export const pvcName = (instance: string) => `${instance}-data`;
 
 export function instancePvc(p: InstancePlacement) {
   return {
     apiVersion: 'v1', kind: 'PersistentVolumeClaim',
-    metadata: { name: pvcName(p.instance), namespace: p.namespace, labels: { ...clusterLabels(p.cluster), [LABEL.instance]: p.instance } },
+    // The PVC is the record of an instance: a lost Pod is recreated from it, with the same placement.
+    metadata: { name: pvcName(p.instance), namespace: p.namespace, labels: { ...clusterLabels(p.cluster), [LABEL.instance]: p.instance }, annotations: placementAnnotations(p) },
     spec: {
       accessModes: ['ReadWriteOnce'],
       resources: { requests: { storage: p.storageSize } },
@@ -34,11 +39,11 @@ export function instancePod(p: InstancePlacement) {
     metadata: {
       name: p.instance, namespace: p.namespace,
       labels: { ...clusterLabels(p.cluster), [LABEL.instance]: p.instance },
-      annotations: { 'postgres.keiailab.io/serial': String(p.serial), 'postgres.keiailab.io/bootstrap': p.bootstrap },
+      annotations: placementAnnotations(p),
       ownerReferences: ownedBy(p.owner),
     },
     spec: {
-      serviceAccountName: `${p.cluster}-instance`,
+      serviceAccountName: instanceServiceAccount(p.cluster),
       securityContext: { runAsNonRoot: true, runAsUser: 26, fsGroup: 26, seccompProfile: { type: 'RuntimeDefault' } },
       terminationGracePeriodSeconds: 60,
       containers: [{
@@ -48,14 +53,20 @@ export function instancePod(p: InstancePlacement) {
           { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
           { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
           { name: 'PGOP_CLUSTER', value: p.cluster },
+          { name: 'PGOP_DATA_ROOT', value: DATA_MOUNT },
+          { name: 'PGOP_RUN_DIR', value: RUN_MOUNT },
+          ...(p.postgresVersion ? [{ name: 'PGOP_PG_BIN_DIR', value: pgBinDirFor(p.postgresVersion) }] : []),
         ],
-        ports: [{ name: 'postgres', containerPort: 5432 }, { name: 'agent', containerPort: 8000 }],
-        readinessProbe: { httpGet: { path: '/readyz', port: 8000 }, periodSeconds: 2, failureThreshold: 2 },
-        livenessProbe: { httpGet: { path: '/healthz', port: 8000 }, periodSeconds: 10, failureThreshold: 6 },
-        volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }],
+        ports: [{ name: 'postgres', containerPort: POSTGRES_PORT }, { name: 'agent', containerPort: AGENT_PORT }],
+        readinessProbe: { httpGet: { path: '/readyz', port: AGENT_PORT }, periodSeconds: 2, failureThreshold: 2 },
+        livenessProbe: { httpGet: { path: '/healthz', port: AGENT_PORT }, periodSeconds: 10, failureThreshold: 6 },
+        volumeMounts: [{ name: 'data', mountPath: DATA_MOUNT }, { name: 'run', mountPath: RUN_MOUNT }],
         securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, capabilities: { drop: ['ALL'] } },
       }],
-      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: pvcName(p.instance) } }],
+      volumes: [
+        { name: 'data', persistentVolumeClaim: { claimName: pvcName(p.instance) } } as { name: string; persistentVolumeClaim?: { claimName: string }; emptyDir?: object },
+        { name: 'run', emptyDir: {} },
+      ],
     },
   };
 }

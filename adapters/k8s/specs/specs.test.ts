@@ -16,7 +16,8 @@ test('the -rw Service selects the primary by role, -ro the replicas, -r every in
 test('an instance Pod mounts its own PVC, runs non-root, and the PVC has no owner so it can outlive the cluster', () => {
   const p = { cluster: 'demo', namespace: 'db', instance: 'demo-2', serial: 2, bootstrap: 'clone' as const, image: 'pgop:dev', storageSize: '1Gi', owner };
   const pod = instancePod(p);
-  assert.equal(pod.spec.volumes[0]?.persistentVolumeClaim.claimName, 'demo-2-data');
+  assert.equal(pod.spec.volumes[0]?.persistentVolumeClaim?.claimName, 'demo-2-data');
+  assert.equal(instancePvc(p).metadata.annotations['postgres.keiailab.io/serial'], '2', 'the PVC records the placement a recreated Pod needs');
   assert.equal(pod.spec.securityContext.runAsNonRoot, true);
   assert.equal(pod.metadata.annotations['postgres.keiailab.io/bootstrap'], 'clone');
   assert.ok(!('ownerReferences' in instancePvc(p).metadata));

@@ -47,7 +47,8 @@ export async function startControlPlane(): Promise<ControlPlane> {
   procs.push(spawn(join(bins, 'kube-apiserver'), [
     `--etcd-servers=http://127.0.0.1:${etcdPort}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
     `--cert-dir=${join(dir, 'certs')}`, `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`, `--client-ca-file=${pki.ca}`,
-    '--authorization-mode=RBAC', '--disable-admission-plugins=ServiceAccount', '--service-account-issuer=https://kubernetes.default.svc',
+    // No controller-manager runs here to lift the PVC protection finalizer; the kubelet stand-in keeps the data.
+    '--authorization-mode=RBAC', '--disable-admission-plugins=ServiceAccount,StorageObjectInUseProtection', '--service-account-issuer=https://kubernetes.default.svc',
     `--service-account-key-file=${pki.saPub}`, `--service-account-signing-key-file=${pki.saKey}`, '--service-cluster-ip-range=10.0.0.0/24',
     '--allow-privileged=true', '--endpoint-reconciler-type=none',
   ], { stdio: ['ignore', log, log] }));

@@ -1,18 +1,32 @@
-// The local kubelet's status loop: revive dead agents, then report every instance to its cluster's actor as
-// `instance.reported` (agent answered) or `instance.lost` (agent gone or silent). Repeats are not re-sent.
-import type { ClusterEvent } from '../../machines/cluster/cluster.types.js';
-import type { ResourceKey } from '../store/resource-store.js';
-import type { LocalPods, PodRecord } from './pods.js';
-import type { LocalPlatform } from './local-platform.js';
-import { AgentClient, observationOf, type AgentStatusBody } from '../agent-client.js';
+// The operator's status loop on any platform: bring back lost pods (the platform's kubelet/StatefulSet part), then
+// report every instance to its cluster's actor as `instance.reported` (agent answered) or `instance.lost` (agent
+// gone or silent), and the primary lease as `lease.observed`. Repeats are not re-sent.
+import type { ClusterEvent } from '../machines/cluster/cluster.types.js';
+import type { ResourceKey } from './store/resource-store.js';
+import type { PlanPlatform } from './platform.js';
+import { AgentClient, observationOf, type AgentStatusBody } from './agent-client.js';
+
+/** One instance as the platform records it (a local pod record, a PVC in Kubernetes), with its agent if reachable. */
+export interface ObservedInstance {
+  namespace: string;
+  cluster: string;
+  name: string;
+  agent: { url: string; host: string; port: number } | null;
+}
+
+export interface InstanceSource {
+  /** Restarts or recreates what was lost; runs before each round. */
+  reviveLost(): Promise<unknown>;
+  list(): Promise<ObservedInstance[]>;
+}
 
 export class InstanceObserver {
   private readonly last = new Map<string, { text: string; at: number }>();
   private readonly latest = new Map<string, AgentStatusBody>();
 
   constructor(
-    private readonly pods: LocalPods,
-    private readonly platform: LocalPlatform,
+    private readonly pods: InstanceSource,
+    private readonly platform: PlanPlatform,
     private readonly dispatch: (key: ResourceKey, event: ClusterEvent) => boolean,
     private readonly resendMs = 5000,
   ) {}
@@ -20,21 +34,22 @@ export class InstanceObserver {
   status(namespace: string, name: string): AgentStatusBody | undefined { return this.latest.get(`${namespace}/${name}`); }
 
   async tick(): Promise<void> {
-    await this.pods.reviveDead();
-    const pods = (await this.pods.list()).filter((p) => !p.removing);
+    await this.pods.reviveLost();
+    const pods = await this.pods.list();
     await Promise.all(pods.map((p) => this.observe(p)));
     for (const c of new Map(pods.map((p) => [`${p.namespace}/${p.cluster}`, p])).values()) await this.observeLease(c.namespace, c.cluster);
     const live = new Set(pods.map((p) => `${p.namespace}/${p.name}`));
     for (const k of this.last.keys()) if (!live.has(k)) { this.last.delete(k); this.latest.delete(k); }
   }
 
-  private async observe(pod: PodRecord): Promise<void> {
+  private async observe(pod: ObservedInstance): Promise<void> {
     const id = `${pod.namespace}/${pod.name}`;
     const key: ResourceKey = { kind: 'PostgresCluster', namespace: pod.namespace, name: pod.cluster };
     const cluster = { namespace: pod.namespace, name: pod.cluster };
     let event: ClusterEvent;
     try {
-      const s = await new AgentClient(`http://127.0.0.1:${pod.httpPort}`, { name: pod.name, host: '127.0.0.1', port: pod.port }).status();
+      if (!pod.agent) throw new Error('no address');
+      const s = await new AgentClient(pod.agent.url, { name: pod.name, host: pod.agent.host, port: pod.agent.port }).status();
       this.latest.set(id, s);
       event = { type: 'instance.reported', instance: pod.name, observation: observationOf(s) };
     } catch {

@@ -1,7 +1,7 @@
-// Pure: the instance spec the local platform hands an agent, from the cluster spec and the pod's placement.
-import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
-import type { InstanceSpec } from '../../instance/spec.js';
-import { slotNameFor } from '../../instance/spec.js';
+// Pure: the instance spec a platform hands an agent, from the cluster spec and the pod's placement.
+import type { PostgresClusterSpec } from '../crds/postgrescluster.js';
+import type { InstanceSpec } from '../instance/spec.js';
+import { slotNameFor } from '../instance/spec.js';
 import { join } from 'node:path';
 
 export interface Placement {
@@ -12,13 +12,18 @@ export interface Placement {
   bootstrap: 'initdb' | 'clone';
   port: number;
   httpPort: number;
-  /** Directory the postgres OS user owns: volume, run dir, postgres log. */
+  /** Address postgres and the agent listen on: loopback locally, the pod IP in Kubernetes. */
+  host?: string;
+  /** Directory the postgres OS user owns: volume, run dir, postgres log (the local layout). */
   home: string;
+  /** Explicit paths where volumes are mounted separately (a Kubernetes pod); default: under `home`. */
+  paths?: { dataDir: string; runDir: string; logFile: string };
   pgBinDir: string;
   secrets: InstanceSpec['secrets'];
   runAsUser: string | null;
   primary: { host: string; port: number } | null;
   members: string[];
+  /** redis://… or unix://… locally; `kubernetes:` for the Lease object in the cluster's namespace. */
   leaseUrl: string | null;
   faultsFile: string | null;
 }
@@ -29,12 +34,10 @@ export function buildInstanceSpec(spec: PostgresClusterSpec, p: Placement): Inst
     cluster: { namespace: p.namespace, name: p.cluster },
     name: p.name,
     serial: p.serial,
-    host: '127.0.0.1',
+    host: p.host ?? '127.0.0.1',
     port: p.port,
     httpPort: p.httpPort,
-    dataDir: join(p.home, 'volume', 'pgdata'),
-    runDir: join(p.home, 'run'),
-    logFile: join(p.home, 'postgres.log'),
+    ...(p.paths ?? { dataDir: join(p.home, 'volume', 'pgdata'), runDir: join(p.home, 'run'), logFile: join(p.home, 'postgres.log') }),
     pgBinDir: p.pgBinDir,
     bootstrap: p.bootstrap === 'initdb'
       ? { mode: 'initdb', initdb: {

@@ -1,0 +1,98 @@
+// `pgop operator --platform kubernetes`: leader-elected on a Lease, the cluster actors persisted in the
+// PostgresClusters' status, instance Pods observed through their agents, lost Pods recreated from their PVCs.
+// BullMQ needs Redis (REDIS_URL; the Helm chart runs one or takes an external URL).
+import { hostname } from 'node:os';
+import { createLogger } from '../logging/logger.js';
+import { loadKubeConfig } from './client.js';
+import { K8sLeaseElector } from '../leader/k8s-lease-elector.js';
+import { K8sResourceStore } from './k8s-resource-store.js';
+import { K8sPlatform } from './k8s-platform.js';
+import { K8sEvents } from './k8s-events.js';
+import { InstanceObserver, type InstanceSource } from '../instance-observer.js';
+import { startClusterOperator, clusterSnapshot, type ClusterController } from '../operator/cluster-operator.js';
+import { serveMetrics } from '../metrics/metrics-server.js';
+import { Registry } from 'prom-client';
+
+const METRICS_HOST = process.env.PGOP_METRICS_HOST ?? '0.0.0.0';
+
+export interface KubernetesOperatorOptions {
+  kubeconfig?: string;
+  /** Namespace of the leader-election Lease (the operator's own namespace). */
+  namespace: string;
+  metricsPort: number;
+  inspectPort?: number;
+}
+
+export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promise<void> {
+  const redisUrl = process.env.REDIS_URL;
+  if (!redisUrl) throw new Error('REDIS_URL is not set: the operator keeps its step queues in Redis (the Helm chart sets it; e.g. REDIS_URL=redis://pgop-redis:6379)');
+  const identity = `${process.env.POD_NAME ?? hostname()}-${process.pid}`;
+  const log = createLogger('operator', { platform: 'kubernetes', identity });
+  const kc = loadKubeConfig(o.kubeconfig);
+  const elector = new K8sLeaseElector(kc, identity, o.namespace, 'pgop-operator', Number(process.env.PGOP_LEADER_LEASE_SECONDS ?? 15));
+
+  // A standby answers its liveness probe too; the leader's metrics server takes the port over.
+  const standbyHealth = await serveMetrics(new Registry(), o.metricsPort, METRICS_HOST);
+  const waiting = new AbortController();
+  const stopWaiting = () => waiting.abort();
+  process.once('SIGTERM', stopWaiting);
+  process.once('SIGINT', stopWaiting);
+  log.info({ leader: await elector.current(), namespace: o.namespace }, 'waiting to lead');
+  try { await elector.acquire(waiting.signal); } catch { standbyHealth.close(); log.info('stopped before leading'); return; }
+  const port = (standbyHealth.address() as { port: number } | null)?.port ?? o.metricsPort;
+  await new Promise((r) => standbyHealth.close(r));
+  process.off('SIGTERM', stopWaiting);
+  process.off('SIGINT', stopWaiting);
+  const stopHolding = elector.hold((why) => {
+    // Not sure to lead any more: stop acting at once, before another leader can start.
+    log.error({ why }, 'lost leadership; exiting');
+    log.flush();
+    process.exit(3);
+  });
+  log.info('leading');
+
+  const store = new K8sResourceStore(kc, log.child({ component: 'store' }));
+  const platform = new K8sPlatform(kc);
+  const events = new K8sEvents(kc, log, identity);
+  let observer: InstanceObserver | undefined;
+  const source = (ctl: ClusterController): InstanceSource => {
+    const clusters = () => ctl.keys().map((id) => {
+      const [, namespace = '', name = ''] = id.split('/');
+      return { ref: { namespace, name }, snap: clusterSnapshot(ctl, namespace, name) };
+    }).filter((c) => c.snap && !c.snap.matches('deleting') && !c.snap.matches('deleted'));
+    return {
+      reviveLost: async () => {
+        for (const { ref, snap } of clusters()) {
+          const members = (snap?.context.members ?? []).filter((m) => m.phase !== 'removing' && m.phase !== 'removed').map((m) => m.name);
+          const recreated = await platform.recreateMissingPods(ref, snap!.context.spec, members);
+          if (recreated.length) log.warn({ cluster: `${ref.namespace}/${ref.name}`, recreated }, 'recreated lost instance pods from their volumes');
+        }
+      },
+      list: async () => (await Promise.all(clusters().map(({ ref }) => platform.instances(ref)))).flat(),
+    };
+  };
+
+  const operator = await startClusterOperator({
+    store, platform, redisUrl, log, metricsPort: port, metricsHost: METRICS_HOST,
+    ...(o.inspectPort !== undefined ? { inspectPort: o.inspectPort } : {}),
+    ...(process.env.PGOP_CRASH_AT ? { crashAt: process.env.PGOP_CRASH_AT } : {}),
+    observe: async (ctl) => {
+      observer ??= new InstanceObserver(source(ctl), platform, (key, event) => ctl.send(key, event));
+      await observer.tick();
+    },
+    onNotice: (key, notice) => events.record(key, notice),
+  });
+  log.info({ clusters: operator.controller.size, metricsPort: operator.metricsPort }, 'operator started');
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => { log.info({ signal }, 'operator stopping'); resolve(); };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await operator.stop();
+  stopHolding();
+  await elector.release();
+  log.info('operator stopped');
+  log.flush();
+  setTimeout(() => process.exit(0), 100);
+}

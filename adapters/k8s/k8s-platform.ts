@@ -1,0 +1,192 @@
+// The cluster platform on Kubernetes: Pods and PVCs managed directly, Services selecting by role labels, Secrets
+// generated once, the primary as a Lease object, and the primary to follow in the cluster's state ConfigMap.
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1PersistentVolumeClaim, type V1Pod } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
+import { API_VERSION } from '../../crds/definition.js';
+import type { ClusterRef, InstanceEffectInput } from '../../machines/instance/instance.types.js';
+import type { PlanPlatform } from '../platform.js';
+import type { Endpoint } from '../sql/connect.js';
+import { SUPERUSER, REPLICATION_USER } from '../../instance/spec.js';
+import { AgentClient } from '../agent-client.js';
+import { K8sPrimaryLease } from '../lease/k8s-lease.js';
+import type { PrimaryLease } from '../lease/primary-lease.js';
+import { K8sObjects, FIELD_MANAGER } from './objects.js';
+import { LABEL, type Owner } from './specs/labels.js';
+import { clusterServices } from './specs/services.js';
+import { instancePod, instancePvc, pvcName, type InstancePlacement } from './specs/pod.js';
+import { credentialSecret, disruptionBudgets, instanceIdentity, networkPolicy, primaryConfigMap, stateConfigMap } from './specs/cluster-objects.js';
+import { AGENT_PORT, POSTGRES_PORT, SECRET_ROLES, secretName, stateConfigMapName, instanceServiceAccount, type SecretRole } from './specs/names.js';
+import { httpStatus } from './client.js';
+import type { ObservedInstance } from '../instance-observer.js';
+
+const KIND = 'PostgresCluster';
+export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/keiailab/pgop';
+
+const imageFor = (spec: PostgresClusterSpec) => spec.imageName ?? `${DEFAULT_IMAGE_REPOSITORY}:pg${spec.postgresVersion ?? 17}`;
+
+export class K8sPlatform implements PlanPlatform {
+  private readonly core: CoreV1Api;
+  private readonly objects: K8sObjects;
+  private readonly leases = new Map<string, K8sPrimaryLease>();
+
+  constructor(private readonly kc: KubeConfig) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.objects = new K8sObjects(kc);
+  }
+
+  private async owner(cluster: ClusterRef): Promise<Owner> {
+    const obj = await this.objects.read<{ metadata: { uid?: string } } & { apiVersion: string; kind: string }>(API_VERSION, KIND, cluster.namespace, cluster.name);
+    if (!obj?.metadata.uid) throw new Error(`PostgresCluster ${cluster.namespace}/${cluster.name} not found`);
+    return { apiVersion: API_VERSION, kind: KIND, name: cluster.name, uid: obj.metadata.uid };
+  }
+
+  async provisionCluster(cluster: ClusterRef, spec: PostgresClusterSpec): Promise<void> {
+    const owner = await this.owner(cluster);
+    const { namespace, name } = cluster;
+    const users: Record<SecretRole, string> = { superuser: SUPERUSER, replication: REPLICATION_USER, app: spec.bootstrap?.initdb?.owner ?? 'app' };
+    // Generated once: re-applying must never rotate a password behind the running instances' back.
+    for (const role of SECRET_ROLES) await this.objects.createIfMissing(credentialSecret(name, namespace, owner, role, users[role], randomBytes(18).toString('base64url')));
+    await this.objects.applyAll([
+      stateConfigMap(name, namespace, owner),
+      ...clusterServices(name, namespace, owner, POSTGRES_PORT),
+      ...disruptionBudgets(name, namespace, owner, spec.instances),
+      networkPolicy(name, namespace, owner),
+      ...instanceIdentity(name, namespace, owner),
+    ]);
+  }
+
+  /**
+   * Everything the cluster owns goes explicitly (owner references would let the garbage collector do it, but the
+   * operator must not depend on it to finish a delete); PVCs and Secrets stay when `storage.retainOnDelete`.
+   */
+  async deprovisionCluster(cluster: ClusterRef, spec: PostgresClusterSpec): Promise<void> {
+    const { namespace, name } = cluster;
+    const keep = spec.storage?.retainOnDelete ?? false;
+    for (const pod of await this.pods(cluster)) await this.objects.delete('v1', 'Pod', namespace, pod.metadata?.name ?? '');
+    if (!keep) for (const pvc of await this.pvcs(cluster)) await this.objects.delete('v1', 'PersistentVolumeClaim', namespace, pvc.metadata?.name ?? '');
+    const del = (apiVersion: string, kind: string, n: string) => this.objects.delete(apiVersion, kind, namespace, n);
+    for (const s of ['rw', 'ro', 'r']) await del('v1', 'Service', `${name}-${s}`);
+    for (const n of [`${name}-primary`, name]) await del('policy/v1', 'PodDisruptionBudget', n);
+    await del('networking.k8s.io/v1', 'NetworkPolicy', name);
+    await del('rbac.authorization.k8s.io/v1', 'RoleBinding', instanceServiceAccount(name));
+    await del('rbac.authorization.k8s.io/v1', 'Role', instanceServiceAccount(name));
+    await del('v1', 'ServiceAccount', instanceServiceAccount(name));
+    await del('v1', 'ConfigMap', stateConfigMapName(name));
+    await del('coordination.k8s.io/v1', 'Lease', `${name}-primary`);
+    if (!keep) for (const role of SECRET_ROLES) await del('v1', 'Secret', secretName(name, role));
+    this.leases.delete(`${namespace}/${name}`);
+  }
+
+  private placement(cluster: ClusterRef, spec: PostgresClusterSpec, owner: Owner, instance: string, serial: number, bootstrap: 'initdb' | 'clone'): InstancePlacement {
+    return {
+      cluster: cluster.name, namespace: cluster.namespace, instance, serial, bootstrap, image: imageFor(spec),
+      storageSize: spec.storage?.size ?? '1Gi', ...(spec.storage?.storageClass ? { storageClass: spec.storage.storageClass } : {}),
+      ...(spec.postgresVersion ? { postgresVersion: spec.postgresVersion } : {}), owner,
+    };
+  }
+
+  async createInstance(input: InstanceEffectInput, spec: PostgresClusterSpec): Promise<void> {
+    const owner = await this.owner(input.cluster);
+    // The primary to clone from (or, for the first instance, itself) is recorded before the Pod exists.
+    await this.repoint(input.cluster, spec, input.primary ?? input.instance);
+    const p = this.placement(input.cluster, spec, owner, input.instance, input.serial, input.bootstrap);
+    await this.objects.createIfMissing(instancePvc(p));
+    await this.objects.createIfMissing(instancePod(p));
+  }
+
+  /** A Pod lost while its PVC stays is created again from the PVC's record, like a StatefulSet would. */
+  async recreateMissingPods(cluster: ClusterRef, spec: PostgresClusterSpec, members: string[]): Promise<string[]> {
+    const pods = new Set((await this.pods(cluster)).map((p) => p.metadata?.name));
+    const recreated: string[] = [];
+    for (const pvc of await this.pvcs(cluster)) {
+      const instance = pvc.metadata?.labels?.[LABEL.instance] ?? '';
+      if (!instance || pods.has(instance) || pvc.metadata?.deletionTimestamp || !members.includes(instance)) continue;
+      const a = pvc.metadata?.annotations ?? {};
+      const p = this.placement(cluster, spec, await this.owner(cluster), instance, Number(a['postgres.keiailab.io/serial'] ?? 0), a['postgres.keiailab.io/bootstrap'] === 'initdb' ? 'initdb' : 'clone');
+      if (await this.objects.createIfMissing(instancePod(p))) recreated.push(instance);
+    }
+    return recreated;
+  }
+
+  /** Scale-down: the volume goes first so nothing recreates the Pod, then the Pod. */
+  async removeInstance(input: InstanceEffectInput): Promise<void> {
+    await this.objects.delete('v1', 'PersistentVolumeClaim', input.cluster.namespace, pvcName(input.instance));
+    await this.objects.delete('v1', 'Pod', input.cluster.namespace, input.instance);
+  }
+
+  async superuserEndpoint(cluster: ClusterRef, instance: string): Promise<Endpoint> {
+    const ip = await this.podIP(cluster, instance);
+    if (!ip) throw new Error(`instance ${instance} has no running pod`);
+    return { host: ip, port: POSTGRES_PORT, user: SUPERUSER, password: await this.password(cluster, 'superuser') };
+  }
+
+  async password(cluster: ClusterRef, role: SecretRole): Promise<string> {
+    const s = await this.core.readNamespacedSecret({ namespace: cluster.namespace, name: secretName(cluster.name, role) });
+    return Buffer.from(s.data?.password ?? '', 'base64').toString('utf8');
+  }
+
+  lease(cluster: ClusterRef): PrimaryLease {
+    const key = `${cluster.namespace}/${cluster.name}`;
+    let lease = this.leases.get(key);
+    if (!lease) { lease = new K8sPrimaryLease(this.kc, cluster); this.leases.set(key, lease); }
+    return lease;
+  }
+
+  async agent(cluster: ClusterRef, instance: string): Promise<AgentClient | null> {
+    const ip = await this.podIP(cluster, instance);
+    return ip ? new AgentClient(`http://${ip}:${AGENT_PORT}`, { name: instance, host: ip, port: POSTGRES_PORT }) : null;
+  }
+
+  /** Gone means no Pod, or a Pod whose containers have all terminated: nothing of it can serve writes. */
+  async instanceGone(cluster: ClusterRef, instance: string): Promise<boolean> {
+    const pod = await this.pod(cluster, instance);
+    return !pod || pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
+  }
+
+  async repoint(cluster: ClusterRef, _spec: PostgresClusterSpec, newPrimary: string): Promise<void> {
+    await this.objects.apply(primaryConfigMap(cluster.name, cluster.namespace, newPrimary), `${FIELD_MANAGER}-primary`);
+  }
+
+  /** The -rw Service selects role=primary: the new primary gets the label, every other instance loses it. */
+  async reroute(cluster: ClusterRef, newPrimary: string): Promise<void> {
+    for (const pod of await this.pods(cluster)) {
+      const name = pod.metadata?.name ?? '';
+      const role = name === newPrimary ? 'primary' : 'replica';
+      if (pod.metadata?.labels?.[LABEL.role] === role) continue;
+      await this.core.patchNamespacedPod({ namespace: cluster.namespace, name, body: { metadata: { labels: { [LABEL.role]: role } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch((e: unknown) => { if (httpStatus(e) !== 404) throw e; });
+    }
+  }
+
+  /** The instances of a cluster as their PVCs record them, with the agent's address while the Pod runs. */
+  async instances(cluster: ClusterRef): Promise<ObservedInstance[]> {
+    const pods = new Map((await this.pods(cluster)).map((p) => [p.metadata?.name ?? '', p]));
+    return (await this.pvcs(cluster)).filter((c) => !c.metadata?.deletionTimestamp).map((pvc) => {
+      const name = pvc.metadata?.labels?.[LABEL.instance] ?? '';
+      const pod = pods.get(name);
+      const ip = pod && !pod.metadata?.deletionTimestamp ? pod.status?.podIP : undefined;
+      return { namespace: cluster.namespace, cluster: cluster.name, name, agent: ip ? { url: `http://${ip}:${AGENT_PORT}`, host: ip, port: POSTGRES_PORT } : null };
+    });
+  }
+
+  async pods(cluster: ClusterRef): Promise<V1Pod[]> {
+    return (await this.core.listNamespacedPod({ namespace: cluster.namespace, labelSelector: `${LABEL.cluster}=${cluster.name},${LABEL.instance}` })).items;
+  }
+
+  private async pvcs(cluster: ClusterRef): Promise<V1PersistentVolumeClaim[]> {
+    return (await this.core.listNamespacedPersistentVolumeClaim({ namespace: cluster.namespace, labelSelector: `${LABEL.cluster}=${cluster.name},${LABEL.instance}` })).items;
+  }
+
+  private async pod(cluster: ClusterRef, instance: string): Promise<V1Pod | undefined> {
+    try { return await this.core.readNamespacedPod({ namespace: cluster.namespace, name: instance }); } catch (e) {
+      if (httpStatus(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
+  private async podIP(cluster: ClusterRef, instance: string): Promise<string | undefined> {
+    const pod = await this.pod(cluster, instance);
+    return pod && !pod.metadata?.deletionTimestamp ? pod.status?.podIP : undefined;
+  }
+}

@@ -1,0 +1,16 @@
+// Names of the objects a cluster owns, shared by the operator (which creates them) and the agent (which reads them).
+export type SecretRole = 'superuser' | 'replication' | 'app';
+export const SECRET_ROLES: SecretRole[] = ['superuser', 'replication', 'app'];
+
+export const secretName = (cluster: string, role: SecretRole) => `${cluster}-${role}`;
+/** Operator-written facts the agents follow: the primary they replicate from. */
+export const stateConfigMapName = (cluster: string) => `${cluster}-pgop`;
+export const PRIMARY_KEY = 'primary';
+export const instanceServiceAccount = (cluster: string) => `${cluster}-instance`;
+
+export const POSTGRES_PORT = 5432;
+export const AGENT_PORT = 8000;
+/** Where the pod mounts its volumes; the process kubelet in tests maps these to host directories. */
+export const DATA_MOUNT = '/var/lib/postgresql/data';
+export const RUN_MOUNT = '/var/run/pgop';
+export const pgBinDirFor = (major: number) => `/usr/lib/postgresql/${major}/bin`;

@@ -1,0 +1,46 @@
+// The agent inside a Kubernetes Pod: the same agent, with its spec read from the API (refreshed every few
+// seconds), the primary lease as the cluster's Lease object, and its Pod labelled with its role.
+import { mkdirSync } from 'node:fs';
+import { loadKubeConfig } from '../adapters/k8s/client.js';
+import { K8sPrimaryLease } from '../adapters/lease/k8s-lease.js';
+import { createLogger } from '../adapters/logging/logger.js';
+import { handOver, postgresUser } from '../adapters/os/os-user.js';
+import { sleep } from '../adapters/local/processes.js';
+import { KubernetesSpecSource, podIdentity } from './kubernetes-spec.js';
+import { runAgent } from './agent.js';
+
+const REFRESH_MS = Number(process.env.PGOP_SPEC_REFRESH_MS ?? 2000);
+
+export async function runKubernetesAgent(): Promise<void> {
+  const id = podIdentity();
+  const log = createLogger('instance', { cluster: `${id.namespace}/${id.cluster}`, instance: id.pod, platform: 'kubernetes' });
+  const kc = loadKubeConfig();
+  const user = postgresUser();
+  mkdirSync(id.runDir, { recursive: true, mode: 0o755 });
+  handOver(id.runDir, user);
+  const source = new KubernetesSpecSource(kc, id, user);
+  // The Secrets or the primary's address may not exist yet: wait for them, saying what is missing.
+  let lastProblem = '';
+  for (;;) {
+    try { await source.refresh(); break; } catch (e) {
+      const problem = (e as Error).message;
+      if (problem !== lastProblem) log.warn({ err: problem }, 'instance spec not complete yet; retrying');
+      lastProblem = problem;
+      await sleep(REFRESH_MS);
+    }
+  }
+  await runAgent(source.path, {
+    lease: async (spec, cut) => new K8sPrimaryLease(kc, spec.cluster, cut),
+    onRole: (role) => { source.labelRole(role).catch((e: unknown) => log.warn({ role, err: (e as Error).message }, 'could not label the pod with its role')); },
+    watchSpec: (reload) => {
+      let busy = false;
+      const timer = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        source.refresh().then((changed) => { if (changed) reload(); }, (e: unknown) => log.warn({ err: (e as Error).message }, 'spec refresh failed'))
+          .finally(() => { busy = false; });
+      }, REFRESH_MS);
+      return () => clearInterval(timer);
+    },
+  });
+}
