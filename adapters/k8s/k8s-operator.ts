@@ -8,12 +8,14 @@ import { K8sLeaseElector } from '../leader/k8s-lease-elector.js';
 import { K8sResourceStore } from './k8s-resource-store.js';
 import { K8sPlatform } from './k8s-platform.js';
 import { K8sEvents } from './k8s-events.js';
-import { InstanceObserver, type InstanceSource } from '../instance-observer.js';
-import { startClusterOperator, clusterSnapshot, type ClusterController } from '../operator/cluster-operator.js';
+import { InstanceObserver } from '../instance-observer.js';
+import { k8sInstanceSource } from './k8s-instance-source.js';
+import { startClusterOperator, type ClusterController } from '../operator/cluster-operator.js';
 import { serveMetrics } from '../metrics/metrics-server.js';
 import { Registry } from 'prom-client';
 
 const METRICS_HOST = process.env.PGOP_METRICS_HOST ?? '0.0.0.0';
+const PRIMARY_RECREATE_GRACE_MS = Number(process.env.PGOP_PRIMARY_RECREATE_GRACE_MS ?? 60_000);
 
 export interface KubernetesOperatorOptions {
   kubeconfig?: string;
@@ -55,22 +57,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   const platform = new K8sPlatform(kc);
   const events = new K8sEvents(kc, log, identity);
   let observer: InstanceObserver | undefined;
-  const source = (ctl: ClusterController): InstanceSource => {
-    const clusters = () => ctl.keys().map((id) => {
-      const [, namespace = '', name = ''] = id.split('/');
-      return { ref: { namespace, name }, snap: clusterSnapshot(ctl, namespace, name) };
-    }).filter((c) => c.snap && !c.snap.matches('deleting') && !c.snap.matches('deleted'));
-    return {
-      reviveLost: async () => {
-        for (const { ref, snap } of clusters()) {
-          const members = (snap?.context.members ?? []).filter((m) => m.phase !== 'removing' && m.phase !== 'removed').map((m) => m.name);
-          const recreated = await platform.recreateMissingPods(ref, snap!.context.spec, members);
-          if (recreated.length) log.warn({ cluster: `${ref.namespace}/${ref.name}`, recreated }, 'recreated lost instance pods from their volumes');
-        }
-      },
-      list: async () => (await Promise.all(clusters().map(({ ref }) => platform.instances(ref)))).flat(),
-    };
-  };
+  const source = (ctl: ClusterController) => k8sInstanceSource(ctl, platform, log, PRIMARY_RECREATE_GRACE_MS);
 
   const operator = await startClusterOperator({
     store, platform, redisUrl, log, metricsPort: port, metricsHost: METRICS_HOST,

@@ -109,6 +109,10 @@ export class K8sPlatform implements PlanPlatform {
     return recreated;
   }
 
+  async podExists(cluster: ClusterRef, instance: string): Promise<boolean> {
+    return !!instance && (await this.pod(cluster, instance)) !== undefined;
+  }
+
   /** Scale-down: the volume goes first so nothing recreates the Pod, then the Pod. */
   async removeInstance(input: InstanceEffectInput): Promise<void> {
     await this.objects.delete('v1', 'PersistentVolumeClaim', input.cluster.namespace, pvcName(input.instance));
