@@ -21,6 +21,8 @@ import { httpStatus } from './client.js';
 import type { ObservedInstance } from '../instance-observer.js';
 
 const KIND = 'PostgresCluster';
+const POD_STOP_WAIT_MS = 90_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/keiailab/pgop';
 
 const imageFor = (spec: PostgresClusterSpec) => spec.imageName ?? `${DEFAULT_IMAGE_REPOSITORY}:pg${spec.postgresVersion ?? 17}`;
@@ -60,10 +62,12 @@ export class K8sPlatform implements PlanPlatform {
    * Everything the cluster owns goes explicitly (owner references would let the garbage collector do it, but the
    * operator must not depend on it to finish a delete); PVCs and Secrets stay when `storage.retainOnDelete`.
    */
-  async deprovisionCluster(cluster: ClusterRef, spec: PostgresClusterSpec): Promise<void> {
+  async deprovisionCluster(cluster: ClusterRef, spec: PostgresClusterSpec, signal: AbortSignal): Promise<void> {
     const { namespace, name } = cluster;
     const keep = spec.storage?.retainOnDelete ?? false;
     for (const pod of await this.pods(cluster)) await this.objects.delete('v1', 'Pod', namespace, pod.metadata?.name ?? '');
+    // The agents keep their identity (ServiceAccount, Role) until they have stopped postgres cleanly.
+    for (let waited = 0; (await this.pods(cluster)).length > 0 && waited < POD_STOP_WAIT_MS && !signal.aborted; waited += 500) await sleep(500);
     if (!keep) for (const pvc of await this.pvcs(cluster)) await this.objects.delete('v1', 'PersistentVolumeClaim', namespace, pvc.metadata?.name ?? '');
     const del = (apiVersion: string, kind: string, n: string) => this.objects.delete(apiVersion, kind, namespace, n);
     for (const s of ['rw', 'ro', 'r']) await del('v1', 'Service', `${name}-${s}`);

@@ -4,8 +4,8 @@
 // cluster removes what it owns while the retention policy keeps the volumes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, chmodSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
@@ -28,7 +28,12 @@ const work = mkdtempSync(join(tmpdir(), 'pgop-k8s-e2e-'));
 // The postgres OS user must reach the volumes under it, as it would reach a mounted volume.
 chmodSync(work, 0o755);
 const operators: ChildProcess[] = [];
-const kubectl = (args: string[]) => spawnSync(kubectlBin, ['--kubeconfig', cp.kubeconfig, ...args], { encoding: 'utf8' });
+// Never spawnSync here: the process kubelet lives in this process and must keep running while kubectl waits.
+const kubectl = (args: string[]) => new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+  execFile(kubectlBin, ['--kubeconfig', cp.kubeconfig, ...args], { encoding: 'utf8', timeout: 300_000 }, (err, stdout, stderr) => {
+    resolve({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+  });
+});
 const ns = 'default';
 
 function startOperator(name: string): ChildProcess {
@@ -84,10 +89,13 @@ async function selected(service: string): Promise<string[]> {
 before(async () => {
   cp = await startControlPlane();
   kc = loadKubeConfig(cp.kubeconfig);
-  assert.equal(kubectl(['apply', '--server-side', '-f', join(repoRoot, 'chart', 'crds')]).status, 0);
-  assert.equal(kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']).status, 0);
+  assert.equal((await kubectl(['apply', '--server-side', '-f', join(repoRoot, 'chart', 'crds')])).status, 0);
+  assert.equal((await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'])).status, 0);
   redis = await startRedis(new StateDir(join(work, 'redis-state')));
-  kubelet = await startProcessKubelet({ kubeconfig: cp.kubeconfig, root: join(work, 'kubelet'), pgopCommand: (args) => pgopCommand(args) });
+  kubelet = await startProcessKubelet({
+    kubeconfig: cp.kubeconfig, root: join(work, 'kubelet'), pgopCommand: (args) => pgopCommand(args),
+    log: (line) => appendFileSync(join(work, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`),
+  });
   startOperator('operator-a');
 }, { timeout: 60 * 60_000 });
 
@@ -100,18 +108,18 @@ after(async () => {
 });
 
 test('kubectl apply of the sample yields a Ready 3-instance cluster of real postgres processes', async () => {
-  const r = kubectl(['apply', '-f', join(repoRoot, 'crds', 'samples', 'postgrescluster-ha.yaml')]);
+  const r = await kubectl(['apply', '-f', join(repoRoot, 'crds', 'samples', 'postgrescluster-ha.yaml')]);
   assert.equal(r.status, 0, r.stderr);
   const c = await waitFor('Ready with 3 instances', allReady(3), 300_000);
   const primary = c.status?.currentPrimary ?? '';
   assert.ok(primary, 'a primary is named');
-  const table = kubectl(['get', 'pgc']).stdout;
+  const table = (await kubectl(['get', 'pgc'])).stdout;
   assert.match(table.split('\n')[0] ?? '', /^NAME\s+INSTANCES\s+READY\s+PHASE\s+PRIMARY/);
   assert.match(table, new RegExp(`^demo\\s+3\\s+3\\s+Ready\\s+${primary}`, 'm'));
   // Owned objects exist, with the cluster as their controller.
   for (const [kind, name] of [['service', 'demo-rw'], ['service', 'demo-ro'], ['service', 'demo-r'], ['secret', 'demo-superuser'], ['secret', 'demo-app'], ['configmap', 'demo-pgop'],
     ['pdb', 'demo-primary'], ['networkpolicy', 'demo'], ['serviceaccount', 'demo-instance'], ['role', 'demo-instance'], ['rolebinding', 'demo-instance']] as const) {
-    const o = kubectl(['get', kind, name, '-o', 'json']);
+    const o = await kubectl(['get', kind, name, '-o', 'json']);
     assert.equal(o.status, 0, `${kind}/${name}: ${o.stderr}`);
     assert.equal((JSON.parse(o.stdout) as { metadata: { ownerReferences?: { name: string }[] } }).metadata.ownerReferences?.[0]?.name, 'demo', `${kind}/${name} is owned by the cluster`);
   }
@@ -129,7 +137,7 @@ test('kubectl apply of the sample yields a Ready 3-instance cluster of real post
 test('deleting the primary Pod fails over and the -rw Service selector follows the new primary', async () => {
   const before = await waitFor('Ready', allReady(3));
   const oldPrimary = before.status?.currentPrimary ?? '';
-  const r = kubectl(['delete', 'pod', oldPrimary, '--wait=false']);
+  const r = await kubectl(['delete', 'pod', oldPrimary, '--wait=false']);
   assert.equal(r.status, 0, r.stderr);
   const moved = await waitFor('a new primary', (c) => !!c.status?.currentPrimary && c.status.currentPrimary !== oldPrimary, 120_000);
   const newPrimary = moved.status?.currentPrimary ?? '';
@@ -154,22 +162,29 @@ test('a standby operator takes over when the leader is killed', async () => {
   operators[0]?.kill('SIGKILL');
   await eventually(holder, (h) => h.startsWith('operator-b-'), 60_000);
   // The new leader acts: a scale-down is carried out.
-  const r = kubectl(['patch', 'pgc', 'demo', '--type', 'merge', '-p', '{"spec":{"instances":2}}']);
+  const r = await kubectl(['patch', 'pgc', 'demo', '--type', 'merge', '-p', '{"spec":{"instances":2}}']);
   assert.equal(r.status, 0, r.stderr);
   const c = await waitFor('2 instances after the scale-down', allReady(2), 180_000);
   assert.equal(c.status?.instances?.length, 2);
 });
 
 test('deleting the cluster removes what it owns and keeps the PVCs when retainOnDelete is set', async () => {
-  assert.equal(kubectl(['patch', 'pgc', 'demo', '--type', 'merge', '-p', '{"spec":{"storage":{"retainOnDelete":true}}}']).status, 0);
+  assert.equal((await kubectl(['patch', 'pgc', 'demo', '--type', 'merge', '-p', '{"spec":{"storage":{"retainOnDelete":true}}}'])).status, 0);
   await waitFor('the change observed', (c) => c.status?.observedGeneration === c.metadata.generation);
-  const pvcsBefore = kubectl(['get', 'pvc', '-l', `${LABEL.cluster}=demo`, '-o', 'name']).stdout.trim().split('\n').filter(Boolean).sort();
+  const pvcsBefore = (await kubectl(['get', 'pvc', '-l', `${LABEL.cluster}=demo`, '-o', 'name'])).stdout.trim().split('\n').filter(Boolean).sort();
   assert.equal(pvcsBefore.length, 2);
-  const r = kubectl(['delete', 'pgc', 'demo', '--timeout=180s']);
+  const r = await kubectl(['delete', 'pgc', 'demo', '--timeout=180s']);
   assert.equal(r.status, 0, `${r.stderr}\n${operatorLogs()}`);
   for (const kind of ['pod', 'service', 'configmap', 'pdb', 'networkpolicy', 'serviceaccount', 'role', 'rolebinding']) {
-    await eventually(async () => kubectl(['get', kind, '-l', `${LABEL.cluster}=demo`, '-o', 'name']).stdout.trim(), (out) => out === '', 60_000);
+    await eventually(async () => (await kubectl(['get', kind, '-l', `${LABEL.cluster}=demo`, '-o', 'name'])).stdout.trim(), (out) => out === '', 60_000);
   }
-  const pvcsAfter = kubectl(['get', 'pvc', '-l', `${LABEL.cluster}=demo`, '-o', 'name']).stdout.trim().split('\n').filter(Boolean).sort();
+  const pvcsAfter = (await kubectl(['get', 'pvc', '-l', `${LABEL.cluster}=demo`, '-o', 'name'])).stdout.trim().split('\n').filter(Boolean).sort();
   assert.deepEqual(pvcsAfter, pvcsBefore, 'the volumes are kept');
+});
+
+test('the agents did all of it with their own ServiceAccount: the Role the operator grants is enough', () => {
+  const podsDir = join(work, 'kubelet', 'pods', ns);
+  const logs = readdirSync(podsDir).map((pod) => ({ pod, text: readFileSync(join(podsDir, pod, 'container.log'), 'utf8') }));
+  assert.ok(logs.length >= 3 && logs.every((l) => existsSync(join(podsDir, l.pod, 'kubeconfig'))), 'each agent ran with a ServiceAccount token');
+  for (const l of logs) assert.doesNotMatch(l.text, /forbidden/, `${l.pod}'s agent was refused something by RBAC`);
 });

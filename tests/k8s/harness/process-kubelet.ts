@@ -2,7 +2,7 @@
 // and its first container runs as a host process, in its own process group, on its own loopback IP (127.0.0.N).
 // Volumes are host directories under `root`; process-kubelet-pod.ts says how the process finds them.
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, openSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, makeInformer, type V1Pod } from '@kubernetes/client-node';
@@ -125,10 +125,12 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
     let run = runs.get(key);
     if (run && run.uid !== uid) { await end(run, 0); run = undefined; }
     if (pod.metadata?.deletionTimestamp) {
+      log(`${key}: terminating${run ? ` pid ${run.pid}` : ''}`);
       if (run) await end(run, Math.min(30, pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30));
       // The apiserver keeps a gracefully deleted pod of a node until that node's kubelet removes it.
       // With a body, the apiserver ignores query parameters: the grace period must be in the body too.
       await core.deleteNamespacedPod({ namespace, name, body: { gracePeriodSeconds: 0, preconditions: { uid } } }).catch(ignore(404, 409));
+      log(`${key}: removed`);
     } else if (!run && !['Succeeded', 'Failed'].includes(pod.status?.phase ?? '')) await start(pod, key);
   }
 
@@ -170,6 +172,14 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
     const ip = allocate(key, pod.status?.podIP);
     let env: Record<string, string>;
     try { env = await containerEnv(core, pod, c, ip, mounts); } catch (e) { ips.delete(key); return pending('CreateContainerConfigError', message(e)); }
+    // The agent gets its Pod's ServiceAccount, as in a real cluster, so the Role the operator grants is what is tested.
+    let kubeconfigFile = o.kubeconfig;
+    if (spec.serviceAccountName) {
+      try { kubeconfigFile = await serviceAccountKubeconfig(spec.serviceAccountName, namespace, traversable('pods', namespace, name)); } catch (e) {
+        ips.delete(key);
+        return pending('CreateContainerConfigError', `serviceaccount ${spec.serviceAccountName}: ${message(e)}`);
+      }
+    }
     // The pod may have vanished while we read the API; its delete event found nothing to stop.
     if (stopped || latest(key)?.metadata?.uid !== uid) { ips.delete(key); return; }
     traversable('pvc', namespace);
@@ -183,13 +193,30 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
     const t = now();
     const run: Run = {
       key, namespace, name, uid, ip, container: c, startTime: t, restartCount: 0, ready: false, readySince: t,
-      probe: probeTarget(c, ip), probeDue: 0, restartPolicy: spec.restartPolicy ?? 'Always', command, args, env: { ...hostEnv, KUBECONFIG: o.kubeconfig, ...env },
+      probe: probeTarget(c, ip), probeDue: 0, restartPolicy: spec.restartPolicy ?? 'Always', command, args, env: { ...hostEnv, KUBECONFIG: kubeconfigFile, ...env },
       logFile: join(podDir, 'container.log'), emptyDirs: [...hostDirs.values()].filter((h) => !h.pvc).map((h) => h.path),
       exited: Promise.resolve(), ending: false, backoffMs: 1000, timers: [], statusWrites: Promise.resolve(),
     };
     runs.set(key, run);
     launch(run);
     watchReadiness(run);
+  }
+
+  /** A kubeconfig holding a bound token of the ServiceAccount (the TokenRequest API), next to the pod's log. */
+  async function serviceAccountKubeconfig(account: string, namespace: string, podDir: string): Promise<string> {
+    const token = await core.createNamespacedServiceAccountToken({ name: account, namespace, body: { spec: { audiences: [], expirationSeconds: 24 * 3600 } } });
+    const cluster = kc.getCurrentCluster();
+    if (!cluster || !token.status?.token) throw new Error('no token issued');
+    const sa = new KubeConfig();
+    sa.loadFromOptions({
+      clusters: [{ name: 'test', server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: cluster.skipTLSVerify }],
+      users: [{ name: account, token: token.status.token }],
+      contexts: [{ name: 'test', cluster: 'test', user: account, namespace }],
+      currentContext: 'test',
+    });
+    const file = join(podDir, 'kubeconfig');
+    writeFileSync(file, sa.exportConfig(), { mode: 0o600 });
+    return file;
   }
 
   function launch(run: Run): void {
