@@ -30,12 +30,15 @@ program.command('operator')
   .option('--kubeconfig <file>', 'kubernetes: kubeconfig to use (default $KUBECONFIG, in-cluster, then ~/.kube/config)')
   .option('--namespace <ns>', 'kubernetes: namespace of the leader-election Lease', process.env.POD_NAMESPACE ?? 'default')
   .option('--metrics-port <port>', 'kubernetes: port of /metrics', process.env.PGOP_METRICS_PORT ?? '9187')
+  .option('--watch-namespace <ns>', 'kubernetes: only clusters in this namespace (default: every namespace)', process.env.PGOP_WATCH_NAMESPACE ?? '')
   .option('--inspect [port]', 'stream every actor to the Stately inspector through a loopback relay (default port 8080)')
-  .action(async (o: { platform: string; stateDir: string; kubeconfig?: string; namespace: string; metricsPort: string; inspect?: string | boolean }) => {
+  .action(async (o: { platform: string; stateDir: string; kubeconfig?: string; namespace: string; metricsPort: string; watchNamespace: string; inspect?: string | boolean }) => {
     const inspectPort = o.inspect === undefined ? undefined : o.inspect === true ? 8080 : Number(o.inspect);
     const inspect = inspectPort !== undefined ? { inspectPort } : {};
     if (o.platform === 'kubernetes') {
-      return runKubernetesOperator({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), namespace: o.namespace, metricsPort: Number(o.metricsPort), ...inspect });
+      return runKubernetesOperator({
+        ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), namespace: o.namespace, metricsPort: Number(o.metricsPort), watchNamespace: o.watchNamespace, ...inspect,
+      });
     }
     if (o.platform !== 'local') throw new Error(`--platform ${o.platform}: use local or kubernetes`);
     return runDaemon(o.stateDir, inspect);

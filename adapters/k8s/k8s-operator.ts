@@ -23,6 +23,8 @@ export interface KubernetesOperatorOptions {
   namespace: string;
   metricsPort: number;
   inspectPort?: number;
+  /** Only PostgresClusters in this namespace; empty: every namespace. */
+  watchNamespace?: string;
 }
 
 export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promise<void> {
@@ -32,6 +34,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   const log = createLogger('operator', { platform: 'kubernetes', identity });
   const kc = loadKubeConfig(o.kubeconfig);
   const elector = new K8sLeaseElector(kc, identity, o.namespace, 'pgop-operator', Number(process.env.PGOP_LEADER_LEASE_SECONDS ?? 15));
+  if (o.watchNamespace) log.info({ watchNamespace: o.watchNamespace }, 'watching one namespace');
 
   // A standby answers its liveness probe too; the leader's metrics server takes the port over.
   const standbyHealth = await serveMetrics(new Registry(), o.metricsPort, METRICS_HOST);
@@ -53,7 +56,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   });
   log.info('leading');
 
-  const store = new K8sResourceStore(kc, log.child({ component: 'store' }));
+  const store = new K8sResourceStore(kc, log.child({ component: 'store' }), undefined, o.watchNamespace ?? '');
   const platform = new K8sPlatform(kc);
   const events = new K8sEvents(kc, log, identity);
   let observer: InstanceObserver | undefined;

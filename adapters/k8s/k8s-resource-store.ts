@@ -15,7 +15,8 @@ const MAX_CONFLICT_RETRIES = 10;
 export class K8sResourceStore implements ResourceStore {
   private readonly co: CustomObjectsApi;
 
-  constructor(private readonly kc: KubeConfig, private readonly log: Logger, private readonly resyncMs = 10 * 60_000) {
+  /** `namespace` limits namespaced kinds to one namespace (the chart's watchNamespace); cluster-scoped kinds are global. */
+  constructor(private readonly kc: KubeConfig, private readonly log: Logger, private readonly resyncMs = 10 * 60_000, private readonly namespace = '') {
     this.co = kc.makeApiClient(CustomObjectsApi);
   }
 
@@ -39,9 +40,16 @@ export class K8sResourceStore implements ResourceStore {
   }
 
   async list(kind: string): Promise<Resource[]> {
-    const { plural } = this.plural(kind);
-    const res = await this.co.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as { items: Resource[] };
+    const { plural, namespaced } = this.plural(kind);
+    const res = await this.listCall(plural, namespaced)() as { items: Resource[] };
     return res.items.map((r) => ({ ...r, apiVersion: API_VERSION, kind }));
+  }
+
+  private listCall(plural: string, namespaced: boolean, limit?: number) {
+    const one = namespaced && this.namespace !== '';
+    return () => (one
+      ? this.co.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: this.namespace, plural, ...(limit ? { limit } : {}) })
+      : this.co.listClusterCustomObject({ group: GROUP, version: VERSION, plural, ...(limit ? { limit } : {}) }));
   }
 
   async patchStatus(key: ResourceKey, mutate: (s: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
@@ -67,8 +75,9 @@ export class K8sResourceStore implements ResourceStore {
     let stopping = false;
     const informers: (Informer<KubernetesObject> & ObjectCache<KubernetesObject>)[] = [];
     for (const def of definitions) {
-      const path = `/apis/${GROUP}/${VERSION}/${def.plural}`;
-      const informer = makeInformer(this.kc, path, () => this.co.listClusterCustomObject({ group: GROUP, version: VERSION, plural: def.plural }) as never);
+      const namespaced = def.scope === 'Namespaced' && this.namespace !== '';
+      const path = namespaced ? `/apis/${GROUP}/${VERSION}/namespaces/${this.namespace}/${def.plural}` : `/apis/${GROUP}/${VERSION}/${def.plural}`;
+      const informer = makeInformer(this.kc, path, this.listCall(def.plural, def.scope === 'Namespaced') as never);
       const emit = (type: WatchEvent['type']) => (obj: KubernetesObject) => onEvent({ type, key: { kind: def.kind, namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' } });
       informer.on('add', emit('ADDED'));
       informer.on('update', emit('MODIFIED'));
@@ -83,7 +92,7 @@ export class K8sResourceStore implements ResourceStore {
       // A just-established CRD answers 429 while its watch cache initializes; the informer would only report it as
       // an error event, so wait until a plain list works before starting it.
       for (let attempt = 0; ; attempt++) {
-        try { await this.co.listClusterCustomObject({ group: GROUP, version: VERSION, plural: def.plural, limit: 1 }); break; } catch (e) {
+        try { await this.listCall(def.plural, def.scope === 'Namespaced', 1)(); break; } catch (e) {
           if (attempt >= 60) throw e;
           await new Promise((r) => setTimeout(r, 500));
         }

@@ -96,3 +96,17 @@ test('the primary lease on a Lease object: one holder, renewals, handover, expir
   assert.equal((await a.readPrimary())?.timeline, 2);
   assert.deepEqual(Object.keys(await a.histories()), ['2']);
 });
+
+test('a store limited to one namespace lists and watches only that namespace', async () => {
+  assert.equal(kubectl(['apply', '-f', join(repoRoot, 'crds', 'samples', 'postgrescluster-ha.yaml')]).status, 0);
+  assert.equal(kubectl(['create', 'namespace', 'elsewhere']).status, 0);
+  const store = new K8sResourceStore(loadKubeConfig(cp.kubeconfig), quiet, undefined, 'elsewhere');
+  assert.deepEqual(await store.list('PostgresCluster'), [], 'the cluster in default is not seen');
+  const seen: WatchEvent[] = [];
+  const stop = await store.watch((e) => seen.push(e));
+  assert.equal(kubectl(['apply', '-n', 'elsewhere', '-f', join(repoRoot, 'crds', 'samples', 'postgrescluster-ha.yaml')]).status, 0);
+  assert.deepEqual((await store.list('PostgresCluster')).map((r) => `${r.metadata.namespace}/${r.metadata.name}`), ['elsewhere/demo']);
+  for (let i = 0; i < 50 && !seen.some((e) => e.key.namespace === 'elsewhere'); i++) await new Promise((r) => setTimeout(r, 100));
+  await stop();
+  assert.ok(seen.length > 0 && seen.every((e) => e.key.namespace === 'elsewhere'), JSON.stringify(seen.map((e) => e.key)));
+});
