@@ -57,7 +57,9 @@ test('/metrics on the operator and on an agent carry the named series', async ()
   assert.match(operator, /pgop_machine_transitions_total\{machine="cluster",from="[^"]+",to="ready"\} \d+/);
   assert.match(operator, /pgop_machine_transitions_total\{machine="instance",from="[^"]+",to="running"\} \d+/);
   const spec = JSON.parse(readFileSync(join(cluster.state, 'instances', 'default', 'single-1', 'instance.json'), 'utf8')) as { httpPort: number };
-  const agent = await fetch(`http://127.0.0.1:${spec.httpPort}/metrics`).then((r) => r.text());
+  // The first renewal comes a renew interval after the lease was taken, which may be after `up --wait` returned.
+  const agent = await eventually(() => fetch(`http://127.0.0.1:${spec.httpPort}/metrics`).then((r) => r.text()),
+    (text) => /pgop_instance_lease_renewals_total\{result="ok"[^}]*\} [1-9]/.test(text), 15_000).catch(() => fetch(`http://127.0.0.1:${spec.httpPort}/metrics`).then((r) => r.text()));
   assert.match(agent, /pgop_instance_role\{role="primary"[^}]*\} 1/);
   for (const name of ['pgop_instance_lag_bytes', 'pgop_instance_lease_renewals_total', 'pgop_instance_fencing_events_total', 'pgop_instance_ready']) assert.match(agent, new RegExp(`# TYPE ${name} `), name);
   assert.match(agent, /pgop_instance_lease_renewals_total\{result="ok"[^}]*\} [1-9]/);
