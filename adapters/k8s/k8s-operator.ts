@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { createLogger } from '../logging/logger.js';
 import { loadKubeConfig } from './client.js';
 import { K8sLeaseElector } from '../leader/k8s-lease-elector.js';
+import { lead, untilStopped } from '../leader/lead.js';
 import { K8sResourceStore } from './k8s-resource-store.js';
 import { K8sPlatform } from './k8s-platform.js';
 import { K8sEvents } from './k8s-events.js';
@@ -38,23 +39,10 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
 
   // A standby answers its liveness probe too; the leader's metrics server takes the port over.
   const standbyHealth = await serveMetrics(new Registry(), o.metricsPort, METRICS_HOST);
-  const waiting = new AbortController();
-  const stopWaiting = () => waiting.abort();
-  process.once('SIGTERM', stopWaiting);
-  process.once('SIGINT', stopWaiting);
-  log.info({ leader: await elector.current(), namespace: o.namespace }, 'waiting to lead');
-  try { await elector.acquire(waiting.signal); } catch { standbyHealth.close(); log.info('stopped before leading'); return; }
+  const stopHolding = await lead(elector, log, { namespace: o.namespace });
+  if (!stopHolding) { standbyHealth.close(); return; }
   const port = (standbyHealth.address() as { port: number } | null)?.port ?? o.metricsPort;
   await new Promise((r) => standbyHealth.close(r));
-  process.off('SIGTERM', stopWaiting);
-  process.off('SIGINT', stopWaiting);
-  const stopHolding = elector.hold((why) => {
-    // Not sure to lead any more: stop acting at once, before another leader can start.
-    log.error({ why }, 'lost leadership; exiting');
-    log.flush();
-    process.exit(3);
-  });
-  log.info('leading');
 
   const store = new K8sResourceStore(kc, log.child({ component: 'store' }), undefined, o.watchNamespace ?? '');
   const platform = new K8sPlatform(kc);
@@ -74,11 +62,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   });
   log.info({ clusters: operator.controller.size, metricsPort: operator.metricsPort }, 'operator started');
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => { log.info({ signal }, 'operator stopping'); resolve(); };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  await untilStopped(log);
   await operator.stop();
   stopHolding();
   await elector.release();

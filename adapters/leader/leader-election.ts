@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis';
 
 export interface LeaderElector {
+  readonly identity: string;
   /** Resolves once this process leads. */
   acquire(signal: AbortSignal): Promise<void>;
   /** Keeps the lease; calls `lost` (once) when it can no longer be sure it leads. */

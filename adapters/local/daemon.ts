@@ -14,6 +14,7 @@ import { LocalPlatform } from './local-platform.js';
 import { InstanceObserver } from '../instance-observer.js';
 import { writePid, removePid } from './processes.js';
 import { RedisLeaderElector } from '../leader/leader-election.js';
+import { lead, untilStopped } from '../leader/lead.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -37,28 +38,13 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
 
   // Only the leader acts; the others wait to take over (operator replicas on the same store).
   const elector = new RedisLeaderElector(redis, `${hostname()}-${process.pid}`, Number(process.env.PGOP_LEADER_LEASE_MS ?? 5000));
-  const waiting = new AbortController();
-  const stopWaiting = () => waiting.abort();
-  process.once('SIGTERM', stopWaiting);
-  process.once('SIGINT', stopWaiting);
-  log.info({ leader: await elector.current() }, 'waiting to lead');
-  try {
-    await elector.acquire(waiting.signal);
-  } catch {
+  const stopHolding = await lead(elector, log);
+  if (!stopHolding) {
     removePid(memberFile);
     redis.disconnect();
     return;
   }
-  process.off('SIGTERM', stopWaiting);
-  process.off('SIGINT', stopWaiting);
-  const stopHolding = elector.hold((why) => {
-    // Not sure to lead any more: stop acting at once, before another leader can start.
-    log.error({ why }, 'lost leadership; exiting');
-    log.flush();
-    process.exit(3);
-  });
   writePid(state.daemonPidFile, process.pid);
-  log.info({ identity: elector.identity }, 'leading');
   const store = new RedisResourceStore(redis);
   const pgUser = postgresUser();
   const pods = new LocalPods(state, redis, pgUser, record.dataRoot, log.child({ component: 'pods' }));
@@ -119,11 +105,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
   await redis.set(DAEMON_READY_KEY, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), metricsPort, ...(operator.inspectPort !== undefined ? { inspectPort: operator.inspectPort } : {}) }));
   log.info({ pid: process.pid, clusters: operator.controller.size }, 'operator started');
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => { log.info({ signal }, 'operator stopping'); resolve(); };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  await untilStopped(log);
   await operator.stop();
   await proxies.closeAll();
   stopHolding();

@@ -1,23 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor } from 'xstate';
-import { fakeCluster, spec, settle } from '../../tests/fixtures/cluster-fakes.js';
+import { fakeCluster, spec, settle, readyCluster } from '../../tests/fixtures/cluster-fakes.js';
 import { primaryUp, replicaUp, bootstrapping, down, bootstrapFailed } from '../../tests/fixtures/observations.js';
 import { selectStatus, selectPhase } from './cluster.selectors.js';
-
-async function readyCluster(instances: number) {
-  const { machine, log } = fakeCluster();
-  const actor = createActor(machine, { input: { namespace: 'default', name: 'demo', spec: spec(instances), generation: 1 } }).start();
-  await settle();
-  actor.send({ type: 'instance.reported', instance: 'demo-1', observation: primaryUp() });
-  for (let i = 2; i <= instances; i++) {
-    await settle();
-    actor.send({ type: 'instance.reported', instance: `demo-${i}`, observation: bootstrapping() });
-    actor.send({ type: 'instance.reported', instance: `demo-${i}`, observation: replicaUp() });
-  }
-  await settle();
-  return { actor, log };
-}
 
 test('a 3-instance cluster bootstraps the primary, clones replicas one by one and becomes Ready', async () => {
   const { actor, log } = await readyCluster(3);

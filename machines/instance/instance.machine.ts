@@ -15,6 +15,12 @@ const slotInput = ({ context }: { context: InstanceContext }): SlotEffectInput =
   cluster: context.cluster, instance: context.name, primary: context.primary,
 });
 
+const phaseChanged = (context: InstanceContext, phase: InstancePhase): InstancePhaseChanged => ({
+  type: 'instance.phaseChanged', instance: context.name, phase,
+  ...(context.lastError ? { reason: context.lastError } : {}),
+  progress: context.progress,
+});
+
 export const instanceMachine = setup({
   types: {
     context: {} as InstanceContext,
@@ -30,18 +36,10 @@ export const instanceMachine = setup({
     releaseReplicationSlot: notProvided<void, SlotEffectInput>('releaseReplicationSlot'),
   },
   actions: {
-    notifyPhase: sendParent(({ context }, params: { phase: InstancePhase }): InstancePhaseChanged => ({
-      type: 'instance.phaseChanged', instance: context.name, phase: params.phase,
-      ...(context.lastError ? { reason: context.lastError } : {}),
-      progress: context.progress,
-    })),
+    notifyPhase: sendParent(({ context }, params: { phase: InstancePhase }) => phaseChanged(context, params.phase)),
     // Restored from a snapshot saved between this machine's move and the parent's record of it, the parent may
     // hold a stale phase; every observation re-announces the current one (the parent ignores repeats).
-    notifyCurrentPhase: sendParent(({ context, self }): InstancePhaseChanged => ({
-      type: 'instance.phaseChanged', instance: context.name, phase: String(self.getSnapshot().value) as InstancePhase,
-      ...(context.lastError ? { reason: context.lastError } : {}),
-      progress: context.progress,
-    })),
+    notifyCurrentPhase: sendParent(({ context, self }) => phaseChanged(context, String(self.getSnapshot().value) as InstancePhase)),
     storeProgress: assign({ progress: ({ event }) => (event.type === 'step.progress' ? event.progress : null) }),
     clearProgress: assign({ progress: null }),
     storeObservation: assign({
