@@ -38,14 +38,7 @@ export function admit(input: unknown, old?: Resource): Resource {
   if (input.apiVersion !== API_VERSION) head.push({ field: 'apiVersion', message: `must be "${API_VERSION}" (got ${JSON.stringify(input.apiVersion)})` });
   const meta = isObject(input.metadata) ? input.metadata : undefined;
   if (!meta) head.push({ field: 'metadata', message: 'is required (at least metadata.name)' });
-  else {
-    if (typeof meta.name !== 'string' || !NAME_RE.test(meta.name) || meta.name.length > 63) {
-      head.push({ field: 'metadata.name', message: `must be a DNS label: lower-case letters, digits and '-', starting and ending alphanumeric (got ${JSON.stringify(meta.name)})` });
-    }
-    if (meta.namespace !== undefined && (typeof meta.namespace !== 'string' || !NAME_RE.test(meta.namespace))) {
-      head.push({ field: 'metadata.namespace', message: `must be a DNS label (got ${JSON.stringify(meta.namespace)})` });
-    }
-  }
+  else head.push(...metadataErrors(meta));
   for (const k of Object.keys(input)) {
     if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k)) head.push({ field: k, message: `unknown field "${k}"; did you mean to put it under spec?` });
   }
@@ -57,12 +50,69 @@ export function admit(input: unknown, old?: Resource): Resource {
   const resource: Resource = {
     apiVersion: API_VERSION,
     kind: def.kind,
-    metadata: { ...(meta as unknown as Resource['metadata']), namespace: def.scope === 'Namespaced' ? (meta?.namespace as string | undefined) ?? 'default' : undefined },
+    metadata: keptMetadata(meta as Json, def.scope),
     spec: defaulted,
   };
-  if (!errors.length) errors.push(...celErrors(def, resource, old));
-  if (errors.length) throw new AdmissionError(label, errors);
+  if (!errors.length) errors.push(...celErrors(def, resource, old), ...(def.localChecks?.(resource.spec) ?? []));
+  if (errors.length) throw new AdmissionError(label, errors.filter((e, i) => errors.findIndex((o) => o.field === e.field && o.message === e.message) === i));
   return resource;
+}
+
+// --- metadata ----------------------------------------------------------------------------------------------------
+// A manifest may set name, namespace, labels and annotations. Fields the server sets (uid, resourceVersion...)
+// are dropped, as the apiserver ignores them on create; fields that would change how an object is deleted or
+// who owns it are refused, because the local store would otherwise take them as written.
+
+const KEPT_METADATA = ['name', 'namespace', 'labels', 'annotations'];
+const DROPPED_METADATA = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink'];
+const REFUSED_METADATA: Record<string, string> = {
+  finalizers: 'is set by the operator, not by a manifest; remove it (a copy of `get -o yaml` output must drop it)',
+  deletionTimestamp: 'is set by the server when an object is deleted; remove it and use `pgop local delete`',
+  deletionGracePeriodSeconds: 'is set by the server when an object is deleted; remove it',
+  ownerReferences: 'is set by the operator, not by a manifest; remove it',
+  generateName: 'is not supported; set metadata.name',
+};
+const LABEL_KEY_RE = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE_RE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+/** The apiserver's limit on the total size of annotations. */
+const ANNOTATIONS_MAX_BYTES = 256 * 1024;
+
+function metadataErrors(meta: Json): FieldError[] {
+  const out: FieldError[] = [];
+  if (typeof meta.name !== 'string' || !NAME_RE.test(meta.name) || meta.name.length > 63) {
+    out.push({ field: 'metadata.name', message: `must be a DNS label: lower-case letters, digits and '-', starting and ending alphanumeric (got ${JSON.stringify(meta.name)})` });
+  }
+  if (meta.namespace !== undefined && (typeof meta.namespace !== 'string' || !NAME_RE.test(meta.namespace) || meta.namespace.length > 63)) {
+    out.push({ field: 'metadata.namespace', message: `must be a DNS label (got ${JSON.stringify(meta.namespace)})` });
+  }
+  for (const [k, v] of Object.entries(meta)) {
+    if (REFUSED_METADATA[k] && v !== undefined && v !== null) out.push({ field: `metadata.${k}`, message: REFUSED_METADATA[k] });
+    else if (!KEPT_METADATA.includes(k) && !DROPPED_METADATA.includes(k) && !REFUSED_METADATA[k]) out.push({ field: `metadata.${k}`, message: `unknown field "${k}"; allowed here: ${KEPT_METADATA.join(', ')}` });
+  }
+  for (const which of ['labels', 'annotations'] as const) {
+    const m = meta[which];
+    if (m === undefined || m === null) continue;
+    if (!isObject(m) || Object.values(m).some((v) => typeof v !== 'string')) {
+      out.push({ field: `metadata.${which}`, message: 'must be a mapping of string keys to string values (quote numbers and booleans)' });
+      continue;
+    }
+    for (const [k, v] of Object.entries(m as Record<string, string>)) {
+      if (!LABEL_KEY_RE.test(k) || k.length > 317) out.push({ field: `metadata.${which}`, message: `key ${JSON.stringify(k)} is not a valid key: [prefix/]name, name up to 63 characters of letters, digits, -, _ and .` });
+      else if (which === 'labels' && !LABEL_VALUE_RE.test(v)) out.push({ field: `metadata.labels.${k}`, message: `must be at most 63 characters of letters, digits, -, _ and ., starting and ending alphanumeric (got ${JSON.stringify(v)})` });
+    }
+    if (which === 'annotations' && Buffer.byteLength(JSON.stringify(m)) > ANNOTATIONS_MAX_BYTES) {
+      out.push({ field: 'metadata.annotations', message: `must total at most ${ANNOTATIONS_MAX_BYTES} bytes` });
+    }
+  }
+  return out;
+}
+
+function keptMetadata(meta: Json, scope: ResourceDefinition['scope']): Resource['metadata'] {
+  const out: Resource['metadata'] = { name: meta.name as string };
+  if (scope === 'Namespaced') out.namespace = (meta.namespace as string | undefined) ?? 'default';
+  if (isObject(meta.labels)) out.labels = { ...(meta.labels as Record<string, string>) };
+  if (isObject(meta.annotations)) out.annotations = { ...(meta.annotations as Record<string, string>) };
+  return out;
 }
 
 function schemaErrors(schema: TSchema, value: unknown, root: string): FieldError[] {

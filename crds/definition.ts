@@ -25,6 +25,11 @@ export interface ResourceDefinition {
   /** CEL rules evaluated against the whole object, for rules that need metadata. */
   objectRules?: { rule: string; message: string; fieldPath?: string }[];
   printerColumns: PrinterColumn[];
+  /**
+   * Checks stricter than CEL can afford within the apiserver's cost budget (a real parser), run by local
+   * admission after the CEL rules pass and again where the value is used. Each names its field.
+   */
+  localChecks?: (spec: unknown) => { field: string; message: string }[];
 }
 
 export interface ObjectMeta {

@@ -1,20 +1,13 @@
 // PostgresCluster: the single source for the TypeScript type, the OpenAPI schema (with CEL rules and defaults)
 // and the printer columns. chart/crds is generated from here by `npm run generate`.
 import { Type, type Static } from '@sinclair/typebox';
-import { Strict, StringMap, Quantity, Name, Conditions, Opaque } from './schema-kit.js';
+import { Strict, StringMap, Quantity, Name, Conditions, Opaque, CEL } from './schema-kit.js';
 import type { ResourceDefinition, Resource } from './definition.js';
+import { OPERATOR_OWNED_PARAMETERS, PARAMETER_RULES, parameterProblems } from './pg-parameters.js';
+import { HBA_LINE_RULES, hbaProblems } from './pg-hba.js';
+import { reservedRoleRule } from './reserved-roles.js';
 
-/** Parameters the operator renders itself; accepting them from users would break replication or fencing. */
-export const OPERATOR_OWNED_PARAMETERS = [
-  'archive_cleanup_command', 'archive_command', 'archive_mode', 'cluster_name', 'config_file', 'data_directory',
-  'hba_file', 'hot_standby', 'ident_file', 'listen_addresses', 'log_destination', 'log_directory',
-  'logging_collector', 'port', 'primary_conninfo', 'primary_slot_name', 'promote_trigger_file',
-  'recovery_end_command', 'recovery_target', 'recovery_target_action', 'recovery_target_inclusive',
-  'recovery_target_lsn', 'recovery_target_name', 'recovery_target_time', 'recovery_target_timeline',
-  'recovery_target_xid', 'restore_command', 'ssl', 'ssl_ca_file', 'ssl_cert_file', 'ssl_key_file',
-  'synchronous_standby_names', 'unix_socket_directories', 'wal_level', 'wal_log_hints',
-] as const;
-
+export { OPERATOR_OWNED_PARAMETERS };
 
 export const SynchronousSpec = Strict({
   method: Type.Union([Type.Literal('any'), Type.Literal('first')], {
@@ -29,22 +22,22 @@ export const SynchronousSpec = Strict({
 
 export const PostgresqlSpec = Strict({
   parameters: Type.Optional(StringMap({
-    description: 'postgresql.conf parameters. Keys the operator manages (port, replication, archiving, TLS files) are refused.',
+    description: 'postgresql.conf parameters, lower-case names (myext.setting for extensions). Keys the operator manages (port, replication, archiving, TLS files) and any that run commands or load code are refused, whatever their case; values may not hold control characters.',
     maxProperties: 200,
-    // One cheap has() per key keeps the apiserver's CEL cost estimate low and names the key in the message.
-    rules: OPERATOR_OWNED_PARAMETERS.map((p) => ({ rule: `!has(self.${p})`, message: `parameter ${p} is managed by the operator; remove it from spec.postgresql.parameters` })),
+    rules: PARAMETER_RULES,
   })),
   synchronous: Type.Optional(SynchronousSpec),
-  pgHba: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), {
+  pgHba: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256, [CEL]: HBA_LINE_RULES }), {
     maxItems: 64,
-    description: 'Extra pg_hba.conf lines, added after the operator rules; trust is refused.',
-    [`x-kubernetes-validations`]: [{ rule: "self.all(l, !l.contains('trust'))", message: 'trust authentication is refused; use scram-sha-256' }],
+    description: 'Extra pg_hba.conf rules, added after the operator rules: host|hostssl|hostnossl DATABASE USER ADDRESS scram-sha-256|cert|reject (hostnossl only with reject).',
+    // Kept beside the per-line grammar for its plain message on the most common mistake.
+    [CEL]: [{ rule: "self.all(l, !l.contains('trust'))", message: 'trust authentication is refused; use scram-sha-256' }],
   })),
 });
 
 export const InitdbSpec = Strict({
   database: Type.String({ default: 'app', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }),
-  owner: Type.String({ default: 'app', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }),
+  owner: Type.String({ default: 'app', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', [CEL]: [reservedRoleRule()] }),
   dataChecksums: Type.Boolean({ default: true }),
   encoding: Type.String({ default: 'UTF8' }),
   locale: Type.String({ default: 'C' }),
@@ -150,6 +143,12 @@ export const postgresClusterDefinition: ResourceDefinition = {
     rule: 'self.metadata.name.size() <= 50',
     message: 'metadata.name must be at most 50 characters (instance names append a serial)',
   }],
+  // CEL messages cannot name keys within the cost budget, and CEL checks pg_hba lines by shape only: these name
+  // the offending key and parse each line strictly. The agent's renderer runs the same functions again.
+  localChecks: (spec) => [
+    ...parameterProblems((spec as PostgresClusterSpec).postgresql?.parameters ?? {}).map((message) => ({ field: 'spec.postgresql.parameters', message })),
+    ...hbaProblems((spec as PostgresClusterSpec).postgresql?.pgHba ?? []).map(({ index, problem }) => ({ field: `spec.postgresql.pgHba[${index}]`, message: problem })),
+  ],
   printerColumns: [
     { name: 'Instances', type: 'integer', jsonPath: '.spec.instances' },
     { name: 'Ready', type: 'integer', jsonPath: '.status.readyInstances' },

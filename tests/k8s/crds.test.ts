@@ -60,6 +60,27 @@ test('invalid resources are refused with messages naming the field', () => {
   assert.match(range.stderr, /spec\.ranges: Invalid value: .*contiguous/);
 });
 
+test('configuration injection is refused by the apiserver: any-case owned parameters, hostile values, pg_hba lines, reserved owners', () => {
+  const cases: [string, RegExp][] = [
+    ['  instances: 1\n  postgresql:\n    parameters:\n      ARCHIVE_MODE: "on"\n      ARCHIVE_COMMAND: "touch /tmp/pwned-archive-%f"\n', /spec\.postgresql\.parameters: Invalid value: .*managed by the operator/],
+    ['  instances: 1\n  postgresql:\n    parameters:\n      Shared_Preload_Libraries: evil\n', /spec\.postgresql\.parameters: Invalid value: .*managed by the operator/],
+    ['  instances: 1\n  postgresql:\n    parameters:\n      work-mem: 4MB\n', /spec\.postgresql\.parameters: Invalid value: .*parameter names must be lower-case/],
+    ['  instances: 1\n  postgresql:\n    parameters:\n      work_mem: "4MB\\narchive_command = \'touch /tmp/x\'"\n', /spec\.postgresql\.parameters: Invalid value: .*control character/],
+    ['  instances: 1\n  postgresql:\n    pgHba:\n    - host app app 10.0.0.0/8 scram-sha-256\n    - host all all 0.0.0.0/0 md5\n', /spec\.postgresql\.pgHba\[1\]: Invalid value: .*must be one rule/],
+    ['  instances: 1\n  postgresql:\n    pgHba:\n    - hostnossl all all ::/0 scram-sha-256\n', /spec\.postgresql\.pgHba\[0\]: Invalid value: .*hostnossl is only allowed with reject/],
+    ['  instances: 1\n  bootstrap:\n    initdb:\n      owner: streaming_replica\n', /spec\.bootstrap\.initdb\.owner: Invalid value: .*reserved role name/],
+    ['  instances: 1\n  bootstrap:\n    initdb:\n      owner: pg_monitor\n', /spec\.bootstrap\.initdb\.owner: Invalid value: .*reserved role name/],
+  ];
+  for (const [spec, message] of cases) {
+    const r = kubectl(['apply', '-f', '-'], bad(spec, 'injected'));
+    assert.notEqual(r.status, 0, spec);
+    assert.match(r.stderr, message, r.stderr);
+  }
+  assert.notEqual(kubectl(['get', 'pgc', 'injected']).status, 0, 'nothing was stored');
+  const ok = kubectl(['apply', '-f', '-'], bad('  instances: 1\n  postgresql:\n    parameters:\n      work_mem: 4MB\n      myext.setting: "it\'s \\\\ fine"\n    pgHba:\n    - hostssl all +readers fd00::/8 scram-sha-256 clientcert=verify-full\n', 'allowed'));
+  assert.equal(ok.status, 0, ok.stderr);
+});
+
 test('transition rules hold on update', () => {
   const f = join(cp.dir, 'grow.yaml');
   writeFileSync(f, bad('  instances: 1\n  postgresVersion: 16\n', 'versioned'));
