@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderPgopConf, renderHba, primaryConninfo, pgpassLine } from './render.js';
-import type { InstanceSpec } from './spec.js';
+import { renderPgopConf, renderHba, primaryConninfo, pgpassLine, userParameters, userHbaRules, hbaRules, formatHbaRule } from './render.js';
+import { SUPERUSER, REPLICATION_USER, type InstanceSpec } from './spec.js';
+import { OPERATOR_ROLES } from '../crds/reserved-roles.js';
 
 const spec: InstanceSpec = {
   cluster: { namespace: 'default', name: 'demo' }, name: 'demo-2', serial: 2, host: '127.0.0.1', port: 5433, httpPort: 8001,
@@ -37,4 +38,33 @@ test('pg_hba refuses trust and keeps replication to the replication role', () =>
 test('conninfo and pgpass escape what libpq requires', () => {
   assert.match(primaryConninfo({ ...spec, name: "it's" }, '/p'), /application_name='it\\'s'/);
   assert.equal(pgpassLine('*', '*', 'u', 'a:b\\c'), '*:*:*:u:a\\:b\\\\c\n');
+});
+
+test('backslashes are doubled and quotes doubled, so no value escapes its quotes', () => {
+  const conf = renderPgopConf({ ...spec, parameters: { application_name: "a\\' b\\" } }, { standby: false, passfile: '/p' });
+  assert.match(conf, /^application_name = 'a\\\\'' b\\\\'$/m);
+});
+
+test('refused parameters and pg_hba lines are left out and reported', () => {
+  const hostile = { ...spec, parameters: { ARCHIVE_COMMAND: 'x', work_mem: '1MB', bad: 'a\nport = 1' }, pgHba: ['host all all 0.0.0.0/0 trust', 'host app app 10.0.0.0/8 scram-sha-256'] };
+  assert.deepEqual(Object.keys(userParameters(hostile).kept), ['work_mem']);
+  assert.equal(userParameters(hostile).refused.length, 2);
+  assert.deepEqual(userHbaRules(hostile).refused, ['pgHba[0]: method "trust" is refused: use scram-sha-256, cert or reject']);
+  const conf = renderPgopConf(hostile, { standby: false, passfile: '/p' });
+  assert.doesNotMatch(conf, /ARCHIVE_COMMAND|^bad/m);
+  assert.doesNotMatch(renderHba(hostile), /trust/);
+});
+
+test('off loopback the rules cover IPv6 too and the superuser is refused outside its networks', () => {
+  const rules = hbaRules({ ...spec, host: '10.1.2.3', superuserNetworks: ['10.1.0.0/16'] }).map(formatHbaRule).map((l) => l.split(/\s+/).join(' '));
+  assert.deepEqual(rules.filter((l) => l.includes(' postgres ')), [
+    'host all postgres 10.1.0.0/16 scram-sha-256', 'host all postgres 0.0.0.0/0 reject', 'host all postgres ::/0 reject',
+  ]);
+  assert.ok(rules.includes('host replication all ::/0 reject'));
+  assert.ok(rules.includes('host all all ::/0 scram-sha-256'));
+});
+
+test('the reserved role list names the roles the agent creates', () => {
+  assert.ok((OPERATOR_ROLES as readonly string[]).includes(SUPERUSER));
+  assert.ok((OPERATOR_ROLES as readonly string[]).includes(REPLICATION_USER));
 });

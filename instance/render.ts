@@ -1,14 +1,33 @@
-// Pure renderers for the files the agent owns inside the data directory.
+// Pure renderers for the files the agent owns inside the data directory. Admission already refused hostile
+// parameters and pg_hba lines; the renderer checks them again with the same functions (a spec file can come from
+// an older operator or a hand edit) and drops what fails, so nothing a user wrote can end a line early.
 import type { InstanceSpec } from './spec.js';
-import { REPLICATION_USER } from './spec.js';
+import { REPLICATION_USER, SUPERUSER } from './spec.js';
+import { parameterProblem } from '../crds/pg-parameters.js';
+import { parseHbaLine, type HbaRule } from '../crds/pg-hba.js';
 
 export const PGOP_CONF = 'pgop.conf';
 export const INCLUDE_LINE = `include '${PGOP_CONF}'`;
 
 /** libpq conninfo values are quoted when they hold spaces or quotes. */
 const conninfoValue = (v: string) => (/^[^\s'\\]+$/.test(v) ? v : `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`);
-/** postgresql.conf string values are single-quoted with doubled quotes. */
-const confValue = (v: string) => `'${v.replace(/'/g, "''")}'`;
+/**
+ * postgresql.conf string values are single-quoted; inside, PostgreSQL reads backslash escapes, so `\` is doubled
+ * too (a value ending in `\` would otherwise escape the closing quote). Control characters never get here.
+ */
+const confValue = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+
+/** The user's parameters the renderer writes, and the ones it drops with the reason (for the agent's log). */
+export function userParameters(spec: Pick<InstanceSpec, 'parameters'>): { kept: Record<string, string>; refused: string[] } {
+  const kept: Record<string, string> = {};
+  const refused: string[] = [];
+  for (const [k, v] of Object.entries(spec.parameters)) {
+    const problem = parameterProblem(k, v);
+    if (problem) refused.push(problem);
+    else kept[k] = v;
+  }
+  return { kept, refused };
+}
 
 export function primaryConninfo(spec: InstanceSpec, passfile: string): string {
   if (!spec.primary) throw new Error(`${spec.name} has no primary to stream from`);
@@ -49,22 +68,60 @@ export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; pas
     owned.recovery_target_timeline = 'latest';
   }
   const lines = ['# Written by the pgop instance agent; edits are overwritten.'];
-  for (const [k, v] of Object.entries(DEFAULTS)) if (!(k in spec.parameters)) lines.push(`${k} = ${confValue(v)}`);
-  for (const [k, v] of Object.entries(spec.parameters)) lines.push(`${k} = ${confValue(v)}`);
+  const { kept } = userParameters(spec);
+  for (const [k, v] of Object.entries(DEFAULTS)) if (!(k in kept)) lines.push(`${k} = ${confValue(v)}`);
+  for (const [k, v] of Object.entries(kept)) lines.push(`${k} = ${confValue(v)}`);
   for (const [k, v] of Object.entries(owned)) lines.push(`${k} = ${confValue(v)}`);
   return `${lines.join('\n')}\n`;
 }
 
+const isLoopback = (host: string) => host.startsWith('127.') || host === '::1' || host === 'localhost';
+
+/** The user's pg_hba lines the renderer keeps (parsed again), and the ones it drops with the reason. */
+export function userHbaRules(spec: Pick<InstanceSpec, 'pgHba'>): { kept: HbaRule[]; refused: string[] } {
+  const kept: HbaRule[] = [];
+  const refused: string[] = [];
+  spec.pgHba.forEach((line, i) => {
+    const r = parseHbaLine(line);
+    if (r.ok) kept.push(r.rule);
+    else refused.push(`pgHba[${i}]: ${r.problem}`);
+  });
+  return { kept, refused };
+}
+
+/**
+ * The rules in order (first match wins): the superuser only over the socket and from the operator's own
+ * addresses, replication only for the replication role, then the user's rules, then scram for everyone else.
+ * IPv6 gets the same treatment as IPv4. Rule objects, rendered in one place, so a later change of connection
+ * type (host → hostssl) is one edit.
+ */
+export function hbaRules(spec: InstanceSpec): HbaRule[] {
+  const loopback = isLoopback(spec.host);
+  const clients = loopback ? ['127.0.0.0/8', '::1/128'] : ['0.0.0.0/0', '::/0'];
+  // The operator and peer agents (pg_rewind, slots) connect as the superuser. Locally they all use loopback; in
+  // Kubernetes they come from pod addresses the platform may name (superuserNetworks), else from the pod network.
+  const admins = loopback ? ['127.0.0.0/8', '::1/128'] : (spec.superuserNetworks ?? clients);
+  const everywhere = ['0.0.0.0/0', '::/0'];
+  const host = (database: string, user: string, address: string, method: HbaRule['method']): HbaRule => ({ type: 'host', database, user, address, method });
+  return [
+    { type: 'local', database: 'all', user: 'all', method: 'scram-sha-256' },
+    ...admins.map((a) => host('all', SUPERUSER, a, 'scram-sha-256')),
+    ...everywhere.map((a) => host('all', SUPERUSER, a, 'reject')),
+    ...clients.map((a) => host('replication', REPLICATION_USER, a, 'scram-sha-256')),
+    ...everywhere.map((a) => host('replication', 'all', a, 'reject')),
+    ...userHbaRules(spec).kept,
+    ...clients.map((a) => host('all', 'all', a, 'scram-sha-256')),
+  ];
+}
+
+export const formatHbaRule = (r: HbaRule): string =>
+  [r.type.padEnd(9), r.database.padEnd(13), r.user.padEnd(19), ...(r.address ? [r.address.padEnd(15)] : []), ...(r.mask ? [r.mask] : []), r.method, ...(r.options ?? [])].join(' ').trimEnd();
+
 /** Restrictive: no trust anywhere, replication only for the replication role, scram for everyone. */
 export function renderHba(spec: InstanceSpec): string {
-  const net = spec.host === '127.0.0.1' || spec.host.startsWith('127.') ? '127.0.0.0/8' : '0.0.0.0/0';
   return [
     '# Written by the pgop instance agent; edits are overwritten. Extra rules: spec.postgresql.pgHba.',
-    'local   all           all                         scram-sha-256',
-    `host    replication   ${REPLICATION_USER}   ${net}   scram-sha-256`,
-    'host    replication   all                 0.0.0.0/0   reject',
-    ...spec.pgHba,
-    `host    all           all                 ${net}   scram-sha-256`,
+    ...hbaRules(spec).map(formatHbaRule),
     '',
   ].join('\n');
 }

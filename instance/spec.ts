@@ -29,6 +29,11 @@ export interface InstanceSpec {
   replicationSlot: string;
   parameters: Record<string, string>;
   pgHba: string[];
+  /**
+   * Where the operator and peer agents connect from as the superuser, when postgres listens on a non-loopback
+   * address (Kubernetes: the pod network). Absent: any address, scram only. Loopback hosts always use loopback.
+   */
+  superuserNetworks?: string[];
   /** Files holding the generated passwords (superuser, replication, app). */
   secrets: { superuser: string; replication: string; app: string };
   /** Set when the agent runs as root: postgres and its tools run as this OS user. */

@@ -10,6 +10,8 @@ import { readSecret } from '../../instance/files.js';
 import { standbySignal } from '../../instance/layout.js';
 import { REPLICATION_USER, SUPERUSER } from '../../instance/spec.js';
 import { synchronousStandbyNames } from '../../instance/sync.js';
+import { bootstrapOwner } from '../../instance/owner.js';
+import { userParameters, userHbaRules } from '../../instance/render.js';
 import { promote, demote, rejoin } from '../../instance/roles.js';
 import { withClient } from '../sql/connect.js';
 import { ensureRole, ensureDatabase, setPassword } from '../sql/roles.js';
@@ -139,16 +141,18 @@ export function createAgentImplementations(deps: AgentDeps) {
       prepareInstance: fromPromise<void, RoleInput>(async ({ input }) => {
         const spec = rt.spec();
         if (input.role !== 'primary') return;
+        const app = bootstrapOwner(spec);
+        const dropped = [...userParameters(spec).refused, ...userHbaRules(spec).refused];
+        if (dropped.length) deps.log.warn({ dropped }, 'left user settings out of the rendered configuration');
         rt.syncNames = synchronousStandbyNames(spec, []);
         rt.writeConfig(false);
         await withClient(rt.superuser(), async (c) => {
           await c.query('SELECT pg_reload_conf()');
           await setPassword(c, SUPERUSER, readSecret(spec.secrets.superuser));
           await ensureRole(c, REPLICATION_USER, readSecret(spec.secrets.replication), ['LOGIN', 'REPLICATION']);
-          if (spec.bootstrap.mode === 'initdb') {
-            const { owner, database } = spec.bootstrap.initdb;
-            await ensureRole(c, owner, readSecret(spec.secrets.app), ['LOGIN']);
-            await ensureDatabase(c, database, owner);
+          if (app) {
+            await ensureRole(c, app.owner, readSecret(spec.secrets.app), ['LOGIN']);
+            await ensureDatabase(c, app.database, app.owner);
           }
         });
       }),
