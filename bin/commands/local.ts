@@ -4,7 +4,7 @@ import { Option } from 'commander';
 import { stringify } from 'yaml';
 import { StateDir, DEFAULT_STATE_DIR } from '../../adapters/local/state-dir.js';
 import { openPlatform, ensureDaemon, down, daemonRunning, daemonInfo, type Platform } from '../../adapters/local/control.js';
-import { readManifests } from '../../adapters/local/manifests.js';
+import { readManifests, admitAgainstStore } from '../../adapters/local/manifests.js';
 import { runDaemon } from '../../adapters/local/daemon.js';
 import { resolveKind, definitions } from '../../crds/registry.js';
 import type { Resource } from '../../crds/definition.js';
@@ -34,7 +34,8 @@ function kindOrFail(input: string) {
 }
 
 async function applyAll(p: Platform, files: string[]) {
-  const manifests = readManifests(files);
+  const manifests = readManifests(files, p.state);
+  await admitAgainstStore(manifests, p.store);
   const applied: Resource[] = [];
   for (const m of manifests) {
     const { resource, action } = await p.store.apply(m.raw);
@@ -56,7 +57,7 @@ export function registerLocalCommands(program: Command): void {
     .option('--inspect [port]', 'stream every actor to the Stately inspector through a loopback relay (default port 8080)')
     .action(async (o: { filename: string[]; stateDir: string; wait?: boolean; timeout: string; inspect?: string | boolean }) => {
       // Validate before starting anything: bad input must leave no process behind.
-      if (o.filename.length) readManifests(o.filename);
+      if (o.filename.length) readManifests(o.filename, new StateDir(o.stateDir));
       await withPlatform(o.stateDir, true, async (p) => {
         const inspectPort = o.inspect === undefined || o.inspect === false ? undefined : o.inspect === true ? 8080 : Number(o.inspect);
         const pid = await ensureDaemon(p, inspectPort !== undefined ? ['--inspect', String(inspectPort)] : []);
@@ -86,7 +87,7 @@ export function registerLocalCommands(program: Command): void {
     .requiredOption('-f, --filename <file...>', 'manifests to apply')
     .addOption(stateOpt())
     .action(async (o: { filename: string[]; stateDir: string }) => {
-      readManifests(o.filename);
+      readManifests(o.filename, new StateDir(o.stateDir));
       await withPlatform(o.stateDir, false, async (p) => {
         if (!(await daemonRunning(p))) out('warning: the operator is not running; start it with `pgop local up`');
         await applyAll(p, o.filename);
