@@ -2,7 +2,7 @@
 // again because it is the one issuing CREATE ROLE (a spec file from an older operator, a hand edit): `postgres`
 // here would hand the app secret's password to the superuser, `streaming_replica` to the replication role.
 import { reservedRoleProblem } from '../crds/reserved-roles.js';
-import type { InstanceSpec } from './spec.js';
+import type { InstanceSpec } from '../adapters/instance/spec.js';
 
 export function bootstrapOwner(spec: Pick<InstanceSpec, 'bootstrap'>): { owner: string; database: string } | null {
   if (spec.bootstrap.mode !== 'initdb') return null;

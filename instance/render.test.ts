@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderPgopConf, renderHba, primaryConninfo, pgpassLine, userParameters, userHbaRules, hbaRules, formatHbaRule } from './render.js';
-import { SUPERUSER, REPLICATION_USER, type InstanceSpec } from './spec.js';
+import { SUPERUSER, REPLICATION_USER, type InstanceSpec } from '../adapters/instance/spec.js';
 import { OPERATOR_ROLES } from '../crds/reserved-roles.js';
 
 const spec: InstanceSpec = {

@@ -1,8 +1,8 @@
 // Pure renderers for the files the agent owns inside the data directory. Admission already refused hostile
 // parameters and pg_hba lines; the renderer checks them again with the same functions (a spec file can come from
 // an older operator or a hand edit) and drops what fails, so nothing a user wrote can end a line early.
-import type { InstanceSpec } from './spec.js';
-import { REPLICATION_USER, SUPERUSER } from './spec.js';
+import type { InstanceSpec } from '../adapters/instance/spec.js';
+import { REPLICATION_USER, SUPERUSER } from '../adapters/instance/spec.js';
 import { parameterProblem } from '../crds/pg-parameters.js';
 import { parseHbaLine, type HbaRule } from '../crds/pg-hba.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Resource } from '../../crds/definition.js';
 import { admit, AdmissionError } from '../../crds/admission.js';
-import { keyOfResource, type ResourceKey } from '../store/resource-store.js';
+import { keyOfResource, type ResourceKey } from '../../actors/ports/resource-store.js';
 import type { StateDir } from './state-dir.js';
 
 export interface Manifest { file: string; index: number; raw: unknown; resource: Resource }

@@ -13,7 +13,7 @@ import { postgresUser, handOver } from '../../adapters/os/os-user.js';
 import { pgBinDir } from '../../adapters/local/postgres-install.js';
 import { freePort } from '../../adapters/local/ports.js';
 import { renderPgopConf, renderHba, PGOP_CONF, INCLUDE_LINE } from '../../instance/render.js';
-import type { InstanceSpec } from '../../instance/spec.js';
+import type { InstanceSpec } from '../../adapters/instance/spec.js';
 
 const user = postgresUser();
 const bin = pgBinDir(15);
