@@ -115,6 +115,7 @@ test('metadata a user must not write is refused, server-set fields are dropped',
     uid: 'forged', resourceVersion: '1', generation: 9, creationTimestamp: '2000-01-01T00:00:00Z', managedFields: [{}], labels: { a: 'b' }, annotations: { c: 'd' },
   }));
   assert.deepEqual(r.metadata, { name: 'demo', namespace: 'default', labels: { a: 'b' }, annotations: { c: 'd' } });
+  assert.doesNotThrow(() => admit(cluster({}, { finalizers: [], ownerReferences: null })), 'empty values change nothing');
   assertRefused(cluster({}, { labels: { a: 1 } }), 'metadata.labels', /string/);
   assertRefused(cluster({}, { surprise: true }), 'metadata.surprise', /unknown field/);
 });
