@@ -1,11 +1,13 @@
 // What the status loop observes on Kubernetes: each cluster's instances as their PVCs record them, and the
-// StatefulSet-like duty of bringing back a Pod that was lost while its PVC stays.
+// StatefulSet-like duty of bringing back a Pod that was lost while its PVC stays, and the role labels the Services
+// select by, written from the cluster's primary record (the operator is their only writer).
 import type { ClusterController } from '../operator/cluster-operator.js';
 import { clusterSnapshot } from '../operator/cluster-operator.js';
 import type { ClusterSnapshot } from '../../machines/cluster/cluster.selectors.js';
 import type { InstanceSource } from '../instance-observer.js';
 import type { K8sPlatform } from './k8s-platform.js';
 import type { Logger } from '../logging/logger.js';
+import { desiredRoleLabels, type RoleLabel } from './specs/role-labels.js';
 
 /**
  * The members whose lost Pods may be recreated now. A lost primary comes back once the failover replaced it, when
@@ -21,6 +23,13 @@ export function recreatable(snap: ClusterSnapshot, primaryMissingForMs: number, 
   return ctx.members.filter((m) => m.phase !== 'removing' && m.phase !== 'removed')
     .filter((m) => m.name !== ctx.currentPrimary || !holdPrimary)
     .map((m) => m.name);
+}
+
+/** Role labels from the cluster's primary record; a primary being failed over from is fenced (no label). */
+export function roleLabelsFor(snap: ClusterSnapshot, pods: string[]): Record<string, RoleLabel | null> {
+  const { currentPrimary, planFrom } = snap.context;
+  const fenced = snap.matches('failingOver') && planFrom === currentPrimary ? currentPrimary : null;
+  return desiredRoleLabels({ pods, primary: currentPrimary, fenced });
 }
 
 export function k8sInstanceSource(ctl: ClusterController, platform: K8sPlatform, log: Logger, graceMs: number): InstanceSource {
@@ -40,6 +49,8 @@ export function k8sInstanceSource(ctl: ClusterController, platform: K8sPlatform,
         const missingFor = Date.now() - (primaryMissingSince.get(key) ?? Date.now());
         const recreated = await platform.recreateMissingPods(ref, snap.context.spec, recreatable(snap, missingFor, graceMs));
         if (recreated.length) log.warn({ cluster: `${ref.namespace}/${ref.name}`, recreated }, 'recreated lost instance pods from their volumes');
+        // The snapshot is read again once the Pods are listed: a promotion meanwhile must not be undone.
+        await platform.labelRoles(ref, (pods) => roleLabelsFor(clusterSnapshot(ctl, ref.namespace, ref.name) ?? snap, pods));
       }
     },
     list: async () => (await Promise.all(clusters().map(({ ref }) => platform.instances(ref)))).flat(),

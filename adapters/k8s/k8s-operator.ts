@@ -8,6 +8,7 @@ import { K8sLeaseElector } from '../leader/k8s-lease-elector.js';
 import { lead, untilStopped } from '../leader/lead.js';
 import { K8sResourceStore } from './k8s-resource-store.js';
 import { K8sPlatform } from './k8s-platform.js';
+import { operatorPeer } from './specs/operator-peer.js';
 import { K8sEvents } from './k8s-events.js';
 import { InstanceObserver } from '../instance-observer.js';
 import { k8sInstanceSource } from './k8s-instance-source.js';
@@ -31,6 +32,8 @@ export interface KubernetesOperatorOptions {
 export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promise<void> {
   const redisUrl = process.env.REDIS_URL;
   if (!redisUrl) throw new Error('REDIS_URL is not set: the operator keeps its step queues in Redis (the Helm chart sets it; e.g. REDIS_URL=redis://pgop-redis:6379)');
+  // Checked before leading: the clusters' NetworkPolicies admit the operator by these (the chart sets the labels).
+  const peer = operatorPeer(o.namespace, process.env.PGOP_OPERATOR_LABELS);
   const identity = `${process.env.POD_NAME ?? hostname()}-${process.pid}`;
   const log = createLogger('operator', { platform: 'kubernetes', identity });
   const kc = loadKubeConfig(o.kubeconfig);
@@ -45,7 +48,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   await new Promise((r) => standbyHealth.close(r));
 
   const store = new K8sResourceStore(kc, log.child({ component: 'store' }), undefined, o.watchNamespace ?? '');
-  const platform = new K8sPlatform(kc);
+  const platform = new K8sPlatform(kc, peer);
   const events = new K8sEvents(kc, log, identity);
   let observer: InstanceObserver | undefined;
   const source = (ctl: ClusterController) => k8sInstanceSource(ctl, platform, log, PRIMARY_RECREATE_GRACE_MS);
