@@ -8,7 +8,7 @@ import { K8sLeaseElector } from '../leader/k8s-lease-elector.js';
 import { lead, untilStopped } from '../leader/lead.js';
 import { K8sResourceStore } from './k8s-resource-store.js';
 import { K8sPlatform } from './k8s-platform.js';
-import { operatorPeer } from './specs/operator-peer.js';
+import { checkNamespace, operatorPeer } from './specs/operator-peer.js';
 import { K8sEvents } from './k8s-events.js';
 import { InstanceObserver } from '../instance-observer.js';
 import { k8sInstanceSource } from './k8s-instance-source.js';
@@ -34,6 +34,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   if (!redisUrl) throw new Error('REDIS_URL is not set: the operator keeps its step queues in Redis (the Helm chart sets it; e.g. REDIS_URL=redis://pgop-redis:6379)');
   // Checked before leading: the clusters' NetworkPolicies admit the operator by these (the chart sets the labels).
   const peer = operatorPeer(o.namespace, process.env.PGOP_OPERATOR_LABELS);
+  if (o.watchNamespace) checkNamespace(o.watchNamespace, '--watch-namespace (PGOP_WATCH_NAMESPACE)');
   const identity = `${process.env.POD_NAME ?? hostname()}-${process.pid}`;
   const log = createLogger('operator', { platform: 'kubernetes', identity });
   const kc = loadKubeConfig(o.kubeconfig);

@@ -28,8 +28,14 @@ export function parseOperatorLabels(text: string, source = 'PGOP_OPERATOR_LABELS
   return labels;
 }
 
+/** A namespace name reaches API paths and selectors: refused unless it is a DNS label. */
+export function checkNamespace(value: string, source: string): string {
+  if (!DNS_LABEL.test(value)) throw new Error(`${source}: "${value}" is not a namespace name (lower-case letters, digits and '-', at most 63)`);
+  return value;
+}
+
 export function operatorPeer(namespace: string, labelsText?: string): OperatorPeer {
-  if (!DNS_LABEL.test(namespace)) throw new Error(`operator namespace "${namespace}" is not a namespace name; set --namespace or POD_NAMESPACE`);
+  checkNamespace(namespace, 'the operator namespace (--namespace or POD_NAMESPACE)');
   return { namespace, labels: labelsText ? parseOperatorLabels(labelsText) : { ...DEFAULT_OPERATOR_LABELS } };
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { clusterServices } from './services.js';
 import { instancePod, instancePvc } from './pod.js';
 import { instanceIdentity, networkPolicy } from './cluster-objects.js';
-import { operatorPeer, parseOperatorLabels } from './operator-peer.js';
+import { checkNamespace, operatorPeer, parseOperatorLabels } from './operator-peer.js';
 import { desiredRoleLabels } from './role-labels.js';
 import { AGENT_PORT, DATA_MOUNT, POSTGRES_PORT, RUN_MOUNT } from './names.js';
 
@@ -70,6 +70,8 @@ test('operator labels are checked: a bad key, value or empty list is refused wit
   assert.deepEqual(operatorPeer('ops').labels, { 'app.kubernetes.io/name': 'pgop' });
   for (const bad of ['', 'app.kubernetes.io/name', 'a=b c', '=x', 'x=y\nz', 'a=${x}']) assert.throws(() => parseOperatorLabels(bad), /PGOP_OPERATOR_LABELS/, JSON.stringify(bad));
   assert.throws(() => operatorPeer('Not A Namespace'), /namespace/);
+  for (const bad of ['apps/../kube-system', 'a'.repeat(64), '-apps', 'apps\n']) assert.throws(() => checkNamespace(bad, '--watch-namespace'), /--watch-namespace/, JSON.stringify(bad));
+  assert.equal(checkNamespace('team-a', '--watch-namespace'), 'team-a');
 });
 
 test('the agents\' Role: no Pod writes, no Secret listing, only its cluster\'s Secrets, ConfigMap and Lease by name, no Lease create', () => {
