@@ -17,7 +17,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/name=pgop,app.kubernetes.io/instance={{ .Release.Name }}
 {{- end -}}
 {{- define "pgop.inChartRedis" -}}
-{{- if and .Values.redis.enabled (not .Values.redis.url) -}}true{{- end -}}
+{{- if and .Values.redis.enabled (not .Values.redis.url) (not .Values.redis.urlSecret.name) -}}true{{- end -}}
 {{- end -}}
 {{- /* In-chart Redis: the password comes from the generated Secret through $(REDIS_PASSWORD), never a literal. */ -}}
 {{- define "pgop.redisUrl" -}}

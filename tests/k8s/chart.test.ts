@@ -135,3 +135,13 @@ test('watchNamespace takes one namespace name: a list, a path or markup is refus
     assert.match(r.stderr, /watchNamespace/, bad);
   }
 });
+
+test('an external Redis with a password is reached through a URL from the user\'s Secret, and no in-chart Redis runs', () => {
+  const r = render(['--set', 'redis.urlSecret.name=external-redis']);
+  assert.equal(r.status, 0, r.stderr);
+  const all = objects(r.stdout);
+  assert.ok(!all.some((o) => o.kind === 'StatefulSet' || o.kind === 'Secret'), 'no in-chart Redis, no generated password');
+  const env = (all.find((o) => o.kind === 'Deployment') as Workload).spec.template.spec.containers[0]?.env ?? [];
+  assert.deepEqual(env.find((e) => e.name === 'REDIS_URL')?.valueFrom?.secretKeyRef, { name: 'external-redis', key: 'url' });
+  assert.ok(!env.some((e) => e.name === 'REDIS_PASSWORD'));
+});

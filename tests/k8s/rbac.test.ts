@@ -4,12 +4,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, KubernetesObjectApi, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { startControlPlane, kubectlBin, type ControlPlane } from './harness/control-plane.js';
-import { helmBin, renderChart, type Rendered } from './harness/helm.js';
+import { helmBin, renderChart } from './harness/helm.js';
+import { applyChartRbac, serviceAccountKubeConfig } from './harness/chart-identity.js';
 import { loadKubeConfig, httpStatus } from '../../adapters/k8s/client.js';
 import { K8sPlatform } from '../../adapters/k8s/k8s-platform.js';
 import { operatorPeer } from '../../adapters/k8s/specs/operator-peer.js';
@@ -22,7 +23,6 @@ const WATCHED = 'apps';
 const OTHER = 'other';
 const operatorSA = `system:serviceaccount:${RELEASE_NS}:pgop`;
 const agentSA = `system:serviceaccount:${WATCHED}:demo-instance`;
-const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
 let cp: ControlPlane;
 let helm = '';
@@ -49,28 +49,6 @@ function expectCan(user: string, rows: [verb: string, resource: string, namespac
   assert.deepEqual(wrong, [], `${user}:\n${wrong.join('\n')}`);
 }
 
-/** Applies the RBAC part of a render (the rest needs a kubelet and images). */
-function applyRbac(objects: Rendered[]): void {
-  const file = join(cp.dir, `rbac-${Date.now()}.yaml`);
-  writeFileSync(file, objects.filter((o) => RBAC_KINDS.has(o.kind)).map((o) => `---\n${JSON.stringify(o)}\n`).join(''));
-  const r = kubectl(['apply', '--server-side', '-f', file]);
-  assert.equal(r.status, 0, r.stderr);
-}
-
-/** A kubeconfig holding a bound token of the ServiceAccount, as a Pod running under it would have. */
-async function tokenKubeConfig(namespace: string, account: string): Promise<KubeConfig> {
-  const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({ name: account, namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
-  const cluster = admin.getCurrentCluster();
-  assert.ok(cluster && token.status?.token);
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'test', server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: cluster.skipTLSVerify }],
-    users: [{ name: account, token: token.status.token }],
-    contexts: [{ name: 'test', cluster: 'test', user: account, namespace }], currentContext: 'test',
-  });
-  return kc;
-}
-
 const sampleSpec = () => (parse(readFileSync(sample('postgrescluster-ha.yaml'), 'utf8')) as { spec: PostgresClusterSpec }).spec;
 const forbidden = (e: unknown) => httpStatus(e) === 403;
 
@@ -81,7 +59,7 @@ before(async () => {
   for (const ns of [RELEASE_NS, WATCHED, OTHER]) assert.equal(kubectl(['create', 'namespace', ns]).status, 0);
   assert.equal(kubectl(['apply', '--server-side', '-f', join(repoRoot, 'chart', 'crds')]).status, 0);
   assert.equal(kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']).status, 0);
-  applyRbac(renderChart(helm, 'pgop', RELEASE_NS, ['--set', `watchNamespace=${WATCHED}`]).objects);
+  await applyChartRbac(cp.kubeconfig, renderChart(helm, 'pgop', RELEASE_NS, ['--set', `watchNamespace=${WATCHED}`]).objects, cp.dir);
   for (const ns of [WATCHED, OTHER]) {
     const r = kubectl(['apply', '-n', ns, '-f', sample('postgrescluster-ha.yaml')]);
     assert.equal(r.status, 0, r.stderr);
@@ -130,7 +108,7 @@ test('with watchNamespace set, the operator may manage clusters in that namespac
 });
 
 test('under its own token the operator provisions a cluster, grants the agents their Role (no bind/escalate) and labels roles', async () => {
-  const operator = await tokenKubeConfig(RELEASE_NS, 'pgop');
+  const operator = await serviceAccountKubeConfig(admin, RELEASE_NS, 'pgop');
   const platform = new K8sPlatform(operator, operatorPeer(RELEASE_NS));
   const cluster = { namespace: WATCHED, name: 'demo' };
   await platform.provisionCluster(cluster, sampleSpec());
@@ -175,22 +153,22 @@ test('an agent reads its cluster, its Secrets by name and the Pods, holds its ow
     ['create', 'roles', WATCHED, false], ['patch', 'services', WATCHED, false], ['get', 'pods', OTHER, false], ['get', 'secrets', OTHER, false],
   ]);
   // And with its real token: labelling its own Pod primary is refused by the apiserver.
-  const agent = await tokenKubeConfig(WATCHED, 'demo-instance');
+  const agent = await serviceAccountKubeConfig(admin, WATCHED, 'demo-instance');
   await assert.rejects(agent.makeApiClient(CoreV1Api).patchNamespacedPod({ namespace: WATCHED, name: 'demo-1', body: { metadata: { labels: { [LABEL.role]: 'primary' } } } },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch)), forbidden);
 });
 
 test('the operator deprovisions under its own token', async () => {
-  const platform = new K8sPlatform(await tokenKubeConfig(RELEASE_NS, 'pgop'), operatorPeer(RELEASE_NS));
+  const platform = new K8sPlatform(await serviceAccountKubeConfig(admin, RELEASE_NS, 'pgop'), operatorPeer(RELEASE_NS));
   await platform.deprovisionCluster({ namespace: WATCHED, name: 'demo' }, sampleSpec(), new AbortController().signal);
   const left = kubectl(['get', 'pods,pvc,secrets,services,roles,rolebindings,leases,networkpolicies,pdb', '-n', WATCHED, '-l', `${LABEL.cluster}=demo`, '-o', 'name']);
   assert.equal(left.status, 0, left.stderr);
   assert.equal(left.stdout.trim(), '');
 });
 
-test('without watchNamespace: one ClusterRole, still no bind/escalate, no Secret list, no ClusterRole writes', () => {
+test('without watchNamespace: one ClusterRole, still no bind/escalate, no Secret list, no ClusterRole writes', async () => {
   assert.equal(kubectl(['create', 'namespace', 'cw-system']).status, 0);
-  applyRbac(renderChart(helm, 'everywhere', 'cw-system', []).objects);
+  await applyChartRbac(cp.kubeconfig, renderChart(helm, 'everywhere', 'cw-system', []).objects, cp.dir);
   const sa = 'system:serviceaccount:cw-system:everywhere';
   expectCan(sa, [
     ['create', 'secrets', OTHER, true], ['create', 'roles', OTHER, true], ['patch', 'pods', OTHER, true], ['list', 'postgresclusters.postgres.keiailab.io', undefined, true],
