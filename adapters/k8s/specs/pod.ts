@@ -7,10 +7,10 @@ import { AGENT_PORT, DATA_MOUNT, POSTGRES_PORT, RUN_MOUNT, instanceServiceAccoun
 export const POSTGRES_UID = 26;
 
 /** The restricted Pod Security Standard, and a read-only root: nothing in the image changes at run time. */
-export const restrictedContainer = {
+export const restrictedContainer = () => ({
   runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false,
   capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
-};
+});
 
 /** Writable scratch besides the data volume and the run dir: temp files, and Debian's default socket/lock dir. */
 const SCRATCH = [{ volume: 'tmp', mountPath: '/tmp' }, { volume: 'run-postgresql', mountPath: '/run/postgresql' }];
@@ -76,7 +76,7 @@ export function instancePod(p: InstancePlacement) {
           { name: 'data', mountPath: DATA_MOUNT }, { name: 'run', mountPath: RUN_MOUNT },
           ...SCRATCH.map((d) => ({ name: d.volume, mountPath: d.mountPath })),
         ],
-        securityContext: restrictedContainer,
+        securityContext: restrictedContainer(),
       }],
       volumes: [
         { name: 'data', persistentVolumeClaim: { claimName: pvcName(p.instance) } } as { name: string; persistentVolumeClaim?: { claimName: string }; emptyDir?: object },
