@@ -9,8 +9,8 @@ export interface RoleInputs {
   /** The cluster's primary record (`status.currentPrimary`); null before the first primary runs. */
   primary: string | null;
   /**
-   * The primary a running failover started from while it is still the record: it is fenced, so it is neither
-   * primary (no writes routed) nor replica (no reads from an instance that may have lost acknowledged writes' peers).
+   * The primary a running failover started from, while it is still the record: fenced at the Kubernetes level first,
+   * it is neither primary (no writes routed to it) nor replica (it is not following anyone until it rejoins).
    */
   fenced: string | null;
 }
