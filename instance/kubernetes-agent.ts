@@ -1,5 +1,5 @@
 // The agent inside a Kubernetes Pod: the same agent, with its spec read from the API (refreshed every few
-// seconds), the primary lease as the cluster's Lease object, and its Pod labelled with its role.
+// seconds) and the primary lease as the cluster's Lease object. It writes no Pod: the operator labels roles.
 import { mkdirSync } from 'node:fs';
 import { loadKubeConfig } from '../adapters/k8s/client.js';
 import { K8sPrimaryLease } from '../adapters/lease/k8s-lease.js';
@@ -31,7 +31,6 @@ export async function runKubernetesAgent(): Promise<void> {
   }
   await runAgent(source.path, {
     lease: async (spec, cut) => new K8sPrimaryLease(kc, spec.cluster, cut),
-    onRole: (role) => { source.labelRole(role).catch((e: unknown) => log.warn({ role, err: (e as Error).message }, 'could not label the pod with its role')); },
     watchSpec: (reload) => {
       let busy = false;
       const timer = setInterval(() => {

@@ -2,7 +2,7 @@
 // reads its cluster, the cluster's Secrets, the operator's state ConfigMap (the primary to follow) and the
 // cluster's Pods (members, the primary's address), writes the spec and the passwords into its run dir, and keeps
 // them current while it runs.
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PostgresClusterSpec } from '../crds/postgrescluster.js';
@@ -103,12 +103,6 @@ export class KubernetesSpecSource {
       out[role] = file;
     }
     return out;
-  }
-
-  /** Labels this Pod with its role so the Services select it; the operator relabels too when it reroutes. */
-  async labelRole(role: 'primary' | 'replica'): Promise<void> {
-    await this.core.patchNamespacedPod({ namespace: this.id.namespace, name: this.id.pod, body: { metadata: { labels: { [LABEL.role]: role } } } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
   }
 }
 

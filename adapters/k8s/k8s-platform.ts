@@ -15,8 +15,10 @@ import { K8sObjects, FIELD_MANAGER } from './objects.js';
 import { LABEL, type Owner } from './specs/labels.js';
 import { clusterServices } from './specs/services.js';
 import { instancePod, instancePvc, pvcName, type InstancePlacement } from './specs/pod.js';
-import { credentialSecret, disruptionBudgets, instanceIdentity, networkPolicy, primaryConfigMap, stateConfigMap } from './specs/cluster-objects.js';
-import { AGENT_PORT, POSTGRES_PORT, SECRET_ROLES, secretName, stateConfigMapName, instanceServiceAccount, type SecretRole } from './specs/names.js';
+import { desiredRoleLabels, type RoleLabel } from './specs/role-labels.js';
+import { credentialSecret, disruptionBudgets, instanceIdentity, networkPolicy, primaryConfigMap, primaryLease, stateConfigMap } from './specs/cluster-objects.js';
+import type { OperatorPeer } from './specs/operator-peer.js';
+import { AGENT_PORT, POSTGRES_PORT, SECRET_ROLES, secretName, stateConfigMapName, instanceServiceAccount, primaryLeaseName, type SecretRole } from './specs/names.js';
 import { httpStatus } from './client.js';
 import type { ObservedInstance } from '../instance-observer.js';
 
@@ -32,7 +34,8 @@ export class K8sPlatform implements PlanPlatform {
   private readonly objects: K8sObjects;
   private readonly leases = new Map<string, K8sPrimaryLease>();
 
-  constructor(private readonly kc: KubeConfig) {
+  /** `operator` names the operator's Pods (namespace, labels) for the clusters' NetworkPolicies. */
+  constructor(private readonly kc: KubeConfig, private readonly operator: OperatorPeer) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.objects = new K8sObjects(kc);
   }
@@ -49,11 +52,13 @@ export class K8sPlatform implements PlanPlatform {
     const users: Record<SecretRole, string> = { superuser: SUPERUSER, replication: REPLICATION_USER, app: spec.bootstrap?.initdb?.owner ?? 'app' };
     // Generated once: re-applying must never rotate a password behind the running instances' back.
     for (const role of SECRET_ROLES) await this.objects.createIfMissing(credentialSecret(name, namespace, owner, role, users[role], randomBytes(18).toString('base64url')));
+    // Created here, empty, so the agents need no `create` on Leases (which RBAC cannot limit to one name).
+    await this.objects.createIfMissing(primaryLease(name, namespace, owner));
     await this.objects.applyAll([
       stateConfigMap(name, namespace, owner),
       ...clusterServices(name, namespace, owner, POSTGRES_PORT),
       ...disruptionBudgets(name, namespace, owner, spec.instances),
-      networkPolicy(name, namespace, owner),
+      networkPolicy(name, namespace, owner, this.operator),
       ...instanceIdentity(name, namespace, owner),
     ]);
   }
@@ -77,7 +82,7 @@ export class K8sPlatform implements PlanPlatform {
     await del('rbac.authorization.k8s.io/v1', 'Role', instanceServiceAccount(name));
     await del('v1', 'ServiceAccount', instanceServiceAccount(name));
     await del('v1', 'ConfigMap', stateConfigMapName(name));
-    await del('coordination.k8s.io/v1', 'Lease', `${name}-primary`);
+    await del('coordination.k8s.io/v1', 'Lease', primaryLeaseName(name));
     if (!keep) for (const role of SECRET_ROLES) await del('v1', 'Secret', secretName(name, role));
     this.leases.delete(`${namespace}/${name}`);
   }
@@ -156,12 +161,23 @@ export class K8sPlatform implements PlanPlatform {
     await this.objects.apply(primaryConfigMap(cluster.name, cluster.namespace, newPrimary), `${FIELD_MANAGER}-primary`);
   }
 
-  /** The -rw Service selects role=primary: the new primary gets the label, every other instance loses it. */
+  /** The -rw Service selects role=primary: the new primary gets the label, every other instance `replica`. */
   async reroute(cluster: ClusterRef, newPrimary: string): Promise<void> {
-    for (const pod of await this.pods(cluster)) {
+    await this.labelRoles(cluster, (pods) => desiredRoleLabels({ pods, primary: newPrimary, fenced: null }));
+  }
+
+  /**
+   * The operator is the only writer of role labels. `decide` runs after the Pods are listed, so it reads the
+   * freshest primary record; a label already right is not patched.
+   */
+  async labelRoles(cluster: ClusterRef, decide: (pods: string[]) => Record<string, RoleLabel | null>): Promise<void> {
+    const pods = (await this.pods(cluster)).filter((p) => !p.metadata?.deletionTimestamp);
+    const want = decide(pods.map((p) => p.metadata?.name ?? ''));
+    for (const pod of pods) {
       const name = pod.metadata?.name ?? '';
-      const role = name === newPrimary ? 'primary' : 'replica';
-      if (pod.metadata?.labels?.[LABEL.role] === role) continue;
+      if (!(name in want)) continue;
+      const role = want[name] ?? null;
+      if ((pod.metadata?.labels?.[LABEL.role] ?? null) === role) continue;
       await this.core.patchNamespacedPod({ namespace: cluster.namespace, name, body: { metadata: { labels: { [LABEL.role]: role } } } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch((e: unknown) => { if (httpStatus(e) !== 404) throw e; });
     }

@@ -4,6 +4,7 @@
 // The last promoted primary and the timeline histories ride along as annotations.
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { httpStatus } from '../k8s/client.js';
+import { primaryLeaseName } from '../k8s/specs/names.js';
 import type { LeaseHolder, LeaseState, PrimaryLease, PrimaryRecord } from './primary-lease.js';
 import { LeaseStoreUnreachable } from './primary-lease.js';
 
@@ -23,7 +24,7 @@ export class K8sPrimaryLease implements PrimaryLease {
 
   constructor(kc: KubeConfig, private readonly cluster: { namespace: string; name: string }, private readonly cut: () => boolean = () => false) {
     this.api = kc.makeApiClient(CoordinationV1Api);
-    this.name = `${cluster.name}-primary`;
+    this.name = primaryLeaseName(cluster.name);
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {

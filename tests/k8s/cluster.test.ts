@@ -1,7 +1,8 @@
 // pgop as a Kubernetes operator, end to end on a real kube-apiserver: `kubectl apply` of the sample yields a
 // Ready 3-instance cluster (real postgres processes run by the process kubelet), a deleted primary Pod fails over
 // and the -rw Service's selector follows, a standby operator takes over from a killed leader, and deleting the
-// cluster removes what it owns while the retention policy keeps the volumes.
+// cluster removes what it owns while the retention policy keeps the volumes. The operator runs under the chart's
+// ServiceAccount token with the chart's RBAC (watchNamespace set), as it would in a Pod.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
@@ -11,6 +12,8 @@ import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane, kubectlBin, type ControlPlane } from './harness/control-plane.js';
 import { startProcessKubelet, type ProcessKubelet } from './harness/process-kubelet.js';
+import { helmBin, renderChart } from './harness/helm.js';
+import { applyChartRbac, serviceAccountKubeconfigFile } from './harness/chart-identity.js';
 import { loadKubeConfig } from '../../adapters/k8s/client.js';
 import { pgopCommand } from '../../adapters/local/self.js';
 import { startRedis, stopRedis } from '../../adapters/local/redis-server.js';
@@ -28,6 +31,7 @@ const work = mkdtempSync(join(tmpdir(), 'pgop-k8s-e2e-'));
 // The postgres OS user must reach the volumes under it, as it would reach a mounted volume.
 chmodSync(work, 0o755);
 const operators: ChildProcess[] = [];
+let operatorKubeconfig = '';
 // Never spawnSync here: the process kubelet lives in this process and must keep running while kubectl waits.
 const kubectl = (args: string[]) => new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
   execFile(kubectlBin, ['--kubeconfig', cp.kubeconfig, ...args], { encoding: 'utf8', timeout: 300_000 }, (err, stdout, stderr) => {
@@ -38,7 +42,7 @@ const ns = 'default';
 
 function startOperator(name: string): ChildProcess {
   const log = openSync(join(work, `${name}.log`), 'a');
-  const child = spawn(process.execPath, [pgopBin, 'operator', '--platform', 'kubernetes', '--kubeconfig', cp.kubeconfig, '--namespace', ns, '--metrics-port', '0'], {
+  const child = spawn(process.execPath, [pgopBin, 'operator', '--platform', 'kubernetes', '--kubeconfig', operatorKubeconfig, '--namespace', ns, '--watch-namespace', ns, '--metrics-port', '0'], {
     env: { ...process.env, REDIS_URL: redis.url, POD_NAME: name, PGOP_LEADER_LEASE_SECONDS: '4' }, stdio: ['ignore', log, log],
   });
   closeSync(log);
@@ -92,6 +96,8 @@ before(async () => {
   assert.equal((await kubectl(['apply', '--server-side', '-f', join(repoRoot, 'chart', 'crds')])).status, 0);
   assert.equal((await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'])).status, 0);
   redis = await startRedis(new StateDir(join(work, 'redis-state')));
+  await applyChartRbac(cp.kubeconfig, renderChart(helmBin(), 'pgop', ns, ['--set', `watchNamespace=${ns}`]).objects, work);
+  operatorKubeconfig = await serviceAccountKubeconfigFile(kc, ns, 'pgop', join(work, 'operator.kubeconfig'));
   kubelet = await startProcessKubelet({
     kubeconfig: cp.kubeconfig, root: join(work, 'kubelet'), pgopCommand: (args) => pgopCommand(args),
     log: (line) => appendFileSync(join(work, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`),
@@ -191,4 +197,10 @@ test('the agents did all of it with their own ServiceAccount: the Role the opera
   const logs = readdirSync(podsDir).map((pod) => ({ pod, text: readFileSync(join(podsDir, pod, 'container.log'), 'utf8') }));
   assert.ok(logs.length >= 3 && logs.every((l) => existsSync(join(podsDir, l.pod, 'kubeconfig'))), 'each agent ran with a ServiceAccount token');
   for (const l of logs) assert.doesNotMatch(l.text, /forbidden/, `${l.pod}'s agent was refused something by RBAC`);
+});
+
+test('the operator did all of it under the chart\'s ServiceAccount: its namespaced Role is enough', () => {
+  const config = JSON.parse(readFileSync(operatorKubeconfig, 'utf8')) as { users: { name: string; user: { token?: string; 'client-certificate-data'?: string } }[] };
+  assert.ok(config.users.length === 1 && config.users[0]?.user.token && !config.users[0].user['client-certificate-data'], 'the operator ran with a ServiceAccount token only');
+  for (const name of ['operator-a', 'operator-b']) assert.doesNotMatch(readFileSync(join(work, `${name}.log`), 'utf8'), /forbidden/i, `${name} was refused something by RBAC`);
 });

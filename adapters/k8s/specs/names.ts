@@ -6,6 +6,8 @@ export const secretName = (cluster: string, role: SecretRole) => `${cluster}-${r
 /** Operator-written facts the agents follow: the primary they replicate from. */
 export const stateConfigMapName = (cluster: string) => `${cluster}-pgop`;
 export const PRIMARY_KEY = 'primary';
+/** The primary Lease: held and renewed by the primary's agent. */
+export const primaryLeaseName = (cluster: string) => `${cluster}-primary`;
 export const instanceServiceAccount = (cluster: string) => `${cluster}-instance`;
 
 export const POSTGRES_PORT = 5432;
