@@ -1,7 +1,9 @@
 // The per-cluster objects besides Pods, PVCs and Services: the state ConfigMap, PodDisruptionBudgets, the
 // NetworkPolicy, and the least-privilege identity the instance agents run with.
 import { LABEL, clusterLabels, ownedBy, type Owner } from './labels.js';
-import { AGENT_PORT, POSTGRES_PORT, SECRET_ROLES, instanceServiceAccount, secretName, stateConfigMapName } from './names.js';
+import {
+  AGENT_PORT, AGENT_TOKEN_KEY, POSTGRES_PORT, SECRET_ROLES, agentTokenSecretName, instanceServiceAccount, secretName, stateConfigMapName, timelinesConfigMapName,
+} from './names.js';
 import { GROUP } from '../../../crds/definition.js';
 
 const meta = (name: string, namespace: string, cluster: string, owner: Owner) => ({ name, namespace, labels: clusterLabels(cluster), ownerReferences: ownedBy(owner) });
@@ -49,6 +51,7 @@ export function instanceIdentity(cluster: string, namespace: string, owner: Owne
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'patch'] },
         { apiGroups: [''], resources: ['secrets'], resourceNames: SECRET_ROLES.map((r) => secretName(cluster, r)), verbs: ['get'] },
         { apiGroups: [''], resources: ['configmaps'], resourceNames: [stateConfigMapName(cluster)], verbs: ['get'] },
+        { apiGroups: [''], resources: ['configmaps'], resourceNames: [timelinesConfigMapName(cluster)], verbs: ['get', 'update'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [`${cluster}-primary`], verbs: ['get', 'update', 'patch'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
       ],
@@ -66,4 +69,16 @@ export const credentialSecret = (cluster: string, namespace: string, owner: Owne
   apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/basic-auth',
   metadata: meta(secretName(cluster, role), namespace, cluster, owner),
   stringData: { username, password },
+});
+
+/** The agents' API token: random, generated once, reaching the agents only through a secretKeyRef. */
+export const agentTokenSecret = (cluster: string, namespace: string, owner: Owner, token: string) => ({
+  apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+  metadata: meta(agentTokenSecretName(cluster), namespace, cluster, owner),
+  stringData: { [AGENT_TOKEN_KEY]: token },
+});
+
+/** Created empty with the cluster (the agents may only update it), so its life is the cluster's. */
+export const timelinesConfigMap = (cluster: string, namespace: string, owner: Owner) => ({
+  apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(timelinesConfigMapName(cluster), namespace, cluster, owner), data: {},
 });
