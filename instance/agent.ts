@@ -75,6 +75,7 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
   };
   // Fail closed: an agent without its token would have to serve its API to anyone.
   const token = () => readSecret(rt.spec().secrets.agentToken);
+  if (!spec.secrets.agentToken) throw new Error('the instance spec names no agent API token file (secrets.agentToken); the platform writes one with the cluster');
   if (!token()) throw new Error(`the agent API token file ${spec.secrets.agentToken} is empty`);
   await startAgentApi(spec.host, spec.httpPort, {
     token,
