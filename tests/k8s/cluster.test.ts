@@ -145,7 +145,7 @@ test("the agents' API needs the token Secret the operator generated, which the P
   const pod = await core.readNamespacedPod({ namespace: ns, name: 'demo-1' });
   assert.ok(!JSON.stringify(pod).includes(token), 'the token is not in the Pod object');
   const env = pod.spec?.containers[0]?.env?.find((e) => e.name === 'PGOP_AGENT_TOKEN');
-  assert.deepEqual(env?.valueFrom?.secretKeyRef, { name: 'demo-agent-token', key: 'token' });
+  assert.deepEqual({ ...env?.valueFrom?.secretKeyRef }, { name: 'demo-agent-token', key: 'token' });
   const ip = kubelet.podIP(ns, 'demo-1');
   assert.equal((await fetch(`http://${ip}:8000/status`)).status, 401);
   assert.equal((await fetch(`http://${ip}:8000/status`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
