@@ -80,6 +80,7 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
   await startAgentApi(spec.host, spec.httpPort, {
     token,
     status,
+    onError: (err, path) => log.error({ err: err.message, path }, 'agent API request failed'),
     metrics: async () => { metrics.update(await status()); return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }; },
     actions: {
       promote: async () => {

@@ -12,6 +12,8 @@ export interface AgentApi {
   metrics: () => Promise<{ contentType: string; body: string }>;
   /** Role changes; each resolves with a JSON-able result, or rejects with BadRequest (400) or a message for a 409. */
   actions: Record<string, (body: Record<string, unknown>) => Promise<unknown>>;
+  /** An unexpected failure: reported here in full, answered with a bare 500 (the caller may not hold the token). */
+  onError: (err: Error, path: string) => void;
 }
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -79,7 +81,9 @@ export function startAgentApi(host: string, port: number, api: AgentApi): Promis
   };
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
-      const err = e instanceof HttpError ? e : new HttpError(500, (e as Error).message);
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (!(e instanceof HttpError)) api.onError(e instanceof Error ? e : new Error(String(e)), path);
+      const err = e instanceof HttpError ? e : new HttpError(500, 'internal error (see the agent log)');
       if (res.headersSent) { res.destroy(); return; }
       // A refused body is not read to its end: say so, and close the connection after this answer.
       const closing = err.code === 413 || err.code === 415 || err.code === 401;
