@@ -2,7 +2,7 @@
 // clients wait FIFO when all `size` are in use. Transaction pooling means a client holds one only from its first
 // message in a transaction to the ReadyForQuery 'I' that ends it.
 import type { Logger } from 'pino';
-import { BackendConnection, type BackendTarget, type BackendCredentials } from './backend-connection.js';
+import { BackendConnection, type BackendTarget } from './backend-connection.js';
 import { errorField } from '../protocol/backend-messages.js';
 
 export interface PoolStats { total: number; idle: number; waiting: number }
