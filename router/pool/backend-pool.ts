@@ -35,6 +35,11 @@ export class BackendPool {
 
   stats(): PoolStats { return { total: this.total, idle: this.idle.length, waiting: this.waiters.length }; }
 
+  /** An idle connection right now, or null: the hot path links without a promise or a pause. */
+  tryAcquire(): BackendConnection | null {
+    return this.waiters.length ? null : this.idle.pop() ?? null;
+  }
+
   acquire(): Promise<BackendConnection> {
     const c = this.idle.pop();
     if (c) return Promise.resolve(c);

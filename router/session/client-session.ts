@@ -93,6 +93,10 @@ export class ClientSession {
     const frames = end === data.length ? data : data.subarray(0, end);
     if (this.backend) { this.relayToBackend(frames); return; }
     if (!this.queued.length && frames[0] === X) { this.close(); return; }
+    if (!this.acquiring) {
+      const idle = this.pool.tryAcquire();
+      if (idle) { this.attach(idle); this.relayToBackend(frames); return; }
+    }
     this.queued.push(frames);
     this.link();
   }
