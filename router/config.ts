@@ -10,6 +10,8 @@ export interface RouterConfig {
   pool: { size: number };
   tls: { certFile: string; keyFile: string; require: boolean } | null;
   metrics: { host: string; port: number } | null;
+  /** Sharded mode: shards named after their key range ("-80", "80-"), and which tables are sharded by what. */
+  sharding: { generation: number; shards: { name: string; host: string; port: number }[]; tables: Record<string, unknown> } | null;
 }
 
 export class RouterConfigError extends Error {
@@ -61,7 +63,7 @@ export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv = pr
       throw new RouterConfigError(`--config ${flags.config}: ${(e as Error).message}`);
     }
   }
-  const known = new Set(['listen', 'backend', 'auth', 'pool', 'tls', 'metrics']);
+  const known = new Set(['listen', 'backend', 'auth', 'pool', 'tls', 'metrics', 'sharding']);
   for (const k of Object.keys(file)) if (!known.has(k)) throw new RouterConfigError(`config key "${k}" is unknown; use ${[...known].join(', ')}`);
   const fl = obj(file.listen, 'listen'), fb = obj(file.backend, 'backend'), fa = obj(file.auth, 'auth'), fp = obj(file.pool, 'pool');
   const listenFlag: { host?: string; port?: number } = flags.listen ? parseAddress(flags.listen, '--listen') : {};
@@ -85,7 +87,23 @@ export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv = pr
   const fm = file.metrics === undefined ? null : obj(file.metrics, 'metrics');
   const metricsFlag = flags.metrics ? parseAddress(flags.metrics, '--metrics') : null;
   const metrics = metricsFlag ?? (fm ? { host: fm.host, port: fm.port } : null);
+  let sharding: RouterConfig['sharding'] = null;
+  if (file.sharding !== undefined) {
+    const fs = obj(file.sharding, 'sharding');
+    const shards = fs.shards;
+    if (!Array.isArray(shards) || shards.length === 0) throw new RouterConfigError('sharding.shards must list the shards: [{"name": "-80", "host": "...", "port": 5432}, ...]');
+    const generation = fs.generation === undefined ? 1 : Number(fs.generation);
+    sharding = {
+      generation,
+      shards: shards.map((x: unknown, i: number) => {
+        const o = obj(x, `sharding.shards[${i}]`);
+        return { name: str(o.name, `sharding.shards[${i}].name`), host: str(o.host, `sharding.shards[${i}].host`, '127.0.0.1'), port: port(o.port, `sharding.shards[${i}].port`) };
+      }),
+      tables: obj(fs.tables, 'sharding.tables'),
+    };
+  }
   return {
+    sharding,
     listen: { host: str(listenFlag.host ?? fl.host, 'listen.host', '127.0.0.1'), port: port(listenFlag.port ?? fl.port, 'listen.port', 6432) },
     backend: { host: str(backendFlag.host ?? fb.host, 'backend.host', '127.0.0.1'), port: port(backendFlag.port ?? fb.port, 'backend.port', 5432) },
     auth: { user: str(flags.authUser ?? fa.user, 'auth.user', 'postgres'), password, database: str(flags.authDatabase ?? fa.database, 'auth.database', 'postgres') },

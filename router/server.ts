@@ -15,6 +15,23 @@ import { ClientSession } from './session/client-session.js';
 import type { Cancellable, RouterContext } from './session/router-context.js';
 import * as msg from './protocol/backend-messages.js';
 import { ProtocolViolation } from './protocol/frame-buffer.js';
+import { singlePool, type ShardPools } from './pool/shard-pools.js';
+import { buildRoutingTable } from './routing/routing-table.js';
+import { parseShardName } from './vindex/key-range.js';
+import { buildShardingScheme } from './planner/sharding-scheme.js';
+import { PlanCache, loadParser } from './planner/parse-cache.js';
+import type { ShardRouting } from './session/shard-routing.js';
+
+/** Routing table, plan cache and shard addresses from the config (validated: no gap, no overlap). */
+async function shardingFrom(config: RouterConfig): Promise<{ routing: ShardRouting; addresses: Map<string, { host: string; port: number }> } | null> {
+  if (!config.sharding) return null;
+  const table = buildRoutingTable({ generation: config.sharding.generation, ranges: config.sharding.shards.map((s) => ({ shard: s.name, ...parseShardName(s.name) })) });
+  await loadParser();
+  return {
+    routing: { table, plans: new PlanCache(buildShardingScheme(config.sharding.tables)), defaultShard: table.shards[0]! },
+    addresses: new Map(config.sharding.shards.map((s) => [s.name, { host: s.host, port: s.port }])),
+  };
+}
 
 export interface RunningRouter {
   port: number;
@@ -23,13 +40,16 @@ export interface RunningRouter {
 }
 
 export async function startRouter(config: RouterConfig, log: Logger): Promise<RunningRouter> {
-  const verifiers = new VerifierSource({ ...config.backend, ...config.auth }, log);
-  const pools = new Map<string, BackendPool>();
+  const sharding = await shardingFrom(config);
+  // Roles must exist alike on every shard; the verifiers are read from the default (first) one.
+  const authTarget = sharding ? sharding.addresses.get(sharding.routing.defaultShard)! : config.backend;
+  const verifiers = new VerifierSource({ ...authTarget, ...config.auth }, log);
+  const pools = new Map<string, ShardPools>();
   const cancelKeys = new Map<number, { secretKey: number; target: Cancellable }>();
   const tls: SecureContext | null = config.tls
     ? createSecureContext({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' })
     : null;
-  const metrics = new RouterMetrics(() => [...pools.values()].map((p) => ({ role: p.role, database: p.database, stats: p.stats() })));
+  const metrics = new RouterMetrics(() => [...pools.values()].flatMap((sp) => sp.all()).map((p) => ({ role: p.role, database: p.database, stats: p.stats() })));
 
   const ctx: RouterContext = {
     log,
@@ -39,13 +59,21 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
     tls,
     requireTls: config.tls?.require ?? false,
     mockSecret: randomBytes(32),
+    sharding: sharding?.routing ?? null,
     poolFor(role, database, keys) {
       const key = `${role}\0${database}`;
       let p = pools.get(key);
       if (!p) {
-        p = new BackendPool(role, database, config.backend, config.pool.size, keys, log.child({ role, database }));
+        const make = (target: { host: string; port: number }, shard: string) =>
+          new BackendPool(role, database, target, config.pool.size, keys, log.child({ role, database, ...(shard ? { shard } : {}) }));
+        if (!sharding) p = singlePool(make(config.backend, ''));
+        else {
+          const byShard = new Map([...sharding.addresses].map(([name, addr]) => [name, make(addr, name)]));
+          const fallback = byShard.get(sharding.routing.defaultShard)!;
+          p = { default: fallback, get: (s) => byShard.get(s) ?? fallback, all: () => [...byShard.values()] };
+        }
         pools.set(key, p);
-      } else p.updateKeys(keys);
+      } else for (const one of p.all()) one.updateKeys(keys);
       return p;
     },
     registerCancelKey(target) {
@@ -84,13 +112,13 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
-  log.info({ listen: `${config.listen.host}:${port}`, backend: `${config.backend.host}:${config.backend.port}`, poolSize: config.pool.size, tls: !!tls }, 'router listening');
+  log.info({ listen: `${config.listen.host}:${port}`, backend: sharding ? [...sharding.addresses.keys()] : `${config.backend.host}:${config.backend.port}`, poolSize: config.pool.size, tls: !!tls }, 'router listening');
   return {
     port,
     metrics,
     async close() {
       await new Promise<void>((r) => { server.close(() => r()); for (const s of sockets) s.destroy(); });
-      for (const p of pools.values()) p.close();
+      for (const p of pools.values()) for (const one of p.all()) one.close();
       await verifiers.end();
     },
   };

@@ -8,7 +8,7 @@ export type KeySource = { literal: string } | { param: number };
 
 export type RoutePlan =
   | { kind: 'keyed'; table: string; key: ShardedTable; source: KeySource }
-  | { kind: 'unsharded'; reason: string }
+  | { kind: 'unsharded'; reason: string; tx?: 'begin' | 'commit' | 'rollback' }
   | { kind: 'scatter'; reason: string };
 
 type Node = Record<string, unknown>;
@@ -115,6 +115,10 @@ export function planStatement(parsed: { stmts?: unknown[] }, scheme: ShardingSch
     if (rows.length !== 1) return { kind: 'scatter', reason: 'INSERT must have exactly one VALUES row to be single-shard' };
     const row = tag(rows[0]);
     found = source(list(row?.[0] === 'List' ? row[1].items : [])[idx]);
+  } else if (kind === 'TransactionStmt') {
+    const k = String(n.kind);
+    const tx = k === 'TRANS_STMT_BEGIN' || k === 'TRANS_STMT_START' ? 'begin' : k === 'TRANS_STMT_COMMIT' ? 'commit' : k === 'TRANS_STMT_ROLLBACK' ? 'rollback' : undefined;
+    return { kind: 'unsharded', reason: `${kind} is not routed by key`, ...(tx ? { tx } : {}) };
   } else {
     return { kind: 'unsharded', reason: `${kind} is not routed by key` };
   }

@@ -52,3 +52,28 @@ export function errorField(data: Buffer, start: number, end: number, code: strin
   }
   return undefined;
 }
+
+/** RowDescription (T) for text columns (type oid 25, text format). */
+export function rowDescription(names: string[]): Buffer {
+  const parts: Buffer[] = [Buffer.from([names.length >> 8, names.length & 0xff])];
+  for (const n of names) {
+    const meta = Buffer.alloc(18);
+    meta.writeUInt32BE(0, 0); meta.writeUInt16BE(0, 4); meta.writeUInt32BE(25, 6); meta.writeInt16BE(-1, 10); meta.writeInt32BE(-1, 12); meta.writeUInt16BE(0, 16);
+    parts.push(cstr(n), meta);
+  }
+  return message('T', Buffer.concat(parts));
+}
+
+/** DataRow (D) of text values (null = SQL NULL). */
+export function dataRow(values: (string | null)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from([values.length >> 8, values.length & 0xff])];
+  for (const v of values) {
+    if (v === null) { parts.push(int32(-1)); continue; }
+    const b = Buffer.from(v, 'utf8');
+    parts.push(int32(b.length), b);
+  }
+  return message('D', Buffer.concat(parts));
+}
+
+/** CommandComplete (C) with its tag ("SELECT 1", "BEGIN"). */
+export const commandComplete = (tagText: string) => message('C', cstr(tagText));

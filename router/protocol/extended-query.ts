@@ -64,3 +64,36 @@ export function buildCloseStatement(name: string): Buffer {
   out[6 + n] = 0;
   return out;
 }
+
+/** Bind (B) parameters as the client sent them: text-format values as strings, binary ones as bytes. */
+export function readBindParams(data: Buffer, off: number, end: number): { portal: string; statement: string; params: (string | Buffer | null)[] } {
+  const [portal, afterPortal] = readCString(data, off + 5, end);
+  const [statement, afterName] = readCString(data, afterPortal, end);
+  let p = afterName;
+  const nFormats = data.readUInt16BE(p); p += 2;
+  const formats: number[] = [];
+  for (let i = 0; i < nFormats; i++) { formats.push(data.readUInt16BE(p)); p += 2; }
+  const nParams = data.readUInt16BE(p); p += 2;
+  const params: (string | Buffer | null)[] = [];
+  for (let i = 0; i < nParams; i++) {
+    const len = data.readInt32BE(p); p += 4;
+    if (len < 0) { params.push(null); continue; }
+    const binary = (nFormats === 1 ? formats[0] : formats[i]) === 1;
+    params.push(binary ? data.subarray(p, p + len) : data.toString('utf8', p, p + len));
+    p += len;
+  }
+  return { portal, statement, params };
+}
+
+/** The query text at the start of a Parse tail. */
+export const parseText = (tail: Buffer) => tail.toString('utf8', 0, Math.max(0, tail.indexOf(0)));
+
+/** Bind (B) of `statement` into `portal` with no parameters and default result formats. */
+export function buildBind(portal: string, statement: string): Buffer {
+  const body = Buffer.concat([Buffer.from(`${portal}\0${statement}\0`, 'utf8'), Buffer.from([0, 0, 0, 0, 0, 0])]);
+  const out = Buffer.allocUnsafe(5 + body.length);
+  out[0] = 0x42;
+  out.writeUInt32BE(4 + body.length, 1);
+  body.copy(out, 5);
+  return out;
+}

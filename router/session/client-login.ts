@@ -7,7 +7,7 @@ import type { RouterContext } from './router-context.js';
 import { ScramServer, ScramError, mockVerifier } from '../auth/scram.js';
 import * as msg from '../protocol/backend-messages.js';
 import { ProtocolViolation } from '../protocol/frame-buffer.js';
-import type { BackendPool } from '../pool/backend-pool.js';
+import type { ShardPools } from '../pool/shard-pools.js';
 
 export interface LoggedIn {
   socket: Socket;
@@ -15,7 +15,7 @@ export interface LoggedIn {
   database: string;
   /** Settings the client asked for in its startup packet (application_name, client_encoding, DateStyle...). */
   wanted: Map<string, string>;
-  pool: BackendPool;
+  pools: ShardPools;
   /** Bytes the client sent after its last login message (pipelined first query). */
   rest: Buffer;
 }
@@ -89,7 +89,8 @@ export async function login(raw: Socket, ctx: RouterContext): Promise<LoggedIn |
   if (!verifier) { ctx.metrics.logins.inc({ result: 'failed' }); throw authFailed; }
   socket.write(msg.authenticationSaslFinal(serverFinal));
 
-  const pool = ctx.poolFor(role, database, { clientKey, serverKey: verifier.serverKey });
+  const pools = ctx.poolFor(role, database, { clientKey, serverKey: verifier.serverKey });
+  const pool = pools.default;
   if (!pool.serverParams) {
     // The first login to a pool opens a backend: it proves the database exists and the recovered key works, and
     // yields the server parameters every client is told about.
@@ -99,5 +100,5 @@ export async function login(raw: Socket, ctx: RouterContext): Promise<LoggedIn |
     }
   }
   ctx.metrics.logins.inc({ result: 'ok' });
-  return { socket, role, database, wanted, pool, rest: reader.detach() };
+  return { socket, role, database, wanted, pools, rest: reader.detach() };
 }

@@ -11,7 +11,10 @@ import type { BackendConnection } from '../pool/backend-connection.js';
 import type { BackendPool } from '../pool/backend-pool.js';
 import { FrameBuffer, frameLength, ProtocolViolation } from '../protocol/frame-buffer.js';
 import * as msg from '../protocol/backend-messages.js';
-import { readParse, buildParse, readBindStatement, replaceName, readTarget, buildCloseStatement } from '../protocol/extended-query.js';
+import { readParse, buildParse, readBindStatement, replaceName, readTarget, buildCloseStatement, readBindParams, parseText, buildBind } from '../protocol/extended-query.js';
+import { readCString } from '../protocol/frame-buffer.js';
+import type { ShardPools } from '../pool/shard-pools.js';
+import { decide, showRouteTarget, showRouteReply, showRouteQuery, refusalQuery } from './shard-routing.js';
 
 const Z = 0x5a, E = 0x45, S = 0x53, Q = 0x51, F = 0x46, P = 0x50, B = 0x42, D = 0x44, C = 0x43, X = 0x58;
 const PARSE_COMPLETE = 0x31, CLOSE_COMPLETE = 0x33, TX_IDLE = 0x49;
@@ -22,7 +25,14 @@ interface ClientStatement { global: string; tail: Buffer }
 
 export class ClientSession {
   private readonly socket: Socket;
-  private readonly pool: BackendPool;
+  private readonly pools: ShardPools;
+  /** The pool of the shard the current (or next) transaction runs on. */
+  private pool: BackendPool;
+  private shard = '';
+  /** Sharded mode: a BEGIN answered by the router, replayed on the shard the first keyed statement picks. */
+  private deferredBegin: Buffer | null = null;
+  /** Sharded mode: a statement failed before the deferred transaction reached a shard. */
+  private deferredFailed = false;
   private readonly wanted: Map<string, string>;
   private backend: BackendConnection | null = null;
   private acquiring = false;
@@ -50,7 +60,8 @@ export class ClientSession {
 
   constructor(private readonly ctx: RouterContext, li: LoggedIn) {
     this.socket = li.socket;
-    this.pool = li.pool;
+    this.pools = li.pools;
+    this.pool = li.pools.default;
     this.wanted = li.wanted;
     this.cancelKey = ctx.registerCancelKey({ cancelRunning: () => this.backend?.cancel() });
     ctx.metrics.clients.inc();
@@ -93,7 +104,11 @@ export class ClientSession {
     const frames = end === data.length ? data : data.subarray(0, end);
     if (this.backend) { this.relayToBackend(frames); return; }
     if (!this.queued.length && frames[0] === X) { this.close(); return; }
-    if (!this.acquiring) {
+    if (!this.acquiring && !this.queued.length) {
+      const shard = this.chooseShard(frames);
+      if (shard === null) return;
+      this.shard = shard;
+      this.pool = this.pools.get(shard);
       const idle = this.pool.tryAcquire();
       if (idle) { this.attach(idle); this.relayToBackend(frames); return; }
     }
@@ -130,6 +145,12 @@ export class ClientSession {
     b.onClose = (reason) => this.backendLost(reason);
     b.socket.on('drain', this.resumeClient);
     this.syncSettings(b);
+    if (this.deferredBegin) {
+      b.socket.write(this.deferredBegin);
+      this.deferredBegin = null;
+      this.swallow++;
+      this.zSent++;
+    }
   }
 
   private readonly resumeClient = () => { if (this.clientPaused) { this.clientPaused = false; this.socket.resume(); } };
@@ -160,7 +181,18 @@ export class ClientSession {
         const type = data[off]!;
         const end = off + 1 + data.readUInt32BE(off + 1);
         switch (type) {
-          case Q: case F:
+          case Q: {
+            this.pending++; this.zSent++;
+            const c0 = data[off + 5];
+            if (!this.ctx.sharding && c0 !== 0x73 && c0 !== 0x53 && c0 !== 0x20 && c0 !== 0x0a) break;
+            const sub = this.substituteQuery(readCString(data, off + 5, end)[0]);
+            if (sub === null) break;
+            if (off > run) out.write(data.subarray(run, off));
+            run = end;
+            out.write(serialize.query(sub));
+            break;
+          }
+          case F:
             this.pending++; this.zSent++;
             break;
           case S:
@@ -185,6 +217,7 @@ export class ClientSession {
           }
           case B: {
             this.unsynced = true;
+            if (this.ctx.sharding && this.refuseBind(b, data, off, end, run)) { run = end; break; }
             const st = readBindStatement(data, off, end);
             const cs = st.name === '' ? undefined : this.statements.get(st.name);
             if (!cs) break;
@@ -228,6 +261,116 @@ export class ClientSession {
     const ok = out.write(run === 0 ? data : data.subarray(run));
     out.uncork();
     if (!ok && !this.clientPaused) { this.clientPaused = true; this.socket.pause(); }
+  }
+
+  // ---- sharding ----
+
+  /**
+   * Picks the shard for a batch arriving with no backend linked, or answers it here and returns null. Unsharded
+   * routers only answer SHOW pgop.route here. Sharded ones pick by the first Query or Bind with a sharding key.
+   */
+  private chooseShard(frames: Buffer): string | null {
+    const r = this.ctx.sharding;
+    const onlyQuery = frames[0] === Q && 1 + frames.readUInt32BE(1) === frames.length;
+    const localStatus = () => (this.deferredFailed ? 'E' : this.deferredBegin ? 'T' : 'I');
+    if (onlyQuery) {
+      const sql = readCString(frames, 5, frames.length)[0];
+      const show = showRouteTarget(sql);
+      if (show !== null) { this.reply(showRouteReply(r, show), localStatus()); return null; }
+      if (!r) return '';
+      const d = decide(r, sql);
+      const tx = d.plan.kind === 'unsharded' ? d.plan.tx : undefined;
+      if (this.deferredFailed) {
+        if (tx === 'commit' || tx === 'rollback') { this.deferredFailed = false; this.deferredBegin = null; this.reply(msg.commandComplete('ROLLBACK'), 'I'); return null; }
+        this.reply(msg.errorResponse({ severity: 'ERROR', code: '25P02', message: 'current transaction is aborted, commands ignored until end of transaction block' }), 'E');
+        return null;
+      }
+      if (tx === 'begin') { this.deferredBegin = Buffer.from(frames); this.reply(msg.commandComplete('BEGIN'), 'T'); return null; }
+      if (this.deferredBegin && (tx === 'commit' || tx === 'rollback')) {
+        this.deferredBegin = null;
+        this.reply(msg.commandComplete(tx === 'commit' ? 'COMMIT' : 'ROLLBACK'), 'I');
+        return null;
+      }
+      return this.shardOr(d.shard, d.route.kind === 'none' ? d.route.reason : '', frames);
+    }
+    if (!r) return '';
+    let off = 0;
+    let unnamedParse: Buffer | null = null;
+    while (off < frames.length) {
+      const type = frames[off]!;
+      const end = off + 1 + frames.readUInt32BE(off + 1);
+      if (type === Q) {
+        const d = decide(r, readCString(frames, off + 5, end)[0]);
+        return this.shardOr(d.shard, d.route.kind === 'none' ? d.route.reason : '', frames);
+      }
+      if (type === P) {
+        const p = readParse(frames, off, end);
+        if (p.name === '') unnamedParse = p.tail;
+      } else if (type === B) {
+        const bp = readBindParams(frames, off, end);
+        const tail = bp.statement === '' ? unnamedParse : this.statements.get(bp.statement)?.tail;
+        if (tail) {
+          const d = decide(r, parseText(tail), bp.params);
+          return this.shardOr(d.shard, d.route.kind === 'none' ? d.route.reason : '', frames);
+        }
+      }
+      off = end;
+    }
+    return r.defaultShard;
+  }
+
+  /** The shard, or a refusal for a statement that would need several shards (scatter-gather comes later). */
+  private shardOr(shard: string | null, reason: string, frames: Buffer): string | null {
+    if (shard !== null) return shard;
+    const error = msg.errorResponse({ severity: 'ERROR', code: '0A000', message: `statement needs more than one shard, which the router does not do yet: ${reason}`,
+      hint: 'add "<sharding column> = <value>" to the statement, or run it on each shard directly' });
+    if (this.deferredBegin) { this.deferredBegin = null; this.deferredFailed = true; }
+    // One ReadyForQuery per Query/Sync in the batch, as PostgreSQL would send after skipping to each Sync.
+    let zs = 0;
+    for (let off = 0; off < frames.length; off += 1 + frames.readUInt32BE(off + 1)) if (frames[off] === Q || frames[off] === S) zs++;
+    const status = this.deferredFailed ? 'E' : 'I';
+    this.socket.cork();
+    this.socket.write(error);
+    for (let i = 0; i < Math.max(zs, 1); i++) this.socket.write(msg.readyForQuery(status));
+    this.socket.uncork();
+    return null;
+  }
+
+  private reply(body: Buffer, status: 'I' | 'T' | 'E'): void {
+    this.socket.cork();
+    this.socket.write(body);
+    this.socket.write(msg.readyForQuery(status));
+    this.socket.uncork();
+  }
+
+  /** While linked: SHOW pgop.route, or a statement for another shard than the transaction's, become other SQL. */
+  private substituteQuery(sql: string): string | null {
+    const show = showRouteTarget(sql);
+    if (show !== null) return showRouteQuery(this.ctx.sharding, show);
+    const r = this.ctx.sharding;
+    if (!r) return null;
+    const d = decide(r, sql);
+    if (d.shard === null) return refusalQuery(`statement needs more than one shard, which the router does not do yet: ${d.route.kind === 'none' ? d.route.reason : ''}`);
+    if (d.route.kind === 'shard' && d.shard !== this.shard) {
+      return refusalQuery(`this transaction runs on shard ${this.shard}; the statement belongs to shard ${d.shard} (cross-shard transactions are not supported yet)`);
+    }
+    return null;
+  }
+
+  /** A Bind whose key belongs to another shard is replaced by one of a failing DO statement, into the same portal. */
+  private refuseBind(b: BackendConnection, data: Buffer, off: number, end: number, run: number): boolean {
+    const r = this.ctx.sharding!;
+    const bp = readBindParams(data, off, end);
+    const tail = bp.statement === '' ? null : this.statements.get(bp.statement)?.tail;
+    if (!tail) return false;
+    const d = decide(r, parseText(tail), bp.params);
+    if (d.route.kind !== 'shard' || d.shard === this.shard) return false;
+    const out = b.socket;
+    if (off > run) out.write(data.subarray(run, off));
+    out.write(buildParse('', Buffer.from(`${refusalQuery(`this transaction runs on shard ${this.shard}; the statement belongs to shard ${d.shard} (cross-shard transactions are not supported yet)`)}\0\0\0`, 'utf8')));
+    this.expect(PARSE_COMPLETE, true, null);
+    out.write(buildBind(bp.portal, ''));
+    return true;
   }
 
   private ensurePrepared(b: BackendConnection, cs: ClientStatement): void {

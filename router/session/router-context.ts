@@ -3,7 +3,8 @@ import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { RouterMetrics } from '../metrics.js';
 import type { StatementNames } from './statement-names.js';
-import type { BackendPool } from '../pool/backend-pool.js';
+import type { ShardPools } from '../pool/shard-pools.js';
+import type { ShardRouting } from './shard-routing.js';
 import type { ScramVerifier } from '../auth/scram.js';
 
 export interface Cancellable { cancelRunning(): void }
@@ -19,7 +20,9 @@ export interface RouterContext {
   requireTls: boolean;
   /** Keys the mock verifiers for unknown roles, so their salt is stable per role across attempts. */
   mockSecret: Buffer;
-  poolFor(role: string, database: string, keys: { clientKey: Buffer; serverKey: Buffer }): BackendPool;
+  poolFor(role: string, database: string, keys: { clientKey: Buffer; serverKey: Buffer }): ShardPools;
+  /** Null: one backend, pure pass-through. */
+  sharding: ShardRouting | null;
   /** Issues the BackendKeyData a client will quote in a CancelRequest. */
   registerCancelKey(target: Cancellable): { processId: number; secretKey: number };
   forgetCancelKey(processId: number): void;

@@ -25,7 +25,7 @@ export async function startRouterRig(poolSize: number, overrides: Partial<Router
   await admin.query('create database app owner app');
   const router = await startRouter({
     listen: { host: '127.0.0.1', port: 0 }, backend: { host: '127.0.0.1', port: server.port },
-    auth: { user: 'postgres', password: server.password, database: 'postgres' }, pool: { size: poolSize }, tls: null, metrics: null,
+    auth: { user: 'postgres', password: server.password, database: 'postgres' }, pool: { size: poolSize }, tls: null, metrics: null, sharding: null,
     ...overrides,
   }, createLogger('router', {}, { write: () => undefined }));
   const uri = (extra = '') => `postgresql://app:${encodeURIComponent(APP_PASSWORD)}@127.0.0.1:${router.port}/app?sslmode=disable${extra}`;
