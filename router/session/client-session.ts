@@ -295,7 +295,7 @@ export class ClientSession {
     }
     if (!r) return '';
     let off = 0;
-    let unnamedParse: Buffer | null = null;
+    const parsed = new Map<string, Buffer>();
     while (off < frames.length) {
       const type = frames[off]!;
       const end = off + 1 + frames.readUInt32BE(off + 1);
@@ -305,10 +305,10 @@ export class ClientSession {
       }
       if (type === P) {
         const p = readParse(frames, off, end);
-        if (p.name === '') unnamedParse = p.tail;
+        parsed.set(p.name, p.tail);
       } else if (type === B) {
         const bp = readBindParams(frames, off, end);
-        const tail = bp.statement === '' ? unnamedParse : this.statements.get(bp.statement)?.tail;
+        const tail = parsed.get(bp.statement) ?? this.statements.get(bp.statement)?.tail;
         if (tail) {
           const d = decide(r, parseText(tail), bp.params);
           return this.shardOr(d.shard, d.route.kind === 'none' ? d.route.reason : '', frames);
