@@ -3,6 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { startRouterRig, withClient, run, APP_PASSWORD, type RouterRig } from './router-harness.js';
@@ -145,6 +147,12 @@ test('pgbench select-only, simple and prepared, through the router with zero err
     assert.match(r.stdout, /number of transactions actually processed: 1200\/1200/, mode);
     assert.match(r.stdout, /number of failed transactions: 0 /, mode);
   }
+  // Pipeline mode: many Bind/Execute before one Sync, replies read back in order.
+  const script = join(rig.pg.dir, 'pipeline.sql');
+  writeFileSync(script, '\\set aid random(1, 100000)\n\\startpipeline\nselect abalance from pgbench_accounts where aid = :aid;\nselect :aid + 1;\nselect abalance from pgbench_accounts where aid = :aid;\n\\endpipeline\n');
+  const pipe = await run('pgbench', [...host, '-f', script, '-M', 'prepared', '-c', '6', '-j', '2', '-t', '100', '-n', 'app'], { env, timeoutMs: 60_000 });
+  assert.equal(pipe.code, 0, `${pipe.stderr} ${pipe.stdout}`);
+  assert.match(pipe.stdout, /number of failed transactions: 0 /);
   const tpcb = await run('pgbench', [...host, '-M', 'prepared', '-c', '6', '-j', '2', '-t', '60', '-n', 'app'], { env });
   assert.equal(tpcb.code, 0, tpcb.stderr);
   assert.match(tpcb.stdout, /number of failed transactions: 0 /);
