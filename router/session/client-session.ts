@@ -18,6 +18,8 @@ import { decide, showRouteTarget, showRouteReply, showRouteQuery, refusalQuery }
 
 const Z = 0x5a, E = 0x45, S = 0x53, Q = 0x51, F = 0x46, P = 0x50, B = 0x42, D = 0x44, C = 0x43, X = 0x58;
 const PARSE_COMPLETE = 0x31, CLOSE_COMPLETE = 0x33, TX_IDLE = 0x49;
+const PARSE_COMPLETE_MSG = Buffer.from([PARSE_COMPLETE, 0, 0, 0, 4]);
+type ParseInfoLike = { name: string; tail: Buffer };
 
 /** A reply the router expects for a ParseComplete/CloseComplete-producing message it sent, in send order. */
 interface Expected { kind: number; drop: boolean; global: string | null; zSeq: number }
@@ -270,6 +272,7 @@ export class ClientSession {
    * routers only answer SHOW pgop.route here. Sharded ones pick by the first Query or Bind with a sharding key.
    */
   private chooseShard(frames: Buffer): string | null {
+    if (frames[0] === P && !this.deferredFailed && this.prepareLocally(frames)) return null;
     const r = this.ctx.sharding;
     const onlyQuery = frames[0] === Q && 1 + frames.readUInt32BE(1) === frames.length;
     const localStatus = () => (this.deferredFailed ? 'E' : this.deferredBegin ? 'T' : 'I');
@@ -317,6 +320,34 @@ export class ClientSession {
       off = end;
     }
     return r.defaultShard;
+  }
+
+  /**
+   * A batch of only named Parse messages and one Sync (libpq's PQprepare) is answered here: the statement is
+   * prepared on whichever backend later runs it. Holding a backend for it would let a client that prepares
+   * synchronously while its own other connections hold every backend in open transactions wait forever
+   * (pgbench -M prepared with more clients than backends). Errors in the text surface at the first Bind instead.
+   */
+  private prepareLocally(frames: Buffer): boolean {
+    const names: ParseInfoLike[] = [];
+    let off = 0;
+    while (off < frames.length) {
+      const type = frames[off]!;
+      const end = off + 1 + frames.readUInt32BE(off + 1);
+      if (type === P) {
+        const p = readParse(frames, off, end);
+        if (p.name === '') return false;
+        names.push(p);
+      } else if (type !== S || end !== frames.length) return false;
+      off = end;
+    }
+    if (!names.length || frames[frames.length - 5] !== S) return false;
+    for (const p of names) this.statements.set(p.name, { global: this.ctx.statements.nameFor(p.tail), tail: Buffer.from(p.tail) });
+    this.socket.cork();
+    for (let i = 0; i < names.length; i++) this.socket.write(PARSE_COMPLETE_MSG);
+    this.socket.write(msg.readyForQuery(this.deferredBegin ? 'T' : 'I'));
+    this.socket.uncork();
+    return true;
   }
 
   /** The shard, or a refusal for a statement that would need several shards (scatter-gather comes later). */
