@@ -21,6 +21,12 @@ const PARSE_COMPLETE = 0x31, CLOSE_COMPLETE = 0x33, TX_IDLE = 0x49;
 const PARSE_COMPLETE_MSG = Buffer.from([PARSE_COMPLETE, 0, 0, 0, 4]);
 type ParseInfoLike = { name: string; tail: Buffer };
 
+/** Whether a query text starts with SHOW (any case, after blanks): the only text an unsharded router looks at. */
+function startsWithShow(data: Buffer, off: number, end: number): boolean {
+  while (off < end && (data[off] === 0x20 || data[off] === 0x0a || data[off] === 0x09 || data[off] === 0x0d)) off++;
+  return end - off >= 4 && (data[off]! | 0x20) === 0x73 && (data[off + 1]! | 0x20) === 0x68 && (data[off + 2]! | 0x20) === 0x6f && (data[off + 3]! | 0x20) === 0x77;
+}
+
 /** A reply the router expects for a ParseComplete/CloseComplete-producing message it sent, in send order. */
 interface Expected { kind: number; drop: boolean; global: string | null; zSeq: number }
 interface ClientStatement { global: string; tail: Buffer }
@@ -185,8 +191,7 @@ export class ClientSession {
         switch (type) {
           case Q: {
             this.pending++; this.zSent++;
-            const c0 = data[off + 5];
-            if (!this.ctx.sharding && c0 !== 0x73 && c0 !== 0x53 && c0 !== 0x20 && c0 !== 0x0a) break;
+            if (!this.ctx.sharding && !startsWithShow(data, off + 5, end)) break;
             const sub = this.substituteQuery(readCString(data, off + 5, end)[0]);
             if (sub === null) break;
             if (off > run) out.write(data.subarray(run, off));

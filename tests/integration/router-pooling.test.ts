@@ -39,6 +39,12 @@ test('node-postgres: simple, extended, binary results and a multi-statement quer
     const bin = await c.query({ text: 'select $1::int4 as n, $2::bytea = $3::bytea as same', values: [7, Buffer.from([0, 1, 255]), '\\x0001ff'], binary: true } as pg.QueryConfig);
     assert.deepEqual(bin.rows[0], { n: 7, same: true });
     assert.equal((await c.query('select current_user as u')).rows[0].u, 'app');
+    // Introspection works unsharded too, outside and inside a transaction (then answered through the backend).
+    assert.equal((await c.query('SHOW pgop.route select * from items where id = 1')).rows[0].plan, 'unsharded');
+    await c.query('begin');
+    assert.equal((await c.query('  show PGOP.ROUTE select 1')).rows[0].reason, 'the router has no sharding configured');
+    await c.query('commit');
+    assert.equal((await c.query('show server_version_num')).rows[0].server_version_num.slice(0, 2), '15');
   });
 });
 
