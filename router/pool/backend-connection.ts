@@ -31,6 +31,9 @@ export class BackendConnection {
   /** Who receives the server's bytes: the pool while idle, a session while linked. Swapped, never re-subscribed. */
   onData: (chunk: Buffer) => void = () => undefined;
   onClose: (reason: string) => void = () => undefined;
+  /** The pool's handlers for this connection, made once so hand-backs allocate nothing. */
+  idleOnData: (chunk: Buffer) => void = () => undefined;
+  idleOnClose: (reason: string) => void = () => undefined;
 
   private constructor(readonly socket: Socket, readonly target: BackendTarget) {}
 

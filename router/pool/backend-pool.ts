@@ -49,8 +49,8 @@ export class BackendPool {
 
   /** Hands a connection back (clean, idle); a broken one is dropped and replaced for whoever waits. */
   release(c: BackendConnection): void {
-    c.onData = (chunk) => this.idleData(c, chunk);
-    c.onClose = (reason) => this.lost(c, reason);
+    c.onData = c.idleOnData;
+    c.onClose = c.idleOnClose;
     if (c.closed || this.closed) { this.discard(c); return; }
     const w = this.waiters.shift();
     if (w) { w.resolve(c); return; }
@@ -80,8 +80,10 @@ export class BackendPool {
     try {
       const c = await BackendConnection.open(this.target, { user: this.role, database: this.database, clientKey: this.clientKey, serverKey: this.serverKey });
       if (!this.serverParams) this.serverParams = new Map(c.params);
-      c.onClose = (reason) => this.lost(c, reason);
-      c.onData = (chunk) => this.idleData(c, chunk);
+      c.idleOnData = (chunk) => this.idleData(c, chunk);
+      c.idleOnClose = (reason) => this.lost(c, reason);
+      c.onData = c.idleOnData;
+      c.onClose = c.idleOnClose;
       return c;
     } catch (e) {
       this.total--;

@@ -42,6 +42,8 @@ export class FrameBuffer {
   }
 
   get pending(): number { return this.size; }
+
+  clear(): void { this.parts = []; this.size = 0; this.need = 5; }
 }
 
 /** Length field of the frame at `off` (already known to have 5 bytes), checked. */

@@ -46,7 +46,7 @@ export class ClientSession {
   private acquiring = false;
   private closed = false;
   private readonly inFrames = new FrameBuffer();
-  private outFrames = new FrameBuffer();
+  private readonly outFrames = new FrameBuffer();
   /** Complete client frames that arrived while no backend was linked. */
   private queued: Buffer[] = [];
   /** Client ReadyForQuery-producing messages (Query, Sync, FunctionCall) not yet answered. */
@@ -57,7 +57,7 @@ export class ClientSession {
   /** Replies of the router's own SET/RESET queries, swallowed up to and including their ReadyForQuery. */
   private swallow = 0;
   private swallowedError: Buffer | null = null;
-  private expected: Expected[] = [];
+  private readonly expected: Expected[] = [];
   private txStatus = TX_IDLE;
   private readonly statements = new Map<string, ClientStatement>();
   private readonly cancelKey: { processId: number; secretKey: number };
@@ -145,12 +145,12 @@ export class ClientSession {
 
   private attach(b: BackendConnection): void {
     this.backend = b;
-    this.outFrames = new FrameBuffer();
+    // A released backend left no partial frame behind (else it was discarded), so the buffer is reused as is.
     this.zSent = this.zDone = 0;
-    this.expected = [];
+    this.expected.length = 0;
     this.txStatus = TX_IDLE;
-    b.onData = (c) => this.onBackendData(c);
-    b.onClose = (reason) => this.backendLost(reason);
+    b.onData = this.onBackendDataBound;
+    b.onClose = this.backendLostBound;
     b.socket.on('drain', this.resumeClient);
     this.syncSettings(b);
     if (this.deferredBegin) {
@@ -161,6 +161,8 @@ export class ClientSession {
     }
   }
 
+  private readonly onBackendDataBound = (c: Buffer) => this.onBackendData(c);
+  private readonly backendLostBound = (reason: string) => this.backendLost(reason);
   private readonly resumeClient = () => { if (this.clientPaused) { this.clientPaused = false; this.socket.resume(); } };
 
   /** Applies the client's settings to a backend that last served someone else: one SET/RESET query, swallowed. */
@@ -503,7 +505,11 @@ export class ClientSession {
     b.socket.off('drain', this.resumeClient);
     if (this.backendPaused) { this.backendPaused = false; b.socket.resume(); }
     this.ctx.metrics.transaction();
-    if (this.outFrames.pending || this.expected.length) this.pool.discard(b); else this.pool.release(b);
+    if (this.outFrames.pending || this.expected.length) {
+      this.outFrames.clear();
+      this.expected.length = 0;
+      this.pool.discard(b);
+    } else this.pool.release(b);
     if (this.clientPaused) { this.clientPaused = false; this.socket.resume(); }
   }
 
