@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type pg from 'pg';
+import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { startRouterRig, withClient, run, APP_PASSWORD, type RouterRig } from './router-harness.js';
 
@@ -81,6 +81,21 @@ test('an error mid-transaction comes through with its SQLSTATE and the session r
   });
   const metrics = await rig.router.metrics.registry.metrics();
   assert.match(metrics, /pgop_router_errors_total\{sqlstate="22012"\} [1-9]/);
+});
+
+test('a client that vanishes mid-transaction never hands its open transaction to another client', async () => {
+  const c = new pg.Client({ connectionString: rig.uri() });
+  c.on('error', () => undefined);
+  await c.connect();
+  await c.query('begin');
+  await c.query("insert into items values (600000, 'uncommitted')");
+  (c as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+  for (let i = 0; i < 2 * POOL; i++) {
+    await withClient(rig.uri(), async (d) => {
+      assert.equal((await d.query('select count(*)::int as n from items where id = 600000')).rows[0].n, 0);
+      assert.equal((await d.query('select now() = statement_timestamp() as fresh')).rows[0].fresh, true, 'not inside an inherited transaction');
+    });
+  }
 });
 
 test('COPY in and out through psql', async () => {
