@@ -138,6 +138,14 @@ test('settings from the startup packet and from SET follow the client across bac
   }, { application_name: name, ...(name === 'beta' ? { statement_timeout: 12345 } : {}) })));
 });
 
+test('a hostile startup setting value stays a value (escaped as a literal when re-applied)', async () => {
+  const name = "o'brien\\'; drop table items; --";
+  await Promise.all([name, 'plain'].map((n) => withClient(rig.uri(), async (c) => {
+    for (let i = 0; i < 5; i++) assert.equal((await c.query('show application_name')).rows[0].application_name, n);
+  }, { application_name: n })));
+  assert.ok((await withClient(rig.uri(), (c) => c.query('select 1 from items limit 1'))).rowCount !== null, 'items still exists');
+});
+
 test('wrong passwords and unknown roles are refused with 28P01; roles without a SCRAM verifier too', async () => {
   const bad = rig.uri().replace(encodeURIComponent(APP_PASSWORD), 'wrong');
   await assert.rejects(withClient(bad, async () => undefined), (e: pg.DatabaseError) => e.code === '28P01');
