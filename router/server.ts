@@ -33,6 +33,9 @@ async function shardingFrom(config: RouterConfig): Promise<{ routing: ShardRouti
   };
 }
 
+/** PostgreSQL's authentication_timeout default. */
+const LOGIN_TIMEOUT_MS = 60_000;
+
 export interface RunningRouter {
   port: number;
   metrics: RouterMetrics;
@@ -96,7 +99,12 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+    // A connection that does not finish logging in is dropped, like PostgreSQL's authentication_timeout.
+    socket.setTimeout(LOGIN_TIMEOUT_MS, () => { if (!loggedIn) socket.destroy(); });
+    let loggedIn = false;
     login(socket, ctx).then((li) => {
+      loggedIn = true;
+      socket.setTimeout(0);
       if (!li) return;
       li.socket.on('close', () => sockets.delete(li.socket));
       new ClientSession(ctx, li);
