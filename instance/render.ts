@@ -1,6 +1,7 @@
 // Pure renderers for the files the agent owns inside the data directory.
 import type { InstanceSpec } from './spec.js';
 import { REPLICATION_USER } from './spec.js';
+import { tlsFiles } from './layout.js';
 
 export const PGOP_CONF = 'pgop.conf';
 export const INCLUDE_LINE = `include '${PGOP_CONF}'`;
@@ -10,19 +11,34 @@ const conninfoValue = (v: string) => (/^[^\s'\\]+$/.test(v) ? v : `'${v.replace(
 /** postgresql.conf string values are single-quoted with doubled quotes. */
 const confValue = (v: string) => `'${v.replace(/'/g, "''")}'`;
 
+const isIp = (h: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.includes(':');
+
+/**
+ * Where and how to reach a peer instance over TLS, verified against the cluster CA. When the certificate is
+ * verified by name, libpq dials `hostaddr` and checks `host` against the certificate.
+ */
+export function peerTarget(spec: InstanceSpec, peer: { host: string; port: number }): [string, string][] {
+  const address: [string, string][] = spec.tls.serverName && isIp(peer.host)
+    ? [['host', spec.tls.serverName], ['hostaddr', peer.host]]
+    : [['host', peer.host]];
+  return [...address, ['port', String(peer.port)], ['sslmode', 'verify-full'], ['sslrootcert', tlsFiles(spec).ca]];
+}
+
+export const renderConninfo = (pairs: [string, string][]) => pairs.map(([k, v]) => `${k}=${conninfoValue(v)}`).join(' ');
+
 export function primaryConninfo(spec: InstanceSpec, passfile: string): string {
   if (!spec.primary) throw new Error(`${spec.name} has no primary to stream from`);
-  return [
-    ['host', spec.primary.host], ['port', String(spec.primary.port)], ['user', REPLICATION_USER],
-    ['passfile', passfile], ['application_name', spec.name], ['sslmode', 'prefer'], ['connect_timeout', '5'],
-  ].map(([k, v]) => `${k}=${conninfoValue(v ?? '')}`).join(' ');
+  return renderConninfo([
+    ...peerTarget(spec, spec.primary), ['user', REPLICATION_USER],
+    ['passfile', passfile], ['application_name', spec.name], ['connect_timeout', '5'],
+  ]);
 }
 
 /**
  * Defaults a user may override. A standby whose primary vanished sleeps wal_retrieve_retry_interval (5 s by
  * default) between attempts and notices a promote request only after it: 1 s keeps a failover short.
  */
-const DEFAULTS: Record<string, string> = { wal_retrieve_retry_interval: '1s' };
+const DEFAULTS: Record<string, string> = { wal_retrieve_retry_interval: '1s', ssl_min_protocol_version: 'TLSv1.2' };
 
 /** Settings the operator owns, appended after the user's parameters so they always win. */
 export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; passfile: string; syncNames?: string }): string {
@@ -40,6 +56,10 @@ export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; pas
     password_encryption: 'scram-sha-256',
     logging_collector: 'off',
     log_destination: 'stderr',
+    ssl: 'on',
+    ssl_cert_file: tlsFiles(spec).cert,
+    ssl_key_file: tlsFiles(spec).key,
+    ssl_ca_file: tlsFiles(spec).ca,
   };
   // A standby ignores it; a standby about to be promoted already carries the list it must enforce.
   owned.synchronous_standby_names = opts.syncNames ?? '';
@@ -55,16 +75,23 @@ export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; pas
   return `${lines.join('\n')}\n`;
 }
 
-/** Restrictive: no trust anywhere, replication only for the replication role, scram for everyone. */
+/**
+ * Restrictive: no trust anywhere, replication only for the replication role, scram for everyone, and TCP only
+ * over TLS: the hostnossl rejects come before the user's rules, so no extra rule can open a plain-text path.
+ */
 export function renderHba(spec: InstanceSpec): string {
   const net = spec.host === '127.0.0.1' || spec.host.startsWith('127.') ? '127.0.0.0/8' : '0.0.0.0/0';
   return [
     '# Written by the pgop instance agent; edits are overwritten. Extra rules: spec.postgresql.pgHba.',
     'local   all           all                         scram-sha-256',
-    `host    replication   ${REPLICATION_USER}   ${net}   scram-sha-256`,
+    'hostnossl all         all                 0.0.0.0/0   reject',
+    'hostnossl all         all                 ::/0        reject',
+    'hostnossl replication all                 0.0.0.0/0   reject',
+    'hostnossl replication all                 ::/0        reject',
+    `hostssl replication   ${REPLICATION_USER}   ${net}   scram-sha-256`,
     'host    replication   all                 0.0.0.0/0   reject',
     ...spec.pgHba,
-    `host    all           all                 ${net}   scram-sha-256`,
+    `hostssl all           all                 ${net}   scram-sha-256`,
     '',
   ].join('\n');
 }

@@ -14,6 +14,7 @@ import { k8sInstanceSource } from './k8s-instance-source.js';
 import { startClusterOperator, type ClusterController } from '../operator/cluster-operator.js';
 import { serveMetrics } from '../metrics/metrics-server.js';
 import { Registry } from 'prom-client';
+import { certificateRotation } from '../certs/k8s-rotation.js';
 
 const METRICS_HOST = process.env.PGOP_METRICS_HOST ?? '0.0.0.0';
 const PRIMARY_RECREATE_GRACE_MS = Number(process.env.PGOP_PRIMARY_RECREATE_GRACE_MS ?? 60_000);
@@ -48,6 +49,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   const platform = new K8sPlatform(kc);
   const events = new K8sEvents(kc, log, identity);
   let observer: InstanceObserver | undefined;
+  const certificates = certificateRotation(store, platform, log);
   const source = (ctl: ClusterController) => k8sInstanceSource(ctl, platform, log, PRIMARY_RECREATE_GRACE_MS);
 
   const operator = await startClusterOperator({
@@ -57,6 +59,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
     observe: async (ctl) => {
       observer ??= new InstanceObserver(source(ctl), platform, (key, event) => ctl.send(key, event));
       await observer.tick();
+      await certificates.tick();
     },
     onNotice: (key, notice) => events.record(key, notice),
   });

@@ -19,6 +19,10 @@ import { credentialSecret, disruptionBudgets, instanceIdentity, networkPolicy, p
 import { AGENT_PORT, POSTGRES_PORT, SECRET_ROLES, secretName, stateConfigMapName, instanceServiceAccount, type SecretRole } from './specs/names.js';
 import { httpStatus } from './client.js';
 import type { ObservedInstance } from '../instance-observer.js';
+import { K8sCertificates } from '../certs/k8s-certificates.js';
+import type { EnsureResult } from '../certs/local-certificates.js';
+import { anyInstanceName, tlsPolicyFrom } from '../certs/tls-policy.js';
+import { caKeySecretName, caSecretName, serverSecretName } from './specs/names.js';
 
 const KIND = 'PostgresCluster';
 const POD_STOP_WAIT_MS = 90_000;
@@ -31,10 +35,12 @@ export class K8sPlatform implements PlanPlatform {
   private readonly core: CoreV1Api;
   private readonly objects: K8sObjects;
   private readonly leases = new Map<string, K8sPrimaryLease>();
+  private readonly certs: K8sCertificates;
 
   constructor(private readonly kc: KubeConfig) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.objects = new K8sObjects(kc);
+    this.certs = new K8sCertificates(kc, this.objects, tlsPolicyFrom(process.env));
   }
 
   private async owner(cluster: ClusterRef): Promise<Owner> {
@@ -54,8 +60,26 @@ export class K8sPlatform implements PlanPlatform {
       ...clusterServices(name, namespace, owner, POSTGRES_PORT),
       ...disruptionBudgets(name, namespace, owner, spec.instances),
       networkPolicy(name, namespace, owner),
-      ...instanceIdentity(name, namespace, owner),
+      ...instanceIdentity(name, namespace, owner, spec.certificates),
     ]);
+    await this.certs.ensure(namespace, name, owner, spec, await this.instanceAddresses(cluster));
+  }
+
+  /** Renews a cluster's server certificate when due (or when an instance is missing from it). */
+  async maintainCertificates(cluster: ClusterRef, spec: PostgresClusterSpec): Promise<EnsureResult | null> {
+    // Only provisioned clusters: the CA key Secret is made by provisioning, with the owner reference.
+    if (!(await this.objects.read('v1', 'Secret', cluster.namespace, caKeySecretName(cluster.name))) && !spec.certificates?.serverTLSSecret) return null;
+    return this.certs.ensure(cluster.namespace, cluster.name, await this.owner(cluster), spec, await this.instanceAddresses(cluster));
+  }
+
+  /**
+   * The instances' names (from their PVCs) and their pods' IPs, for the certificate. Peers verify each other by
+   * the Service name, so a new pod IP missing for a few seconds until renewal breaks nothing of ours.
+   */
+  private async instanceAddresses(cluster: ClusterRef): Promise<{ instances: string[]; ips: string[] }> {
+    const instances = (await this.pvcs(cluster)).map((p) => p.metadata?.labels?.[LABEL.instance] ?? '').filter(Boolean).sort();
+    const ips = (await this.pods(cluster)).filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.status?.podIP ?? '').filter(Boolean).sort();
+    return { instances, ips };
   }
 
   /**
@@ -79,6 +103,7 @@ export class K8sPlatform implements PlanPlatform {
     await del('v1', 'ConfigMap', stateConfigMapName(name));
     await del('coordination.k8s.io/v1', 'Lease', `${name}-primary`);
     if (!keep) for (const role of SECRET_ROLES) await del('v1', 'Secret', secretName(name, role));
+    if (!keep) for (const secret of [serverSecretName(name), caSecretName(name), caKeySecretName(name)]) await del('v1', 'Secret', secret);
     this.leases.delete(`${namespace}/${name}`);
   }
 
@@ -126,7 +151,10 @@ export class K8sPlatform implements PlanPlatform {
   async superuserEndpoint(cluster: ClusterRef, instance: string): Promise<Endpoint> {
     const ip = await this.podIP(cluster, instance);
     if (!ip) throw new Error(`instance ${instance} has no running pod`);
-    return { host: ip, port: POSTGRES_PORT, user: SUPERUSER, password: await this.password(cluster, 'superuser') };
+    const obj = await this.objects.read<{ apiVersion: string; kind: string; metadata: object; spec?: PostgresClusterSpec }>(API_VERSION, KIND, cluster.namespace, cluster.name);
+    // verify-full: the pod IP is dialled, the certificate must name the "any instance" Service.
+    const tls = { caPem: await this.certs.caPem(cluster.namespace, cluster.name, obj?.spec ?? { instances: 1, primaryUpdateStrategy: 'unsupervised' }), serverName: anyInstanceName(cluster.name, cluster.namespace) };
+    return { host: ip, port: POSTGRES_PORT, user: SUPERUSER, password: await this.password(cluster, 'superuser'), tls };
   }
 
   async password(cluster: ClusterRef, role: SecretRole): Promise<string> {

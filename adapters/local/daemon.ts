@@ -11,6 +11,7 @@ import { LocalPods } from './pods.js';
 import { LocalSecrets } from './secrets.js';
 import { EndpointTable, EndpointProxies, type EndpointRecord, type Target } from './endpoints.js';
 import { LocalPlatform } from './local-platform.js';
+import { localCertificatesFromEnv } from '../certs/local-certificates.js';
 import { InstanceObserver } from '../instance-observer.js';
 import { writePid, removePid } from './processes.js';
 import { RedisLeaderElector } from '../leader/leader-election.js';
@@ -50,7 +51,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
   const pods = new LocalPods(state, redis, pgUser, record.dataRoot, log.child({ component: 'pods' }));
   const secrets = new LocalSecrets(state);
   const endpoints = new EndpointTable(redis);
-  const platform = new LocalPlatform(pods, secrets, endpoints, pgUser, redis, record.redisUrl);
+  const platform = new LocalPlatform(pods, secrets, endpoints, pgUser, redis, record.redisUrl, localCertificatesFromEnv(state));
 
   const proxies = new EndpointProxies(log.child({ component: 'endpoints' }));
   const observerRef: { current?: InstanceObserver } = {};
@@ -84,6 +85,15 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
     await proxies.sync(await endpoints.list(), (rec) => targets(ctl, rec));
   };
   platform.syncEndpoints = syncEndpoints;
+  // Certificates are checked on a slower beat than the status loop; renewal is days ahead by default.
+  let certsCheckedAt = 0;
+  const rotateCertificates = async () => {
+    if (Date.now() - certsCheckedAt < Number(process.env.PGOP_TLS_CHECK_MS ?? 10_000)) return;
+    certsCheckedAt = Date.now();
+    for (const { cluster, result } of await platform.maintainCertificates()) {
+      if (result.issued) log.info({ cluster: `${cluster.namespace}/${cluster.name}`, reason: result.reason, serial: result.serial, notAfter: result.notAfter }, 'server certificate issued');
+    }
+  };
 
   const metricsPort = Number(process.env.PGOP_METRICS_PORT ?? 0) || await freePort();
   const operator = await startClusterOperator({
@@ -99,6 +109,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
       observerRef.current ??= new InstanceObserver(pods.asInstanceSource(), platform, (key, event) => ctl.send(key, event));
       await observerRef.current.tick();
       await syncEndpoints();
+      await rotateCertificates();
     },
   });
   controller = operator.controller;

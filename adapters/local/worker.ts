@@ -13,6 +13,7 @@ import { LocalPods } from './pods.js';
 import { LocalSecrets } from './secrets.js';
 import { EndpointTable } from './endpoints.js';
 import { LocalPlatform } from './local-platform.js';
+import { localCertificatesFromEnv } from '../certs/local-certificates.js';
 
 export async function runWorker(stateDirPath: string, concurrency: number): Promise<void> {
   const state = new StateDir(stateDirPath);
@@ -23,7 +24,7 @@ export async function runWorker(stateDirPath: string, concurrency: number): Prom
   const store = new RedisResourceStore(redis);
   const pgUser = postgresUser();
   const pods = new LocalPods(state, redis, pgUser, record.dataRoot, log.child({ component: 'pods' }));
-  const platform = new LocalPlatform(pods, new LocalSecrets(state), new EndpointTable(redis), pgUser, redis, record.redisUrl);
+  const platform = new LocalPlatform(pods, new LocalSecrets(state), new EndpointTable(redis), pgUser, redis, record.redisUrl, localCertificatesFromEnv(state));
   const steps = await openStepsQueue(record.redisUrl);
   const cluster = async (c: { namespace: string; name: string }) => {
     const r = await store.get({ kind: 'PostgresCluster', namespace: c.namespace, name: c.name });

@@ -7,8 +7,9 @@ export async function query<T extends pg.QueryResultRow = pg.QueryResultRow>(uri
   try { return (await c.query<T>(text, values)).rows; } finally { await c.end(); }
 }
 
-export const uriFor = (user: string, password: string, port: number, database: string) =>
-  `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}?sslmode=disable`;
+/** A direct connection to one instance: TLS verified against the cluster CA (plain TCP is refused). */
+export const uriFor = (user: string, password: string, port: number, database: string, caFile: string) =>
+  `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}?sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}`;
 
 /** Retries a query until it returns what `ok` wants (replication is asynchronous). */
 export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {

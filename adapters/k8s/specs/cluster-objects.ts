@@ -1,7 +1,7 @@
 // The per-cluster objects besides Pods, PVCs and Services: the state ConfigMap, PodDisruptionBudgets, the
 // NetworkPolicy, and the least-privilege identity the instance agents run with.
 import { LABEL, clusterLabels, ownedBy, type Owner } from './labels.js';
-import { AGENT_PORT, POSTGRES_PORT, SECRET_ROLES, instanceServiceAccount, secretName, stateConfigMapName } from './names.js';
+import { AGENT_PORT, POSTGRES_PORT, SECRET_ROLES, instanceServiceAccount, secretName, stateConfigMapName, tlsSources } from './names.js';
 import { GROUP } from '../../../crds/definition.js';
 
 const meta = (name: string, namespace: string, cluster: string, owner: Owner) => ({ name, namespace, labels: clusterLabels(cluster), ownerReferences: ownedBy(owner) });
@@ -38,7 +38,8 @@ export const networkPolicy = (cluster: string, namespace: string, owner: Owner) 
 });
 
 /** What an agent may do: read its cluster and its Secrets, follow the Pods, label itself, hold the primary Lease. */
-export function instanceIdentity(cluster: string, namespace: string, owner: Owner) {
+export function instanceIdentity(cluster: string, namespace: string, owner: Owner, certificates?: { serverTLSSecret?: string; serverCASecret?: string }) {
+  const tls = tlsSources(cluster, certificates);
   const name = instanceServiceAccount(cluster);
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(name, namespace, cluster, owner) },
@@ -47,7 +48,8 @@ export function instanceIdentity(cluster: string, namespace: string, owner: Owne
       rules: [
         { apiGroups: [GROUP], resources: ['postgresclusters'], resourceNames: [cluster], verbs: ['get'] },
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'patch'] },
-        { apiGroups: [''], resources: ['secrets'], resourceNames: SECRET_ROLES.map((r) => secretName(cluster, r)), verbs: ['get'] },
+        // The server certificate and the CA's public part; never the CA key.
+        { apiGroups: [''], resources: ['secrets'], resourceNames: [...new Set([...SECRET_ROLES.map((r) => secretName(cluster, r)), tls.server, tls.ca])], verbs: ['get'] },
         { apiGroups: [''], resources: ['configmaps'], resourceNames: [stateConfigMapName(cluster)], verbs: ['get'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [`${cluster}-primary`], verbs: ['get', 'update', 'patch'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
