@@ -1,7 +1,8 @@
 import pg from 'pg';
 
-export async function query<T extends pg.QueryResultRow = pg.QueryResultRow>(uri: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: uri, connectionTimeoutMillis: 5000 });
+/** `target`: a libpq URI, or a client config (TLS verified by a name other than the address dialled). */
+export async function query<T extends pg.QueryResultRow = pg.QueryResultRow>(target: string | pg.ClientConfig, text: string, values: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ ...(typeof target === 'string' ? { connectionString: target } : target), connectionTimeoutMillis: 5000 });
   c.on('error', () => undefined);
   await c.connect();
   try { return (await c.query<T>(text, values)).rows; } finally { await c.end(); }
