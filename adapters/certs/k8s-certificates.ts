@@ -9,9 +9,9 @@ import type { Owner } from '../k8s/specs/labels.js';
 import { caKeySecretName, serverSecretName, tlsSources } from '../k8s/specs/names.js';
 import { caKeySecret, caSecret, serverSecret } from '../k8s/specs/tls-secrets.js';
 import { httpStatus } from '../k8s/client.js';
-import { createCa, inspectCert, issueServerCert } from './x509.js';
+
 import { renewalDecision, serverNames, type TlsPolicy } from './tls-policy.js';
-import type { EnsureResult } from './local-certificates.js';
+import { x509Builders, type EnsureResult } from './local-certificates.js';
 
 const decode = (data: Record<string, string> | undefined, key: string) => (data?.[key] ? Buffer.from(data[key], 'base64').toString('utf8') : null);
 
@@ -40,6 +40,7 @@ export class K8sCertificates {
   /** CA once, then a server certificate that covers the instances (names and pod IPs) and is not due for renewal. */
   async ensure(namespace: string, cluster: string, owner: Owner, spec: PostgresClusterSpec, at: { instances: string[]; ips: string[] }, now = new Date()): Promise<EnsureResult | null> {
     if (spec.certificates?.serverTLSSecret) return null;
+    const { createCa, inspectCert, issueServerCert } = await x509Builders();
     let caData = await this.secret(namespace, caKeySecretName(cluster));
     if (!caData) {
       const ca = await createCa(`pgop ${namespace}/${cluster} CA`, now, this.policy.caValidityMs);

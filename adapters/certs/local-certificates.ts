@@ -4,12 +4,18 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateDir } from '../local/state-dir.js';
-import { createCa, inspectCert, issueServerCert, type CertificateFacts } from './x509.js';
+import type { CertificateFacts } from './x509.js';
 import { renewalDecision, serverNames, tlsPolicyFrom, type TlsPolicy } from './tls-policy.js';
 
 export interface ClusterTlsFiles { caFile: string; certFile: string; keyFile: string; caKeyFile: string }
 
 export interface EnsureResult { issued: boolean; reason?: string; serial: string; notAfter: string }
+
+/**
+ * The X.509 library takes a second to load on a busy machine; every `pgop` command would pay it. Only the
+ * operator, when it issues or inspects a certificate, loads it.
+ */
+export const x509Builders = () => import('./x509.js');
 
 /** Write-then-rename so a reader never sees half a file (local helper until the shared one lands). */
 function replaceFile(path: string, content: string, mode: number): void {
@@ -47,12 +53,14 @@ export class LocalCertificates {
   }
 
   async current(namespace: string, cluster: string): Promise<CertificateFacts | null> {
+    const { inspectCert } = await x509Builders();
     const f = this.files(namespace, cluster);
     if (!existsSync(f.certFile) || !existsSync(f.caFile)) return null;
     return inspectCert(readFileSync(f.certFile, 'utf8'), readFileSync(f.caFile, 'utf8'));
   }
 
   private async ensureNow(namespace: string, cluster: string, now: Date): Promise<EnsureResult> {
+    const { createCa, inspectCert, issueServerCert } = await x509Builders();
     const f = this.files(namespace, cluster);
     mkdirSync(join(f.caFile, '..'), { recursive: true, mode: 0o755 });
     mkdirSync(join(f.caKeyFile, '..'), { recursive: true, mode: 0o700 });
