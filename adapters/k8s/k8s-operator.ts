@@ -15,6 +15,7 @@ import { startClusterOperator, type ClusterController } from '../operator/cluste
 import { serveMetrics } from '../metrics/metrics-server.js';
 import { Registry } from 'prom-client';
 import { certificateRotation } from '../certs/k8s-rotation.js';
+import { x509Builders } from '../certs/local-certificates.js';
 
 const METRICS_HOST = process.env.PGOP_METRICS_HOST ?? '0.0.0.0';
 const PRIMARY_RECREATE_GRACE_MS = Number(process.env.PGOP_PRIMARY_RECREATE_GRACE_MS ?? 60_000);
@@ -35,6 +36,8 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   const identity = `${process.env.POD_NAME ?? hostname()}-${process.pid}`;
   const log = createLogger('operator', { platform: 'kubernetes', identity });
   const kc = loadKubeConfig(o.kubeconfig);
+  // Loading the X.509 library blocks the event loop for a moment: do it before holding any lease.
+  await x509Builders();
   const elector = new K8sLeaseElector(kc, identity, o.namespace, 'pgop-operator', Number(process.env.PGOP_LEADER_LEASE_SECONDS ?? 15));
   if (o.watchNamespace) log.info({ watchNamespace: o.watchNamespace }, 'watching one namespace');
 

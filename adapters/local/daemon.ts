@@ -11,7 +11,7 @@ import { LocalPods } from './pods.js';
 import { LocalSecrets } from './secrets.js';
 import { EndpointTable, EndpointProxies, type EndpointRecord, type Target } from './endpoints.js';
 import { LocalPlatform } from './local-platform.js';
-import { localCertificatesFromEnv } from '../certs/local-certificates.js';
+import { localCertificatesFromEnv, x509Builders } from '../certs/local-certificates.js';
 import { InstanceObserver } from '../instance-observer.js';
 import { writePid, removePid } from './processes.js';
 import { RedisLeaderElector } from '../leader/leader-election.js';
@@ -34,6 +34,8 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
   mkdirSync(state.daemonsDir, { recursive: true });
   writePid(memberFile, process.pid);
 
+  // Loading the X.509 library blocks the event loop for a moment: do it before holding any lease.
+  await x509Builders();
   const redis = connectRedis(record.redisUrl, { maxRetriesPerRequest: 3 });
   redis.on('error', (e) => log.error({ err: e.message }, 'redis error'));
 

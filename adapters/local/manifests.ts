@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import type { Resource } from '../../crds/definition.js';
 import { admit, AdmissionError } from '../../crds/admission.js';
+import { localPlatformProblems } from './platform-limits.js';
 
 export interface Manifest { file: string; index: number; raw: unknown; resource: Resource }
 
@@ -31,7 +32,10 @@ export function readManifests(files: string[]): Manifest[] {
       const raw: unknown = doc.toJS();
       if (raw === null || raw === undefined) return;
       try {
-        out.push({ file, index, raw, resource: admit(raw) });
+        const resource = admit(raw);
+        const limits = localPlatformProblems(resource);
+        if (limits.length) problems.push(...limits.map((m) => `${file}${docs.length > 1 ? ` (document ${index + 1})` : ''}: ${m}`));
+        else out.push({ file, index, raw, resource });
       } catch (e) {
         if (e instanceof AdmissionError) problems.push(`${file}${docs.length > 1 ? ` (document ${index + 1})` : ''}: ${e.message}`);
         else throw e;
