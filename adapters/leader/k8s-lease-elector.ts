@@ -63,7 +63,11 @@ export class K8sLeaseElector implements LeaderElector {
     // for another operator holding the Lease (seen on a loaded machine where a renewal outlasts the interval).
     let inFlight = false;
     const timer = setInterval(() => {
-      if (inFlight) return;
+      if (inFlight) {
+        // A renewal that hangs must not keep us acting as leader past the point another may take over.
+        if (Date.now() - lastOk > this.durationS * 700) finish('could not renew the leader Lease in time');
+        return;
+      }
       inFlight = true;
       const sentAt = Date.now();
       void this.tryAcquire().then((ok) => { if (ok) lastOk = sentAt; else finish('another operator holds the leader Lease'); }, (e: unknown) => {
