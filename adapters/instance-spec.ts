@@ -1,6 +1,6 @@
 // Pure: the instance spec a platform hands an agent, from the cluster spec and the pod's placement.
 import type { PostgresClusterSpec } from '../crds/postgrescluster.js';
-import type { InstanceSpec } from './instance/spec.js';
+import type { InstanceSpec, InstanceTls } from './instance/spec.js';
 import { slotNameFor } from './instance/spec.js';
 import { join } from 'node:path';
 
@@ -26,6 +26,8 @@ export interface Placement {
   /** redis://… or unix://… locally; `kubernetes:` for the Lease object in the cluster's namespace. */
   leaseUrl: string | null;
   faultsFile: string | null;
+  /** The certificate files the platform provides and the name peers are verified by. */
+  tls: InstanceTls;
 }
 
 export function buildInstanceSpec(spec: PostgresClusterSpec, p: Placement): InstanceSpec {
@@ -57,5 +59,6 @@ export function buildInstanceSpec(spec: PostgresClusterSpec, p: Placement): Inst
       : null,
     lease: p.leaseUrl ? { url: p.leaseUrl, ttlMs: (spec.ha?.leaseDurationSeconds ?? 5) * 1000, renewMs: 1000 } : null,
     faultsFile: p.faultsFile,
+    tls: { ...p.tls },
   };
 }

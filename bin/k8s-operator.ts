@@ -16,6 +16,8 @@ import type { Runtime } from '../actors/runtime.js';
 import { startOperator, clusterSnapshot } from './operator.js';
 import { serveMetrics } from '../adapters/metrics/metrics-server.js';
 import { Registry } from 'prom-client';
+import { certificateRotation } from '../adapters/certs/k8s-rotation.js';
+import { x509Builders } from '../adapters/certs/local-certificates.js';
 
 const METRICS_HOST = process.env.PGOP_METRICS_HOST ?? '0.0.0.0';
 const PRIMARY_RECREATE_GRACE_MS = Number(process.env.PGOP_PRIMARY_RECREATE_GRACE_MS ?? 60_000);
@@ -39,6 +41,8 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   const identity = `${process.env.POD_NAME ?? hostname()}-${process.pid}`;
   const log = createLogger('operator', { platform: 'kubernetes', identity });
   const kc = loadKubeConfig(o.kubeconfig);
+  // Loading the X.509 library blocks the event loop for a moment: do it before holding any lease.
+  await x509Builders();
   const elector = new K8sLeaseElector(kc, identity, o.namespace, 'pgop-operator', Number(process.env.PGOP_LEADER_LEASE_SECONDS ?? 15));
   if (o.watchNamespace) log.info({ watchNamespace: o.watchNamespace }, 'watching one namespace');
 
@@ -53,6 +57,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   const platform = new K8sPlatform(kc, peer);
   const events = new K8sEvents(kc, log, identity);
   let observer: InstanceObserver | undefined;
+  const certificates = certificateRotation(store, platform, log);
   const snapshots = (runtime: Runtime): ClusterSnapshots => () => runtime.keys('PostgresCluster').flatMap(({ namespace, name }) => {
     const snap = clusterSnapshot(runtime, namespace, name);
     return snap ? [{ ref: { namespace, name }, snap }] : [];
@@ -66,6 +71,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
     observe: async (runtime) => {
       observer ??= new InstanceObserver(source(runtime), platform, (key, event) => runtime.send(key, event));
       await observer.tick();
+      await certificates.tick();
     },
     onNotice: (key, notice) => events.record(key, notice),
   });

@@ -13,6 +13,7 @@ import { LocalPods } from '../adapters/local/pods.js';
 import { LocalSecrets } from '../adapters/local/secrets.js';
 import { EndpointTable, EndpointProxies, type EndpointRecord, type Target } from '../adapters/local/endpoints.js';
 import { LocalPlatform } from '../adapters/local/local-platform.js';
+import { localCertificatesFromEnv, x509Builders } from '../adapters/certs/local-certificates.js';
 import { InstanceObserver } from '../adapters/instance-observer.js';
 import { writePid, removePid } from '../adapters/local/processes.js';
 import { RedisLeaderElector } from '../adapters/leader/leader-election.js';
@@ -35,6 +36,8 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
   mkdirSync(state.daemonsDir, { recursive: true });
   writePid(memberFile, process.pid);
 
+  // Loading the X.509 library blocks the event loop for a moment: do it before holding any lease.
+  await x509Builders();
   const redis = connectRedis(record.redisUrl, { maxRetriesPerRequest: 3 });
   redis.on('error', (e) => log.error({ err: e.message }, 'redis error'));
 
@@ -52,7 +55,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
   const pods = new LocalPods(state, redis, pgUser, record.dataRoot, log.child({ component: 'pods' }));
   const secrets = new LocalSecrets(state);
   const endpoints = new EndpointTable(redis);
-  const platform = new LocalPlatform(pods, secrets, endpoints, pgUser, redis, record.redisUrl);
+  const platform = new LocalPlatform(pods, secrets, endpoints, pgUser, redis, record.redisUrl, localCertificatesFromEnv(state));
 
   const proxies = new EndpointProxies(log.child({ component: 'endpoints' }));
   const observerRef: { current?: InstanceObserver } = {};
@@ -77,6 +80,15 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
     await proxies.sync(await endpoints.list(), (rec) => targets(ctl, rec));
   };
   platform.syncEndpoints = syncEndpoints;
+  // Certificates are checked on a slower beat than the status loop; renewal is days ahead by default.
+  let certsCheckedAt = 0;
+  const rotateCertificates = async () => {
+    if (Date.now() - certsCheckedAt < Number(process.env.PGOP_TLS_CHECK_MS ?? 10_000)) return;
+    certsCheckedAt = Date.now();
+    for (const { cluster, result } of await platform.maintainCertificates()) {
+      if (result.issued) log.info({ cluster: `${cluster.namespace}/${cluster.name}`, reason: result.reason, serial: result.serial, notAfter: result.notAfter }, 'server certificate issued');
+    }
+  };
 
   const metricsPort = Number(process.env.PGOP_METRICS_PORT ?? 0) || await freePort();
   const operator = await startOperator({
@@ -92,6 +104,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
       observerRef.current ??= new InstanceObserver(pods.asInstanceSource(), platform, (key, event) => runtime.send(key, event));
       await observerRef.current.tick();
       await syncEndpoints();
+      await rotateCertificates();
     },
   });
   controller = operator.runtime;

@@ -13,6 +13,7 @@ import { LocalPods } from '../adapters/local/pods.js';
 import { LocalSecrets } from '../adapters/local/secrets.js';
 import { EndpointTable } from '../adapters/local/endpoints.js';
 import { LocalPlatform } from '../adapters/local/local-platform.js';
+import { localCertificatesFromEnv } from '../adapters/certs/local-certificates.js';
 
 export async function runWorker(stateDirPath: string, concurrency: number): Promise<void> {
   const state = new StateDir(stateDirPath);
@@ -23,7 +24,7 @@ export async function runWorker(stateDirPath: string, concurrency: number): Prom
   const store = new RedisResourceStore(redis);
   const pgUser = postgresUser();
   const pods = new LocalPods(state, redis, pgUser, record.dataRoot, log.child({ component: 'pods' }));
-  const platform = new LocalPlatform(pods, new LocalSecrets(state), new EndpointTable(redis), pgUser, redis, record.redisUrl);
+  const platform = new LocalPlatform(pods, new LocalSecrets(state), new EndpointTable(redis), pgUser, redis, record.redisUrl, localCertificatesFromEnv(state));
   const steps = await openStepsQueue(record.redisUrl, log.child({ component: 'queue' }));
   const cluster = async (c: { namespace: string; name: string }) => {
     const r = await store.get({ kind: 'PostgresCluster', namespace: c.namespace, name: c.name });

@@ -34,6 +34,9 @@ test('each bad field is named with a fix', () => {
     [{ storage: { size: 'big' } }, 'spec.storage.size', /Kubernetes quantity/],
     [{ postgresVersion: 14 }, 'spec.postgresVersion', /at least 15/],
     [{ postgresql: { pgHba: ['host all all 0.0.0.0/0 trust'] } }, 'spec.postgresql.pgHba', /trust authentication is refused/],
+    [{ certificates: { serverCASecret: 'my-ca' } }, 'spec.certificates.serverCASecret', /set serverTLSSecret too/],
+    [{ certificates: { serverTLSSecret: '../etc/x' } }, 'spec.certificates.serverTLSSecret', /pattern|must match/],
+    [{ postgresql: { parameters: { ssl_key_file: '/tmp/k' } } }, 'spec.postgresql.parameters', /parameter ssl_key_file is managed by the operator/],
   ];
   for (const [spec, field, message] of cases) {
     const e = refused(cluster(spec));

@@ -55,6 +55,15 @@ export const HaSpec = Strict({
   maxLagOnFailoverBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Replicas further behind are never promoted.' })),
 });
 
+export const CertificatesSpec = Strict({
+  serverTLSSecret: Type.Optional(Name({
+    description: 'A kubernetes.io/tls Secret (tls.crt, tls.key; ca.crt too when cert-manager issued it) served instead of the operator-issued certificate. Its SANs must name the Services (<cluster>-rw/-ro/-r[.<ns>[.svc]]).',
+  })),
+  serverCASecret: Type.Optional(Name({
+    description: 'A Secret whose ca.crt verifies serverTLSSecret; default: ca.crt inside serverTLSSecret.',
+  })),
+}, { description: 'Bring your own server certificate. Without it the operator runs a CA per cluster and rotates the certificate before expiry.' });
+
 export const PostgresClusterSpec = Strict({
   instances: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'Number of PostgreSQL instances: one primary, the rest replicas.' }),
   postgresVersion: Type.Optional(Type.Integer({ minimum: 15, maximum: 18, description: 'PostgreSQL major version.' })),
@@ -64,8 +73,14 @@ export const PostgresClusterSpec = Strict({
   bootstrap: Type.Optional(Strict({ initdb: Type.Optional(InitdbSpec) }, { default: { initdb: {} } })),
   primaryUpdateStrategy: Type.Union([Type.Literal('unsupervised'), Type.Literal('supervised')], { default: 'unsupervised' }),
   ha: Type.Optional(HaSpec),
+  certificates: Type.Optional(CertificatesSpec),
 }, {
   rules: [
+    {
+      rule: '!has(self.certificates) || !has(self.certificates.serverCASecret) || has(self.certificates.serverTLSSecret)',
+      message: 'serverCASecret verifies serverTLSSecret: set serverTLSSecret too, or remove serverCASecret',
+      fieldPath: '.certificates.serverCASecret',
+    },
     {
       rule: '!has(self.postgresql) || !has(self.postgresql.synchronous) || self.postgresql.synchronous.number < self.instances',
       message: 'must be less than spec.instances (the primary does not count); lower it or add instances',

@@ -18,6 +18,7 @@ import { checkHandoverTo, checkReason } from './api-auth.js';
 import { readSecret } from './files.js';
 import type { BootstrapProgress } from './bootstrap.js';
 import type { InstanceSpec } from '../adapters/instance/spec.js';
+import { tlsOutdated } from './files.js';
 import type { PrimaryLease } from '../adapters/lease/primary-lease.js';
 
 type Snap = SnapshotFrom<typeof agentMachine>;
@@ -114,6 +115,13 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
     },
   });
   actor.start();
+  // Rotation: the platform replaces the certificate files; installing them and pg_reload_conf() serve the new
+  // certificate to new connections without a restart (config.changed is acted on once postgres runs).
+  const certWatch = setInterval(() => {
+    try {
+      if (tlsOutdated(rt.spec())) { log.info('server certificate changed; installing it and reloading'); actor.send({ type: 'config.changed' }); }
+    } catch (e) { log.warn({ err: (e as Error).message }, 'cannot compare the certificate files'); }
+  }, Number(process.env.PGOP_TLS_WATCH_MS ?? 5000));
   log.info({ httpPort: spec.httpPort, port: spec.port, dataDir: spec.dataDir, lease: spec.lease ? { ttlMs: spec.lease.ttlMs } : null }, 'agent started');
 
   const stop = (signal: string) => { log.info({ signal }, 'stopping'); actor.send({ type: 'agent.stop' }); };
@@ -127,6 +135,7 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
   const unwatch = hooks.watchSpec?.(() => onHangup());
   await new Promise<void>((resolve) => actor.subscribe({ complete: () => resolve(), error: (e: unknown) => { log.error({ err: e }, 'agent machine failed'); resolve(); } }));
   unwatch?.();
+  clearInterval(certWatch);
   await lease?.close();
   log.info('stopped');
   log.flush();

@@ -7,7 +7,8 @@ import type { InstanceSpec } from '../adapters/instance/spec.js';
 import { SUPERUSER, REPLICATION_USER } from '../adapters/instance/spec.js';
 import { passfile, bin, volumeDir } from './layout.js';
 import { beginRewrite, interruptedRewrite, markBootstrapped } from './markers.js';
-import { ensureDir, readSecret, writeConfig, writeOwned, writePassfile } from './files.js';
+import { ensureDir, installTls, readSecret, writeConfig, writeOwned, writePassfile } from './files.js';
+import { peerTarget, renderConninfo } from './render.js';
 import { join } from 'node:path';
 
 export interface BootstrapProgress { step: string; percent: number | null }
@@ -54,16 +55,17 @@ export async function cloneFromPrimary(
   for (let attempt = 1; ; attempt++) {
     freshDataDir(spec, user);
     writePassfile(spec, user);
+    installTls(spec, user);
     progress({ step: 'pg_basebackup', percent: 0 });
     try {
       await runCommand(bin(spec, 'pg_basebackup'), [
-        '-D', spec.dataDir, '-h', source.host, '-p', String(source.port), '-U', REPLICATION_USER, '-w',
+        '-D', spec.dataDir, '-d', renderConninfo([...peerTarget(spec, source), ['user', REPLICATION_USER]]), '-w',
         '-X', 'stream', '-S', spec.replicationSlot, '--checkpoint=fast', '--progress',
         // Drills and tests slow a clone down to have time to interrupt it.
         ...(process.env.PGOP_CLONE_MAX_RATE ? [`--max-rate=${process.env.PGOP_CLONE_MAX_RATE}`] : []),
       ], {
         user,
-        env: { PGPASSFILE: passfile(spec), PGAPPNAME: spec.name, PGCONNECT_TIMEOUT: '5' },
+        env: { PGPASSFILE: passfile(spec), PGAPPNAME: spec.name, PGCONNECT_TIMEOUT: '5', HOME: spec.runDir },
         onLine: (line) => {
           const m = /\((\d+)%\)/.exec(line);
           if (m) progress({ step: 'pg_basebackup', percent: Number(m[1]) });

@@ -15,8 +15,9 @@ import { handOver, type OsUser } from '../adapters/os/os-user.js';
 import { pgBinDir } from '../adapters/local/postgres-install.js';
 import { LABEL } from '../adapters/k8s/specs/labels.js';
 import {
-  AGENT_PORT, AGENT_TOKEN_ENV, DATA_MOUNT, POSTGRES_PORT, PRIMARY_KEY, RUN_MOUNT, SECRET_ROLES, secretName, stateConfigMapName, type SecretRole,
+  AGENT_PORT, AGENT_TOKEN_ENV, DATA_MOUNT, POSTGRES_PORT, PRIMARY_KEY, RUN_MOUNT, SECRET_ROLES, secretName, stateConfigMapName, tlsSources, type SecretRole,
 } from '../adapters/k8s/specs/names.js';
+import { anyInstanceName } from '../adapters/certs/tls-policy.js';
 import { httpStatus } from '../adapters/k8s/client.js';
 
 export interface PodIdentity { namespace: string; pod: string; podIP: string; cluster: string; dataRoot: string; runDir: string; pgBinDir: string | null }
@@ -88,7 +89,7 @@ export class KubernetesSpecSource {
       paths: { dataDir: join(this.id.dataRoot, 'pgdata'), runDir: this.id.runDir, logFile: join(this.id.dataRoot, 'postgres.log') },
       pgBinDir: this.id.pgBinDir ?? pgBinDir(obj.spec.postgresVersion),
       secrets: await this.writeSecrets(), runAsUser: this.user?.name ?? null, primary, members,
-      leaseUrl: 'kubernetes:', faultsFile: null,
+      leaseUrl: 'kubernetes:', faultsFile: null, tls: await this.writeTls(obj.spec),
     });
   }
 
@@ -115,6 +116,31 @@ export class KubernetesSpecSource {
     const tokenFile = join(dir, 'agent.token');
     writeFileAtomicIfChanged(tokenFile, `${this.agentToken}\n`);
     return { ...out, agentToken: tokenFile };
+  }
+
+  /**
+   * The server certificate and the CA as files; peers are verified by the "any instance" Service name because
+   * pod IPs are not in the certificate (libpq dials the IP as hostaddr and checks the name).
+   */
+  private async writeTls(spec: PostgresClusterSpec): Promise<InstanceSpec['tls']> {
+    const dir = join(this.id.runDir, 'secrets', 'tls');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    handOver(dir, this.user);
+    const src = tlsSources(this.id.cluster, spec.certificates);
+    const read = async (name: string) => (await this.core.readNamespacedSecret({ namespace: this.id.namespace, name })).data ?? {};
+    const server = await read(src.server);
+    const caData = src.ca === src.server ? server : await read(src.ca);
+    const need = (data: Record<string, string>, key: string, secret: string) => {
+      const b64 = data[key];
+      if (!b64) throw new Error(`Secret ${secret} has no ${key} key${spec.certificates?.serverTLSSecret ? ' (spec.certificates: a kubernetes.io/tls Secret holds tls.crt and tls.key; ca.crt comes from serverCASecret or the same Secret)' : ''}`);
+      return Buffer.from(b64, 'base64').toString('utf8');
+    };
+    const files = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), caFile: join(dir, 'ca.crt') };
+    const contents: Array<[string, string]> = [
+      [files.certFile, need(server, 'tls.crt', src.server)], [files.keyFile, need(server, 'tls.key', src.server)], [files.caFile, need(caData, src.caKey, src.ca)],
+    ];
+    for (const [file, text] of contents) writeFileAtomicIfChanged(file, text, { owner: this.user });
+    return { ...files, serverName: anyInstanceName(this.id.cluster, this.id.namespace) };
   }
 }
 

@@ -10,12 +10,13 @@ import { pgBinDir } from '../adapters/local/postgres-install.js';
 
 function specIn(home: string, primary: InstanceSpec['primary']): InstanceSpec {
   mkdirSync(join(home, 'volume', 'pgdata'), { recursive: true });
-  for (const f of ['s', 'r', 'a']) writeFileSync(join(home, f), 'pw\n');
+  for (const f of ['s', 'r', 'a', 'tls.crt', 'tls.key', 'ca.crt']) writeFileSync(join(home, f), 'pw\n');
   return {
     cluster: { namespace: 'default', name: 'demo' }, name: 'demo-1', serial: 1, host: '127.0.0.1', port: 5433, httpPort: 8001,
     dataDir: join(home, 'volume', 'pgdata'), runDir: join(home, 'run'), logFile: join(home, 'postgres.log'), pgBinDir: pgBinDir(undefined),
     bootstrap: { mode: 'initdb', initdb: { database: 'app', owner: 'app', dataChecksums: true, encoding: 'UTF8', locale: 'C' } }, primary,
     replicationSlot: 'pgop_demo_1', parameters: {}, pgHba: [], secrets: { superuser: join(home, 's'), replication: join(home, 'r'), app: join(home, 'a'), agentToken: join(home, 't') },
+    tls: { certFile: join(home, 'tls.crt'), keyFile: join(home, 'tls.key'), caFile: join(home, 'ca.crt'), serverName: null },
     runAsUser: null, members: ['demo-1', 'demo-2'], synchronous: null, lease: null, faultsFile: null,
   };
 }

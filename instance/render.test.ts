@@ -11,6 +11,7 @@ const spec: InstanceSpec = {
   replicationSlot: 'pgop_demo_2', parameters: { shared_buffers: '64MB', search_path: "'$user', public" }, pgHba: ['host app app 10.0.0.0/8 scram-sha-256'],
   secrets: { superuser: '/s', replication: '/r', app: '/a', agentToken: '/t' }, runAsUser: null,
   members: ['demo-1', 'demo-2'], synchronous: null, lease: null, faultsFile: null,
+  tls: { certFile: '/t/tls.crt', keyFile: '/t/tls.key', caFile: '/t/ca.crt', serverName: null },
 };
 
 test('operator settings come after user parameters so they always win, and values are quoted', () => {
@@ -18,7 +19,7 @@ test('operator settings come after user parameters so they always win, and value
   assert.ok(conf.indexOf("shared_buffers = '64MB'") < conf.indexOf("port = '5433'"));
   assert.match(conf, /search_path = '''\$user'', public'/);
   assert.match(conf, /primary_slot_name = 'pgop_demo_2'/);
-  assert.match(conf, /primary_conninfo = 'host=127.0.0.1 port=5432 user=streaming_replica passfile=\/r\/pgpass application_name=demo-2/);
+  assert.match(conf, /primary_conninfo = 'host=127.0.0.1 port=5432 sslmode=verify-full sslrootcert=\/r\/tls\/ca.crt user=streaming_replica passfile=\/r\/pgpass application_name=demo-2/);
   assert.doesNotMatch(renderPgopConf(spec, { standby: false, passfile: '/r/pgpass' }), /primary_conninfo/);
 });
 
@@ -31,8 +32,33 @@ test('a short WAL retry interval is the default, and a user setting replaces it'
 test('pg_hba refuses trust and keeps replication to the replication role', () => {
   const hba = renderHba(spec);
   assert.doesNotMatch(hba, /\btrust\b/);
-  assert.match(hba, /host\s+replication\s+streaming_replica\s+127\.0\.0\.0\/8\s+scram-sha-256/);
+  assert.match(hba, /hostssl\s+replication\s+streaming_replica\s+127\.0\.0\.0\/8\s+scram-sha-256/);
   assert.ok(hba.indexOf('10.0.0.0/8') > hba.indexOf('reject'), 'user rules come after the operator rules');
+});
+
+test('TLS: ssl on with the installed files, TCP only over TLS, replication verify-full against the CA', () => {
+  const conf = renderPgopConf(spec, { standby: true, passfile: '/r/pgpass' });
+  assert.match(conf, /^ssl = 'on'$/m);
+  assert.match(conf, /^ssl_cert_file = '\/r\/tls\/server\.crt'$/m);
+  assert.match(conf, /^ssl_key_file = '\/r\/tls\/server\.key'$/m);
+  assert.match(conf, /^ssl_ca_file = '\/r\/tls\/ca\.crt'$/m);
+  // The user's own ssl_min_protocol_version wins over the default; ssl files and ssl itself are operator-owned.
+  assert.match(renderPgopConf({ ...spec, parameters: { ssl_min_protocol_version: 'TLSv1.3' } }, { standby: false, passfile: '/p' }), /^ssl_min_protocol_version = 'TLSv1\.3'$/m);
+  const lines = renderHba(spec).split('\n').filter((l) => l && !l.startsWith('#'));
+  // No rule admits TCP without TLS: every host line is hostssl, a reject, or the user's rule placed after the
+  // hostnossl rejects (so it can only ever match TLS connections).
+  const firstUser = lines.indexOf('host app app 10.0.0.0/8 scram-sha-256');
+  for (const db of ['all', 'replication']) {
+    for (const net of ['0.0.0.0/0', '::/0']) {
+      const i = lines.findIndex((l) => new RegExp(`^hostnossl\\s+${db}\\s+all\\s+${net.replace(/[./]/g, (c) => `\\${c}`)}\\s+reject$`).test(l));
+      assert.ok(i >= 0 && i < firstUser, `hostnossl ${db} ${net} reject comes before the user rules`);
+    }
+  }
+  assert.ok(lines.every((l) => !/^host\s/.test(l) || /reject$/.test(l) || lines.indexOf(l) > firstUser - 1), lines.join('\n'));
+  assert.match(conf, /primary_conninfo = 'host=127\.0\.0\.1 port=5432 sslmode=verify-full sslrootcert=\/r\/tls\/ca\.crt user=streaming_replica/);
+  // Verified by name when the platform gives one: libpq dials hostaddr and checks host against the certificate.
+  const k8s = primaryConninfo({ ...spec, primary: { host: '10.1.2.3', port: 5432 }, tls: { ...spec.tls, serverName: 'demo-r.default.svc' } }, '/p');
+  assert.match(k8s, /^host=demo-r\.default\.svc hostaddr=10\.1\.2\.3 port=5432 sslmode=verify-full sslrootcert=\/r\/tls\/ca\.crt /);
 });
 
 test('conninfo and pgpass escape what libpq requires', () => {

@@ -5,6 +5,7 @@ import type { InstanceSpec } from '../adapters/instance/spec.js';
 import { REPLICATION_USER, SUPERUSER } from '../adapters/instance/spec.js';
 import { parameterProblem } from '../crds/pg-parameters.js';
 import { parseHbaLine, type HbaRule } from '../crds/pg-hba.js';
+import { tlsFiles } from './layout.js';
 
 export const PGOP_CONF = 'pgop.conf';
 export const INCLUDE_LINE = `include '${PGOP_CONF}'`;
@@ -29,19 +30,34 @@ export function userParameters(spec: Pick<InstanceSpec, 'parameters'>): { kept: 
   return { kept, refused };
 }
 
+const isIp = (h: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.includes(':');
+
+/**
+ * Where and how to reach a peer instance over TLS, verified against the cluster CA. When the certificate is
+ * verified by name, libpq dials `hostaddr` and checks `host` against the certificate.
+ */
+export function peerTarget(spec: InstanceSpec, peer: { host: string; port: number }): [string, string][] {
+  const address: [string, string][] = spec.tls.serverName && isIp(peer.host)
+    ? [['host', spec.tls.serverName], ['hostaddr', peer.host]]
+    : [['host', peer.host]];
+  return [...address, ['port', String(peer.port)], ['sslmode', 'verify-full'], ['sslrootcert', tlsFiles(spec).ca]];
+}
+
+export const renderConninfo = (pairs: [string, string][]) => pairs.map(([k, v]) => `${k}=${conninfoValue(v)}`).join(' ');
+
 export function primaryConninfo(spec: InstanceSpec, passfile: string): string {
   if (!spec.primary) throw new Error(`${spec.name} has no primary to stream from`);
-  return [
-    ['host', spec.primary.host], ['port', String(spec.primary.port)], ['user', REPLICATION_USER],
-    ['passfile', passfile], ['application_name', spec.name], ['sslmode', 'prefer'], ['connect_timeout', '5'],
-  ].map(([k, v]) => `${k}=${conninfoValue(v ?? '')}`).join(' ');
+  return renderConninfo([
+    ...peerTarget(spec, spec.primary), ['user', REPLICATION_USER],
+    ['passfile', passfile], ['application_name', spec.name], ['connect_timeout', '5'],
+  ]);
 }
 
 /**
  * Defaults a user may override. A standby whose primary vanished sleeps wal_retrieve_retry_interval (5 s by
  * default) between attempts and notices a promote request only after it: 1 s keeps a failover short.
  */
-const DEFAULTS: Record<string, string> = { wal_retrieve_retry_interval: '1s' };
+const DEFAULTS: Record<string, string> = { wal_retrieve_retry_interval: '1s', ssl_min_protocol_version: 'TLSv1.2' };
 
 /** Settings the operator owns, appended after the user's parameters so they always win. */
 export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; passfile: string; syncNames?: string }): string {
@@ -59,6 +75,10 @@ export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; pas
     password_encryption: 'scram-sha-256',
     logging_collector: 'off',
     log_destination: 'stderr',
+    ssl: 'on',
+    ssl_cert_file: tlsFiles(spec).cert,
+    ssl_key_file: tlsFiles(spec).key,
+    ssl_ca_file: tlsFiles(spec).ca,
   };
   // A standby ignores it; a standby about to be promoted already carries the list it must enforce.
   owned.synchronous_standby_names = opts.syncNames ?? '';
@@ -102,22 +122,28 @@ export function hbaRules(spec: InstanceSpec): HbaRule[] {
   // Kubernetes they come from pod addresses the platform may name (superuserNetworks), else from the pod network.
   const admins = loopback ? ['127.0.0.0/8', '::1/128'] : (spec.superuserNetworks ?? clients);
   const everywhere = ['0.0.0.0/0', '::/0'];
-  const host = (database: string, user: string, address: string, method: HbaRule['method']): HbaRule => ({ type: 'host', database, user, address, method });
+  const rule = (type: HbaRule['type'], database: string, user: string, address: string, method: HbaRule['method']): HbaRule => ({ type, database, user, address, method });
   return [
     { type: 'local', database: 'all', user: 'all', method: 'scram-sha-256' },
-    ...admins.map((a) => host('all', SUPERUSER, a, 'scram-sha-256')),
-    ...everywhere.map((a) => host('all', SUPERUSER, a, 'reject')),
-    ...clients.map((a) => host('replication', REPLICATION_USER, a, 'scram-sha-256')),
-    ...everywhere.map((a) => host('replication', 'all', a, 'reject')),
+    // TCP only over TLS: these rejects come before the user's rules, so no extra rule can open a plain-text path.
+    ...everywhere.map((a) => rule('hostnossl', 'all', 'all', a, 'reject')),
+    ...everywhere.map((a) => rule('hostnossl', 'replication', 'all', a, 'reject')),
+    ...admins.map((a) => rule('hostssl', 'all', SUPERUSER, a, 'scram-sha-256')),
+    ...everywhere.map((a) => rule('host', 'all', SUPERUSER, a, 'reject')),
+    ...clients.map((a) => rule('hostssl', 'replication', REPLICATION_USER, a, 'scram-sha-256')),
+    ...everywhere.map((a) => rule('host', 'replication', 'all', a, 'reject')),
     ...userHbaRules(spec).kept,
-    ...clients.map((a) => host('all', 'all', a, 'scram-sha-256')),
+    ...clients.map((a) => rule('hostssl', 'all', 'all', a, 'scram-sha-256')),
   ];
 }
 
 export const formatHbaRule = (r: HbaRule): string =>
   [r.type.padEnd(9), r.database.padEnd(13), r.user.padEnd(19), ...(r.address ? [r.address.padEnd(15)] : []), ...(r.mask ? [r.mask] : []), r.method, ...(r.options ?? [])].join(' ').trimEnd();
 
-/** Restrictive: no trust anywhere, replication only for the replication role, scram for everyone. */
+/**
+ * Restrictive: no trust anywhere, replication only for the replication role, scram for everyone, and TCP only
+ * over TLS: the hostnossl rejects come before the user's rules, so no extra rule can open a plain-text path.
+ */
 export function renderHba(spec: InstanceSpec): string {
   return [
     '# Written by the pgop instance agent; edits are overwritten. Extra rules: spec.postgresql.pgHba.',

@@ -7,7 +7,8 @@ import { readReplicationState } from '../adapters/sql/replication.js';
 import type { PrimaryLease } from '../adapters/lease/primary-lease.js';
 import type { TimelineHistories } from '../adapters/lease/timeline-histories.js';
 import type { Upstream } from '../machines/agent/agent.types.js';
-import type { InstanceRuntime } from './runtime.js';
+import { peerTls, type InstanceRuntime } from './runtime.js';
+import { peerTarget, renderConninfo } from './render.js';
 import type { PostgresSupervisor } from './supervisor.js';
 import { SUPERUSER } from '../adapters/instance/spec.js';
 import { bin } from './layout.js';
@@ -82,15 +83,15 @@ export async function demote(rt: InstanceRuntime, supervisor: PostgresSupervisor
 export async function rejoin(rt: InstanceRuntime, upstream: Upstream, log: Logger, progress: (p: BootstrapProgress) => void, signal?: AbortSignal): Promise<void> {
   rt.follow(upstream);
   const spec = rt.spec();
-  const source = `host=${upstream.host} port=${upstream.port} user=${SUPERUSER} dbname=postgres connect_timeout=5`;
+  const source = renderConninfo([...peerTarget(spec, upstream), ['user', SUPERUSER], ['dbname', 'postgres'], ['connect_timeout', '5']]);
   progress({ step: 'pg_rewind', percent: null });
   // From here the directory may be half-rewritten: a crash must lead to a fresh clone, not to starting it.
   beginRewrite(spec, upstream);
   try {
     // pg_rewind compares timelines from the control files; a freshly promoted source must have checkpointed.
-    await withClient({ host: upstream.host, port: upstream.port, user: SUPERUSER, password: readSecret(spec.secrets.superuser) }, (c) => c.query('CHECKPOINT'), 30_000);
+    await withClient({ host: upstream.host, port: upstream.port, user: SUPERUSER, password: readSecret(spec.secrets.superuser), tls: peerTls(spec) }, (c) => c.query('CHECKPOINT'), 30_000);
     await runCommand(bin(spec, 'pg_rewind'), ['-D', spec.dataDir, `--source-server=${source}`, '--progress'], {
-      user: rt.user, env: { PGPASSWORD: readSecret(spec.secrets.superuser), LC_ALL: 'C' }, ...(signal ? { signal } : {}),
+      user: rt.user, env: { PGPASSWORD: readSecret(spec.secrets.superuser), LC_ALL: 'C', HOME: spec.runDir }, ...(signal ? { signal } : {}),
     });
     rt.writeConfig(true);
     log.info({ upstream: upstream.name }, 'rejoined with pg_rewind');

@@ -5,6 +5,10 @@ import type { Endpoint } from '../adapters/sql/connect.js';
 import type { Upstream } from '../machines/agent/agent.types.js';
 import { readInstanceSpec, SUPERUSER, type InstanceSpec } from '../adapters/instance/spec.js';
 import { isStandby, readSecret, writeConfig } from './files.js';
+import { tlsFiles } from './layout.js';
+
+/** How the agent verifies an instance of its cluster (itself included): the installed CA, by name when known. */
+export const peerTls = (s: InstanceSpec) => ({ caFile: tlsFiles(s).ca, serverName: s.tls.serverName });
 
 export class InstanceRuntime {
   private file: InstanceSpec;
@@ -34,6 +38,6 @@ export class InstanceRuntime {
 
   superuser(): Endpoint {
     const s = this.spec();
-    return { host: s.host, port: s.port, user: SUPERUSER, password: readSecret(s.secrets.superuser) };
+    return { host: s.host, port: s.port, user: SUPERUSER, password: readSecret(s.secrets.superuser), tls: peerTls(s) };
   }
 }

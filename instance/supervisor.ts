@@ -6,9 +6,9 @@ import type { OsUser } from '../adapters/os/os-user.js';
 import { withClient } from '../adapters/sql/connect.js';
 import type { InstanceSpec } from '../adapters/instance/spec.js';
 import { SUPERUSER } from '../adapters/instance/spec.js';
-import { bin, postmasterPid } from './layout.js';
+import { bin, libpqEnv, postmasterPid } from './layout.js';
 import { readSecret } from './files.js';
-import type { InstanceRuntime } from './runtime.js';
+import { peerTls, type InstanceRuntime } from './runtime.js';
 
 export type SupervisorEvent =
   | { type: 'postgres.ready' }
@@ -39,7 +39,7 @@ export class PostgresSupervisor {
       this.rt.writeConfig();
       const log = openSync(spec.logFile, 'a');
       const child = spawn(bin(spec, 'postgres'), ['-D', spec.dataDir], {
-        stdio: ['ignore', log, log], cwd: '/', ...(this.user ? { uid: this.user.uid, gid: this.user.gid } : {}),
+        stdio: ['ignore', log, log], cwd: '/', env: libpqEnv(spec), ...(this.user ? { uid: this.user.uid, gid: this.user.gid } : {}),
       });
       closeSync(log);
       this.child = child;
@@ -83,7 +83,7 @@ export class PostgresSupervisor {
 
   private async accepts(spec: InstanceSpec): Promise<boolean> {
     try {
-      await withClient({ host: spec.host, port: spec.port, user: SUPERUSER, password: readSecret(spec.secrets.superuser) }, (c) => c.query('SELECT 1'), 2000);
+      await withClient({ host: spec.host, port: spec.port, user: SUPERUSER, password: readSecret(spec.secrets.superuser), tls: peerTls(spec) }, (c) => c.query('SELECT 1'), 2000);
       return true;
     } catch {
       return false;

@@ -45,6 +45,22 @@ export interface InstanceSpec {
   lease: { url: string; ttlMs: number; renewMs: number } | null;
   /** Drill switches the platform can flip (local only): { "leaseStoreCut": true } simulates a partition. */
   faultsFile: string | null;
+  tls: InstanceTls;
+}
+
+/**
+ * The server certificate the platform provides (files the agent copies into its run directory for postgres) and
+ * how this instance verifies its peers. TLS is not optional: every TCP connection to postgres uses it.
+ */
+export interface InstanceTls {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  /**
+   * The name a peer's certificate is verified against when the address dialled may not be in it (a pod IP that
+   * changed since issue); null verifies the address itself (127.0.0.1 locally).
+   */
+  serverName: string | null;
 }
 
 export function readInstanceSpec(path: string): InstanceSpec {

@@ -25,6 +25,10 @@ import {
 } from './specs/names.js';
 import { httpStatus } from './client.js';
 import type { ObservedInstance } from '../instance-observer.js';
+import { K8sCertificates } from '../certs/k8s-certificates.js';
+import type { EnsureResult } from '../certs/local-certificates.js';
+import { anyInstanceName, tlsPolicyFrom } from '../certs/tls-policy.js';
+import { caKeySecretName, caSecretName, serverSecretName } from './specs/names.js';
 
 const KIND = 'PostgresCluster';
 const POD_STOP_WAIT_MS = 90_000;
@@ -38,11 +42,13 @@ export class K8sPlatform implements PlanPlatform {
   private readonly objects: K8sObjects;
   private readonly leases = new Map<string, K8sPrimaryLease>();
   private readonly tokens = new Map<string, { token: string; at: number }>();
+  private readonly certs: K8sCertificates;
 
   /** `operator` names the operator's Pods (namespace, labels) for the clusters' NetworkPolicies. */
   constructor(private readonly kc: KubeConfig, private readonly operator: OperatorPeer) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.objects = new K8sObjects(kc);
+    this.certs = new K8sCertificates(kc, this.objects, tlsPolicyFrom(process.env));
   }
 
   private async owner(cluster: ClusterRef): Promise<Owner> {
@@ -66,8 +72,26 @@ export class K8sPlatform implements PlanPlatform {
       ...clusterServices(name, namespace, owner, POSTGRES_PORT),
       ...disruptionBudgets(name, namespace, owner, spec.instances),
       networkPolicy(name, namespace, owner, this.operator),
-      ...instanceIdentity(name, namespace, owner),
+      ...instanceIdentity(name, namespace, owner, spec.certificates),
     ]);
+    await this.certs.ensure(namespace, name, owner, spec, await this.instanceAddresses(cluster));
+  }
+
+  /** Renews a cluster's server certificate when due (or when an instance is missing from it). */
+  async maintainCertificates(cluster: ClusterRef, spec: PostgresClusterSpec): Promise<EnsureResult | null> {
+    // Only provisioned clusters: the CA key Secret is made by provisioning, with the owner reference.
+    if (!(await this.objects.read('v1', 'Secret', cluster.namespace, caKeySecretName(cluster.name))) && !spec.certificates?.serverTLSSecret) return null;
+    return this.certs.ensure(cluster.namespace, cluster.name, await this.owner(cluster), spec, await this.instanceAddresses(cluster));
+  }
+
+  /**
+   * The instances' names (from their PVCs) and their pods' IPs, for the certificate. Peers verify each other by
+   * the Service name, so a new pod IP missing for a few seconds until renewal breaks nothing of ours.
+   */
+  private async instanceAddresses(cluster: ClusterRef): Promise<{ instances: string[]; ips: string[] }> {
+    const instances = (await this.pvcs(cluster)).map((p) => p.metadata?.labels?.[LABEL.instance] ?? '').filter(Boolean).sort();
+    const ips = (await this.pods(cluster)).filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.status?.podIP ?? '').filter(Boolean).sort();
+    return { instances, ips };
   }
 
   /**
@@ -94,6 +118,7 @@ export class K8sPlatform implements PlanPlatform {
     await del('v1', 'ConfigMap', timelinesConfigMapName(name));
     await del('v1', 'Secret', agentTokenSecretName(name));
     if (!keep) for (const role of SECRET_ROLES) await del('v1', 'Secret', secretName(name, role));
+    if (!keep) for (const secret of [serverSecretName(name), caSecretName(name), caKeySecretName(name)]) await del('v1', 'Secret', secret);
     this.leases.delete(`${namespace}/${name}`);
     this.tokens.delete(`${namespace}/${name}`);
   }
@@ -142,7 +167,10 @@ export class K8sPlatform implements PlanPlatform {
   async superuserEndpoint(cluster: ClusterRef, instance: string): Promise<Endpoint> {
     const ip = await this.podIP(cluster, instance);
     if (!ip) throw new Error(`instance ${instance} has no running pod`);
-    return { host: ip, port: POSTGRES_PORT, user: SUPERUSER, password: await this.password(cluster, 'superuser') };
+    const obj = await this.objects.read<{ apiVersion: string; kind: string; metadata: object; spec?: PostgresClusterSpec }>(API_VERSION, KIND, cluster.namespace, cluster.name);
+    // verify-full: the pod IP is dialled, the certificate must name the "any instance" Service.
+    const tls = { caPem: await this.certs.caPem(cluster.namespace, cluster.name, obj?.spec ?? { instances: 1, primaryUpdateStrategy: 'unsupervised' }), serverName: anyInstanceName(cluster.name, cluster.namespace) };
+    return { host: ip, port: POSTGRES_PORT, user: SUPERUSER, password: await this.password(cluster, 'superuser'), tls };
   }
 
   async password(cluster: ClusterRef, role: SecretRole): Promise<string> {

@@ -21,6 +21,7 @@ import { RedisTimelineHistories } from '../lease/timeline-histories.js';
 import type { PrimaryLease } from '../lease/primary-lease.js';
 import { AgentClient } from '../agent-client.js';
 import { isAlive, readPid, runs } from './processes.js';
+import type { LocalCertificates, EnsureResult } from '../certs/local-certificates.js';
 
 export class LocalPlatform implements PlanPlatform {
   private readonly leases = new Map<string, RedisPrimaryLease>();
@@ -34,11 +35,14 @@ export class LocalPlatform implements PlanPlatform {
     private readonly pgUser: OsUser | null,
     private readonly redis: Redis,
     private readonly redisUrl: string,
+    readonly certs: LocalCertificates,
   ) {}
 
   async provisionCluster(cluster: ClusterRef, spec: PostgresClusterSpec): Promise<void> {
     try { pgBinDir(spec.postgresVersion); } catch (e) { throw new PermanentError((e as Error).message); }
+    refuseOwnCertificates(spec);
     this.secrets.ensure(cluster.namespace, cluster.name);
+    await this.certs.ensure(cluster.namespace, cluster.name);
     await this.endpoints.ensure(cluster.namespace, cluster.name);
   }
 
@@ -56,6 +60,8 @@ export class LocalPlatform implements PlanPlatform {
 
   async createInstance(input: InstanceEffectInput, spec: PostgresClusterSpec): Promise<void> {
     const { namespace, name: cluster } = input.cluster;
+    refuseOwnCertificates(spec);
+    await this.certs.ensure(namespace, cluster);
     const rec = await this.pods.place(namespace, cluster, input.instance, input.serial);
     const primaryPod = input.primary ? await this.pods.get(namespace, input.primary) : undefined;
     if (input.bootstrap === 'clone' && !primaryPod) throw new Error(`primary ${input.primary} has no running pod to clone from`);
@@ -87,7 +93,10 @@ export class LocalPlatform implements PlanPlatform {
   async superuserEndpoint(cluster: ClusterRef, instance: string): Promise<Endpoint> {
     const pod = await this.pods.get(cluster.namespace, instance);
     if (!pod) throw new Error(`instance ${instance} has no pod`);
-    return { host: '127.0.0.1', port: pod.port, user: SUPERUSER, password: this.secrets.read(cluster.namespace, cluster.name, 'superuser') };
+    return {
+      host: '127.0.0.1', port: pod.port, user: SUPERUSER, password: this.secrets.read(cluster.namespace, cluster.name, 'superuser'),
+      tls: { caFile: this.certs.files(cluster.namespace, cluster.name).caFile },
+    };
   }
 
   async agent(cluster: ClusterRef, instance: string): Promise<AgentClient | null> {
@@ -122,6 +131,16 @@ export class LocalPlatform implements PlanPlatform {
     await this.syncEndpoints();
   }
 
+  /** Renews every provisioned cluster's server certificate that is due; agents notice the new files and reload. */
+  async maintainCertificates(): Promise<Array<{ cluster: ClusterRef; result: EnsureResult }>> {
+    const out: Array<{ cluster: ClusterRef; result: EnsureResult }> = [];
+    for (const rec of await this.endpoints.list()) {
+      const cluster = { namespace: rec.namespace, name: rec.cluster };
+      out.push({ cluster, result: await this.certs.ensure(rec.namespace, rec.cluster) });
+    }
+    return out;
+  }
+
   private readSpec(pod: PodRecord): InstanceSpec | null {
     const file = this.pods.specFile(pod);
     return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as InstanceSpec) : null;
@@ -134,6 +153,23 @@ export class LocalPlatform implements PlanPlatform {
       secrets: this.secrets.ensure(cluster.namespace, cluster.name), runAsUser: this.pgUser?.name ?? null,
       primary: primaryPod ? { host: '127.0.0.1', port: primaryPod.port } : null,
       members, leaseUrl: this.redisUrl, faultsFile: join(this.pods.dir(rec), 'faults.json'),
+      tls: this.instanceTls(cluster),
     });
+  }
+
+  /** The agent gets the server certificate and the CA's public part; never the CA key. */
+  private instanceTls(cluster: ClusterRef): InstanceSpec['tls'] {
+    const f = this.certs.files(cluster.namespace, cluster.name);
+    return { certFile: f.certFile, keyFile: f.keyFile, caFile: f.caFile, serverName: null };
+  }
+}
+
+/**
+ * Bring-your-own certificates name Kubernetes Secrets; the local store holds no Secrets yet, so a manifest asking
+ * for them is refused rather than silently served the operator's own certificate.
+ */
+function refuseOwnCertificates(spec: PostgresClusterSpec): void {
+  if (spec.certificates?.serverTLSSecret || spec.certificates?.serverCASecret) {
+    throw new PermanentError('spec.certificates (bring your own server certificate) is supported on Kubernetes only; the local platform issues its own from a per-cluster CA: remove spec.certificates');
   }
 }

@@ -8,6 +8,7 @@ import type { Resource } from '../../crds/definition.js';
 import { admit, AdmissionError } from '../../crds/admission.js';
 import { keyOfResource, type ResourceKey } from '../../actors/ports/resource-store.js';
 import type { StateDir } from './state-dir.js';
+import { localPlatformProblems } from './platform-limits.js';
 
 export interface Manifest { file: string; index: number; raw: unknown; resource: Resource }
 
@@ -69,7 +70,9 @@ export function readManifests(files: string[], state?: StateDir): Manifest[] {
         const resource = admit(raw);
         const socket = state ? socketProblem(state, resource) : null;
         if (socket) throw new AdmissionError(`${resource.kind} "${resource.metadata.name}"`, [{ field: 'metadata.name', message: socket }]);
-        out.push({ file, index, raw, resource });
+        const limits = localPlatformProblems(resource);
+        if (limits.length) problems.push(...limits.map((m) => `${where(file, index, list.length)}: ${m}`));
+        else out.push({ file, index, raw, resource });
       } catch (e) {
         if (e instanceof AdmissionError) problems.push(`${where(file, index, list.length)}: ${e.message}`);
         else throw e;

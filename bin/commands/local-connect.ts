@@ -2,6 +2,7 @@ import type { PostgresCluster } from '../../crds/postgrescluster.js';
 import type { Platform } from '../../adapters/local/control.js';
 import { LocalSecrets } from '../../adapters/local/secrets.js';
 import { SUPERUSER } from '../../adapters/instance/spec.js';
+import { localTlsFiles } from '../../adapters/certs/local-certificates.js';
 
 /** A libpq URI through the cluster's stable endpoint; passwords are URL-safe by construction. */
 export function connectionUri(p: Platform, c: PostgresCluster, role: 'primary' | 'replica', user?: string): string {
@@ -17,5 +18,7 @@ export function connectionUri(p: Platform, c: PostgresCluster, role: 'primary' |
   else if (who === SUPERUSER) password = secrets.read(ns, c.metadata.name, 'superuser');
   else throw new Error(`no credentials known for user "${who}"; use ${owner} (the owner) or ${SUPERUSER}`);
   const db = who === SUPERUSER ? 'postgres' : database;
-  return `postgresql://${encodeURIComponent(who)}:${encodeURIComponent(password)}@${endpoint}/${encodeURIComponent(db)}?sslmode=disable`;
+  // TLS only, verified against the cluster CA: the endpoint's 127.0.0.1 is in the server certificate.
+  const ca = localTlsFiles(p.state, ns, c.metadata.name).caFile;
+  return `postgresql://${encodeURIComponent(who)}:${encodeURIComponent(password)}@${endpoint}/${encodeURIComponent(db)}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
 }

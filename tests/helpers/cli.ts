@@ -82,6 +82,12 @@ export class LocalCluster {
     return [...parts, `--- operator log\n${tail(join(this.state, 'daemon.log'), 25)}`].join('\n');
   }
 
+  /** The cluster CA's public certificate, what clients verify the servers against. */
+  caFile(): string { return join(this.state, 'clusters', this.namespace, this.name, 'tls', 'ca.crt'); }
+
+  /** sslmode=verify-full against the cluster CA, for URIs built by tests. */
+  tlsQuery(): string { return `sslmode=verify-full&sslrootcert=${encodeURIComponent(this.caFile())}`; }
+
   secret(name: 'superuser' | 'replication' | 'app'): string {
     return readFileSync(join(this.state, 'clusters', this.namespace, this.name, 'secrets', `${name}.password`), 'utf8').trim();
   }

@@ -13,7 +13,7 @@ after(() => cluster.down());
 const failovers = (c: PostgresCluster) => c.status?.failovers ?? [];
 const primaryOf = (c: PostgresCluster) => c.status?.currentPrimary ?? '';
 const allReady = (c: PostgresCluster) => c.status?.phase === 'Ready' && (c.status.instances ?? []).every((i) => i.ready);
-const superuser = (instance: string) => `postgresql://postgres:${encodeURIComponent(cluster.secret('superuser'))}@127.0.0.1:${cluster.instanceSpec(instance).port}/postgres?sslmode=disable`;
+const superuser = (instance: string) => `postgresql://postgres:${encodeURIComponent(cluster.secret('superuser'))}@127.0.0.1:${cluster.instanceSpec(instance).port}/postgres?${cluster.tlsQuery()}`;
 
 test('a 3-instance cluster with the primary lease comes up', async () => {
   await cluster.ok(['local', 'up', '-f', sample('postgrescluster-ha.yaml'), '--wait', '--timeout', '240']);

@@ -17,6 +17,7 @@ const cases: [string, string, RegExp][] = [
   ['unknown field', '  instances: 1\n  replicas: 2\n', /spec\.replicas: unknown field "replicas"; allowed here: instances/],
   ['wrong type', '  instances: three\n', /spec\.instances: must be an integer \(got "three"\)/],
   ['refused parameter', '  instances: 1\n  postgresql:\n    parameters:\n      listen_addresses: "*"\n', /spec\.postgresql\.parameters: parameter listen_addresses is managed by the operator; remove it/],
+  ['own certificates on the local platform', '  instances: 1\n  certificates:\n    serverTLSSecret: mine\n', /spec\.certificates: bring-your-own server certificates .* Kubernetes only; on the local platform remove spec\.certificates/],
 ];
 
 for (const [what, spec, message] of cases) {

@@ -18,8 +18,8 @@ const manifest = (instances: number) => {
   return file;
 };
 const secret = (name: string) => readFileSync(join(state, 'clusters', 'default', 'demo', 'secrets', `${name}.password`), 'utf8').trim();
-const direct = (instance: string, db = 'app') => uriFor('app', secret('app'), cluster.instanceSpec(instance).port, db);
-const superDirect = (instance: string) => uriFor('postgres', secret('superuser'), cluster.instanceSpec(instance).port, 'postgres');
+const direct = (instance: string, db = 'app') => uriFor('app', secret('app'), cluster.instanceSpec(instance).port, db, cluster.caFile());
+const superDirect = (instance: string) => uriFor('postgres', secret('superuser'), cluster.instanceSpec(instance).port, 'postgres', cluster.caFile());
 
 test('a 3-instance cluster comes up Ready from the sample manifest', async () => {
   const out = await cluster.ok(['local', 'up', '-f', sample('postgrescluster-ha.yaml'), '--wait', '--timeout', '240']);

@@ -67,7 +67,7 @@ for (const state of crashPathStates()) {
     assert.equal(done.status?.timeline, timelineBefore + 1, 'exactly one promotion: the timeline moved by one');
     const newPrimary = done.status?.currentPrimary ?? '';
     assert.equal(await cluster.leaseHolder(), newPrimary);
-    const su = `postgresql://postgres:${encodeURIComponent(cluster.secret('superuser'))}@127.0.0.1:${cluster.instanceSpec(newPrimary).port}/postgres?sslmode=disable`;
+    const su = `postgresql://postgres:${encodeURIComponent(cluster.secret('superuser'))}@127.0.0.1:${cluster.instanceSpec(newPrimary).port}/postgres?${cluster.tlsQuery()}`;
     const slots = await query<{ slot_name: string; active: boolean }>(su, 'SELECT slot_name, active FROM pg_replication_slots ORDER BY 1');
     const others = (done.status?.instances ?? []).map((i) => i.name).filter((n) => n !== newPrimary);
     assert.deepEqual(slots.map((s) => s.slot_name), others.map((n) => `pgop_${n.replace(/-/g, '_')}`).sort(), 'one slot per replica, none orphaned');

@@ -82,7 +82,7 @@ test('a clone job survives an operator crash without a second pg_basebackup', as
   const log = readFileSync(join(cluster.state, 'instances', 'default', 'single-2', 'agent.log'), 'utf8');
   const starts = log.split('\n').filter((l) => l.includes('"step":"pg_basebackup","percent":0'));
   assert.equal(starts.length, 1, 'pg_basebackup ran exactly once');
-  const [row] = await query<{ n: string }>(`postgresql://app:${encodeURIComponent(cluster.secret('app'))}@127.0.0.1:${cluster.instanceSpec('single-2').port}/app?sslmode=disable`, 'SELECT count(*) AS n FROM bulk');
+  const [row] = await query<{ n: string }>(`postgresql://app:${encodeURIComponent(cluster.secret('app'))}@127.0.0.1:${cluster.instanceSpec('single-2').port}/app?${cluster.tlsQuery()}`, 'SELECT count(*) AS n FROM bulk');
   assert.equal(row?.n, '60000');
 });
 

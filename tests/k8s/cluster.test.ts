@@ -10,6 +10,8 @@ import { appendFileSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { ClientConfig } from 'pg';
+import { X509Certificate } from 'node:crypto';
 import { startControlPlane, kubectlBin, type ControlPlane } from './harness/control-plane.js';
 import { startProcessKubelet, type ProcessKubelet } from './harness/process-kubelet.js';
 import { helmBin, renderChart } from './harness/helm.js';
@@ -72,13 +74,19 @@ async function waitFor(what: string, ok: (c: PostgresCluster) => boolean, timeou
 
 const allReady = (n: number) => (c: PostgresCluster) => c.status?.phase === 'Ready' && (c.status.instances ?? []).length === n && (c.status.instances ?? []).every((i) => i.ready);
 
-async function superuserUri(instance: string): Promise<string> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const secret = await core.readNamespacedSecret({ namespace: ns, name: 'demo-superuser' });
-  const password = Buffer.from(secret.data?.password ?? '', 'base64').toString('utf8');
+const secretData = async (name: string) => (await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: ns, name })).data ?? {};
+const decoded = (data: Record<string, string>, key: string) => Buffer.from(data[key] ?? '', 'base64').toString('utf8');
+
+/**
+ * The superuser on one instance over TLS, verify-full against the cluster CA from Secret demo-ca: the pod IP is
+ * dialled and the certificate is checked for the "any instance" Service name, as the operator and agents do.
+ */
+async function superuserUri(instance: string): Promise<ClientConfig> {
+  const password = decoded(await secretData('demo-superuser'), 'password');
   const ip = kubelet.podIP(ns, instance);
   assert.ok(ip, `${instance} has a pod IP`);
-  return `postgresql://postgres:${encodeURIComponent(password)}@${ip}:5432/postgres?sslmode=disable`;
+  const ca = decoded(await secretData('demo-ca'), 'ca.crt');
+  return { host: ip, port: 5432, user: 'postgres', password, database: 'postgres', ssl: { ca, servername: 'demo-r.default.svc', rejectUnauthorized: true } };
 }
 
 /** The pods a Service's selector matches (no endpoints controller runs here; the selector is what matters). */
@@ -160,6 +168,35 @@ test("the agents' API needs the token Secret the operator generated, which the P
   assert.ok(!(await (await fetch(`http://${ip}:8000/metrics`)).text()).includes(token));
   const cm = await core.readNamespacedConfigMap({ namespace: ns, name: 'demo-timelines' });
   assert.deepEqual(cm.data ?? {}, {}, 'no promotion yet: no timeline history');
+});
+
+test('TLS: the CA and server Secrets exist, plain TCP is refused, replication and pod-IP connections verify', async () => {
+  const caSecret = await secretData('demo-ca');
+  assert.deepEqual(Object.keys(caSecret), ['ca.crt'], 'clients get the CA certificate and nothing else');
+  const caKey = await secretData('demo-ca-key');
+  assert.match(decoded(caKey, 'tls.key'), /PRIVATE KEY/);
+  const server = await secretData('demo-server');
+  assert.deepEqual(Object.keys(server).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
+  const cert = new X509Certificate(decoded(server, 'tls.crt'));
+  assert.ok(cert.verify(new X509Certificate(decoded(caSecret, 'ca.crt')).publicKey), 'the server certificate is signed by the cluster CA');
+  for (const name of ['demo-rw', 'demo-ro.default.svc', 'demo-r.default.svc.cluster.local']) assert.equal(cert.checkHost(name), name);
+  for (const secret of ['demo-ca', 'demo-ca-key', 'demo-server']) {
+    const o = JSON.parse((await kubectl(['get', 'secret', secret, '-o', 'json'])).stdout) as { type: string; metadata: { ownerReferences?: { name: string }[] } };
+    assert.equal(o.metadata.ownerReferences?.[0]?.name, 'demo', `${secret} is owned by the cluster`);
+    if (secret === 'demo-server') assert.equal(o.type, 'kubernetes.io/tls');
+  }
+  const c = await waitFor('Ready', allReady(3));
+  const primary = c.status?.currentPrimary ?? '';
+  const su = await superuserUri(primary);
+  await assert.rejects(query({ ...su, ssl: false }, 'SELECT 1'), /pg_hba\.conf .*no encryption/);
+  const [mine] = await query<{ ssl: boolean }>(su, 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+  assert.equal(mine?.ssl, true);
+  const repl = await eventually(() => query<{ ssl: boolean }>(su, 'SELECT s.ssl FROM pg_stat_replication r JOIN pg_stat_ssl s ON s.pid = r.pid'), (r) => r.length === 2, 30_000);
+  assert.ok(repl.every((r) => r.ssl), JSON.stringify(repl));
+  // The operator renews the certificate to carry the pod IPs too: verify-full by the address itself works.
+  const ip = kubelet.podIP(ns, primary) ?? '';
+  await eventually(async () => query<{ ok: number }>({ ...su, ssl: { ca: decoded(caSecret, 'ca.crt'), rejectUnauthorized: true } }, 'SELECT 1 AS ok'), (r) => r[0]?.ok === 1, 60_000);
+  assert.equal(new X509Certificate(decoded(await secretData('demo-server'), 'tls.crt')).checkIP(ip), ip);
 });
 
 test('deleting the primary Pod fails over and the -rw Service selector follows the new primary', async () => {

@@ -2,7 +2,7 @@
 // NetworkPolicy, and the least-privilege identity the instance agents run with.
 import { LABEL, clusterLabels, ownedBy, type Owner } from './labels.js';
 import {
-  AGENT_PORT, AGENT_TOKEN_KEY, POSTGRES_PORT, SECRET_ROLES, agentTokenSecretName, instanceServiceAccount, primaryLeaseName, secretName, stateConfigMapName, timelinesConfigMapName,
+  AGENT_PORT, AGENT_TOKEN_KEY, POSTGRES_PORT, SECRET_ROLES, agentTokenSecretName, instanceServiceAccount, primaryLeaseName, secretName, stateConfigMapName, timelinesConfigMapName, tlsSources,
 } from './names.js';
 import { GROUP } from '../../../crds/definition.js';
 import { operatorPeerSelector, type OperatorPeer } from './operator-peer.js';
@@ -49,11 +49,11 @@ export const networkPolicy = (cluster: string, namespace: string, owner: Owner, 
  * primary's address), hold the primary Lease. It writes nothing else: role labels are the operator's (from the
  * cluster's primary record), so a compromised instance cannot move the -rw Service to itself.
  */
-export function instanceIdentity(cluster: string, namespace: string, owner: Owner) {
+export function instanceIdentity(cluster: string, namespace: string, owner: Owner, certificates?: { serverTLSSecret?: string; serverCASecret?: string }) {
   const name = instanceServiceAccount(cluster);
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(name, namespace, cluster, owner) },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(name, namespace, cluster, owner), rules: instanceRules(cluster) },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(name, namespace, cluster, owner), rules: instanceRules(cluster, certificates) },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta(name, namespace, cluster, owner),
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
@@ -63,10 +63,11 @@ export function instanceIdentity(cluster: string, namespace: string, owner: Owne
 }
 
 /** The agents' Role rules; the operator holds each of them itself, so it can grant them without `escalate`/`bind`. */
-export const instanceRules = (cluster: string) => [
+export const instanceRules = (cluster: string, certificates?: { serverTLSSecret?: string; serverCASecret?: string }) => [
   { apiGroups: [GROUP], resources: ['postgresclusters'], resourceNames: [cluster], verbs: ['get'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
-  { apiGroups: [''], resources: ['secrets'], resourceNames: SECRET_ROLES.map((r) => secretName(cluster, r)), verbs: ['get'] },
+  // The server certificate and the CA's public part; never the CA key.
+  { apiGroups: [''], resources: ['secrets'], resourceNames: [...new Set([...SECRET_ROLES.map((r) => secretName(cluster, r)), tlsSources(cluster, certificates).server, tlsSources(cluster, certificates).ca])], verbs: ['get'] },
   { apiGroups: [''], resources: ['configmaps'], resourceNames: [stateConfigMapName(cluster)], verbs: ['get'] },
   { apiGroups: [''], resources: ['configmaps'], resourceNames: [timelinesConfigMapName(cluster)], verbs: ['get', 'update'] },
   // The operator creates the Lease at provisioning: `create` cannot be limited by name, so agents get none.

@@ -16,6 +16,17 @@ export const PRIMARY_KEY = 'primary';
 export const primaryLeaseName = (cluster: string) => `${cluster}-primary`;
 export const instanceServiceAccount = (cluster: string) => `${cluster}-instance`;
 
+/** The cluster CA's public part (ca.crt only: what clients mount), its key (operator only), the server certificate. */
+export const caSecretName = (cluster: string) => `${cluster}-ca`;
+export const caKeySecretName = (cluster: string) => `${cluster}-ca-key`;
+export const serverSecretName = (cluster: string) => `${cluster}-server`;
+
+/** Where an instance's server certificate and CA come from: the user's Secrets when given, else the operator's. */
+export function tlsSources(cluster: string, certificates?: { serverTLSSecret?: string; serverCASecret?: string }): { server: string; ca: string; caKey: 'ca.crt' } {
+  if (certificates?.serverTLSSecret) return { server: certificates.serverTLSSecret, ca: certificates.serverCASecret ?? certificates.serverTLSSecret, caKey: 'ca.crt' };
+  return { server: serverSecretName(cluster), ca: caSecretName(cluster), caKey: 'ca.crt' };
+}
+
 export const POSTGRES_PORT = 5432;
 export const AGENT_PORT = 8000;
 /** Where the pod mounts its volumes; the process kubelet in tests maps these to host directories. */
