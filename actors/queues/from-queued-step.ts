@@ -16,6 +16,8 @@ export interface QueuedStepDeps {
   events: QueueEvents;
   /** Attempts before a transient error becomes final; permanent errors (UnrecoverableError) fail at once. */
   attempts?: number;
+  /** First retry delay (exponential); a step's policy sets it with `attempts`. */
+  backoffMs?: number;
   pollMs?: number;
 }
 
@@ -56,7 +58,7 @@ export function fromQueuedStep<I extends object>(step: StepName, deps: QueuedSte
         await deps.queue.add(step, input.data as Record<string, unknown>, {
           jobId: input.jobId,
           attempts: deps.attempts ?? 5,
-          backoff: { type: 'exponential', delay: 2000 },
+          backoff: { type: 'exponential', delay: deps.backoffMs ?? 2000 },
           // Kept for a while so a restored machine still finds the outcome of a job that ended while it was down.
           removeOnComplete: { age: 24 * 3600 },
           removeOnFail: { age: 7 * 24 * 3600 },

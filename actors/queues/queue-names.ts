@@ -1,7 +1,7 @@
 // One BullMQ queue for the long-running steps of every machine; the job name is the step.
 export const STEPS_QUEUE = 'pgop-steps';
 
-export type StepName = 'cloneInstance';
+export type StepName = 'cloneInstance' | 'runBackup';
 
 /** Deterministic job ids: a restored machine asks for the same job instead of starting a second one. BullMQ
  * refuses ':' in custom ids, so parts are joined with '-' and cleaned. */

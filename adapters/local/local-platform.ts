@@ -16,6 +16,7 @@ import type { LocalSecrets } from './secrets.js';
 import type { EndpointTable } from './endpoints.js';
 import { pgBinDir } from './postgres-install.js';
 import { buildInstanceSpec } from '../instance-spec.js';
+import { localRepoFiles } from './backup-hosts.js';
 import { RedisPrimaryLease } from '../lease/redis-lease.js';
 import type { PrimaryLease } from '../lease/primary-lease.js';
 import { AgentClient } from '../agent-client.js';
@@ -76,7 +77,7 @@ export class LocalPlatform implements PlanPlatform {
     for (const pod of pods) {
       if (pod.removing) continue;
       const current = this.readSpec(pod);
-      const bootstrap = current?.bootstrap.mode ?? 'clone';
+      const bootstrap = current?.bootstrap.mode === 'clone' || !current ? 'clone' : 'initdb';
       await this.pods.respec(pod, this.specFor(cluster, spec, pod, bootstrap, pod.name === primary ? null : primaryPod, members));
     }
   }
@@ -127,6 +128,7 @@ export class LocalPlatform implements PlanPlatform {
       secrets: this.secrets.ensure(cluster.namespace, cluster.name), runAsUser: this.pgUser?.name ?? null,
       primary: primaryPod ? { host: '127.0.0.1', port: primaryPod.port } : null,
       members, leaseUrl: this.redisUrl, faultsFile: join(this.pods.dir(rec), 'faults.json'),
+      repoFiles: (repo) => localRepoFiles(this.pods.stateRoot, cluster.namespace, repo),
     });
   }
 }
