@@ -61,10 +61,8 @@ export const PostgresClusterSpec = Strict({
   imageName: Type.Optional(Type.String({ minLength: 1 })),
   storage: Type.Optional(StorageSpec),
   postgresql: Type.Optional(PostgresqlSpec),
-  bootstrap: Type.Optional(Strict({ initdb: Type.Optional(InitdbSpec), recovery: Type.Optional(RecoverySpec) }, {
-    default: { initdb: {} },
-    rules: [{ rule: '!(has(self.initdb) && has(self.recovery))', message: 'set one of initdb, recovery' }],
-  })),
+  // With recovery set, initdb is ignored (local admission fills initdb's defaults in, so both may be present).
+  bootstrap: Type.Optional(Strict({ initdb: Type.Optional(InitdbSpec), recovery: Type.Optional(RecoverySpec) }, { default: { initdb: {} } })),
   backup: Type.Optional(BackupSpec),
   primaryUpdateStrategy: Type.Union([Type.Literal('unsupervised'), Type.Literal('supervised')], { default: 'unsupervised' }),
   ha: Type.Optional(HaSpec),

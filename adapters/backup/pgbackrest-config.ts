@@ -140,11 +140,17 @@ export function restoreCommand(configFile: string, stanza: string): string {
   return `${PGBACKREST_BIN} --config=${configFile} --stanza=${stanza} archive-get %f "%p"`;
 }
 
-/** recovery_target_time wants PostgreSQL's timestamp syntax; RFC 3339 is turned into UTC `YYYY-MM-DD HH:MM:SS.mmm+00`. */
+const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)([Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * recovery_target_time wants PostgreSQL's timestamp syntax: RFC 3339 becomes `YYYY-MM-DD HH:MM:SS[.ffffff]+hh:mm`,
+ * keeping every fractional digit (a target a few microseconds after a commit must stay after it).
+ */
 export function pgTimestamp(rfc3339: string): string {
-  const ms = Date.parse(rfc3339);
-  if (Number.isNaN(ms)) throw new BackupConfigError(`refusing recovery target time ${JSON.stringify(rfc3339)}: not an RFC 3339 time`);
-  return `${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}+00`;
+  const m = RFC3339.exec(rfc3339);
+  if (!m || Number.isNaN(Date.parse(rfc3339))) throw new BackupConfigError(`refusing recovery target time ${JSON.stringify(rfc3339)}: not an RFC 3339 time`);
+  const zone = m[3]?.toUpperCase() === 'Z' ? '+00' : m[3];
+  return `${m[1]} ${m[2]}${zone}`;
 }
 
 /** The `pgbackrest restore` arguments for a backup label and a recovery target (all checked again here). */
