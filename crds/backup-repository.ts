@@ -8,6 +8,8 @@ import { Strict, Name, HINT } from './schema-kit.js';
 export const REPO_PATH_PATTERN = '^/[A-Za-z0-9._/-]{0,1023}$';
 /** A DNS name, optionally with a port (`s3.example.com`, `localhost:9000`). IP literals are refused: pgBackRest 2.45 does not match IP subjectAltNames. */
 export const S3_ENDPOINT_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$';
+/** IPv4 literals match the DNS pattern; they are refused separately. */
+export const IP_ENDPOINT_PATTERN = '^[0-9.]+(:[0-9]+)?$';
 export const S3_BUCKET_PATTERN = '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$';
 export const S3_REGION_PATTERN = '^[a-z0-9][a-z0-9-]{0,31}$';
 /** A pgBackRest backup label: full `20261125-140000F`, diff/incr `20261125-140000F_20261125-150000D`. */
@@ -29,7 +31,11 @@ export const PosixRepository = Strict({
 });
 
 export const S3Repository = Strict({
-  endpoint: Type.String({ pattern: S3_ENDPOINT_PATTERN, maxLength: 253, description: 'S3 endpoint host name, optionally :port', [HINT]: 'must be a DNS name such as s3.us-east-1.amazonaws.com or localhost:9000 (no scheme, no IP address)' }),
+  endpoint: Type.String({
+    pattern: S3_ENDPOINT_PATTERN, maxLength: 253, description: 'S3 endpoint host name, optionally :port',
+    [HINT]: 'must be a DNS name such as s3.us-east-1.amazonaws.com or localhost:9000 (no scheme, no IP address)',
+    'x-kubernetes-validations': [{ rule: "!self.matches('^[0-9.]+(:[0-9]+)?$')", message: 'must be a DNS name, not an IP address (pgBackRest 2.45 cannot verify a certificate for an IP)' }],
+  }),
   bucket: Type.String({ pattern: S3_BUCKET_PATTERN, description: 'Bucket name', [HINT]: 'must be an S3 bucket name: 3-63 lower-case letters, digits, dots and hyphens' }),
   region: Type.String({ pattern: S3_REGION_PATTERN, default: 'us-east-1', description: 'S3 region', [HINT]: 'must be a region such as us-east-1' }),
   path: RepoPath('Prefix inside the bucket; each cluster gets its own stanza below it'),

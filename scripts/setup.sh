@@ -18,4 +18,6 @@ fi
 if [ "${1:-}" = "--with-k8s" ]; then
   bash tests/k8s/bins/build.sh >/dev/null
   bash tests/k8s/bins/build-helm.sh >/dev/null
+  # The S3 server the backup tests run (versitygw), same cache.
+  bash tests/s3/build-versitygw.sh >/dev/null
 fi

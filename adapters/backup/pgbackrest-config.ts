@@ -4,7 +4,7 @@
 // or quote here would add a setting to the config or a word to a shell command. Secrets only ever go into the
 // 0600 config file, never into argv.
 import {
-  REPO_PATH_PATTERN, S3_BUCKET_PATTERN, S3_ENDPOINT_PATTERN, S3_REGION_PATTERN, BACKUP_LABEL_PATTERN, LSN_PATTERN,
+  REPO_PATH_PATTERN, S3_BUCKET_PATTERN, IP_ENDPOINT_PATTERN, S3_ENDPOINT_PATTERN, S3_REGION_PATTERN, BACKUP_LABEL_PATTERN, LSN_PATTERN,
   XID_PATTERN, RESTORE_POINT_PATTERN, type RepositorySpec, type RecoveryTarget,
 } from '../../crds/backup-repository.js';
 
@@ -36,7 +36,7 @@ export function repositoryProblems(repo: RepositorySpec): string[] {
   if (repo.posix && (!re(REPO_PATH_PATTERN).test(repo.posix.path) || dotdot(repo.posix.path))) out.push(`repository.posix.path ${JSON.stringify(repo.posix.path)} must be an absolute path of letters, digits, and . _ / - without ..`);
   if (repo.s3) {
     const s = repo.s3;
-    if (!re(S3_ENDPOINT_PATTERN).test(s.endpoint)) out.push(`repository.s3.endpoint ${JSON.stringify(s.endpoint)} must be a DNS name, optionally :port`);
+    if (!re(S3_ENDPOINT_PATTERN).test(s.endpoint) || re(IP_ENDPOINT_PATTERN).test(s.endpoint)) out.push(`repository.s3.endpoint ${JSON.stringify(s.endpoint)} must be a DNS name, optionally :port`);
     if (!re(S3_BUCKET_PATTERN).test(s.bucket)) out.push(`repository.s3.bucket ${JSON.stringify(s.bucket)} is not a valid bucket name`);
     if (!re(S3_REGION_PATTERN).test(s.region)) out.push(`repository.s3.region ${JSON.stringify(s.region)} is not a valid region`);
     if (!re(REPO_PATH_PATTERN).test(s.path) || dotdot(s.path)) out.push(`repository.s3.path ${JSON.stringify(s.path)} must be an absolute path of letters, digits, and . _ / - without ..`);
