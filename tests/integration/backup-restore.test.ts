@@ -78,6 +78,20 @@ test('a cluster with a posix repository archives WAL into its own stanza', async
   assert.match(s?.archive_command ?? '', /^pgbackrest --config=\S+ --stanza=default_src archive-push %p$/);
   pgbackrestCheck(src, primaryOf(c));
   assert.ok(existsSync(join(repo, 'archive', 'default_src', 'archive.info')));
+  const archiving = (x: PostgresCluster) => x.status?.conditions?.find((k) => k.type === 'ContinuousArchiving');
+  await src.waitFor('ContinuousArchiving=True', (x) => archiving(x)?.status === 'True', 60_000);
+  // A repository the postgres user cannot write: the failure shows as a condition, then clears once fixed.
+  const dir = join(repo, 'archive', 'default_src');
+  execFileSync('chmod', ['000', dir]);
+  try {
+    await query(superuser(src, primaryOf(c)), 'SELECT pg_switch_wal() FROM (SELECT txid_current()) x');
+    const failing = await src.waitFor('ContinuousArchiving=False', (x) => archiving(x)?.status === 'False', 60_000);
+    assert.equal(archiving(failing)?.reason, 'ArchiveCommandFailing');
+    assert.match(archiving(failing)?.message ?? '', /archiving [0-9A-F]{24} failed at /);
+  } finally {
+    execFileSync('chmod', ['750', dir]);
+  }
+  await src.waitFor('ContinuousArchiving=True again', (x) => archiving(x)?.status === 'True', 120_000);
 });
 
 test('pgop local backup --wait takes a full backup from the standby and records it in status', async () => {
