@@ -8,6 +8,7 @@ import { K8sLeaseElector } from '../adapters/leader/k8s-lease-elector.js';
 import { lead, untilStopped } from '../adapters/leader/lead.js';
 import { K8sResourceStore } from '../adapters/k8s/k8s-resource-store.js';
 import { K8sPlatform } from '../adapters/k8s/k8s-platform.js';
+import { checkNamespace, operatorPeer } from '../adapters/k8s/specs/operator-peer.js';
 import { K8sEvents } from '../adapters/k8s/k8s-events.js';
 import { InstanceObserver } from '../adapters/instance-observer.js';
 import { k8sInstanceSource, type ClusterSnapshots } from '../adapters/k8s/k8s-instance-source.js';
@@ -32,6 +33,9 @@ export interface KubernetesOperatorOptions {
 export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promise<void> {
   const redisUrl = process.env.REDIS_URL;
   if (!redisUrl) throw new Error('REDIS_URL is not set: the operator keeps its step queues in Redis (the Helm chart sets it; e.g. REDIS_URL=redis://pgop-redis:6379)');
+  // Checked before leading: the clusters' NetworkPolicies admit the operator by these (the chart sets the labels).
+  const peer = operatorPeer(o.namespace, process.env.PGOP_OPERATOR_LABELS);
+  if (o.watchNamespace) checkNamespace(o.watchNamespace, '--watch-namespace (PGOP_WATCH_NAMESPACE)');
   const identity = `${process.env.POD_NAME ?? hostname()}-${process.pid}`;
   const log = createLogger('operator', { platform: 'kubernetes', identity });
   const kc = loadKubeConfig(o.kubeconfig);
@@ -46,7 +50,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   await new Promise((r) => standbyHealth.close(r));
 
   const store = new K8sResourceStore(kc, log.child({ component: 'store' }), undefined, o.watchNamespace ?? '');
-  const platform = new K8sPlatform(kc);
+  const platform = new K8sPlatform(kc, peer);
   const events = new K8sEvents(kc, log, identity);
   let observer: InstanceObserver | undefined;
   const snapshots = (runtime: Runtime): ClusterSnapshots => () => runtime.keys('PostgresCluster').flatMap(({ namespace, name }) => {

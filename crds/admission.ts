@@ -86,7 +86,8 @@ function metadataErrors(meta: Json): FieldError[] {
     out.push({ field: 'metadata.namespace', message: `must be a DNS label (got ${JSON.stringify(meta.namespace)})` });
   }
   for (const [k, v] of Object.entries(meta)) {
-    if (REFUSED_METADATA[k] && v !== undefined && v !== null) out.push({ field: `metadata.${k}`, message: REFUSED_METADATA[k] });
+    const empty = v === undefined || v === null || (Array.isArray(v) && v.length === 0);
+    if (REFUSED_METADATA[k] && !empty) out.push({ field: `metadata.${k}`, message: REFUSED_METADATA[k] });
     else if (!KEPT_METADATA.includes(k) && !DROPPED_METADATA.includes(k) && !REFUSED_METADATA[k]) out.push({ field: `metadata.${k}`, message: `unknown field "${k}"; allowed here: ${KEPT_METADATA.join(', ')}` });
   }
   for (const which of ['labels', 'annotations'] as const) {

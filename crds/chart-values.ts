@@ -6,8 +6,14 @@ export const ChartValues = Obj({
   image: Obj({ repository: Type.String({ minLength: 1 }), tag: Type.String(), pullPolicy: Type.Union(['Always', 'IfNotPresent', 'Never'].map((v) => Type.Literal(v))) }),
   replicas: Type.Integer({ minimum: 1, maximum: 5 }),
   leaderElection: Obj({ leaseDurationSeconds: Type.Integer({ minimum: 5, maximum: 120 }) }),
-  watchNamespace: Type.String(),
-  redis: Obj({ enabled: Type.Boolean(), url: Type.String({ pattern: '^(|rediss?://.+)$' }), image: Type.String({ minLength: 1 }), storage: Type.String({ pattern: '^[0-9]+(Mi|Gi|Ti)$' }) }),
+  // One namespace (a Role there) or '' for every namespace (a ClusterRole): the operator watches one or all.
+  watchNamespace: Type.String({ maxLength: 63, pattern: '^(|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', description: 'one namespace name, or empty for every namespace' }),
+  redis: Obj({
+    enabled: Type.Boolean(), url: Type.String({ pattern: '^(|rediss?://.+)$' }),
+    // The external Redis URL (with its password) from an existing Secret instead of `url`.
+    urlSecret: Obj({ name: Type.String({ maxLength: 253, pattern: '^(|[a-z0-9]([-a-z0-9.]*[a-z0-9])?)$' }), key: Type.String({ minLength: 1, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$' }) }),
+    image: Type.String({ minLength: 1 }), storage: Type.String({ pattern: '^[0-9]+(Mi|Gi|Ti)$' }),
+  }),
   metrics: Obj({
     enabled: Type.Boolean(),
     port: Type.Integer({ minimum: 1024, maximum: 65535 }),

@@ -98,7 +98,9 @@ test('the initdb owner cannot be an operator or reserved role', () => {
   for (const owner of ['postgres', 'Postgres', 'streaming_replica', 'pg_monitor', 'pgop_agent', 'public']) {
     assertRefused(cluster({ bootstrap: { initdb: { owner } } }), 'spec.bootstrap.initdb.owner', /reserved role name/);
   }
-  assert.doesNotThrow(() => admit(cluster({ bootstrap: { initdb: { owner: 'shop_owner' } } })));
+  assert.doesNotThrow(() => admit(cluster({ bootstrap: { initdb: { owner: 'shop_owner', locale: 'en_US.UTF-8', encoding: 'UTF8' } } })));
+  assertRefused(cluster({ bootstrap: { initdb: { locale: 'C --auth=trust' } } }), 'spec.bootstrap.initdb.locale', /locale name/);
+  assertRefused(cluster({ bootstrap: { initdb: { encoding: 'UTF8\n' } } }), 'spec.bootstrap.initdb.encoding', /encoding name/);
 });
 
 test('metadata a user must not write is refused, server-set fields are dropped', () => {
@@ -115,6 +117,7 @@ test('metadata a user must not write is refused, server-set fields are dropped',
     uid: 'forged', resourceVersion: '1', generation: 9, creationTimestamp: '2000-01-01T00:00:00Z', managedFields: [{}], labels: { a: 'b' }, annotations: { c: 'd' },
   }));
   assert.deepEqual(r.metadata, { name: 'demo', namespace: 'default', labels: { a: 'b' }, annotations: { c: 'd' } });
+  assert.doesNotThrow(() => admit(cluster({}, { finalizers: [], ownerReferences: null })), 'empty values change nothing');
   assertRefused(cluster({}, { labels: { a: 1 } }), 'metadata.labels', /string/);
   assertRefused(cluster({}, { surprise: true }), 'metadata.surprise', /unknown field/);
 });

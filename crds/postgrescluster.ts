@@ -1,7 +1,7 @@
 // PostgresCluster: the single source for the TypeScript type, the OpenAPI schema (with CEL rules and defaults)
 // and the printer columns. chart/crds is generated from here by `npm run generate`.
 import { Type, type Static } from '@sinclair/typebox';
-import { Strict, StringMap, Quantity, Name, Conditions, Opaque, CEL } from './schema-kit.js';
+import { Strict, StringMap, Quantity, Name, Conditions, Opaque, CEL, HINT } from './schema-kit.js';
 import type { ResourceDefinition, Resource } from './definition.js';
 import { OPERATOR_OWNED_PARAMETERS, PARAMETER_RULES, parameterProblems } from './pg-parameters.js';
 import { HBA_LINE_RULES, hbaProblems } from './pg-hba.js';
@@ -40,8 +40,9 @@ export const InitdbSpec = Strict({
   database: Type.String({ default: 'app', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }),
   owner: Type.String({ default: 'app', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', [CEL]: [reservedRoleRule()] }),
   dataChecksums: Type.Boolean({ default: true }),
-  encoding: Type.String({ default: 'UTF8' }),
-  locale: Type.String({ default: 'C' }),
+  // Both reach initdb's argv: plain names only (argv is not a shell, but initdb should not see option-like text).
+  encoding: Type.String({ default: 'UTF8', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_]+$', [HINT]: 'must be an encoding name such as UTF8 or LATIN1' }),
+  locale: Type.String({ default: 'C', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.@-]+$', [HINT]: 'must be a locale name such as C, C.UTF-8 or en_US.UTF-8' }),
 });
 
 export const StorageSpec = Strict({

@@ -1,24 +1,26 @@
 // The agent inside a Kubernetes Pod: the same agent, with its spec read from the API (refreshed every few
-// seconds), the primary lease as the cluster's Lease object, and its Pod labelled with its role.
+// seconds) and the primary lease as the cluster's Lease object. It writes no Pod: the operator labels roles.
 import { mkdirSync } from 'node:fs';
 import { loadKubeConfig } from '../adapters/k8s/client.js';
 import { K8sPrimaryLease } from '../adapters/lease/k8s-lease.js';
+import { K8sTimelineHistories } from '../adapters/lease/timeline-histories.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { handOver, postgresUser } from '../adapters/os/os-user.js';
 import { sleep } from '../adapters/local/processes.js';
-import { KubernetesSpecSource, podIdentity } from './kubernetes-spec.js';
+import { KubernetesSpecSource, podIdentity, takeAgentToken } from './kubernetes-spec.js';
 import { runAgent } from './agent.js';
 
 const REFRESH_MS = Number(process.env.PGOP_SPEC_REFRESH_MS ?? 2000);
 
 export async function runKubernetesAgent(): Promise<void> {
   const id = podIdentity();
+  const agentToken = takeAgentToken();
   const log = createLogger('instance', { cluster: `${id.namespace}/${id.cluster}`, instance: id.pod, platform: 'kubernetes' });
   const kc = loadKubeConfig();
   const user = postgresUser();
   mkdirSync(id.runDir, { recursive: true, mode: 0o755 });
   handOver(id.runDir, user);
-  const source = new KubernetesSpecSource(kc, id, user);
+  const source = new KubernetesSpecSource(kc, id, user, agentToken);
   // The Secrets or the primary's address may not exist yet: wait for them, saying what is missing.
   let lastProblem = '';
   for (;;) {
@@ -31,7 +33,7 @@ export async function runKubernetesAgent(): Promise<void> {
   }
   await runAgent(source.path, {
     lease: async (spec, cut) => new K8sPrimaryLease(kc, spec.cluster, cut),
-    onRole: (role) => { source.labelRole(role).catch((e: unknown) => log.warn({ role, err: (e as Error).message }, 'could not label the pod with its role')); },
+    histories: (spec, cut) => new K8sTimelineHistories(kc, spec.cluster, cut),
     watchSpec: (reload) => {
       let busy = false;
       const timer = setInterval(() => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readyCluster } from '../../tests/fixtures/cluster-fakes.js';
-import { recreatable } from './k8s-instance-source.js';
+import { recreatable, roleLabelsFor } from './k8s-instance-source.js';
 
 test('a deleted primary Pod is not recreated while running replicas can replace it; replicas always are', async () => {
   const { actor } = await readyCluster(3);
@@ -12,4 +12,15 @@ test('a deleted primary Pod is not recreated while running replicas can replace 
 test('a primary nothing can replace comes back at once', async () => {
   const { actor } = await readyCluster(1);
   assert.deepEqual(recreatable(actor.getSnapshot(), 0, 60_000), ['demo-1']);
+});
+
+test('role labels come from the cluster\'s primary record: the lost primary is unlabelled while failed over, the promoted one leads', async () => {
+  const { actor } = await readyCluster(3);
+  const pods = ['demo-1', 'demo-2', 'demo-3'];
+  assert.deepEqual(roleLabelsFor(actor.getSnapshot(), pods), { 'demo-1': 'primary', 'demo-2': 'replica', 'demo-3': 'replica' });
+  actor.send({ type: 'instance.lost', instance: 'demo-1', reason: 'instance gone', gone: true });
+  assert.ok(actor.getSnapshot().matches('failingOver'));
+  assert.deepEqual(roleLabelsFor(actor.getSnapshot(), pods), { 'demo-1': null, 'demo-2': 'replica', 'demo-3': 'replica' }, 'nobody is primary until one is promoted');
+  actor.send({ type: 'failover.promoted', instance: 'demo-2', timeline: 2 });
+  assert.deepEqual(roleLabelsFor(actor.getSnapshot(), pods), { 'demo-1': 'replica', 'demo-2': 'primary', 'demo-3': 'replica' });
 });

@@ -1,10 +1,12 @@
 // What the status loop observes on Kubernetes: each cluster's instances as their PVCs record them, and the
-// StatefulSet-like duty of bringing back a Pod that was lost while its PVC stays.
+// StatefulSet-like duty of bringing back a Pod that was lost while its PVC stays, and the role labels the Services
+// select by, written from the cluster's primary record (the operator is their only writer).
 import type { ClusterSnapshot } from '../../machines/cluster/cluster.selectors.js';
 import type { ClusterRef } from '../../machines/instance/instance.types.js';
 import type { InstanceSource } from '../instance-observer.js';
 import type { K8sPlatform } from './k8s-platform.js';
 import type { Logger } from '../logging/logger.js';
+import { desiredRoleLabels, type RoleLabel } from './specs/role-labels.js';
 
 /**
  * The members whose lost Pods may be recreated now. A lost primary comes back once the failover replaced it, when
@@ -25,6 +27,13 @@ export function recreatable(snap: ClusterSnapshot, primaryMissingForMs: number, 
 /** The clusters the operator holds actors for, with their current snapshots. */
 export type ClusterSnapshots = () => { ref: ClusterRef; snap: ClusterSnapshot }[];
 
+/** Role labels from the cluster's primary record; a primary being failed over from is fenced (no label). */
+export function roleLabelsFor(snap: ClusterSnapshot, pods: string[]): Record<string, RoleLabel | null> {
+  const { currentPrimary, planFrom } = snap.context;
+  const fenced = snap.matches('failingOver') && planFrom === currentPrimary ? currentPrimary : null;
+  return desiredRoleLabels({ pods, primary: currentPrimary, fenced });
+}
+
 export function k8sInstanceSource(held: ClusterSnapshots, platform: K8sPlatform, log: Logger, graceMs: number): InstanceSource {
   const primaryMissingSince = new Map<string, number>();
   const clusters = () => held().filter(({ snap }) => !snap.matches('deleting') && !snap.matches('deleted'));
@@ -38,6 +47,8 @@ export function k8sInstanceSource(held: ClusterSnapshots, platform: K8sPlatform,
         const missingFor = Date.now() - (primaryMissingSince.get(key) ?? Date.now());
         const recreated = await platform.recreateMissingPods(ref, snap.context.spec, recreatable(snap, missingFor, graceMs));
         if (recreated.length) log.warn({ cluster: `${ref.namespace}/${ref.name}`, recreated }, 'recreated lost instance pods from their volumes');
+        // The snapshot is read again once the Pods are listed: a promotion meanwhile must not be undone.
+        await platform.labelRoles(ref, (pods) => roleLabelsFor(held().find((c) => c.ref.namespace === ref.namespace && c.ref.name === ref.name)?.snap ?? snap, pods));
       }
     },
     list: async () => (await Promise.all(clusters().map(({ ref }) => platform.instances(ref)))).flat(),

@@ -15,8 +15,14 @@ import { K8sObjects, FIELD_MANAGER } from './objects.js';
 import { LABEL, type Owner } from './specs/labels.js';
 import { clusterServices } from './specs/services.js';
 import { instancePod, instancePvc, pvcName, type InstancePlacement } from './specs/pod.js';
-import { credentialSecret, disruptionBudgets, instanceIdentity, networkPolicy, primaryConfigMap, stateConfigMap } from './specs/cluster-objects.js';
-import { AGENT_PORT, POSTGRES_PORT, SECRET_ROLES, secretName, stateConfigMapName, instanceServiceAccount, type SecretRole } from './specs/names.js';
+import { desiredRoleLabels, type RoleLabel } from './specs/role-labels.js';
+import {
+  agentTokenSecret, credentialSecret, disruptionBudgets, instanceIdentity, networkPolicy, primaryConfigMap, primaryLease, stateConfigMap, timelinesConfigMap,
+} from './specs/cluster-objects.js';
+import type { OperatorPeer } from './specs/operator-peer.js';
+import {
+  AGENT_PORT, AGENT_TOKEN_KEY, POSTGRES_PORT, SECRET_ROLES, agentTokenSecretName, secretName, stateConfigMapName, instanceServiceAccount, primaryLeaseName, timelinesConfigMapName, type SecretRole,
+} from './specs/names.js';
 import { httpStatus } from './client.js';
 import type { ObservedInstance } from '../instance-observer.js';
 
@@ -31,8 +37,10 @@ export class K8sPlatform implements PlanPlatform {
   private readonly core: CoreV1Api;
   private readonly objects: K8sObjects;
   private readonly leases = new Map<string, K8sPrimaryLease>();
+  private readonly tokens = new Map<string, { token: string; at: number }>();
 
-  constructor(private readonly kc: KubeConfig) {
+  /** `operator` names the operator's Pods (namespace, labels) for the clusters' NetworkPolicies. */
+  constructor(private readonly kc: KubeConfig, private readonly operator: OperatorPeer) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.objects = new K8sObjects(kc);
   }
@@ -49,11 +57,15 @@ export class K8sPlatform implements PlanPlatform {
     const users: Record<SecretRole, string> = { superuser: SUPERUSER, replication: REPLICATION_USER, app: spec.bootstrap?.initdb?.owner ?? 'app' };
     // Generated once: re-applying must never rotate a password behind the running instances' back.
     for (const role of SECRET_ROLES) await this.objects.createIfMissing(credentialSecret(name, namespace, owner, role, users[role], randomBytes(18).toString('base64url')));
+    // Created here, empty, so the agents need no `create` on Leases (which RBAC cannot limit to one name).
+    await this.objects.createIfMissing(primaryLease(name, namespace, owner));
+    await this.objects.createIfMissing(agentTokenSecret(name, namespace, owner, randomBytes(32).toString('base64url')));
+    await this.objects.createIfMissing(timelinesConfigMap(name, namespace, owner));
     await this.objects.applyAll([
       stateConfigMap(name, namespace, owner),
       ...clusterServices(name, namespace, owner, POSTGRES_PORT),
       ...disruptionBudgets(name, namespace, owner, spec.instances),
-      networkPolicy(name, namespace, owner),
+      networkPolicy(name, namespace, owner, this.operator),
       ...instanceIdentity(name, namespace, owner),
     ]);
   }
@@ -77,9 +89,13 @@ export class K8sPlatform implements PlanPlatform {
     await del('rbac.authorization.k8s.io/v1', 'Role', instanceServiceAccount(name));
     await del('v1', 'ServiceAccount', instanceServiceAccount(name));
     await del('v1', 'ConfigMap', stateConfigMapName(name));
-    await del('coordination.k8s.io/v1', 'Lease', `${name}-primary`);
+    await del('coordination.k8s.io/v1', 'Lease', primaryLeaseName(name));
+    // A recreated cluster of the same name must not inherit this one's timelines (it would skip timeline ids).
+    await del('v1', 'ConfigMap', timelinesConfigMapName(name));
+    await del('v1', 'Secret', agentTokenSecretName(name));
     if (!keep) for (const role of SECRET_ROLES) await del('v1', 'Secret', secretName(name, role));
     this.leases.delete(`${namespace}/${name}`);
+    this.tokens.delete(`${namespace}/${name}`);
   }
 
   private placement(cluster: ClusterRef, spec: PostgresClusterSpec, owner: Owner, instance: string, serial: number, bootstrap: 'initdb' | 'clone'): InstancePlacement {
@@ -143,7 +159,19 @@ export class K8sPlatform implements PlanPlatform {
 
   async agent(cluster: ClusterRef, instance: string): Promise<AgentClient | null> {
     const ip = await this.podIP(cluster, instance);
-    return ip ? new AgentClient(`http://${ip}:${AGENT_PORT}`, { name: instance, host: ip, port: POSTGRES_PORT }) : null;
+    return ip ? new AgentClient(`http://${ip}:${AGENT_PORT}`, { name: instance, host: ip, port: POSTGRES_PORT }, await this.agentToken(cluster)) : null;
+  }
+
+  /** The cluster's agent API token, re-read from its Secret every few seconds (a recreated cluster has a new one). */
+  async agentToken(cluster: ClusterRef): Promise<string> {
+    const key = `${cluster.namespace}/${cluster.name}`;
+    const cached = this.tokens.get(key);
+    if (cached && Date.now() - cached.at < 10_000) return cached.token;
+    const s = await this.core.readNamespacedSecret({ namespace: cluster.namespace, name: agentTokenSecretName(cluster.name) });
+    const token = Buffer.from(s.data?.[AGENT_TOKEN_KEY] ?? '', 'base64').toString('utf8');
+    if (!token) throw new Error(`Secret ${agentTokenSecretName(cluster.name)} has no ${AGENT_TOKEN_KEY} key`);
+    this.tokens.set(key, { token, at: Date.now() });
+    return token;
   }
 
   /** Gone means no Pod, or a Pod whose containers have all terminated: nothing of it can serve writes. */
@@ -156,12 +184,23 @@ export class K8sPlatform implements PlanPlatform {
     await this.objects.apply(primaryConfigMap(cluster.name, cluster.namespace, newPrimary), `${FIELD_MANAGER}-primary`);
   }
 
-  /** The -rw Service selects role=primary: the new primary gets the label, every other instance loses it. */
+  /** The -rw Service selects role=primary: the new primary gets the label, every other instance `replica`. */
   async reroute(cluster: ClusterRef, newPrimary: string): Promise<void> {
-    for (const pod of await this.pods(cluster)) {
+    await this.labelRoles(cluster, (pods) => desiredRoleLabels({ pods, primary: newPrimary, fenced: null }));
+  }
+
+  /**
+   * The operator is the only writer of role labels. `decide` runs after the Pods are listed, so it reads the
+   * freshest primary record; a label already right is not patched.
+   */
+  async labelRoles(cluster: ClusterRef, decide: (pods: string[]) => Record<string, RoleLabel | null>): Promise<void> {
+    const pods = (await this.pods(cluster)).filter((p) => !p.metadata?.deletionTimestamp);
+    const want = decide(pods.map((p) => p.metadata?.name ?? ''));
+    for (const pod of pods) {
       const name = pod.metadata?.name ?? '';
-      const role = name === newPrimary ? 'primary' : 'replica';
-      if (pod.metadata?.labels?.[LABEL.role] === role) continue;
+      if (!(name in want)) continue;
+      const role = want[name] ?? null;
+      if ((pod.metadata?.labels?.[LABEL.role] ?? null) === role) continue;
       await this.core.patchNamespacedPod({ namespace: cluster.namespace, name, body: { metadata: { labels: { [LABEL.role]: role } } } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch((e: unknown) => { if (httpStatus(e) !== 404) throw e; });
     }

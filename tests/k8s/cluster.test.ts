@@ -1,7 +1,8 @@
 // pgop as a Kubernetes operator, end to end on a real kube-apiserver: `kubectl apply` of the sample yields a
 // Ready 3-instance cluster (real postgres processes run by the process kubelet), a deleted primary Pod fails over
 // and the -rw Service's selector follows, a standby operator takes over from a killed leader, and deleting the
-// cluster removes what it owns while the retention policy keeps the volumes.
+// cluster removes what it owns while the retention policy keeps the volumes. The operator runs under the chart's
+// ServiceAccount token with the chart's RBAC (watchNamespace set), as it would in a Pod.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
@@ -11,6 +12,8 @@ import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane, kubectlBin, type ControlPlane } from './harness/control-plane.js';
 import { startProcessKubelet, type ProcessKubelet } from './harness/process-kubelet.js';
+import { helmBin, renderChart } from './harness/helm.js';
+import { applyChartRbac, serviceAccountKubeconfigFile } from './harness/chart-identity.js';
 import { loadKubeConfig } from '../../adapters/k8s/client.js';
 import { pgopCommand } from '../../adapters/local/self.js';
 import { startRedis, stopRedis } from '../../adapters/local/redis-server.js';
@@ -28,6 +31,7 @@ const work = mkdtempSync(join(tmpdir(), 'pgop-k8s-e2e-'));
 // The postgres OS user must reach the volumes under it, as it would reach a mounted volume.
 chmodSync(work, 0o755);
 const operators: ChildProcess[] = [];
+let operatorKubeconfig = '';
 // Never spawnSync here: the process kubelet lives in this process and must keep running while kubectl waits.
 const kubectl = (args: string[]) => new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
   execFile(kubectlBin, ['--kubeconfig', cp.kubeconfig, ...args], { encoding: 'utf8', timeout: 300_000 }, (err, stdout, stderr) => {
@@ -38,7 +42,7 @@ const ns = 'default';
 
 function startOperator(name: string): ChildProcess {
   const log = openSync(join(work, `${name}.log`), 'a');
-  const child = spawn(process.execPath, [pgopBin, 'operator', '--platform', 'kubernetes', '--kubeconfig', cp.kubeconfig, '--namespace', ns, '--metrics-port', '0'], {
+  const child = spawn(process.execPath, [pgopBin, 'operator', '--platform', 'kubernetes', '--kubeconfig', operatorKubeconfig, '--namespace', ns, '--watch-namespace', ns, '--metrics-port', '0'], {
     env: { ...process.env, REDIS_URL: redis.url, POD_NAME: name, PGOP_LEADER_LEASE_SECONDS: '4' }, stdio: ['ignore', log, log],
   });
   closeSync(log);
@@ -92,6 +96,8 @@ before(async () => {
   assert.equal((await kubectl(['apply', '--server-side', '-f', join(repoRoot, 'chart', 'crds')])).status, 0);
   assert.equal((await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'])).status, 0);
   redis = await startRedis(new StateDir(join(work, 'redis-state')));
+  await applyChartRbac(cp.kubeconfig, renderChart(helmBin(), 'pgop', ns, ['--set', `watchNamespace=${ns}`]).objects, work);
+  operatorKubeconfig = await serviceAccountKubeconfigFile(kc, ns, 'pgop', join(work, 'operator.kubeconfig'));
   kubelet = await startProcessKubelet({
     kubeconfig: cp.kubeconfig, root: join(work, 'kubelet'), pgopCommand: (args) => pgopCommand(args),
     log: (line) => appendFileSync(join(work, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`),
@@ -136,6 +142,26 @@ test('kubectl apply of the sample yields a Ready 3-instance cluster of real post
   }
 });
 
+test("the agents' API needs the token Secret the operator generated, which the Pod spec only references", async () => {
+  const core = kc.makeApiClient(CoreV1Api);
+  const secret = await core.readNamespacedSecret({ namespace: ns, name: 'demo-agent-token' });
+  assert.equal(secret.metadata?.ownerReferences?.[0]?.name, 'demo');
+  const token = Buffer.from(secret.data?.token ?? '', 'base64').toString('utf8');
+  assert.ok(token.length >= 40, 'a random token');
+  const pod = await core.readNamespacedPod({ namespace: ns, name: 'demo-1' });
+  assert.ok(!JSON.stringify(pod).includes(token), 'the token is not in the Pod object');
+  const env = pod.spec?.containers[0]?.env?.find((e) => e.name === 'PGOP_AGENT_TOKEN');
+  assert.deepEqual({ ...env?.valueFrom?.secretKeyRef }, { name: 'demo-agent-token', key: 'token' });
+  const ip = kubelet.podIP(ns, 'demo-1');
+  assert.equal((await fetch(`http://${ip}:8000/status`)).status, 401);
+  assert.equal((await fetch(`http://${ip}:8000/status`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
+  assert.equal((await fetch(`http://${ip}:8000/status`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+  assert.equal((await fetch(`http://${ip}:8000/readyz`)).status, 200, 'the kubelet probe needs no token');
+  assert.ok(!(await (await fetch(`http://${ip}:8000/metrics`)).text()).includes(token));
+  const cm = await core.readNamespacedConfigMap({ namespace: ns, name: 'demo-timelines' });
+  assert.deepEqual(cm.data ?? {}, {}, 'no promotion yet: no timeline history');
+});
+
 test('deleting the primary Pod fails over and the -rw Service selector follows the new primary', async () => {
   const before = await waitFor('Ready', allReady(3));
   const oldPrimary = before.status?.currentPrimary ?? '';
@@ -148,6 +174,9 @@ test('deleting the primary Pod fails over and the -rw Service selector follows t
   const plan = (moved.status?.failovers ?? []).at(-1);
   assert.equal(plan?.kind, 'failover');
   assert.equal(plan?.outcome, 'promoted');
+  // The promoted agent stored its timeline history in the cluster's own ConfigMap (not on the Lease).
+  const timelines = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace: ns, name: 'demo-timelines' });
+  assert.deepEqual(Object.keys(timelines.data ?? {}), [String(plan?.timeline)]);
   // The lost Pod is recreated from its PVC and rejoins as a replica; no row is lost.
   const done = await waitFor('Ready again with the old primary back as a replica', allReady(3), 240_000);
   assert.equal(done.status?.currentPrimary, newPrimary);
@@ -184,6 +213,10 @@ test('deleting the cluster removes what it owns and keeps the PVCs when retainOn
   }
   const pvcsAfter = (await kubectl(['get', 'pvc', '-l', `${LABEL.cluster}=demo`, '-o', 'name'])).stdout.trim().split('\n').filter(Boolean).sort();
   assert.deepEqual(pvcsAfter, pvcsBefore, 'the volumes are kept');
+  // Timelines and the agent token go even when data is retained: a recreated cluster starts with neither.
+  for (const [kind, name] of [['configmap', 'demo-timelines'], ['secret', 'demo-agent-token']] as const) {
+    assert.match((await kubectl(['get', kind, name])).stderr, /NotFound/, `${kind}/${name} is deleted with the cluster`);
+  }
 });
 
 test('the agents did all of it with their own ServiceAccount: the Role the operator grants is enough', () => {
@@ -191,4 +224,10 @@ test('the agents did all of it with their own ServiceAccount: the Role the opera
   const logs = readdirSync(podsDir).map((pod) => ({ pod, text: readFileSync(join(podsDir, pod, 'container.log'), 'utf8') }));
   assert.ok(logs.length >= 3 && logs.every((l) => existsSync(join(podsDir, l.pod, 'kubeconfig'))), 'each agent ran with a ServiceAccount token');
   for (const l of logs) assert.doesNotMatch(l.text, /forbidden/, `${l.pod}'s agent was refused something by RBAC`);
+});
+
+test('the operator did all of it under the chart\'s ServiceAccount: its namespaced Role is enough', () => {
+  const config = JSON.parse(readFileSync(operatorKubeconfig, 'utf8')) as { users: { name: string; user: { token?: string; 'client-certificate-data'?: string } }[] };
+  assert.ok(config.users.length === 1 && config.users[0]?.user.token && !config.users[0].user['client-certificate-data'], 'the operator ran with a ServiceAccount token only');
+  for (const name of ['operator-a', 'operator-b']) assert.doesNotMatch(readFileSync(join(work, `${name}.log`), 'utf8'), /forbidden/i, `${name} was refused something by RBAC`);
 });

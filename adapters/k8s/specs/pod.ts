@@ -1,7 +1,19 @@
 // The Pod and PVC of one instance. Pods are managed directly (no StatefulSet) so updates can be primary-aware,
 // and the PVC outlives the Pod: a recreated Pod finds its data.
 import { LABEL, clusterLabels, ownedBy, type Owner } from './labels.js';
-import { AGENT_PORT, DATA_MOUNT, POSTGRES_PORT, RUN_MOUNT, instanceServiceAccount, pgBinDirFor } from './names.js';
+import { AGENT_PORT, AGENT_TOKEN_ENV, AGENT_TOKEN_KEY, DATA_MOUNT, POSTGRES_PORT, RUN_MOUNT, agentTokenSecretName, instanceServiceAccount, pgBinDirFor } from './names.js';
+
+/** The image's postgres user (Dockerfile: uid/gid 26). */
+export const POSTGRES_UID = 26;
+
+/** The restricted Pod Security Standard, and a read-only root: nothing in the image changes at run time. */
+export const restrictedContainer = () => ({
+  runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false,
+  capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+});
+
+/** Writable scratch besides the data volume and the run dir: temp files, and Debian's default socket/lock dir. */
+const SCRATCH = [{ volume: 'tmp', mountPath: '/tmp' }, { volume: 'run-postgresql', mountPath: '/run/postgresql' }];
 
 export interface InstancePlacement {
   cluster: string;
@@ -44,7 +56,7 @@ export function instancePod(p: InstancePlacement) {
     },
     spec: {
       serviceAccountName: instanceServiceAccount(p.cluster),
-      securityContext: { runAsNonRoot: true, runAsUser: 26, fsGroup: 26, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: { runAsNonRoot: true, runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID, fsGroup: POSTGRES_UID, seccompProfile: { type: 'RuntimeDefault' } },
       terminationGracePeriodSeconds: 60,
       containers: [{
         name: 'postgres', image: p.image, args: ['instance', '--kubernetes'],
@@ -53,6 +65,8 @@ export function instancePod(p: InstancePlacement) {
           { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
           { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
           { name: 'PGOP_CLUSTER', value: p.cluster },
+          // A reference, not the value: the token never appears in the Pod spec (the agent drops it from its env).
+          { name: AGENT_TOKEN_ENV, valueFrom: { secretKeyRef: { name: agentTokenSecretName(p.cluster), key: AGENT_TOKEN_KEY } } },
           { name: 'PGOP_DATA_ROOT', value: DATA_MOUNT },
           { name: 'PGOP_RUN_DIR', value: RUN_MOUNT },
           ...(p.postgresVersion ? [{ name: 'PGOP_PG_BIN_DIR', value: pgBinDirFor(p.postgresVersion) }] : []),
@@ -60,12 +74,16 @@ export function instancePod(p: InstancePlacement) {
         ports: [{ name: 'postgres', containerPort: POSTGRES_PORT }, { name: 'agent', containerPort: AGENT_PORT }],
         readinessProbe: { httpGet: { path: '/readyz', port: AGENT_PORT }, periodSeconds: 2, failureThreshold: 2 },
         livenessProbe: { httpGet: { path: '/healthz', port: AGENT_PORT }, periodSeconds: 10, failureThreshold: 6 },
-        volumeMounts: [{ name: 'data', mountPath: DATA_MOUNT }, { name: 'run', mountPath: RUN_MOUNT }],
-        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, capabilities: { drop: ['ALL'] } },
+        volumeMounts: [
+          { name: 'data', mountPath: DATA_MOUNT }, { name: 'run', mountPath: RUN_MOUNT },
+          ...SCRATCH.map((d) => ({ name: d.volume, mountPath: d.mountPath })),
+        ],
+        securityContext: restrictedContainer(),
       }],
       volumes: [
         { name: 'data', persistentVolumeClaim: { claimName: pvcName(p.instance) } } as { name: string; persistentVolumeClaim?: { claimName: string }; emptyDir?: object },
         { name: 'run', emptyDir: {} },
+        ...SCRATCH.map((d) => ({ name: d.volume, emptyDir: {} })),
       ],
     },
   };

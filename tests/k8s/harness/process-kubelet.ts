@@ -1,11 +1,13 @@
 // A stand-in for the scheduler and kubelet in tests against a bare kube-apiserver: every pod is bound to one node
-// and its first container runs as a host process, in its own process group, on its own loopback IP (127.0.0.N).
+// and its first container runs as a host process, in its own process group, on its own loopback IP (127.B.0.N, B
+// a block claimed per kubelet).
 // Volumes are host directories under `root`; process-kubelet-pod.ts says how the process finds them.
 import { spawn } from 'node:child_process';
 import { appendFileSync, closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, makeInformer, type V1Pod } from '@kubernetes/client-node';
+import { claimAddressBlock } from './address-block.js';
 import {
   containerEnv, dir, ensureNode, expand, httpOk, ignore, mergePatch, message, pendingStatus, podStatus, probeTarget, signalGroup, statusCode, volumeOwner,
   type Mount, type ProbeTarget, type RunState,
@@ -55,6 +57,7 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
   const owner = volumeOwner();
   const runs = new Map<string, Run>();
   const ips = new Map<string, string>();
+  const block = claimAddressBlock();
   const queues = new Map<string, Promise<void>>();
   const binding = new Set<string>();
   const retries = new Map<string, NodeJS.Timeout>();
@@ -136,10 +139,10 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
 
   function allocate(key: string, previous?: string): string {
     const used = new Set(ips.values());
-    const free = (ip?: string) => ip !== undefined && /^127\.0\.0\.(\d+)$/.test(ip) && ip !== '127.0.0.1' && !used.has(ip);
+    const free = (ip?: string) => ip !== undefined && /^127\.\d+\.\d+\.\d+$/.test(ip) && ip !== '127.0.0.1' && !used.has(ip);
     // A pod's IP may not change once reported, so a pod found running (this kubelet restarted) keeps its own.
     let ip = free(previous) ? previous : undefined;
-    for (let n = 2; !ip && n < 255; n++) if (free(`127.0.0.${n}`)) ip = `127.0.0.${n}`;
+    for (let n = 2; !ip && n < 255; n++) if (free(`${block.prefix}${n}`)) ip = `${block.prefix}${n}`;
     if (!ip) throw new Error('no free loopback address');
     ips.set(key, ip);
     return ip;
@@ -320,6 +323,7 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
       await informer.stop();
       await Promise.all([...runs.values()].map((r) => end(r, 10)));
       await Promise.all([...queues.values()]);
+      block.release();
     },
   };
 }
