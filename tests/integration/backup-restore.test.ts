@@ -84,7 +84,9 @@ test('a cluster with a posix repository archives WAL into its own stanza', async
   const dir = join(repo, 'archive', 'default_src');
   execFileSync('chmod', ['000', dir]);
   try {
-    await query(superuser(src, primaryOf(c)), 'SELECT pg_switch_wal() FROM (SELECT txid_current()) x');
+    // A committed write first: a switch on a segment holding nothing new is a no-op and archives nothing.
+    await query(superuser(src, primaryOf(c)), 'CREATE TABLE archiving_probe (id int)');
+    await query(superuser(src, primaryOf(c)), 'SELECT pg_switch_wal()');
     const failing = await src.waitFor('ContinuousArchiving=False', (x) => archiving(x)?.status === 'False', 60_000);
     assert.equal(archiving(failing)?.reason, 'ArchiveCommandFailing');
     assert.match(archiving(failing)?.message ?? '', /archiving [0-9A-F]{24} failed at /);
