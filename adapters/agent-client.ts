@@ -41,5 +41,5 @@ export class AgentClient {
 
 export const observationOf = (s: AgentStatusBody): InstanceObservation => ({
   role: s.role, ready: s.ready, timeline: s.timeline, currentLsn: s.currentLsn, receiveLsn: s.receiveLsn,
-  replayLsn: s.replayLsn, bootstrapping: s.bootstrapping, failed: s.failed,
+  replayLsn: s.replayLsn, bootstrapping: s.bootstrapping, failed: s.failed, ...(s.archiver ? { archiver: s.archiver } : {}),
 });

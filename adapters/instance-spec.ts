@@ -1,8 +1,10 @@
 // Pure: the instance spec a platform hands an agent, from the cluster spec and the pod's placement.
 import type { PostgresClusterSpec } from '../crds/postgrescluster.js';
-import type { InstanceSpec, InstanceTls } from './instance/spec.js';
+import type { InstanceSpec, InstanceTls, BackupRepo } from './instance/spec.js';
+import type { RepositorySpec } from '../crds/backup-repository.js';
 import { slotNameFor } from './instance/spec.js';
 import { join } from 'node:path';
+import { stanzaName } from '../crds/backup-repository.js';
 
 export interface Placement {
   namespace: string;
@@ -28,10 +30,27 @@ export interface Placement {
   faultsFile: string | null;
   /** The certificate files the platform provides and the name peers are verified by. */
   tls: InstanceTls;
+  /** Where the platform mounts a repository's Secrets (S3 credentials, CA) for the agent. */
+  repoFiles?: (repo: RepositorySpec) => Pick<BackupRepo, 'credentialFiles' | 'caFile'>;
 }
 
 export function buildInstanceSpec(spec: PostgresClusterSpec, p: Placement): InstanceSpec {
   const initdb = spec.bootstrap?.initdb;
+  const recovery = spec.bootstrap?.recovery;
+  const bootstrap: InstanceSpec['bootstrap'] = p.bootstrap === 'clone'
+    ? { mode: 'clone', source: p.primary ?? { host: '127.0.0.1', port: 0 } }
+    : recovery
+      ? { mode: 'recovery', recovery: {
+        source: { stanza: stanzaName(recovery.sourceCluster.namespace, recovery.sourceCluster.name), repository: recovery.repository, ...(p.repoFiles?.(recovery.repository) ?? {}) },
+        ...(recovery.backup ? { backup: recovery.backup } : {}), ...(recovery.target ? { target: recovery.target } : {}),
+      } }
+      : { mode: 'initdb', initdb: {
+        database: initdb?.database ?? 'app', owner: initdb?.owner ?? 'app', dataChecksums: initdb?.dataChecksums ?? true,
+        encoding: initdb?.encoding ?? 'UTF8', locale: initdb?.locale ?? 'C',
+      } };
+  const backup = spec.backup
+    ? { stanza: stanzaName(p.namespace, p.cluster), repository: spec.backup.repository, ...(p.repoFiles?.(spec.backup.repository) ?? {}) }
+    : undefined;
   return {
     cluster: { namespace: p.namespace, name: p.cluster },
     name: p.name,
@@ -41,12 +60,8 @@ export function buildInstanceSpec(spec: PostgresClusterSpec, p: Placement): Inst
     httpPort: p.httpPort,
     ...(p.paths ?? { dataDir: join(p.home, 'volume', 'pgdata'), runDir: join(p.home, 'run'), logFile: join(p.home, 'postgres.log') }),
     pgBinDir: p.pgBinDir,
-    bootstrap: p.bootstrap === 'initdb'
-      ? { mode: 'initdb', initdb: {
-        database: initdb?.database ?? 'app', owner: initdb?.owner ?? 'app', dataChecksums: initdb?.dataChecksums ?? true,
-        encoding: initdb?.encoding ?? 'UTF8', locale: initdb?.locale ?? 'C',
-      } }
-      : { mode: 'clone', source: p.primary ?? { host: '127.0.0.1', port: 0 } },
+    bootstrap,
+    ...(backup ? { backup } : {}),
     primary: p.primary,
     replicationSlot: slotNameFor(p.name),
     parameters: { ...(spec.postgresql?.parameters ?? {}) },

@@ -12,6 +12,9 @@ import type { ResourceKey, ResourceReader } from '../actors/ports/resource-store
 import { createClusterImplementations, type ClusterDeps } from '../adapters/implementations/cluster.impl.js';
 import type { PlanPlatform } from '../adapters/platform.js';
 import type { Logger } from '../adapters/logging/logger.js';
+import { backupJobBinding } from '../actors/bindings/backupjob.binding.js';
+import { createBackupImplementations } from '../adapters/implementations/backup.impl.js';
+import type { BackupHosts } from '../adapters/backup/backup-step.js';
 
 /** What every kind's implementations may draw on; the operator builds it once per platform. */
 export interface OperatorDeps {
@@ -23,6 +26,8 @@ export interface OperatorDeps {
   onStep?: (plan: 'failover' | 'switchover', step: string) => void;
   /** Platform status fields of a cluster (local endpoint addresses). */
   clusterExtraStatus?: (key: ResourceKey) => Promise<Record<string, unknown>>;
+  /** Where backups find the instances (local platform); absent: backups fail with a clear reason. */
+  backupHosts?: BackupHosts;
 }
 
 export const clusterKey = (c: ClusterRef): ResourceKey => ({ kind: 'PostgresCluster', namespace: c.namespace, name: c.name });
@@ -46,6 +51,7 @@ export const registrations: readonly KindRegistration<OperatorDeps>[] = [
     (deps: OperatorDeps, runtime) => createClusterImplementations(clusterDeps(deps,
       async (c) => (runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined)?.context.currentPrimary ?? null)),
     { extraStatus: async (key, deps) => deps.clusterExtraStatus?.(key) ?? {} }),
+  register(backupJobBinding, (deps: OperatorDeps) => createBackupImplementations({ steps: deps.steps })),
 ];
 
 /** Every kind the CRDs serve. */

@@ -15,6 +15,7 @@ import { EndpointTable, EndpointProxies, type EndpointRecord, type Target } from
 import { LocalPlatform } from '../adapters/local/local-platform.js';
 import { localCertificatesFromEnv, x509Builders } from '../adapters/certs/local-certificates.js';
 import { InstanceObserver } from '../adapters/instance-observer.js';
+import { LocalBackupHosts } from '../adapters/local/backup-hosts.js';
 import { writePid, removePid } from '../adapters/local/processes.js';
 import { RedisLeaderElector } from '../adapters/leader/leader-election.js';
 import { lead, untilStopped } from '../adapters/leader/lead.js';
@@ -93,6 +94,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
   const metricsPort = Number(process.env.PGOP_METRICS_PORT ?? 0) || await freePort();
   const operator = await startOperator({
     store, platform, redisUrl: record.redisUrl, log, metricsPort,
+    backupHosts: new LocalBackupHosts(pods, state.root, pgUser),
     ...(options.inspectPort !== undefined ? { inspectPort: options.inspectPort } : {}),
     ...(process.env.PGOP_CRASH_AT ? { crashAt: process.env.PGOP_CRASH_AT } : {}),
     extraStatus: async (key) => {

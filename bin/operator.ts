@@ -11,6 +11,8 @@ import type { ResourceController } from '../actors/resource-controller.js';
 import { startStepWorker } from '../actors/queues/step-worker.js';
 import { openStepsQueue, bullConnection, removeJobsOf } from '../adapters/queues/steps-queue.js';
 import { cloneInstanceProcessor } from '../adapters/implementations/clone-step.js';
+import { runBackupProcessor, type BackupHosts } from '../adapters/backup/backup-step.js';
+import { PermanentError } from '../actors/ports/errors.js';
 import type { Logger } from '../adapters/logging/logger.js';
 import type { ResourceKey, ResourceStore } from '../actors/ports/resource-store.js';
 import type { PlanPlatform } from '../adapters/platform.js';
@@ -40,6 +42,8 @@ export interface ClusterOperatorOptions {
   observe: (runtime: Runtime) => Promise<void>;
   /** A phase change or a finished failover/switchover, for Kubernetes Events. */
   onNotice?: (key: ResourceKey, notice: Notice) => void;
+  /** Where backups find the instances; absent on platforms that cannot run pgBackRest from the worker yet. */
+  backupHosts?: BackupHosts;
 }
 
 export interface RunningOperator {
@@ -60,6 +64,7 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
     platform, store, log: effectsLog, steps,
     onStep: (plan, step) => { metrics.step(plan, step); effectsLog.info({ plan, step }, `${plan} step done: ${step}`); },
     ...(o.extraStatus ? { clusterExtraStatus: o.extraStatus } : {}),
+    ...(o.backupHosts ? { backupHosts: o.backupHosts } : {}),
   };
   const holder: { runtime?: Runtime } = {};
   const worker = process.env.PGOP_WORKERS === 'external' ? undefined : startStepWorker({
@@ -67,6 +72,9 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
     processors: {
       cloneInstance: cloneInstanceProcessor(clusterDeps(deps,
         async (c) => (holder.runtime?.snapshot(clusterKey(c)) as ClusterSnapshot | undefined)?.context.currentPrimary ?? null)),
+      runBackup: o.backupHosts
+        ? runBackupProcessor({ store, hosts: o.backupHosts })
+        : async () => { throw new PermanentError('backups run on the local platform only for now (Kubernetes: not implemented yet)'); },
     },
     log: log.child({ component: 'worker' }),
     onJobDone: (name, outcome, ms) => metrics.job(name, outcome, ms),

@@ -14,6 +14,8 @@ import { LocalSecrets } from '../adapters/local/secrets.js';
 import { EndpointTable } from '../adapters/local/endpoints.js';
 import { LocalPlatform } from '../adapters/local/local-platform.js';
 import { localCertificatesFromEnv } from '../adapters/certs/local-certificates.js';
+import { LocalBackupHosts } from '../adapters/local/backup-hosts.js';
+import { runBackupProcessor } from '../adapters/backup/backup-step.js';
 
 export async function runWorker(stateDirPath: string, concurrency: number): Promise<void> {
   const state = new StateDir(stateDirPath);
@@ -41,6 +43,7 @@ export async function runWorker(stateDirPath: string, concurrency: number): Prom
         clusterSpec: async (c) => (await cluster(c)).spec as PostgresClusterSpec,
         currentPrimary: async (c) => ((await cluster(c)).status as PostgresClusterStatus | undefined)?.currentPrimary ?? null,
       }),
+      runBackup: runBackupProcessor({ store, hosts: new LocalBackupHosts(pods, state.root, pgUser) }),
     },
   });
   log.info({ concurrency }, 'worker started');

@@ -35,10 +35,23 @@ export const BackupJobStatus = Type.Object({
   completedAt: Type.Optional(Type.String()),
   backupId: Type.Optional(Type.String({ description: 'pgBackRest backup label' })),
   instance: Type.Optional(Type.String({ description: 'Instance the backup was taken from' })),
+  repository: Type.Optional(Type.String({ description: 'Repository, without secrets (posix:/path or s3://bucket/path)' })),
+  stanza: Type.Optional(Type.String()),
   sizeBytes: Type.Optional(Type.Integer()),
+  repositorySizeBytes: Type.Optional(Type.Integer({ description: 'Bytes stored in the repository (compressed, deduplicated)' })),
+  size: Type.Optional(Type.String({ description: 'sizeBytes for people' })),
+  startLsn: Type.Optional(Type.String()),
+  stopLsn: Type.Optional(Type.String()),
   walStart: Type.Optional(Type.String()),
   walEnd: Type.Optional(Type.String()),
+  timeline: Type.Optional(Type.Integer()),
+  durationSeconds: Type.Optional(Type.Integer()),
+  duration: Type.Optional(Type.String()),
+  expired: Type.Optional(Type.Array(Type.String(), { description: 'Backups retention removed right after this one' })),
   progress: Type.Optional(Type.String()),
+  percent: Type.Optional(Type.Number()),
+  bytesDone: Type.Optional(Type.Integer()),
+  bytesTotal: Type.Optional(Type.Integer()),
 });
 
 export type BackupJobSpec = Static<typeof BackupJobSpec>;
@@ -49,9 +62,10 @@ export const backupJobDefinition: ResourceDefinition = {
   spec: BackupJobSpec, status: BackupJobStatus,
   printerColumns: [
     { name: 'Cluster', type: 'string', jsonPath: '.spec.cluster.name' },
-    { name: 'Type', type: 'string', jsonPath: '.spec.type' },
+    { name: 'Type', type: 'string', jsonPath: '.spec.backupType' },
     { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
-    { name: 'Backup', type: 'string', jsonPath: '.status.backupId' },
-    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    { name: 'Size', type: 'string', jsonPath: '.status.size' },
+    { name: 'Started', type: 'date', jsonPath: '.status.startedAt' },
+    { name: 'Duration', type: 'string', jsonPath: '.status.duration' },
   ],
 };

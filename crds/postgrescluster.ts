@@ -6,6 +6,7 @@ import type { ResourceDefinition, Resource } from './definition.js';
 import { OPERATOR_OWNED_PARAMETERS, PARAMETER_RULES, parameterProblems } from './pg-parameters.js';
 import { HBA_LINE_RULES, hbaProblems } from './pg-hba.js';
 import { reservedRoleRule } from './reserved-roles.js';
+import { BackupSpec, RecoverySpec } from './backup-repository.js';
 
 export { OPERATOR_OWNED_PARAMETERS };
 
@@ -70,7 +71,9 @@ export const PostgresClusterSpec = Strict({
   imageName: Type.Optional(Type.String({ minLength: 1 })),
   storage: Type.Optional(StorageSpec),
   postgresql: Type.Optional(PostgresqlSpec),
-  bootstrap: Type.Optional(Strict({ initdb: Type.Optional(InitdbSpec) }, { default: { initdb: {} } })),
+  // With recovery set, initdb is ignored (local admission fills initdb's defaults in, so both may be present).
+  bootstrap: Type.Optional(Strict({ initdb: Type.Optional(InitdbSpec), recovery: Type.Optional(RecoverySpec) }, { default: { initdb: {} } })),
+  backup: Type.Optional(BackupSpec),
   primaryUpdateStrategy: Type.Union([Type.Literal('unsupervised'), Type.Literal('supervised')], { default: 'unsupervised' }),
   ha: Type.Optional(HaSpec),
   certificates: Type.Optional(CertificatesSpec),
@@ -158,6 +161,12 @@ export const postgresClusterDefinition: ResourceDefinition = {
   objectRules: [{
     rule: 'self.metadata.name.size() <= 50',
     message: 'metadata.name must be at most 50 characters (instance names append a serial)',
+  }, {
+    // The stanza is named after the cluster: recovering under the source's own name would archive into its stanza.
+    // (The apiserver shows CEL only metadata.name at the root, so the namespace cannot take part.)
+    rule: '!has(self.spec.bootstrap) || !has(self.spec.bootstrap.recovery) || self.spec.bootstrap.recovery.sourceCluster.name != self.metadata.name',
+    message: 'spec.bootstrap.recovery.sourceCluster.name must differ from the new cluster\'s name: a restore is a new cluster with its own stanza',
+    fieldPath: '.spec.bootstrap.recovery.sourceCluster',
   }],
   // CEL messages cannot name keys within the cost budget, and CEL checks pg_hba lines by shape only: these name
   // the offending key and parse each line strictly. The agent's renderer runs the same functions again.

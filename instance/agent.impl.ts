@@ -13,6 +13,7 @@ import { synchronousStandbyNames } from './sync.js';
 import { bootstrapOwner } from './owner.js';
 import { userParameters, userHbaRules } from './render.js';
 import { promote, demote, rejoin } from './roles.js';
+import { ensureStanza, pushEarlierTimelines } from './pgbackrest.js';
 import { withClient } from '../adapters/sql/connect.js';
 import { ensureRole, ensureDatabase, setPassword } from '../adapters/sql/roles.js';
 import { isInstanceHolder, type PrimaryLease } from '../adapters/lease/primary-lease.js';
@@ -161,6 +162,17 @@ export function createAgentImplementations(deps: AgentDeps) {
             await ensureDatabase(c, app.database, app.owner);
           }
         });
+        // Idempotent: a promoted replica or a restored cluster must archive into a stanza that exists. A broken
+        // repository must not keep the primary from serving; archiving then fails visibly (pg_stat_archiver).
+        if (spec.backup) {
+          await ensureStanza(spec, rt.user).then(async () => {
+            deps.log.info({ stanza: spec.backup?.stanza }, 'pgBackRest stanza ready');
+            const timeline = await withClient(rt.superuser(), async (c) =>
+              parseInt((await c.query<{ f: string }>('SELECT pg_walfile_name(pg_current_wal_lsn()) AS f')).rows[0]?.f.slice(0, 8) ?? '1', 16));
+            const pushed = await pushEarlierTimelines(spec, rt.user, timeline);
+            if (pushed.length) deps.log.info({ pushed: pushed.length, first: pushed[0], last: pushed.at(-1) }, 'archived the earlier timeline segments held in pg_wal');
+          }).catch((e: unknown) => deps.log.error({ stanza: spec.backup?.stanza, err: (e as Error).message }, 'pgBackRest stanza-create or catch-up push failed; WAL archiving will fail until it succeeds'));
+        }
       }),
 
       applyConfig: fromPromise<void, SupervisorInput>(async () => {

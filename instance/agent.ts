@@ -51,7 +51,7 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
   const metrics = createAgentMetrics({ cluster: spec.cluster.name, instance: spec.name });
   const impl = createAgentImplementations({ rt, supervisor, lease, histories, log, onProgress: (p) => { progress = p; }, onLeaseRenew: metrics.renewal });
   const actor = createActor(agentMachine.provide(impl), {
-    input: { instance: spec.name, bootstrap: spec.bootstrap.mode, maxBackoffMs: 30_000, leaseMs: spec.lease?.ttlMs ?? 5000 },
+    input: { instance: spec.name, bootstrap: spec.bootstrap.mode === 'clone' ? 'clone' : 'initdb', maxBackoffMs: 30_000, leaseMs: spec.lease?.ttlMs ?? 5000 },
   });
   let last = '';
   let lastRole = '';

@@ -10,6 +10,7 @@ import { beginRewrite, interruptedRewrite, markBootstrapped } from './markers.js
 import { ensureDir, installTls, readSecret, writeConfig, writeOwned, writePassfile } from './files.js';
 import { peerTarget, renderConninfo } from './render.js';
 import { join } from 'node:path';
+import { recoverFromRepository } from './recovery.js';
 
 export interface BootstrapProgress { step: string; percent: number | null }
 
@@ -92,5 +93,6 @@ export async function bootstrapDataDir(spec: InstanceSpec, user: OsUser | null, 
   const reclone = interruptedRewrite(spec);
   if (reclone) await cloneFromPrimary({ ...spec, bootstrap: { mode: 'clone', source: reclone } }, user, progress, signal);
   else if (spec.bootstrap.mode === 'initdb') await initdb(spec, user, progress);
+  else if (spec.bootstrap.mode === 'recovery') await recoverFromRepository(spec, user, progress, signal);
   else await cloneFromPrimary(spec, user, progress, signal);
 }

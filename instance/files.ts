@@ -6,7 +6,8 @@ import { handOver } from '../adapters/os/os-user.js';
 import { writeFileAtomicIfChanged } from '../adapters/os/atomic-file.js';
 import type { InstanceSpec } from '../adapters/instance/spec.js';
 import { REPLICATION_USER } from '../adapters/instance/spec.js';
-import { renderPgopConf, renderHba, pgpassLine, INCLUDE_LINE, PGOP_CONF } from './render.js';
+import { renderPgopConf, renderHba, pgpassLine, INCLUDE_LINE, PGOP_CONF, renderInstancePgbackrest, pgbackrestConfPath } from './render.js';
+import type { BackupRepo } from '../adapters/instance/spec.js';
 import { passfile, standbySignal, tlsDir, tlsFiles } from './layout.js';
 
 /** Crash-safe (temp → fsync → rename) and only when the content changed: every config or password file goes here. */
@@ -67,8 +68,21 @@ export function writeConfig(spec: InstanceSpec, user: OsUser | null, standby = i
   if (standby) writePassfile(spec, user);
   writeOwned(join(spec.dataDir, PGOP_CONF), renderPgopConf(spec, { standby, passfile: passfile(spec), syncNames }), user);
   writeOwned(join(spec.dataDir, 'pg_hba.conf'), renderHba(spec), user);
+  writePgbackrestConf(spec, user);
   const main = join(spec.dataDir, 'postgresql.conf');
   const text = existsSync(main) ? readFileSync(main, 'utf8') : '';
   if (!text.split('\n').includes(INCLUDE_LINE)) writeOwned(main, `${text.trimEnd()}\n${INCLUDE_LINE}\n`, user);
   if (standby) writeOwned(standbySignal(spec), '', user);
+}
+
+/** S3 keys from their mounted files, for the 0600 pgBackRest file only. */
+export const repoCredentials = (repo: BackupRepo) => repo.credentialFiles
+  ? { accessKeyId: readSecret(repo.credentialFiles.accessKeyId), secretAccessKey: readSecret(repo.credentialFiles.secretAccessKey) }
+  : undefined;
+
+/** Written before postgres can run archive_command; 0600 because it may hold S3 keys. */
+export function writePgbackrestConf(spec: InstanceSpec, user: OsUser | null): void {
+  if (!spec.backup) return;
+  const text = renderInstancePgbackrest(spec, repoCredentials(spec.backup));
+  if (text) writeOwned(pgbackrestConfPath(spec), text, user);
 }

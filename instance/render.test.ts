@@ -44,7 +44,7 @@ test('TLS: ssl on with the installed files, TCP only over TLS, replication verif
   assert.match(conf, /^ssl_ca_file = '\/r\/tls\/ca\.crt'$/m);
   // The user's own ssl_min_protocol_version wins over the default; ssl files and ssl itself are operator-owned.
   assert.match(renderPgopConf({ ...spec, parameters: { ssl_min_protocol_version: 'TLSv1.3' } }, { standby: false, passfile: '/p' }), /^ssl_min_protocol_version = 'TLSv1\.3'$/m);
-  const lines = renderHba(spec).split('\n').filter((l) => l && !l.startsWith('#'));
+  const lines = renderHba(spec).split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/\s+/).join(' '));
   // No rule admits TCP without TLS: every host line is hostssl, a reject, or the user's rule placed after the
   // hostnossl rejects (so it can only ever match TLS connections).
   const firstUser = lines.indexOf('host app app 10.0.0.0/8 scram-sha-256');
@@ -84,10 +84,11 @@ test('refused parameters and pg_hba lines are left out and reported', () => {
 test('off loopback the rules cover IPv6 too and the superuser is refused outside its networks', () => {
   const rules = hbaRules({ ...spec, host: '10.1.2.3', superuserNetworks: ['10.1.0.0/16'] }).map(formatHbaRule).map((l) => l.split(/\s+/).join(' '));
   assert.deepEqual(rules.filter((l) => l.includes(' postgres ')), [
-    'host all postgres 10.1.0.0/16 scram-sha-256', 'host all postgres 0.0.0.0/0 reject', 'host all postgres ::/0 reject',
+    'hostssl all postgres 10.1.0.0/16 scram-sha-256', 'host all postgres 0.0.0.0/0 reject', 'host all postgres ::/0 reject',
   ]);
   assert.ok(rules.includes('host replication all ::/0 reject'));
-  assert.ok(rules.includes('host all all ::/0 scram-sha-256'));
+  assert.ok(rules.includes('hostnossl all all ::/0 reject'));
+  assert.ok(rules.includes('hostssl all all ::/0 scram-sha-256'));
 });
 
 test('the reserved role list names the roles the agent creates', () => {

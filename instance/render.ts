@@ -6,6 +6,8 @@ import { REPLICATION_USER, SUPERUSER } from '../adapters/instance/spec.js';
 import { parameterProblem } from '../crds/pg-parameters.js';
 import { parseHbaLine, type HbaRule } from '../crds/pg-hba.js';
 import { tlsFiles } from './layout.js';
+import { archiveCommand, renderPgbackrestConf, PGBACKREST_CONF } from '../adapters/backup/pgbackrest-config.js';
+import { join } from 'node:path';
 
 export const PGOP_CONF = 'pgop.conf';
 export const INCLUDE_LINE = `include '${PGOP_CONF}'`;
@@ -80,6 +82,12 @@ export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; pas
     ssl_key_file: tlsFiles(spec).key,
     ssl_ca_file: tlsFiles(spec).ca,
   };
+  if (spec.backup) {
+    // `on`, not `always`: pgBackRest refuses to back up with archive_mode=always. The segments a dead primary had not
+    // pushed yet are pushed by the promoted replica from its own pg_wal (instance/pgbackrest.ts), so no gap.
+    owned.archive_mode = 'on';
+    owned.archive_command = archiveCommand(pgbackrestConfPath(spec), spec.backup.stanza);
+  }
   // A standby ignores it; a standby about to be promoted already carries the list it must enforce.
   owned.synchronous_standby_names = opts.syncNames ?? '';
   if (opts.standby) {
@@ -156,4 +164,16 @@ export function renderHba(spec: InstanceSpec): string {
 export function pgpassLine(host: string, port: number | '*', user: string, password: string): string {
   const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
   return `${esc(host)}:${port}:*:${esc(user)}:${esc(password)}\n`;
+}
+
+export const pgbackrestConfPath = (spec: Pick<InstanceSpec, 'runDir'>) => join(spec.runDir, PGBACKREST_CONF);
+
+/** The agent's own pgBackRest file: this instance as pg1, its cluster's repository and stanza. Null without one. */
+export function renderInstancePgbackrest(spec: InstanceSpec, credentials?: { accessKeyId: string; secretAccessKey: string }): string | null {
+  if (!spec.backup) return null;
+  return renderPgbackrestConf({
+    stanza: spec.backup.stanza, repository: spec.backup.repository, credentials, caFile: spec.backup.caFile,
+    pg: [{ path: spec.dataDir, port: spec.port, socketPath: spec.runDir }],
+    lockPath: join(spec.runDir, 'pgbackrest-lock'),
+  });
 }

@@ -4,6 +4,7 @@ import type { agentMachine } from '../machines/agent/agent.machine.js';
 import type { InstanceObservation } from '../machines/shared/observation.js';
 import { withClient } from '../adapters/sql/connect.js';
 import { readReplicationState } from '../adapters/sql/replication.js';
+import { readArchiver } from '../adapters/sql/archiver.js';
 import type { InstanceRuntime } from './runtime.js';
 import type { BootstrapProgress } from './bootstrap.js';
 
@@ -47,8 +48,9 @@ export async function collectStatus(rt: InstanceRuntime, snapshot: AgentSnapshot
     const r = await withClient(rt.superuser(), readReplicationState, 2000);
     const streaming = r.receiverStatus === 'streaming';
     const role = r.inRecovery ? 'replica' : 'primary';
+    const archiver = role === 'primary' && rt.spec().backup ? await withClient(rt.superuser(), readArchiver, 2000).catch(() => null) : null;
     return {
-      ...base, role,
+      ...base, role, ...(archiver ? { archiver } : {}),
       // A primary is ready only while it holds the lease (the machine says primary) and accepts writes.
       ready: r.inRecovery ? streaming : c.role === 'primary',
       streaming, timeline: r.timeline, currentLsn: r.currentLsn, receiveLsn: r.receiveLsn, replayLsn: r.replayLsn, lagBytes: r.lagBytes,

@@ -5,6 +5,7 @@ import { instanceMachine } from './instance/instance.machine.js';
 import { failoverMachine } from './failover/failover.machine.js';
 import { switchoverMachine } from './switchover/switchover.machine.js';
 import { agentMachine } from './agent/agent.machine.js';
+import { backupMachine } from './backup/backup.machine.js';
 
 export interface CatalogEntry { id: string; machine: AnyStateMachine; summary: string; runsIn: string }
 
@@ -13,5 +14,6 @@ export const machineCatalog: CatalogEntry[] = [
   { id: 'instance', machine: instanceMachine, runsIn: 'operator, a child of the cluster per instance', summary: "The operator's view of one instance: slot, pod, bootstrap, running ⇄ lost → rejoining, removal." },
   { id: 'failover', machine: failoverMachine, runsIn: 'operator, a child of the cluster during an unplanned failover', summary: 'The promotion plan: confirming → fencing → choosing → promoting → repointing → rerouting → rejoining → done.' },
   { id: 'switchover', machine: switchoverMachine, runsIn: 'operator, a child of the cluster during a planned switchover', summary: 'Planned switchover with zero data loss, rolled back when the candidate cannot finish.' },
+  { id: 'backup', machine: backupMachine, runsIn: 'operator, one actor per BackupJob', summary: 'One pgBackRest backup as a queued step: pending → running (progress) → succeeded | failed.' },
   { id: 'agent', machine: agentMachine, runsIn: 'instance agent (pgop instance)', summary: 'Bootstrap, lease-guarded start, supervision with backoff, self-fencing, promotion, demotion, rejoin.' },
 ];

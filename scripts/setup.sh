@@ -20,4 +20,6 @@ if [ "${1:-}" = "--with-k8s" ]; then
   bash tests/k8s/bins/build-helm.sh >/dev/null
   # Python drivers the router's client tests run through it (psycopg 3, asyncpg), in a private venv.
   bash scripts/python-drivers.sh
+  # The S3 server the backup tests run (versitygw), same cache.
+  bash tests/s3/build-versitygw.sh >/dev/null
 fi

@@ -18,6 +18,11 @@ export const STEP_KINDS = {
     attempts: 5, backoff: { type: 'exponential', delayMs: 2000 }, timeoutMs: 6 * 3600_000,
     keepCompletedS: 24 * 3600, keepFailedS: 7 * 24 * 3600,
   },
+  /** pgbackrest backup (+ expire) of one cluster, followed to the end with progress. */
+  runBackup: {
+    attempts: 3, backoff: { type: 'exponential', delayMs: 5000 }, timeoutMs: 6 * 3600_000,
+    keepCompletedS: 7 * 24 * 3600, keepFailedS: 7 * 24 * 3600,
+  },
 } as const satisfies Record<string, StepPolicy>;
 
 export type StepName = keyof typeof STEP_KINDS;

@@ -1,6 +1,7 @@
 // The instance spec: what a Pod spec plus its mounted ConfigMap and Secrets tell the agent. On the local
 // platform it is a JSON file written by the platform; the agent re-reads it on SIGHUP.
 import { readFileSync } from 'node:fs';
+import type { RepositorySpec, RecoveryTarget } from '../../crds/backup-repository.js';
 
 export interface InitdbOptions {
   database: string;
@@ -8,6 +9,22 @@ export interface InitdbOptions {
   dataChecksums: boolean;
   encoding: string;
   locale: string;
+}
+
+/** A pgBackRest repository as the agent sees it: the stanza to use and the files holding its secrets. */
+export interface BackupRepo {
+  stanza: string;
+  repository: RepositorySpec;
+  /** Files holding the S3 access key id and secret (mounted Secret keys); absent for posix. */
+  credentialFiles?: { accessKeyId: string; secretAccessKey: string };
+  caFile?: string;
+}
+
+export interface RecoveryBootstrap {
+  /** The source cluster's stanza, read only. */
+  source: BackupRepo;
+  backup?: string;
+  target?: RecoveryTarget;
 }
 
 export interface InstanceSpec {
@@ -23,7 +40,12 @@ export interface InstanceSpec {
   runDir: string;
   logFile: string;
   pgBinDir: string;
-  bootstrap: { mode: 'initdb'; initdb: InitdbOptions } | { mode: 'clone'; source: { host: string; port: number } };
+  bootstrap:
+    | { mode: 'initdb'; initdb: InitdbOptions }
+    | { mode: 'clone'; source: { host: string; port: number } }
+    | { mode: 'recovery'; recovery: RecoveryBootstrap };
+  /** This cluster's own repository and stanza: WAL archiving and backups. Absent: no archiving. */
+  backup?: BackupRepo;
   /** Where this instance streams from when it is a replica. */
   primary: { host: string; port: number } | null;
   replicationSlot: string;

@@ -16,6 +16,7 @@ import type { LocalSecrets } from './secrets.js';
 import type { EndpointTable } from './endpoints.js';
 import { pgBinDir } from './postgres-install.js';
 import { buildInstanceSpec } from '../instance-spec.js';
+import { localRepoFiles } from './backup-hosts.js';
 import { RedisPrimaryLease } from '../lease/redis-lease.js';
 import { RedisTimelineHistories } from '../lease/timeline-histories.js';
 import type { PrimaryLease } from '../lease/primary-lease.js';
@@ -85,7 +86,7 @@ export class LocalPlatform implements PlanPlatform {
     for (const pod of pods) {
       if (pod.removing) continue;
       const current = this.readSpec(pod);
-      const bootstrap = current?.bootstrap.mode ?? 'clone';
+      const bootstrap = current?.bootstrap.mode === 'clone' || !current ? 'clone' : 'initdb';
       await this.pods.respec(pod, this.specFor(cluster, spec, pod, bootstrap, pod.name === primary ? null : primaryPod, members));
     }
   }
@@ -154,6 +155,7 @@ export class LocalPlatform implements PlanPlatform {
       primary: primaryPod ? { host: '127.0.0.1', port: primaryPod.port } : null,
       members, leaseUrl: this.redisUrl, faultsFile: join(this.pods.dir(rec), 'faults.json'),
       tls: this.instanceTls(cluster),
+      repoFiles: (repo) => localRepoFiles(this.pods.stateRoot, cluster.namespace, repo),
     });
   }
 

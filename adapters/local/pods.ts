@@ -46,6 +46,7 @@ export class LocalPods {
   ) {}
 
   dir(rec: Pick<PodRecord, 'namespace' | 'name'>) { return this.state.instanceDir(rec.namespace, rec.name); }
+  get stateRoot(): string { return this.state.root; }
   specFile(rec: Pick<PodRecord, 'namespace' | 'name'>) { return join(this.dir(rec), 'instance.json'); }
   pidFile(rec: Pick<PodRecord, 'namespace' | 'name'>) { return join(this.dir(rec), 'agent.pid'); }
   agentLog(rec: Pick<PodRecord, 'namespace' | 'name'>) { return join(this.dir(rec), 'agent.log'); }

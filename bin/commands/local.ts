@@ -17,6 +17,7 @@ import { killTarget } from './local-kill.js';
 import { switchover } from './local-switchover.js';
 import { partition } from './local-partition.js';
 import { runScenario } from './scenario/scenario-runner.js';
+import { backup, listBackups } from './local-backup.js';
 
 const stateOpt = () => new Option('--state-dir <dir>', 'state directory of the local platform').env('PGOP_STATE_DIR').default(DEFAULT_STATE_DIR);
 const nsOpt = () => new Option('-n, --namespace <ns>', 'namespace').default('default');
@@ -180,6 +181,27 @@ export function registerLocalCommands(program: Command): void {
     .addOption(nsOpt()).addOption(stateOpt())
     .action(async (instance: string, o: { heal?: boolean; namespace: string; stateDir: string }) => {
       await withPlatform(o.stateDir, false, async (p) => out(await partition(p, { instance, namespace: o.namespace, ...(o.heal ? { heal: true } : {}) })));
+    });
+
+  local.command('backup')
+    .description('take a pgBackRest backup of a cluster (a BackupJob); --wait follows it with progress')
+    .argument('<cluster>')
+    .addOption(new Option('--type <type>', 'backup type').choices(['full', 'diff', 'incr']).default('full'))
+    .addOption(new Option('--target <target>', 'where to copy files from').choices(['prefer-standby', 'primary']).default('prefer-standby'))
+    .option('--wait', 'block until the backup succeeded or failed')
+    .option('--timeout <seconds>', 'how long --wait waits', '3600')
+    .addOption(nsOpt()).addOption(stateOpt())
+    .action(async (cluster: string, o: { type: 'full' | 'diff' | 'incr'; target: 'prefer-standby' | 'primary'; wait?: boolean; timeout: string; namespace: string; stateDir: string }) => {
+      await withPlatform(o.stateDir, false, (p) => backup(p, { cluster, namespace: o.namespace, type: o.type, target: o.target, wait: !!o.wait, timeoutMs: Number(o.timeout) * 1000 }, out));
+    });
+
+  local.command('backups')
+    .description("list the backups in a cluster's repository (label, type, time, size, LSN range)")
+    .argument('<cluster>')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['json', 'table']).default('table'))
+    .addOption(nsOpt()).addOption(stateOpt())
+    .action(async (cluster: string, o: { output: string; namespace: string; stateDir: string }) => {
+      await withPlatform(o.stateDir, false, (p) => listBackups(p, { cluster, namespace: o.namespace, output: o.output }, out));
     });
 
   const scenario = local.command('scenario').description('replayable drills: a cluster, faults, waits and expectations in YAML');

@@ -102,6 +102,19 @@ function timelineOf(primaryObs: InstanceObservation | null, history: PlanOutput[
   return promoted === null ? observed : Math.max(observed, promoted);
 }
 
+/**
+ * With a repository: is the primary's WAL reaching it? A failure newer than the last success (pg_stat_archiver)
+ * is a gap in the making, so it shows as ContinuousArchiving=False with the segment and time, not silently.
+ */
+export function continuousArchiving(primaryObs: InstanceObservation | null): ConditionIntent {
+  const a = primaryObs?.archiver;
+  if (!a) return condition('ContinuousArchiving', false, 'Unknown', 'no report from the primary\'s archiver yet');
+  const failing = !!a.lastFailedAt && (!a.lastArchivedAt || a.lastFailedAt > a.lastArchivedAt);
+  return failing
+    ? condition('ContinuousArchiving', false, 'ArchiveCommandFailing', `archiving ${a.lastFailedWal ?? '?'} failed at ${a.lastFailedAt} (${a.failedCount} failures so far; see the primary's postgres log)`)
+    : condition('ContinuousArchiving', true, 'Archiving', a.lastArchivedWal ? `last archived ${a.lastArchivedWal} at ${a.lastArchivedAt}` : 'nothing to archive yet');
+}
+
 export function selectStatus(snapshot: ClusterSnapshot): ClusterStatusIntent {
   const ctx = snapshot.context;
   const phase = selectPhase(snapshot);
@@ -120,6 +133,8 @@ export function selectStatus(snapshot: ClusterSnapshot): ClusterStatusIntent {
     condition('SafeFailoverCandidate', !waiting, waiting ? 'WaitingForSafeCandidate' : 'CandidateAvailable',
       waiting ? reason : 'a failover would find a standby holding every acknowledged commit, or none is needed'),
   ];
+  const archiving = ctx.spec.backup ? continuousArchiving(primaryObs) : null;
+  if (archiving) conditions.push(archiving);
   return {
     phase, phaseReason: reason, conditions, instances, readyInstances, observedGeneration: ctx.generation, failovers: ctx.history,
     ...(ctx.currentPrimary ? { currentPrimary: ctx.currentPrimary } : {}),

@@ -14,4 +14,14 @@ export interface InstanceObservation {
   bootstrapping: boolean;
   /** A bootstrap that cannot succeed (initdb or pg_basebackup failed permanently). */
   failed: string | null;
+  /** pg_stat_archiver of a primary with a backup repository (absent otherwise). */
+  archiver?: ArchiverObservation | null;
+}
+
+export interface ArchiverObservation {
+  failedCount: number;
+  lastFailedWal: string | null;
+  lastFailedAt: string | null;
+  lastArchivedWal: string | null;
+  lastArchivedAt: string | null;
 }

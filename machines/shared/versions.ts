@@ -7,6 +7,7 @@ export const MACHINE_VERSIONS = {
   failover: 1,
   switchover: 1,
   agent: 1,
+  backup: 1,
 } as const;
 
 export type MachineId = keyof typeof MACHINE_VERSIONS;

@@ -1,0 +1,166 @@
+// The runBackup step (run by a BullMQ worker): pgbackrest backup of one cluster from a ready standby (prefer-standby)
+// or the primary, then expire (retention), and the backup as `info` reports it. Idempotent: every backup carries
+// the BackupJob's uid as a pgBackRest annotation, and a retried step that finds its own backup returns it instead
+// of taking a second one. Secrets reach pgBackRest only through its 0600 config file and the environment.
+import type { OsUser } from '../os/os-user.js';
+import { runCommand, CommandError } from '../os/run-command.js';
+import type { InstanceSpec } from '../instance/spec.js';
+import { SUPERUSER } from '../instance/spec.js';
+import type { ResourceReader } from '../../actors/ports/resource-store.js';
+import { PermanentError } from '../../actors/ports/errors.js';
+import type { StepProcessor } from '../../actors/queues/step-worker.js';
+import type { PostgresClusterSpec, PostgresClusterStatus } from '../../crds/postgrescluster.js';
+import { stanzaName, type RepositorySpec } from '../../crds/backup-repository.js';
+import type { BackupRequest, BackupResult, BackupProgress } from '../../machines/backup/backup.types.js';
+import { STEP_KINDS } from '../../actors/queues/queue-names.js';
+import { BackupConfigError, PGBACKREST_BIN, renderPgbackrestConf } from './pgbackrest-config.js';
+import { withClient } from '../sql/connect.js';
+import { readFileSync, writeFileSync, chownSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Where the platform's instances are, as their agents see them (local: the spec files). */
+export interface BackupHosts {
+  instances(namespace: string, cluster: string): Promise<InstanceSpec[]>;
+  /** The OS user postgres and its tools run as (null: whoever we are). */
+  user: OsUser | null;
+  /** S3 keys from the repository's credentials Secret, and a CA file path. */
+  repoAccess(namespace: string, repo: RepositorySpec): Promise<{ credentials?: { accessKeyId: string; secretAccessKey: string }; caFile?: string }>;
+}
+
+export interface BackupStepDeps {
+  store: ResourceReader;
+  hosts: BackupHosts;
+  /** Overall bound of one attempt (tests shorten it). */
+  timeoutMs?: number;
+}
+
+export const ANNOTATION = 'pgop-backupjob';
+
+export const describeRepository = (r: RepositorySpec): string =>
+  r.posix ? `posix:${r.posix.path}` : r.s3 ? `s3://${r.s3.bucket}${r.s3.path}` : 'unknown';
+
+interface InfoBackup {
+  label: string;
+  type: 'full' | 'diff' | 'incr';
+  archive: { start: string | null; stop: string | null };
+  info: { size: number; repository: { size: number } };
+  lsn: { start: string; stop: string };
+  timestamp: { start: number; stop: number };
+  annotation?: Record<string, string>;
+}
+
+/** Errors pgBackRest will repeat however often it is retried: bad credentials, refused access, a bad config. */
+const PERMANENT = /\b403\b|Forbidden|InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|\[031\]|\[032\]|\[037\]|invalid value|option .* not valid/;
+
+export function classify(e: unknown): Error {
+  if (e instanceof PermanentError) return e;
+  if (e instanceof BackupConfigError) return new PermanentError(e.message);
+  if (e instanceof CommandError && PERMANENT.test(e.stderr)) return new PermanentError(e.message);
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+export function runBackupProcessor(deps: BackupStepDeps): StepProcessor {
+  return async (data, progress, signal) => {
+    const req = data as unknown as BackupRequest;
+    try {
+      return await takeBackup(deps, req, (p) => progress(p as unknown as Parameters<typeof progress>[0]), signal);
+    } catch (e) {
+      throw classify(e);
+    }
+  };
+}
+
+async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p: BackupProgress) => Promise<void>, signal: AbortSignal): Promise<BackupResult> {
+  if (req.kind === 'restore') throw new PermanentError('a restore is a new cluster: use spec.bootstrap.recovery');
+  const cluster = await deps.store.get({ kind: 'PostgresCluster', namespace: req.namespace, name: req.cluster });
+  if (!cluster) throw new PermanentError(`PostgresCluster ${req.namespace}/${req.cluster} not found`);
+  const spec = cluster.spec as PostgresClusterSpec;
+  if (!spec.backup) throw new PermanentError(`PostgresCluster ${req.cluster} has no spec.backup.repository; add one to take backups`);
+  const status = cluster.status as PostgresClusterStatus | undefined;
+  const primaryName = status?.currentPrimary;
+  if (!primaryName) throw new Error(`PostgresCluster ${req.cluster} has no primary yet`);
+  const specs = await deps.hosts.instances(req.namespace, req.cluster);
+  const primary = specs.find((s) => s.name === primaryName);
+  if (!primary) throw new Error(`primary ${primaryName} has no instance spec yet`);
+  const standby = req.target === 'prefer-standby'
+    ? (status?.instances ?? []).filter((i) => i.role === 'replica' && i.ready).sort((a, b) => (a.lagBytes ?? 0) - (b.lagBytes ?? 0))
+      .map((i) => specs.find((s) => s.name === i.name)).find((s): s is InstanceSpec => !!s)
+    : undefined;
+
+  const stanza = stanzaName(req.namespace, req.cluster);
+  const access = await deps.hosts.repoAccess(req.namespace, spec.backup.repository);
+  const config = join(primary.runDir, 'pgbackrest-backup.conf');
+  const user = deps.hosts.user;
+  writeFileSync(config, renderPgbackrestConf({
+    stanza, repository: spec.backup.repository, ...access, retention: spec.backup.retention,
+    pg: [primary, ...(standby ? [standby] : [])].map((s) => ({ path: s.dataDir, port: s.port, socketPath: s.runDir })),
+    backupStandby: !!standby, lockPath: join(primary.runDir, 'pgbackrest-lock'), ioTimeoutSeconds: 20,
+  }), { mode: 0o600 });
+  if (user) chownSync(config, user.uid, user.gid);
+  const password = readFileSync(primary.secrets.superuser, 'utf8').trim();
+  const timeout = AbortSignal.timeout(deps.timeoutMs ?? STEP_KINDS.runBackup.timeoutMs);
+  const both = AbortSignal.any([signal, timeout]);
+  const tool = (args: string[], onLine?: (l: string) => void) => runCommand(PGBACKREST_BIN, [`--config=${config}`, `--stanza=${stanza}`, ...args], {
+    user, env: { PGPASSWORD: password }, signal: both, ...(onLine ? { onLine } : {}),
+  });
+  const info = async (): Promise<InfoBackup[]> => {
+    const out = JSON.parse(await tool(['info', '--output=json'])) as { backup?: InfoBackup[] }[];
+    return out[0]?.backup ?? [];
+  };
+  const annotated = async (label: string): Promise<InfoBackup | undefined> => {
+    const out = JSON.parse(await tool(['info', '--output=json', `--set=${label}`])) as { backup?: InfoBackup[] }[];
+    return out[0]?.backup?.find((b) => b.label === label);
+  };
+  /** A backup this very BackupJob already took (an earlier attempt finished, then the worker died). */
+  const ours = async (list: InfoBackup[]): Promise<InfoBackup | undefined> => {
+    const since = (Date.parse(req.createdAt) || 0) / 1000 - 60;
+    for (const b of [...list].reverse().filter((x) => x.timestamp.start >= since)) {
+      const full = await annotated(b.label);
+      if (full?.annotation?.[ANNOTATION] === req.uid) return full;
+    }
+    return undefined;
+  };
+
+  const startedAt = new Date().toISOString();
+  await progress({ percent: 0, detail: `pgbackrest ${req.backupType} backup from ${standby?.name ?? primary.name}`, startedAt });
+  const before = await info().catch(() => [] as InfoBackup[]);
+  let done = await ours(before);
+  if (!done) {
+    const total = await withClient({ host: primary.runDir, port: primary.port, user: SUPERUSER, password },
+      async (c) => Number((await c.query<{ n: string }>('SELECT sum(pg_database_size(datname))::bigint AS n FROM pg_database')).rows[0]?.n ?? 0)).catch(() => 0);
+    let last = -1;
+    const pending: Promise<void>[] = [];
+    await tool([
+      'backup', `--type=${req.backupType}`, `--annotation=${ANNOTATION}=${req.uid}`, '--log-level-console=detail',
+    ], (line) => {
+      const m = /\((?:[\d.]+[KMGT]?B), ([\d.]+)%\)/.exec(line);
+      if (!m) return;
+      const percent = Number(m[1]);
+      if (Math.floor(percent / 5) === last) return;
+      last = Math.floor(percent / 5);
+      pending.push(progress({
+        percent, detail: `pgbackrest ${req.backupType} backup from ${standby?.name ?? primary.name}`, startedAt,
+        ...(total ? { bytesTotal: total, bytesDone: Math.round((total * percent) / 100) } : {}),
+      }).catch(() => undefined));
+    });
+    await Promise.all(pending);
+    // The backup command already expires by the retention in the config; an explicit expire says so in the log
+    // and covers a backup command that ended before its own expire ran.
+    await tool(['expire']);
+    done = await ours(await info());
+    if (!done) throw new Error('pgbackrest reported success but info lists no backup annotated with this job');
+  }
+  const after = await info();
+  const kept = new Set(after.map((b) => b.label));
+  const walStart = done.archive.start ?? '';
+  return {
+    label: done.label, type: done.type, instance: standby?.name ?? primary.name, stanza,
+    repository: describeRepository(spec.backup.repository),
+    startedAt: new Date(done.timestamp.start * 1000).toISOString(), stoppedAt: new Date(done.timestamp.stop * 1000).toISOString(),
+    durationSeconds: Math.max(0, done.timestamp.stop - done.timestamp.start),
+    startLsn: done.lsn.start, stopLsn: done.lsn.stop, walStart, walEnd: done.archive.stop ?? '',
+    timeline: walStart ? parseInt(walStart.slice(0, 8), 16) : 0,
+    sizeBytes: done.info.size, repositorySizeBytes: done.info.repository.size,
+    expired: before.map((b) => b.label).filter((l) => !kept.has(l)),
+  };
+}

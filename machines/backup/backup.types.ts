@@ -1,0 +1,65 @@
+// Context, input and events of the backup machine. Context is persisted JSON.
+
+export type BackupType = 'full' | 'diff' | 'incr';
+export type BackupTarget = 'prefer-standby' | 'primary';
+
+/** What a finished backup is, as pgBackRest's `info` reports it. */
+export interface BackupResult {
+  label: string;
+  type: BackupType;
+  /** The instance whose files were copied (a standby with prefer-standby when one was ready). */
+  instance: string;
+  stanza: string;
+  /** The repository, described without secrets (`posix:/path` or `s3://bucket/path`). */
+  repository: string;
+  startedAt: string;
+  stoppedAt: string;
+  /** Whole seconds from start to stop, computed by the worker (machines read no clocks). */
+  durationSeconds: number;
+  startLsn: string;
+  stopLsn: string;
+  walStart: string;
+  walEnd: string;
+  timeline: number;
+  sizeBytes: number;
+  repositorySizeBytes: number;
+  /** Backups removed by retention right after this one. */
+  expired: string[];
+}
+
+export interface BackupProgress {
+  percent: number | null;
+  detail: string;
+  bytesDone?: number;
+  bytesTotal?: number;
+  /** Stamped by the worker when the backup itself began (machines read no clocks). */
+  startedAt?: string;
+}
+
+export interface BackupRequest {
+  namespace: string;
+  name: string;
+  /** Distinguishes a re-created BackupJob of the same name: a new job, a new queued step. */
+  uid: string;
+  cluster: string;
+  backupType: BackupType;
+  target: BackupTarget;
+  /** `backup` or `restore`; restores are a new cluster (spec.bootstrap.recovery), so a restore job is refused. */
+  kind: 'backup' | 'restore';
+  /** When the BackupJob was created: a retried step looks for a backup of its own from then on. */
+  createdAt: string;
+}
+
+export interface BackupInput extends BackupRequest { generation: number }
+
+export interface BackupContext extends BackupInput {
+  progress: BackupProgress | null;
+  result: BackupResult | null;
+  error: string | null;
+}
+
+export type BackupEvent =
+  | { type: 'backupjob.deleted' }
+  | { type: 'step.progress'; progress: BackupProgress }
+  | { type: 'step.succeeded'; result: unknown }
+  | { type: 'step.failed'; error: string; permanent: boolean };

@@ -1,0 +1,19 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { continuousArchiving } from './cluster.selectors.js';
+import type { InstanceObservation } from '../shared/observation.js';
+
+const obs = (archiver: InstanceObservation['archiver']): InstanceObservation => ({
+  role: 'primary', ready: true, timeline: 1, currentLsn: '0/1', receiveLsn: null, replayLsn: null, bootstrapping: false, failed: null, archiver,
+});
+
+test('ContinuousArchiving: a failure newer than the last success is False with the segment; otherwise True', () => {
+  const ok = continuousArchiving(obs({ failedCount: 1, lastFailedWal: 'A', lastFailedAt: '2026-01-01T00:00:01.000000Z', lastArchivedWal: 'B', lastArchivedAt: '2026-01-01T00:00:02.000000Z' }));
+  assert.deepEqual([ok.status, ok.reason], ['True', 'Archiving']);
+  const bad = continuousArchiving(obs({ failedCount: 3, lastFailedWal: '000000010000000000000007', lastFailedAt: '2026-01-01T00:00:03.000000Z', lastArchivedWal: 'B', lastArchivedAt: '2026-01-01T00:00:02.000000Z' }));
+  assert.deepEqual([bad.status, bad.reason], ['False', 'ArchiveCommandFailing']);
+  assert.match(bad.message, /000000010000000000000007/);
+  const never = continuousArchiving(obs({ failedCount: 1, lastFailedWal: 'A', lastFailedAt: '2026-01-01T00:00:01.000000Z', lastArchivedWal: null, lastArchivedAt: null }));
+  assert.equal(never.status, 'False');
+  assert.equal(continuousArchiving(null).reason, 'Unknown');
+});
