@@ -14,6 +14,7 @@ import { cloneInstanceProcessor } from '../adapters/implementations/clone-step.j
 import type { Logger } from '../adapters/logging/logger.js';
 import type { ResourceKey, ResourceStore } from '../actors/ports/resource-store.js';
 import type { PlanPlatform } from '../adapters/platform.js';
+import type { PoolerPlatform } from '../adapters/pooler/pooler-platform.js';
 import { abortableSleep } from '../adapters/retry.js';
 import { createOperatorMetrics } from '../adapters/metrics/operator-metrics.js';
 import { startInspectorServer } from '../adapters/inspect/inspector-server.js';
@@ -36,6 +37,8 @@ export interface ClusterOperatorOptions {
   /** Drill: `machine:state` kills the process when that state is entered. */
   crashAt?: string;
   extraStatus?: (key: ResourceKey) => Promise<Record<string, unknown>>;
+  /** PgBouncer for Poolers on this platform. */
+  poolers?: PoolerPlatform;
   /** One observation round of the platform, every second. */
   observe: (runtime: Runtime) => Promise<void>;
   /** A phase change or a finished failover/switchover, for Kubernetes Events. */
@@ -60,6 +63,7 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
     platform, store, log: effectsLog, steps,
     onStep: (plan, step) => { metrics.step(plan, step); effectsLog.info({ plan, step }, `${plan} step done: ${step}`); },
     ...(o.extraStatus ? { clusterExtraStatus: o.extraStatus } : {}),
+    ...(o.poolers ? { poolers: o.poolers } : {}),
   };
   const holder: { runtime?: Runtime } = {};
   const worker = process.env.PGOP_WORKERS === 'external' ? undefined : startStepWorker({

@@ -5,6 +5,7 @@ import { instanceMachine } from './instance/instance.machine.js';
 import { failoverMachine } from './failover/failover.machine.js';
 import { switchoverMachine } from './switchover/switchover.machine.js';
 import { agentMachine } from './agent/agent.machine.js';
+import { poolerMachine } from './pooler/pooler.machine.js';
 
 export interface CatalogEntry { id: string; machine: AnyStateMachine; summary: string; runsIn: string }
 
@@ -14,4 +15,5 @@ export const machineCatalog: CatalogEntry[] = [
   { id: 'failover', machine: failoverMachine, runsIn: 'operator, a child of the cluster during an unplanned failover', summary: 'The promotion plan: confirming → fencing → choosing → promoting → repointing → rerouting → rejoining → done.' },
   { id: 'switchover', machine: switchoverMachine, runsIn: 'operator, a child of the cluster during a planned switchover', summary: 'Planned switchover with zero data loss, rolled back when the candidate cannot finish.' },
   { id: 'agent', machine: agentMachine, runsIn: 'instance agent (pgop instance)', summary: 'Bootstrap, lease-guarded start, supervision with backoff, self-fencing, promotion, demotion, rejoin.' },
+  { id: 'pooler', machine: poolerMachine, runsIn: 'operator, one actor per Pooler', summary: 'PgBouncer in front of a cluster: apply (config, processes, reload, PAUSE/RESUME) on every spec or route change, retry, removal.' },
 ];

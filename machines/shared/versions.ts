@@ -4,6 +4,7 @@ export const MACHINE_VERSIONS = {
   cluster: 1,
   instance: 1,
   agent: 1,
+  pooler: 1,
 } as const;
 
 export type MachineId = keyof typeof MACHINE_VERSIONS;
