@@ -87,6 +87,8 @@ export function renderPgBouncerIni(spec: PoolerSpec, layout: PgBouncerLayout, se
     `default_pool_size = ${b.defaultPoolSize}`,
     `max_client_conn = ${b.maxClientConnections}`,
     ...tls,
+    // A login failure (the old primary going down during a failover) otherwise blocks the pool for 15 s.
+    ...(b.parameters?.server_login_retry === undefined ? ['server_login_retry = 1'] : []),
     ...user,
     '',
   ].join('\n');
