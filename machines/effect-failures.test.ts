@@ -17,6 +17,7 @@ const sampleInputs: Record<string, unknown> = {
   failover: { cluster, oldPrimary: 'demo-1', replicas: ['demo-2', 'demo-3'], synchronous: null, maxLagBytes: null, lastPrimaryLsn: null, reason: 'primary demo-1 lost', startedAt: at },
   switchover: { cluster, requestId: 'r1', primary: 'demo-1', target: null, replicas: ['demo-2', 'demo-3'], startedAt: at },
   agent: { instance: 'demo-1', bootstrap: 'initdb', maxBackoffMs: 8000, leaseMs: 5000 },
+  pooler: { namespace: 'default', name: 'p', generation: 1, spec: { cluster: { name: 'demo' }, type: 'rw', instances: 1, paused: false, pgbouncer: { poolMode: 'session', defaultPoolSize: 20, maxClientConnections: 100 } } },
 };
 
 interface InvokeSite { node: AnyStateNode; id: string; src: string }

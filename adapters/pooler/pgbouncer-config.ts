@@ -2,7 +2,7 @@
 // are checked again here with the admission's own predicate: a spec can reach the renderer without admission (a
 // stored object from an older operator, a hand-edited store), and one newline would add an arbitrary setting.
 import type { PoolerSpec } from '../../crds/pooler.js';
-import { poolerParameterProblem } from '../../crds/pgbouncer-parameters.js';
+import { poolerParameterProblem, POOLER_CONTROL_PATTERN } from '../../crds/pgbouncer-parameters.js';
 
 export const AUTH_USER = 'pgop_pooler';
 /** SECURITY DEFINER lookup installed by the operator (auth-sql.ts): only non-superuser login roles. */
@@ -29,7 +29,7 @@ export interface ServerTarget {
   caFile?: string;
 }
 
-const SAFE_VALUE = /^[^\x00-\x1f\x7f]*$/;
+const CONTROL = new RegExp(POOLER_CONTROL_PATTERN);
 const SAFE_TOKEN = /^[A-Za-z0-9_.:/+-]+$/;
 
 function token(what: string, v: string): string {
@@ -96,6 +96,6 @@ export function renderPgBouncerIni(spec: PoolerSpec, layout: PgBouncerLayout, se
 
 /** The auth file: the auth user's own line only (PgBouncer needs its password to run auth_query). */
 export function renderAuthFile(password: string): string {
-  if (!SAFE_VALUE.test(password) || password.includes('"')) throw new Error('the pooler auth password holds a character the auth file cannot carry');
+  if (CONTROL.test(password) || password.includes('"')) throw new Error('the pooler auth password holds a character the auth file cannot carry');
   return `"${AUTH_USER}" "${password}"\n`;
 }
