@@ -61,10 +61,19 @@ export class LocalPoolers implements PoolerPlatform {
     const password = this.password(input.namespace, cluster);
     if (ctx.primary) this.databases.set(key, await ensurePoolerAuth(ctx.primary, password));
 
-    const server = await this.server(input.namespace, cluster, ctx);
+    const found = await this.server(input.namespace, cluster, ctx);
     const home = this.home(ref);
     const authFile = join(home, 'auth.txt');
     this.writeOwned(authFile, renderAuthFile(password));
+    // A cluster with TLS (sec-tls: clusters/<ns>/<cluster>/tls/ca.crt) is reached with verify-full against its CA,
+    // copied next to the config so PgBouncer's OS user can read it whatever the state dir's modes.
+    const clusterCa = join(this.state.root, 'clusters', input.namespace, cluster, 'tls', 'ca.crt');
+    let server = found;
+    if (found && existsSync(clusterCa)) {
+      const caFile = join(home, 'ca.crt');
+      this.writeOwned(caFile, readFileSync(clusterCa, 'utf8'));
+      server = { ...found, caFile };
+    }
     const started: number[] = [];
     let ready = 0;
     let paused = false;
