@@ -78,7 +78,9 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
   });
 
   const runtime = await startRuntime<OperatorDeps>({
-    store, log, registrations, deps, servedKinds, metrics,
+    store, log, deps, servedKinds, metrics,
+    // A platform without PgBouncer support leaves Poolers to the NotImplemented condition instead of retrying.
+    registrations: registrations.filter((r) => r.binding.kind !== 'Pooler' || o.poolers !== undefined),
     inspect: (resource, actorLog) => createActorInspection({
       log: actorLog, resource,
       onTransition: (m, from, to) => metrics.transition(m, from, to),
