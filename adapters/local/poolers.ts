@@ -195,3 +195,19 @@ export class LocalPoolers implements PoolerPlatform {
     return false;
   }
 }
+
+/** Every PgBouncer process this state directory started (for `pgop local down`). */
+export function poolerPids(state: StateDir): number[] {
+  const root = join(state.root, 'poolers');
+  if (!existsSync(root)) return [];
+  const pids: number[] = [];
+  for (const ns of readdirSync(root)) {
+    for (const name of readdirSync(join(root, ns))) {
+      for (const f of readdirSync(join(root, ns, name))) {
+        const pid = /^pgbouncer-\d+\.pid$/.test(f) ? readPid(join(root, ns, name, f)) : undefined;
+        if (pid && isAlive(pid)) pids.push(pid);
+      }
+    }
+  }
+  return pids;
+}
