@@ -26,6 +26,8 @@ export interface RuntimeOptions<D> {
   onNotice?: (key: ResourceKey, notice: Notice) => void;
   /** Called with each new snapshot of a kind's actor, for per-kind wiring in the composition root. */
   onSnapshot?: (key: ResourceKey, before: unknown, after: unknown) => void;
+  /** An object's machine finished its deletion (before its finalizer goes): remove its queued jobs. */
+  onFinished?: (key: ResourceKey, uid: string) => Promise<void>;
   resyncMs?: number;
   now?: () => Date;
 }
@@ -64,6 +66,7 @@ export async function startRuntime<D>(o: RuntimeOptions<D>): Promise<Runtime> {
         o.onSnapshot?.(key, before, after);
       },
       ...(o.onNotice ? { onNotice: o.onNotice } : {}),
+      ...(o.onFinished ? { onFinished: o.onFinished } : {}),
       onWriteError: () => o.metrics?.reconcileError(binding.kind),
     }));
   }
@@ -73,7 +76,9 @@ export async function startRuntime<D>(o: RuntimeOptions<D>): Promise<Runtime> {
     o.metrics?.reconcileError(id.split('/')[0] ?? '');
     log.error({ resource: id, err: (e as Error).message }, 'sync failed');
   });
+  let stopped = false;
   const syncKey = (key: ResourceKey): Promise<void> => {
+    if (stopped) return Promise.resolve();
     const id = keyString(key);
     const ctl = controllers.get(key.kind);
     if (ctl) {
@@ -106,6 +111,7 @@ export async function startRuntime<D>(o: RuntimeOptions<D>): Promise<Runtime> {
 
   const resync = async () => {
     for (const [kind, ctl] of controllers) {
+      if (stopped) return;
       const objects = await store.list(kind);
       // Through the lanes, so a resync never overlaps a watch-driven sync of the same object.
       await Promise.all(objects.map((r) => lanes.run(keyString(keyOfResource(r)), () => ctl.sync(r))));
@@ -120,7 +126,6 @@ export async function startRuntime<D>(o: RuntimeOptions<D>): Promise<Runtime> {
   };
   await resync();
 
-  let stopped = false;
   let resyncing = false;
   const timer = setInterval(() => {
     if (stopped || resyncing) return;

@@ -18,17 +18,20 @@ export interface AgentStatusBody extends InstanceObservation {
 }
 
 export class AgentClient {
-  constructor(readonly url: string, readonly endpoint: Upstream) {}
+  /** `token` is the cluster's agent API token, sent as a bearer token on every request. */
+  constructor(readonly url: string, readonly endpoint: Upstream, private readonly token: string) {}
+
+  private get auth() { return { authorization: `Bearer ${this.token}` }; }
 
   async status(timeoutMs = 1500): Promise<AgentStatusBody> {
-    const res = await fetch(`${this.url}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`${this.url}/status`, { headers: this.auth, signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw new Error(`agent ${this.endpoint.name} answered ${res.status}`);
     return (await res.json()) as AgentStatusBody;
   }
 
   async post<T = Record<string, unknown>>(action: 'promote' | 'demote' | 'fence' | 'checkpoint', body: Record<string, unknown> = {}, timeoutMs = 70_000): Promise<T> {
     const res = await fetch(`${this.url}/${action}`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs),
+      method: 'POST', headers: { 'content-type': 'application/json', ...this.auth }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs),
     });
     const payload = (await res.json().catch(() => ({}))) as T & { error?: string };
     if (!res.ok) throw new Error(`${action} on ${this.endpoint.name} refused: ${payload.error ?? res.status}`);

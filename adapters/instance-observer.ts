@@ -49,7 +49,8 @@ export class InstanceObserver {
     let event: ClusterEvent;
     try {
       if (!pod.agent) throw new Error('no address');
-      const s = await new AgentClient(pod.agent.url, { name: pod.name, host: pod.agent.host, port: pod.agent.port }).status();
+      const token = await this.platform.agentToken(cluster);
+      const s = await new AgentClient(pod.agent.url, { name: pod.name, host: pod.agent.host, port: pod.agent.port }, token).status();
       this.latest.set(id, s);
       event = { type: 'instance.reported', instance: pod.name, observation: observationOf(s) };
     } catch {

@@ -18,6 +18,8 @@ export interface ClusterPlatform {
 export interface PlanPlatform extends ClusterPlatform {
   lease(cluster: ClusterRef): PrimaryLease;
   agent(cluster: ClusterRef, instance: string): Promise<AgentClient | null>;
+  /** The bearer token the cluster's agents require (what `agent()` clients send). */
+  agentToken(cluster: ClusterRef): Promise<string>;
   /** True only when nothing of the instance can be running (pod gone, processes dead). */
   instanceGone(cluster: ClusterRef, instance: string): Promise<boolean>;
   /** Every instance follows `newPrimary` from now on (primary_conninfo, clone source). */

@@ -5,6 +5,7 @@ import { registerLocalCommands } from './commands/local.js';
 import { runAgent } from '../instance/agent.js';
 import { runKubernetesAgent } from '../instance/kubernetes-agent.js';
 import { registerMachineCommands } from './commands/machines.js';
+import { registerRouterCommand } from './commands/router.js';
 import { runWorker } from './worker.js';
 import { runDaemon } from './local-operator.js';
 import { runKubernetesOperator } from './k8s-operator.js';
@@ -52,6 +53,7 @@ program.command('worker')
 
 registerLocalCommands(program);
 registerMachineCommands(program);
+registerRouterCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);

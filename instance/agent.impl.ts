@@ -3,7 +3,7 @@ import { fromPromise, fromCallback, type AnyEventObject } from 'xstate';
 import { existsSync } from 'node:fs';
 import type { agentMachine } from '../machines/agent/agent.machine.js';
 import type { ClaimResult, DataDirState, DemoteInput, RejoinInput, RoleInput, SupervisorInput } from '../machines/agent/agent.types.js';
-import { isBootstrapped, initdb, cloneFromPrimary, type BootstrapProgress } from './bootstrap.js';
+import { isBootstrapped, bootstrapDataDir, type BootstrapProgress } from './bootstrap.js';
 import type { PostgresSupervisor } from './supervisor.js';
 import type { InstanceRuntime } from './runtime.js';
 import { readSecret } from './files.js';
@@ -16,12 +16,14 @@ import { promote, demote, rejoin } from './roles.js';
 import { withClient } from '../adapters/sql/connect.js';
 import { ensureRole, ensureDatabase, setPassword } from '../adapters/sql/roles.js';
 import { isInstanceHolder, type PrimaryLease } from '../adapters/lease/primary-lease.js';
+import type { TimelineHistories } from '../adapters/lease/timeline-histories.js';
 import type { Logger } from '../adapters/logging/logger.js';
 
 export interface AgentDeps {
   rt: InstanceRuntime;
   supervisor: PostgresSupervisor;
   lease: PrimaryLease | null;
+  histories: TimelineHistories | null;
   log: Logger;
   onProgress: (p: BootstrapProgress | null) => void;
   onLeaseRenew?: (ok: boolean) => void;
@@ -66,12 +68,16 @@ export function createAgentImplementations(deps: AgentDeps) {
 
       bootstrapDataDir: fromPromise<void, SupervisorInput>(async ({ signal }) => {
         const spec = rt.spec();
-        if (spec.bootstrap.mode === 'initdb') await initdb(spec, rt.user, progress);
-        else await cloneFromPrimary(spec, rt.user, progress, signal);
+        await bootstrapDataDir(spec, rt.user, progress, signal);
         deps.onProgress(null);
       }),
 
-      claimLease: fromPromise<ClaimResult, SupervisorInput>(() => decideLease(deps, true)),
+      claimLease: fromPromise<ClaimResult, SupervisorInput>(async () => {
+        if (isBootstrapped(rt.spec())) return decideLease(deps, true);
+        // A failed rejoin left the directory half-rewritten: it may follow a primary (and re-clone), never lead.
+        const d = await decideLease(deps, false);
+        return d.kind === 'follow' ? d : { kind: 'wait', reason: 'the data directory is incomplete (an interrupted rewind or clone); waiting for a primary to clone from' };
+      }),
 
       rejoinPrimary: fromPromise<void, RejoinInput>(async ({ input, signal }) => {
         await deps.supervisor.stop('fast');
@@ -163,7 +169,7 @@ export function createAgentImplementations(deps: AgentDeps) {
       }),
 
       promoteReplica: fromPromise<void, SupervisorInput>(async () => {
-        const timeline = await promote(rt, deps.lease);
+        const timeline = await promote(rt, deps.lease, deps.histories);
         deps.log.info({ timeline }, 'promoted to primary');
       }),
 

@@ -7,12 +7,15 @@ import { createAgentImplementations } from './agent.impl.js';
 import { postgresUser } from '../adapters/os/os-user.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { RedisPrimaryLease } from '../adapters/lease/redis-lease.js';
+import { RedisTimelineHistories, type TimelineHistories } from '../adapters/lease/timeline-histories.js';
 import { withClient } from '../adapters/sql/connect.js';
 import { InstanceRuntime } from './runtime.js';
 import { PostgresSupervisor } from './supervisor.js';
 import { collectStatus, stateName } from './status.js';
 import { createAgentMetrics } from './metrics.js';
 import { startAgentApi } from './http-api.js';
+import { checkHandoverTo, checkReason } from './api-auth.js';
+import { readSecret } from './files.js';
 import type { BootstrapProgress } from './bootstrap.js';
 import type { InstanceSpec } from '../adapters/instance/spec.js';
 import type { PrimaryLease } from '../adapters/lease/primary-lease.js';
@@ -22,6 +25,8 @@ type Snap = SnapshotFrom<typeof agentMachine>;
 /** What a platform changes about the agent: where the lease lives, and what follows a role change or a new spec. */
 export interface AgentPlatformHooks {
   lease?: (spec: InstanceSpec, cut: () => boolean) => Promise<PrimaryLease>;
+  /** Where the cluster's timeline histories live (default: a hash beside the Redis lease). */
+  histories?: (spec: InstanceSpec, cut: () => boolean) => TimelineHistories;
   onRole?: (role: 'primary' | 'replica') => void;
   /** Called once running; `reload` re-reads the spec file (what SIGHUP does). */
   watchSpec?: (reload: () => void) => () => void;
@@ -37,10 +42,13 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
   const supervisor = new PostgresSupervisor(rt, rt.user);
   const faults = faultReader(spec.faultsFile);
   const cut = () => faults().leaseStoreCut === true;
-  const lease = !spec.lease ? null : hooks.lease ? await hooks.lease(spec, cut) : await RedisPrimaryLease.connect(spec.lease.url, spec.cluster, cut);
+  const redisLease = spec.lease && !hooks.lease ? await RedisPrimaryLease.connect(spec.lease.url, spec.cluster, cut) : null;
+  const lease = !spec.lease ? null : hooks.lease ? await hooks.lease(spec, cut) : redisLease;
+  const histories = !spec.lease ? null : hooks.histories ? hooks.histories(spec, cut)
+    : redisLease ? new RedisTimelineHistories(redisLease.connection, spec.cluster, cut) : null;
   let progress: BootstrapProgress | null = null;
   const metrics = createAgentMetrics({ cluster: spec.cluster.name, instance: spec.name });
-  const impl = createAgentImplementations({ rt, supervisor, lease, log, onProgress: (p) => { progress = p; }, onLeaseRenew: metrics.renewal });
+  const impl = createAgentImplementations({ rt, supervisor, lease, histories, log, onProgress: (p) => { progress = p; }, onLeaseRenew: metrics.renewal });
   const actor = createActor(agentMachine.provide(impl), {
     input: { instance: spec.name, bootstrap: spec.bootstrap.mode, maxBackoffMs: 30_000, leaseMs: spec.lease?.ttlMs ?? 5000 },
   });
@@ -65,8 +73,14 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
     if (problem) throw new Error(problem);
     return s;
   };
+  // Fail closed: an agent without its token would have to serve its API to anyone.
+  const token = () => readSecret(rt.spec().secrets.agentToken);
+  if (!spec.secrets.agentToken) throw new Error('the instance spec names no agent API token file (secrets.agentToken); the platform writes one with the cluster');
+  if (!token()) throw new Error(`the agent API token file ${spec.secrets.agentToken} is empty`);
   await startAgentApi(spec.host, spec.httpPort, {
+    token,
     status,
+    onError: (err, path) => log.error({ err: err.message, path }, 'agent API request failed'),
     metrics: async () => { metrics.update(await status()); return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }; },
     actions: {
       promote: async () => {
@@ -82,15 +96,14 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
         return { promoted: true, ...(await status()) };
       },
       demote: async (body) => {
-        const handoverTo = typeof body.handoverTo === 'string' ? body.handoverTo : '';
-        if (!handoverTo.includes(':')) throw new Error('demote needs handoverTo naming the operator plan (e.g. "switchover:demo")');
+        const handoverTo = checkHandoverTo(rt.spec(), body.handoverTo);
         if (actor.getSnapshot().context.role !== 'primary') throw new Error('not the primary');
         actor.send({ type: 'agent.demote', handoverTo });
         const s = await settle((x) => x.matches('fenced') && x.context.demotedAt !== null, (x) => (x.matches('fencing') ? x.context.lastError ?? 'demotion failed' : null), 60_000);
         return { demoted: true, checkpointLsn: s.context.demotedAt };
       },
       fence: async (body) => {
-        actor.send({ type: 'agent.fence', reason: typeof body.reason === 'string' ? body.reason : 'fenced by the operator' });
+        actor.send({ type: 'agent.fence', reason: checkReason(body.reason, 'fenced by the operator') });
         await settle((s) => s.matches('fenced') || !s.matches('up'), () => null, 30_000);
         return { fenced: true };
       },

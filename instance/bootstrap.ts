@@ -1,20 +1,22 @@
 // Making a data directory: initdb for the first primary, pg_basebackup for a replica. A directory that never
 // finished bootstrapping holds no user data, so it is wiped and redone from scratch.
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { OsUser } from '../adapters/os/os-user.js';
 import { runCommand, CommandError } from '../adapters/os/run-command.js';
 import type { InstanceSpec } from '../adapters/instance/spec.js';
 import { SUPERUSER, REPLICATION_USER } from '../adapters/instance/spec.js';
-import { bootstrapMarker, passfile, bin, volumeDir } from './layout.js';
+import { passfile, bin, volumeDir } from './layout.js';
+import { beginRewrite, interruptedRewrite, markBootstrapped } from './markers.js';
 import { ensureDir, readSecret, writeConfig, writeOwned, writePassfile } from './files.js';
 import { join } from 'node:path';
 
 export interface BootstrapProgress { step: string; percent: number | null }
 
-export const isBootstrapped = (spec: InstanceSpec) => existsSync(bootstrapMarker(spec)) && existsSync(spec.dataDir);
+export { isBootstrapped } from './markers.js';
 
 function freshDataDir(spec: InstanceSpec, user: OsUser | null): void {
   ensureDir(volumeDir(spec), user);
+  if (spec.bootstrap.mode === 'clone') beginRewrite(spec, spec.bootstrap.source);
   rmSync(spec.dataDir, { recursive: true, force: true });
   ensureDir(spec.dataDir, user);
 }
@@ -38,7 +40,7 @@ export async function initdb(spec: InstanceSpec, user: OsUser | null, progress: 
     rmSync(pwfile, { force: true });
   }
   writeConfig(spec, user, false);
-  writeFileSync(bootstrapMarker(spec), new Date().toISOString());
+  markBootstrapped(spec);
 }
 
 const TRANSIENT = /could not connect|connection refused|timeout expired|the database system is starting up|server closed the connection/i;
@@ -76,6 +78,17 @@ export async function cloneFromPrimary(
     }
   }
   writeConfig(spec, user, true);
-  writeFileSync(bootstrapMarker(spec), new Date().toISOString());
+  markBootstrapped(spec);
   progress({ step: 'cloned', percent: 100 });
+}
+
+/**
+ * Makes the data directory: initdb or a clone as the spec says, except after an interrupted rewind or re-clone,
+ * which always clones again (the directory may hold half of two timelines).
+ */
+export async function bootstrapDataDir(spec: InstanceSpec, user: OsUser | null, progress: (p: BootstrapProgress) => void, signal?: AbortSignal): Promise<void> {
+  const reclone = interruptedRewrite(spec);
+  if (reclone) await cloneFromPrimary({ ...spec, bootstrap: { mode: 'clone', source: reclone } }, user, progress, signal);
+  else if (spec.bootstrap.mode === 'initdb') await initdb(spec, user, progress);
+  else await cloneFromPrimary(spec, user, progress, signal);
 }

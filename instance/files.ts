@@ -1,16 +1,17 @@
 // Writes the files postgres reads, owned by the OS user postgres runs as.
-import { writeFileSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OsUser } from '../adapters/os/os-user.js';
 import { handOver } from '../adapters/os/os-user.js';
+import { writeFileAtomicIfChanged } from '../adapters/os/atomic-file.js';
 import type { InstanceSpec } from '../adapters/instance/spec.js';
 import { REPLICATION_USER } from '../adapters/instance/spec.js';
 import { renderPgopConf, renderHba, pgpassLine, INCLUDE_LINE, PGOP_CONF } from './render.js';
 import { passfile, standbySignal } from './layout.js';
 
+/** Crash-safe (temp → fsync → rename) and only when the content changed: every config or password file goes here. */
 export function writeOwned(path: string, content: string, user: OsUser | null, mode = 0o600): void {
-  writeFileSync(path, content, { mode });
-  handOver(path, user);
+  if (!writeFileAtomicIfChanged(path, content, { mode, owner: user })) handOver(path, user);
 }
 
 export function ensureDir(path: string, user: OsUser | null, mode = 0o700): void {

@@ -3,22 +3,24 @@
 import { mkdirSync } from 'node:fs';
 import { loadKubeConfig } from '../adapters/k8s/client.js';
 import { K8sPrimaryLease } from '../adapters/lease/k8s-lease.js';
+import { K8sTimelineHistories } from '../adapters/lease/timeline-histories.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { handOver, postgresUser } from '../adapters/os/os-user.js';
 import { sleep } from '../adapters/local/processes.js';
-import { KubernetesSpecSource, podIdentity } from './kubernetes-spec.js';
+import { KubernetesSpecSource, podIdentity, takeAgentToken } from './kubernetes-spec.js';
 import { runAgent } from './agent.js';
 
 const REFRESH_MS = Number(process.env.PGOP_SPEC_REFRESH_MS ?? 2000);
 
 export async function runKubernetesAgent(): Promise<void> {
   const id = podIdentity();
+  const agentToken = takeAgentToken();
   const log = createLogger('instance', { cluster: `${id.namespace}/${id.cluster}`, instance: id.pod, platform: 'kubernetes' });
   const kc = loadKubeConfig();
   const user = postgresUser();
   mkdirSync(id.runDir, { recursive: true, mode: 0o755 });
   handOver(id.runDir, user);
-  const source = new KubernetesSpecSource(kc, id, user);
+  const source = new KubernetesSpecSource(kc, id, user, agentToken);
   // The Secrets or the primary's address may not exist yet: wait for them, saying what is missing.
   let lastProblem = '';
   for (;;) {
@@ -31,6 +33,7 @@ export async function runKubernetesAgent(): Promise<void> {
   }
   await runAgent(source.path, {
     lease: async (spec, cut) => new K8sPrimaryLease(kc, spec.cluster, cut),
+    histories: (spec, cut) => new K8sTimelineHistories(kc, spec.cluster, cut),
     watchSpec: (reload) => {
       let busy = false;
       const timer = setInterval(() => {

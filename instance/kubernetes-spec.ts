@@ -3,7 +3,8 @@
 // cluster's Pods (members, the primary's address), writes the spec and the passwords into its run dir, and keeps
 // them current while it runs.
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { writeFileAtomicIfChanged } from '../adapters/os/atomic-file.js';
 import { join } from 'node:path';
 import type { PostgresClusterSpec } from '../crds/postgrescluster.js';
 import { GROUP, VERSION } from '../crds/definition.js';
@@ -14,7 +15,7 @@ import { handOver, type OsUser } from '../adapters/os/os-user.js';
 import { pgBinDir } from '../adapters/local/postgres-install.js';
 import { LABEL } from '../adapters/k8s/specs/labels.js';
 import {
-  AGENT_PORT, DATA_MOUNT, POSTGRES_PORT, PRIMARY_KEY, RUN_MOUNT, SECRET_ROLES, secretName, stateConfigMapName, type SecretRole,
+  AGENT_PORT, AGENT_TOKEN_ENV, DATA_MOUNT, POSTGRES_PORT, PRIMARY_KEY, RUN_MOUNT, SECRET_ROLES, secretName, stateConfigMapName, type SecretRole,
 } from '../adapters/k8s/specs/names.js';
 import { httpStatus } from '../adapters/k8s/client.js';
 
@@ -33,12 +34,23 @@ export function podIdentity(env: NodeJS.ProcessEnv = process.env): PodIdentity {
   };
 }
 
+/**
+ * The agent API token, set by the Pod spec from the cluster's token Secret (secretKeyRef: the Pod spec shows the
+ * reference, never the value). Taken out of the environment at once so postgres and the tools do not inherit it.
+ */
+export function takeAgentToken(env: NodeJS.ProcessEnv = process.env): string {
+  const token = env[AGENT_TOKEN_ENV]?.trim();
+  delete env[AGENT_TOKEN_ENV];
+  if (!token) throw new Error(`${AGENT_TOKEN_ENV} is not set: the operator's Pod spec sets it from the cluster's agent token Secret`);
+  return token;
+}
+
 export class KubernetesSpecSource {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
   readonly path: string;
 
-  constructor(kc: KubeConfig, readonly id: PodIdentity, private readonly user: OsUser | null) {
+  constructor(kc: KubeConfig, readonly id: PodIdentity, private readonly user: OsUser | null, private readonly agentToken: string) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.path = join(id.runDir, 'instance.json');
@@ -47,10 +59,7 @@ export class KubernetesSpecSource {
   /** Builds the spec from the API and writes it when it changed; true when it did. */
   async refresh(): Promise<boolean> {
     const spec = await this.build();
-    const text = `${JSON.stringify(spec, null, 2)}\n`;
-    if (existsSync(this.path) && readFileSync(this.path, 'utf8') === text) return false;
-    writeFileSync(this.path, text, { mode: 0o600 });
-    return true;
+    return writeFileAtomicIfChanged(this.path, `${JSON.stringify(spec, null, 2)}\n`);
   }
 
   private async build(): Promise<InstanceSpec> {
@@ -87,8 +96,8 @@ export class KubernetesSpecSource {
     try { return JSON.parse(readFileSync(this.path, 'utf8')) as InstanceSpec; } catch { return null; }
   }
 
-  /** Passwords as files the agent and postgres tools read, outside the data directory. */
-  private async writeSecrets(): Promise<Record<SecretRole, string>> {
+  /** Passwords as files the agent and postgres tools read, outside the data directory; the API token beside them. */
+  private async writeSecrets(): Promise<InstanceSpec['secrets']> {
     const dir = join(this.id.runDir, 'secrets');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     handOver(dir, this.user);
@@ -98,11 +107,14 @@ export class KubernetesSpecSource {
       const b64 = s.data?.password;
       if (!b64) throw new Error(`Secret ${secretName(this.id.cluster, role)} has no password key`);
       const file = join(dir, `${role}.password`);
-      writeFileSync(file, `${Buffer.from(b64, 'base64').toString('utf8')}\n`, { mode: 0o600 });
-      handOver(file, this.user);
+      // Rewritten only when the Secret changed: every rewrite is a chance to lose the file.
+      writeFileAtomicIfChanged(file, `${Buffer.from(b64, 'base64').toString('utf8')}\n`, { owner: this.user });
       out[role] = file;
     }
-    return out;
+    // Not handed to the postgres user: nothing postgres runs (SQL file functions included) needs to read it.
+    const tokenFile = join(dir, 'agent.token');
+    writeFileAtomicIfChanged(tokenFile, `${this.agentToken}\n`);
+    return { ...out, agentToken: tokenFile };
   }
 }
 

@@ -9,7 +9,7 @@ const spec: InstanceSpec = {
   dataDir: '/v/pgdata', runDir: '/r', logFile: '/l', pgBinDir: '/b',
   bootstrap: { mode: 'clone', source: { host: '127.0.0.1', port: 5432 } }, primary: { host: '127.0.0.1', port: 5432 },
   replicationSlot: 'pgop_demo_2', parameters: { shared_buffers: '64MB', search_path: "'$user', public" }, pgHba: ['host app app 10.0.0.0/8 scram-sha-256'],
-  secrets: { superuser: '/s', replication: '/r', app: '/a' }, runAsUser: null,
+  secrets: { superuser: '/s', replication: '/r', app: '/a', agentToken: '/t' }, runAsUser: null,
   members: ['demo-1', 'demo-2'], synchronous: null, lease: null, faultsFile: null,
 };
 

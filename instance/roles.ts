@@ -1,29 +1,31 @@
 // Promotion, demotion and rejoin: the role changes an agent performs on its own data directory.
-import { writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from '../adapters/os/run-command.js';
 import { withClient } from '../adapters/sql/connect.js';
 import { readReplicationState } from '../adapters/sql/replication.js';
 import type { PrimaryLease } from '../adapters/lease/primary-lease.js';
+import type { TimelineHistories } from '../adapters/lease/timeline-histories.js';
 import type { Upstream } from '../machines/agent/agent.types.js';
 import type { InstanceRuntime } from './runtime.js';
 import type { PostgresSupervisor } from './supervisor.js';
 import { SUPERUSER } from '../adapters/instance/spec.js';
-import { bin, bootstrapMarker } from './layout.js';
+import { bin } from './layout.js';
+import { beginRewrite, markBootstrapped } from './markers.js';
 import { readSecret, writeOwned } from './files.js';
 import { cloneFromPrimary, type BootstrapProgress } from './bootstrap.js';
 import { synchronousStandbyNames } from './sync.js';
 import type { Logger } from '../adapters/logging/logger.js';
 
 /** pg_promote, only with the lease in hand; records this instance as the cluster's primary. */
-export async function promote(rt: InstanceRuntime, lease: PrimaryLease | null): Promise<number> {
+export async function promote(rt: InstanceRuntime, lease: PrimaryLease | null, histories: TimelineHistories | null): Promise<number> {
   const spec = rt.spec();
   if (lease && !(await lease.renew(spec.name, spec.lease?.ttlMs ?? 5000))) {
     throw new Error('refusing to promote: this instance does not hold the primary lease');
   }
   // Required synchronous replication must hold from the first commit on the new primary, so the standby list is
   // in place before promotion (a standby ignores it; the promoted server applies it at once).
-  if (lease) await restoreHistories(rt, lease);
+  if (histories) await restoreHistories(rt, histories);
   rt.syncNames = synchronousStandbyNames(spec, []);
   rt.writeConfig(true);
   await withClient(rt.superuser(), (c) => c.query('SELECT pg_reload_conf()'));
@@ -38,20 +40,18 @@ export async function promote(rt: InstanceRuntime, lease: PrimaryLease | null): 
   }, 65_000).finally(() => clearInterval(keep));
   rt.writeConfig(false);
   await withClient(rt.superuser(), (c) => c.query('SELECT pg_reload_conf()'));
-  if (lease) {
-    await lease.recordPrimary({ name: spec.name, host: spec.host, port: spec.port, timeline, since: new Date().toISOString() });
-    const file = historyFile(spec.dataDir, timeline);
-    if (existsSync(file)) await lease.recordHistory(timeline, readFileSync(file, 'utf8'));
-  }
+  if (lease) await lease.recordPrimary({ name: spec.name, host: spec.host, port: spec.port, timeline, since: new Date().toISOString() });
+  const file = historyFile(spec.dataDir, timeline);
+  if (histories && existsSync(file)) await histories.record(timeline, readFileSync(file, 'utf8'));
   return timeline;
 }
 
 const historyFile = (dataDir: string, timeline: number) => join(dataDir, 'pg_wal', `${timeline.toString(16).toUpperCase().padStart(8, '0')}.history`);
 
 /** Writes the timeline history files this instance never received, so promotion picks a timeline id nobody used. */
-async function restoreHistories(rt: InstanceRuntime, lease: PrimaryLease): Promise<void> {
+async function restoreHistories(rt: InstanceRuntime, histories: TimelineHistories): Promise<void> {
   const spec = rt.spec();
-  for (const [timeline, content] of Object.entries(await lease.histories())) {
+  for (const [timeline, content] of Object.entries(await histories.all())) {
     const file = historyFile(spec.dataDir, Number(timeline));
     if (!existsSync(file)) writeOwned(file, content, rt.user);
   }
@@ -84,6 +84,8 @@ export async function rejoin(rt: InstanceRuntime, upstream: Upstream, log: Logge
   const spec = rt.spec();
   const source = `host=${upstream.host} port=${upstream.port} user=${SUPERUSER} dbname=postgres connect_timeout=5`;
   progress({ step: 'pg_rewind', percent: null });
+  // From here the directory may be half-rewritten: a crash must lead to a fresh clone, not to starting it.
+  beginRewrite(spec, upstream);
   try {
     // pg_rewind compares timelines from the control files; a freshly promoted source must have checkpointed.
     await withClient({ host: upstream.host, port: upstream.port, user: SUPERUSER, password: readSecret(spec.secrets.superuser) }, (c) => c.query('CHECKPOINT'), 30_000);
@@ -96,5 +98,5 @@ export async function rejoin(rt: InstanceRuntime, upstream: Upstream, log: Logge
     log.warn({ upstream: upstream.name, err: (e as Error).message }, 'pg_rewind failed; cloning afresh');
     await cloneFromPrimary({ ...spec, bootstrap: { mode: 'clone', source: { host: upstream.host, port: upstream.port } } }, rt.user, progress, signal);
   }
-  writeFileSync(bootstrapMarker(spec), new Date().toISOString());
+  markBootstrapped(spec);
 }

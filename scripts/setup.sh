@@ -18,4 +18,6 @@ fi
 if [ "${1:-}" = "--with-k8s" ]; then
   bash tests/k8s/bins/build.sh >/dev/null
   bash tests/k8s/bins/build-helm.sh >/dev/null
+  # Python drivers the router's client tests run through it (psycopg 3, asyncpg), in a private venv.
+  bash scripts/python-drivers.sh
 fi

@@ -9,6 +9,7 @@ import { createInstanceImplementations, type InstanceDeps } from './instance.imp
 import { createFailoverImplementations } from './failover.impl.js';
 import { createSwitchoverImplementations } from './switchover.impl.js';
 import type { PlanDeps } from './plan.impl.js';
+import { forgetFinishedSteps } from '../../actors/queues/forget-steps.js';
 
 export type ClusterDeps = InstanceDeps & PlanDeps;
 
@@ -19,7 +20,14 @@ export function createClusterImplementations(deps: ClusterDeps) {
       failover: failoverMachine.provide(createFailoverImplementations(deps)),
       switchover: switchoverMachine.provide(createSwitchoverImplementations(deps)),
       provisionCluster: fromPromise<void, ClusterEffectInput>(({ input, signal }) => deps.platform.provisionCluster(input.cluster, input.spec, signal)),
-      deprovisionCluster: fromPromise<void, ClusterEffectInput>(({ input, signal }) => deps.platform.deprovisionCluster(input.cluster, input.spec, signal)),
+      deprovisionCluster: fromPromise<void, ClusterEffectInput>(async ({ input, signal }) => {
+        await deps.platform.deprovisionCluster(input.cluster, input.spec, signal);
+        const { namespace, name } = input.cluster;
+        await forgetFinishedSteps(deps.steps.queue, 'cloneInstance', (data) => {
+          const c = (data as { cluster?: { namespace?: string; name?: string } } | null)?.cluster;
+          return c?.namespace === namespace && c.name === name;
+        });
+      }),
     },
   } satisfies Parameters<typeof clusterMachine.provide>[0];
 }

@@ -1,10 +1,22 @@
 // A loopback-only relay for the Stately inspector: actors send inspection events over a WebSocket, a browser tab
 // opened on this server receives them and hands them to the inspector UI in an iframe. No authentication, so it
 // binds 127.0.0.1 only; reach it from elsewhere with port-forwarding (kubectl port-forward, ssh -L).
-import { createServer, type Server } from 'node:http';
+// Loopback alone does not stop a web page in the user's browser from opening ws://127.0.0.1:PORT (or reaching it
+// through a DNS-rebound name): browsers always send Origin on a WebSocket handshake, so only the bridge page's own
+// loopback origin and the hosted inspector's origin are let in, and the page is served only to a loopback Host.
+// Non-browser clients (the operator's own inspector client) send no Origin and are on this machine already.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { WebSocketServer, WebSocket } from 'ws';
 
 const INSPECTOR_UI = 'https://stately.ai/inspect';
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
+
+/** The origins a browser may connect from: this server's own page (any loopback spelling) and the hosted UI. */
+export function allowedOrigins(port: number): string[] {
+  return [...LOOPBACK_HOSTS.map((h) => `http://${h}:${port}`), new URL(INSPECTOR_UI).origin];
+}
+
+const loopbackHost = (req: IncomingMessage, port: number) => LOOPBACK_HOSTS.map((h) => `${h}:${port}`).includes((req.headers.host ?? '').toLowerCase());
 
 function bridgePage(wsUrl: string): string {
   // The iframe announces itself with @statelyai.connected; events received before that are held back.
@@ -27,11 +39,16 @@ export interface InspectorServer { port: number; close(): Promise<void> }
 
 export async function startInspectorServer(port: number, keep = 500): Promise<InspectorServer> {
   const recent: string[] = [];
-  const http: Server = createServer((_req, res) => {
+  const http: Server = createServer((req, res) => {
+    if (!loopbackHost(req, actual)) { res.writeHead(421, { 'content-type': 'text/plain' }); res.end('this relay answers only to a loopback Host\n'); return; }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(bridgePage(`ws://127.0.0.1:${actual}`));
   });
-  const wss = new WebSocketServer({ server: http });
+  const wss = new WebSocketServer({
+    server: http,
+    verifyClient: ({ origin, req }: { origin: string | undefined; req: IncomingMessage }) =>
+      loopbackHost(req, actual) && (origin === undefined || allowedOrigins(actual).includes(origin)),
+  });
   wss.on('connection', (ws) => {
     for (const m of recent) ws.send(m);
     ws.on('message', (data) => {

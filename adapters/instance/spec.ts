@@ -34,8 +34,8 @@ export interface InstanceSpec {
    * address (Kubernetes: the pod network). Absent: any address, scram only. Loopback hosts always use loopback.
    */
   superuserNetworks?: string[];
-  /** Files holding the generated passwords (superuser, replication, app). */
-  secrets: { superuser: string; replication: string; app: string };
+  /** Files holding the generated passwords (superuser, replication, app) and the bearer token of the agent API. */
+  secrets: { superuser: string; replication: string; app: string; agentToken: string };
   /** Set when the agent runs as root: postgres and its tools run as this OS user. */
   runAsUser: string | null;
   /** Every instance of the cluster (this one included): the primary's synchronous standby candidates. */

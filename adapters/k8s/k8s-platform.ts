@@ -16,9 +16,13 @@ import { LABEL, type Owner } from './specs/labels.js';
 import { clusterServices } from './specs/services.js';
 import { instancePod, instancePvc, pvcName, type InstancePlacement } from './specs/pod.js';
 import { desiredRoleLabels, type RoleLabel } from './specs/role-labels.js';
-import { credentialSecret, disruptionBudgets, instanceIdentity, networkPolicy, primaryConfigMap, primaryLease, stateConfigMap } from './specs/cluster-objects.js';
+import {
+  agentTokenSecret, credentialSecret, disruptionBudgets, instanceIdentity, networkPolicy, primaryConfigMap, primaryLease, stateConfigMap, timelinesConfigMap,
+} from './specs/cluster-objects.js';
 import type { OperatorPeer } from './specs/operator-peer.js';
-import { AGENT_PORT, POSTGRES_PORT, SECRET_ROLES, secretName, stateConfigMapName, instanceServiceAccount, primaryLeaseName, type SecretRole } from './specs/names.js';
+import {
+  AGENT_PORT, AGENT_TOKEN_KEY, POSTGRES_PORT, SECRET_ROLES, agentTokenSecretName, secretName, stateConfigMapName, instanceServiceAccount, primaryLeaseName, timelinesConfigMapName, type SecretRole,
+} from './specs/names.js';
 import { httpStatus } from './client.js';
 import type { ObservedInstance } from '../instance-observer.js';
 
@@ -33,6 +37,7 @@ export class K8sPlatform implements PlanPlatform {
   private readonly core: CoreV1Api;
   private readonly objects: K8sObjects;
   private readonly leases = new Map<string, K8sPrimaryLease>();
+  private readonly tokens = new Map<string, { token: string; at: number }>();
 
   /** `operator` names the operator's Pods (namespace, labels) for the clusters' NetworkPolicies. */
   constructor(private readonly kc: KubeConfig, private readonly operator: OperatorPeer) {
@@ -54,6 +59,8 @@ export class K8sPlatform implements PlanPlatform {
     for (const role of SECRET_ROLES) await this.objects.createIfMissing(credentialSecret(name, namespace, owner, role, users[role], randomBytes(18).toString('base64url')));
     // Created here, empty, so the agents need no `create` on Leases (which RBAC cannot limit to one name).
     await this.objects.createIfMissing(primaryLease(name, namespace, owner));
+    await this.objects.createIfMissing(agentTokenSecret(name, namespace, owner, randomBytes(32).toString('base64url')));
+    await this.objects.createIfMissing(timelinesConfigMap(name, namespace, owner));
     await this.objects.applyAll([
       stateConfigMap(name, namespace, owner),
       ...clusterServices(name, namespace, owner, POSTGRES_PORT),
@@ -83,8 +90,12 @@ export class K8sPlatform implements PlanPlatform {
     await del('v1', 'ServiceAccount', instanceServiceAccount(name));
     await del('v1', 'ConfigMap', stateConfigMapName(name));
     await del('coordination.k8s.io/v1', 'Lease', primaryLeaseName(name));
+    // A recreated cluster of the same name must not inherit this one's timelines (it would skip timeline ids).
+    await del('v1', 'ConfigMap', timelinesConfigMapName(name));
+    await del('v1', 'Secret', agentTokenSecretName(name));
     if (!keep) for (const role of SECRET_ROLES) await del('v1', 'Secret', secretName(name, role));
     this.leases.delete(`${namespace}/${name}`);
+    this.tokens.delete(`${namespace}/${name}`);
   }
 
   private placement(cluster: ClusterRef, spec: PostgresClusterSpec, owner: Owner, instance: string, serial: number, bootstrap: 'initdb' | 'clone'): InstancePlacement {
@@ -148,7 +159,19 @@ export class K8sPlatform implements PlanPlatform {
 
   async agent(cluster: ClusterRef, instance: string): Promise<AgentClient | null> {
     const ip = await this.podIP(cluster, instance);
-    return ip ? new AgentClient(`http://${ip}:${AGENT_PORT}`, { name: instance, host: ip, port: POSTGRES_PORT }) : null;
+    return ip ? new AgentClient(`http://${ip}:${AGENT_PORT}`, { name: instance, host: ip, port: POSTGRES_PORT }, await this.agentToken(cluster)) : null;
+  }
+
+  /** The cluster's agent API token, re-read from its Secret every few seconds (a recreated cluster has a new one). */
+  async agentToken(cluster: ClusterRef): Promise<string> {
+    const key = `${cluster.namespace}/${cluster.name}`;
+    const cached = this.tokens.get(key);
+    if (cached && Date.now() - cached.at < 10_000) return cached.token;
+    const s = await this.core.readNamespacedSecret({ namespace: cluster.namespace, name: agentTokenSecretName(cluster.name) });
+    const token = Buffer.from(s.data?.[AGENT_TOKEN_KEY] ?? '', 'base64').toString('utf8');
+    if (!token) throw new Error(`Secret ${agentTokenSecretName(cluster.name)} has no ${AGENT_TOKEN_KEY} key`);
+    this.tokens.set(key, { token, at: Date.now() });
+    return token;
   }
 
   /** Gone means no Pod, or a Pod whose containers have all terminated: nothing of it can serve writes. */

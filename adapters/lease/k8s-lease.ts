@@ -1,7 +1,7 @@
 // The primary lease as a coordination.k8s.io Lease named <cluster>-primary. Kubernetes does not expire Leases, so
 // expiry is judged like client-go does: by how long ago this process saw the Lease change (its own clock), never
 // by the holder's timestamps. Every write carries the read resourceVersion, so racing writers get a 409.
-// The last promoted primary and the timeline histories ride along as annotations.
+// The last promoted primary rides along as an annotation (timeline histories have their own ConfigMap).
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { httpStatus } from '../k8s/client.js';
 import { primaryLeaseName } from '../k8s/specs/names.js';
@@ -9,7 +9,6 @@ import type { LeaseHolder, LeaseState, PrimaryLease, PrimaryRecord } from './pri
 import { LeaseStoreUnreachable } from './primary-lease.js';
 
 const PRIMARY = 'postgres.keiailab.io/primary';
-const HISTORY = 'postgres.keiailab.io/history-';
 const encode = (h: LeaseHolder) => `${h.holder}|${h.host}|${h.port}`;
 const decode = (v: string | undefined | null): LeaseHolder | null => {
   if (!v) return null;
@@ -116,13 +115,6 @@ export class K8sPrimaryLease implements PrimaryLease {
   async readPrimary(): Promise<PrimaryRecord | null> {
     const raw = (await this.get())?.metadata?.annotations?.[PRIMARY];
     return raw ? (JSON.parse(raw) as PrimaryRecord) : null;
-  }
-
-  async recordHistory(timeline: number, content: string) { await this.annotate(`${HISTORY}${timeline}`, content); }
-
-  async histories(): Promise<Record<number, string>> {
-    const a = (await this.get())?.metadata?.annotations ?? {};
-    return Object.fromEntries(Object.entries(a).filter(([k]) => k.startsWith(HISTORY)).map(([k, v]) => [Number(k.slice(HISTORY.length)), v]));
   }
 
   async close() { /* HTTP only */ }

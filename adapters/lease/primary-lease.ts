@@ -24,12 +24,6 @@ export interface PrimaryLease {
   read(): Promise<LeaseState>;
   recordPrimary(record: PrimaryRecord): Promise<void>;
   readPrimary(): Promise<PrimaryRecord | null>;
-  /**
-   * Timeline history files, kept with the lease: a candidate that never saw a newer timeline gets them before it
-   * promotes, so two promotions never pick the same timeline id (there is no shared WAL archive to find them in).
-   */
-  recordHistory(timeline: number, content: string): Promise<void>;
-  histories(): Promise<Record<number, string>>;
   close(): Promise<void>;
 }
 

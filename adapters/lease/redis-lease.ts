@@ -49,7 +49,6 @@ export class RedisPrimaryLease implements PrimaryLease {
   private readonly redis: LeaseRedis;
   private readonly leaseKey: string;
   private readonly primaryKey: string;
-  private readonly historyKey: string;
 
   /** `cut` simulates a network partition from the lease store (drills): every call fails while it returns true. */
   constructor(redis: Redis, cluster: { namespace: string; name: string }, private readonly cut: () => boolean = () => false, private readonly owned = false) {
@@ -57,7 +56,6 @@ export class RedisPrimaryLease implements PrimaryLease {
     this.redis = redis as LeaseRedis;
     this.leaseKey = `pgop:lease:${cluster.namespace}:${cluster.name}`;
     this.primaryKey = `pgop:primary:${cluster.namespace}:${cluster.name}`;
-    this.historyKey = `pgop:history:${cluster.namespace}:${cluster.name}`;
   }
 
   static async connect(url: string, cluster: { namespace: string; name: string }, cut?: () => boolean): Promise<RedisPrimaryLease> {
@@ -105,12 +103,8 @@ export class RedisPrimaryLease implements PrimaryLease {
     return raw ? (JSON.parse(raw) as PrimaryRecord) : null;
   }
 
-  async recordHistory(timeline: number, content: string) { await this.call(() => this.redis.hset(this.historyKey, String(timeline), content)); }
-
-  async histories(): Promise<Record<number, string>> {
-    const all = await this.call(() => this.redis.hgetall(this.historyKey));
-    return Object.fromEntries(Object.entries(all).map(([k, v]) => [Number(k), v]));
-  }
+  /** The connection, for what shares it (the cluster's timeline histories). */
+  get connection(): Redis { return this.redis; }
 
   async close() { if (this.owned) this.redis.disconnect(); }
 }

@@ -17,6 +17,7 @@ import type { EndpointTable } from './endpoints.js';
 import { pgBinDir } from './postgres-install.js';
 import { buildInstanceSpec } from '../instance-spec.js';
 import { RedisPrimaryLease } from '../lease/redis-lease.js';
+import { RedisTimelineHistories } from '../lease/timeline-histories.js';
 import type { PrimaryLease } from '../lease/primary-lease.js';
 import { AgentClient } from '../agent-client.js';
 import { isAlive, readPid, runs } from './processes.js';
@@ -48,6 +49,8 @@ export class LocalPlatform implements PlanPlatform {
     }
     await this.endpoints.remove(cluster.namespace, cluster.name);
     await this.redis.del(`pgop:lease:${cluster.namespace}:${cluster.name}`, `pgop:primary:${cluster.namespace}:${cluster.name}`);
+    // A recreated cluster of the same name must not inherit this one's timelines (it would skip timeline ids).
+    await new RedisTimelineHistories(this.redis, cluster).clear();
     if (!keep) this.secrets.remove(cluster.namespace, cluster.name);
   }
 
@@ -89,7 +92,11 @@ export class LocalPlatform implements PlanPlatform {
 
   async agent(cluster: ClusterRef, instance: string): Promise<AgentClient | null> {
     const pod = await this.pods.get(cluster.namespace, instance);
-    return pod ? new AgentClient(`http://127.0.0.1:${pod.httpPort}`, { name: instance, host: '127.0.0.1', port: pod.port }) : null;
+    return pod ? new AgentClient(`http://127.0.0.1:${pod.httpPort}`, { name: instance, host: '127.0.0.1', port: pod.port }, await this.agentToken(cluster)) : null;
+  }
+
+  async agentToken(cluster: ClusterRef): Promise<string> {
+    return this.secrets.agentToken(cluster.namespace, cluster.name);
   }
 
   /** Agent and postmaster both gone: nothing of this instance can be serving writes. */

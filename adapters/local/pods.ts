@@ -2,7 +2,8 @@
 // group (an operator crash does not take instances down), restarted when it dies, with a data home that
 // survives restarts and is removed only when the instance is.
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, rmSync, writeFileSync, existsSync, symlinkSync, lstatSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, rmSync, existsSync, symlinkSync, lstatSync, readFileSync } from 'node:fs';
+import { writeFileAtomic, writeFileAtomicIfChanged } from '../os/atomic-file.js';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { InstanceSpec } from '../instance/spec.js';
@@ -87,16 +88,13 @@ export class LocalPods {
 
   /** Writes the spec and starts the agent unless it already runs. */
   async run(rec: PodRecord, spec: InstanceSpec): Promise<void> {
-    writeFileSync(this.specFile(rec), `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600 });
+    writeFileAtomic(this.specFile(rec), `${JSON.stringify(spec, null, 2)}\n`);
     if (!isAlive(this.agentPid(rec))) await this.start(rec);
   }
 
   /** Rewrites the spec of a running agent and asks it to reload (SIGHUP), only when something changed. */
   async respec(rec: PodRecord, spec: InstanceSpec): Promise<void> {
-    const text = `${JSON.stringify(spec, null, 2)}\n`;
-    const file = this.specFile(rec);
-    if (existsSync(file) && readFileSync(file, 'utf8') === text) return;
-    writeFileSync(file, text, { mode: 0o600 });
+    if (!writeFileAtomicIfChanged(this.specFile(rec), `${JSON.stringify(spec, null, 2)}\n`)) return;
     const pid = this.agentPid(rec);
     if (isAlive(pid)) process.kill(pid, 'SIGHUP');
   }

@@ -1,7 +1,8 @@
 // Everything the local platform keeps lives under one state directory (default .pgop/).
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { writeFileAtomic } from '../os/atomic-file.js';
 
 export const DEFAULT_STATE_DIR = '.pgop';
 
@@ -38,5 +39,5 @@ export class StateDir {
   readPlatform(): PlatformRecord | undefined {
     return existsSync(this.platformFile) ? (JSON.parse(readFileSync(this.platformFile, 'utf8')) as PlatformRecord) : undefined;
   }
-  writePlatform(p: PlatformRecord): void { writeFileSync(this.platformFile, `${JSON.stringify(p, null, 2)}\n`); }
+  writePlatform(p: PlatformRecord): void { writeFileAtomic(this.platformFile, `${JSON.stringify(p, null, 2)}\n`, { mode: 0o644 }); }
 }

@@ -10,8 +10,6 @@ const lease: PrimaryLease = {
   read: async (): Promise<LeaseState> => ({ holder: null, ttlMs: 0 }),
   recordPrimary: async () => undefined,
   readPrimary: async () => null,
-  recordHistory: async () => undefined,
-  histories: async () => ({}),
   close: async () => undefined,
 };
 
@@ -23,6 +21,7 @@ export const fakePlatform: PlanPlatform = {
   superuserEndpoint: async () => ({ host: '127.0.0.1', port: 1, user: 'x', password: 'x' }),
   lease: () => lease,
   agent: async () => null,
+  agentToken: async () => 'unused',
   instanceGone: async () => false,
   repoint: async () => undefined,
   reroute: async () => undefined,

@@ -1,5 +1,6 @@
 import type { Platform } from '../../adapters/local/control.js';
 import { LocalPods } from '../../adapters/local/pods.js';
+import { LocalSecrets } from '../../adapters/local/secrets.js';
 import { postgresUser } from '../../adapters/os/os-user.js';
 import { AgentClient } from '../../adapters/agent-client.js';
 import { isAlive, signalGroup } from '../../adapters/local/processes.js';
@@ -20,7 +21,8 @@ export async function killTarget(p: Platform, target: string, o: { signal: strin
   if (!pod) throw new Error(`instance "${target}" not found in namespace ${o.namespace}`);
   const agent = pods.agentPid(pod);
   if (o.postgresOnly) {
-    const status = await new AgentClient(`http://127.0.0.1:${pod.httpPort}`, { name: target, host: '127.0.0.1', port: pod.port }).status().catch(() => undefined);
+    const token = new LocalSecrets(p.state).agentToken(pod.namespace, pod.cluster);
+    const status = await new AgentClient(`http://127.0.0.1:${pod.httpPort}`, { name: target, host: '127.0.0.1', port: pod.port }, token).status().catch(() => undefined);
     if (!status?.postgresPid) throw new Error(`${target}: postgres is not running (agent state: ${status?.state ?? 'unreachable'})`);
     process.kill(status.postgresPid, signal);
     return `sent ${signal} to postgres of ${target} (pid ${status.postgresPid})`;

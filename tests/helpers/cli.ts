@@ -86,6 +86,18 @@ export class LocalCluster {
     return readFileSync(join(this.state, 'clusters', this.namespace, this.name, 'secrets', `${name}.password`), 'utf8').trim();
   }
 
+  /** The bearer token the cluster's agents require on their API. */
+  agentToken(): string {
+    return readFileSync(join(this.state, 'clusters', this.namespace, this.name, 'secrets', 'agent.token'), 'utf8').trim();
+  }
+
+  /** GET /status of an instance's agent, as the operator asks it (with the token). */
+  async agentStatus<T = Record<string, unknown>>(instance: string): Promise<T> {
+    const res = await fetch(`http://127.0.0.1:${this.instanceSpec(instance).httpPort}/status`, { headers: { authorization: `Bearer ${this.agentToken()}` } });
+    if (!res.ok) throw new Error(`agent of ${instance} answered ${res.status}`);
+    return (await res.json()) as T;
+  }
+
   /** Who holds the primary lease right now (read from the platform's Redis). */
   async leaseHolder(): Promise<string | null> {
     const platform = JSON.parse(readFileSync(join(this.state, 'platform.json'), 'utf8')) as { redisUrl: string };

@@ -86,11 +86,11 @@ test('scale 3→2 removes the newest replica and its slot; 2→3 clones a new st
 });
 
 test('a SIGKILLed postgres on a replica is restarted by its agent and resumes streaming', async () => {
-  const before = await fetch(`http://127.0.0.1:${cluster.instanceSpec('demo-2').httpPort}/status`).then((r) => r.json()) as { postgresPid: number; restarts: number };
+  const before = await cluster.agentStatus<{ postgresPid: number; restarts: number }>('demo-2');
   const out = await cluster.ok(['local', 'kill', 'demo-2', '--postgres-only']);
   assert.match(out, new RegExp(`SIGKILL to postgres of demo-2 \\(pid ${before.postgresPid}\\)`));
   const after = await eventually(
-    () => fetch(`http://127.0.0.1:${cluster.instanceSpec('demo-2').httpPort}/status`).then((r) => r.json()) as Promise<{ postgresPid: number; restarts: number; streaming: boolean }>,
+    () => cluster.agentStatus<{ postgresPid: number; restarts: number; streaming: boolean }>('demo-2'),
     (s) => s.streaming && s.postgresPid !== before.postgresPid, 60_000);
   assert.equal(after.restarts, before.restarts + 1);
   await query(await cluster.uri('primary'), "INSERT INTO items VALUES (10001, 'after the crash')");

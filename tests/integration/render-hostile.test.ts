@@ -28,7 +28,7 @@ const spec = (parameters: Record<string, string>, pgHba: string[] = [], host = '
   dataDir: data, runDir: dir, logFile: '/dev/null', pgBinDir: bin,
   bootstrap: { mode: 'clone', source: { host: '127.0.0.1', port: 5432 } }, primary: null,
   replicationSlot: 'pgop_demo_1', parameters, pgHba,
-  secrets: { superuser: '/s', replication: '/r', app: '/a' }, runAsUser: null,
+  secrets: { superuser: '/s', replication: '/r', app: '/a', agentToken: '/t' }, runAsUser: null,
   members: ['demo-1'], synchronous: null, lease: null, faultsFile: null,
 });
 

@@ -142,6 +142,26 @@ test('kubectl apply of the sample yields a Ready 3-instance cluster of real post
   }
 });
 
+test("the agents' API needs the token Secret the operator generated, which the Pod spec only references", async () => {
+  const core = kc.makeApiClient(CoreV1Api);
+  const secret = await core.readNamespacedSecret({ namespace: ns, name: 'demo-agent-token' });
+  assert.equal(secret.metadata?.ownerReferences?.[0]?.name, 'demo');
+  const token = Buffer.from(secret.data?.token ?? '', 'base64').toString('utf8');
+  assert.ok(token.length >= 40, 'a random token');
+  const pod = await core.readNamespacedPod({ namespace: ns, name: 'demo-1' });
+  assert.ok(!JSON.stringify(pod).includes(token), 'the token is not in the Pod object');
+  const env = pod.spec?.containers[0]?.env?.find((e) => e.name === 'PGOP_AGENT_TOKEN');
+  assert.deepEqual({ ...env?.valueFrom?.secretKeyRef }, { name: 'demo-agent-token', key: 'token' });
+  const ip = kubelet.podIP(ns, 'demo-1');
+  assert.equal((await fetch(`http://${ip}:8000/status`)).status, 401);
+  assert.equal((await fetch(`http://${ip}:8000/status`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
+  assert.equal((await fetch(`http://${ip}:8000/status`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+  assert.equal((await fetch(`http://${ip}:8000/readyz`)).status, 200, 'the kubelet probe needs no token');
+  assert.ok(!(await (await fetch(`http://${ip}:8000/metrics`)).text()).includes(token));
+  const cm = await core.readNamespacedConfigMap({ namespace: ns, name: 'demo-timelines' });
+  assert.deepEqual(cm.data ?? {}, {}, 'no promotion yet: no timeline history');
+});
+
 test('deleting the primary Pod fails over and the -rw Service selector follows the new primary', async () => {
   const before = await waitFor('Ready', allReady(3));
   const oldPrimary = before.status?.currentPrimary ?? '';
@@ -154,6 +174,9 @@ test('deleting the primary Pod fails over and the -rw Service selector follows t
   const plan = (moved.status?.failovers ?? []).at(-1);
   assert.equal(plan?.kind, 'failover');
   assert.equal(plan?.outcome, 'promoted');
+  // The promoted agent stored its timeline history in the cluster's own ConfigMap (not on the Lease).
+  const timelines = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace: ns, name: 'demo-timelines' });
+  assert.deepEqual(Object.keys(timelines.data ?? {}), [String(plan?.timeline)]);
   // The lost Pod is recreated from its PVC and rejoins as a replica; no row is lost.
   const done = await waitFor('Ready again with the old primary back as a replica', allReady(3), 240_000);
   assert.equal(done.status?.currentPrimary, newPrimary);
@@ -190,6 +213,10 @@ test('deleting the cluster removes what it owns and keeps the PVCs when retainOn
   }
   const pvcsAfter = (await kubectl(['get', 'pvc', '-l', `${LABEL.cluster}=demo`, '-o', 'name'])).stdout.trim().split('\n').filter(Boolean).sort();
   assert.deepEqual(pvcsAfter, pvcsBefore, 'the volumes are kept');
+  // Timelines and the agent token go even when data is retained: a recreated cluster starts with neither.
+  for (const [kind, name] of [['configmap', 'demo-timelines'], ['secret', 'demo-agent-token']] as const) {
+    assert.match((await kubectl(['get', kind, name])).stderr, /NotFound/, `${kind}/${name} is deleted with the cluster`);
+  }
 });
 
 test('the agents did all of it with their own ServiceAccount: the Role the operator grants is enough', () => {

@@ -111,9 +111,10 @@ test('under its own token the operator provisions a cluster, grants the agents t
   const operator = await serviceAccountKubeConfig(admin, RELEASE_NS, 'pgop');
   const platform = new K8sPlatform(operator, operatorPeer(RELEASE_NS));
   const cluster = { namespace: WATCHED, name: 'demo' };
+  const owner = { uid: 'rbac-test', generation: 1 };
   await platform.provisionCluster(cluster, sampleSpec());
-  await platform.createInstance({ cluster, instance: 'demo-1', serial: 1, bootstrap: 'initdb', primary: null }, sampleSpec());
-  await platform.createInstance({ cluster, instance: 'demo-2', serial: 2, bootstrap: 'clone', primary: 'demo-1' }, sampleSpec());
+  await platform.createInstance({ cluster, owner, instance: 'demo-1', serial: 1, bootstrap: 'initdb', primary: null }, sampleSpec());
+  await platform.createInstance({ cluster, owner, instance: 'demo-2', serial: 2, bootstrap: 'clone', primary: 'demo-1' }, sampleSpec());
   await platform.reroute(cluster, 'demo-2');
   const core = admin.makeApiClient(CoreV1Api);
   const labels = async (pod: string) => (await core.readNamespacedPod({ namespace: WATCHED, name: pod })).metadata?.labels?.[LABEL.role];

@@ -8,6 +8,7 @@ import { loadKubeConfig } from '../../adapters/k8s/client.js';
 import { K8sResourceStore } from '../../adapters/k8s/k8s-resource-store.js';
 import { K8sLeaseElector } from '../../adapters/leader/k8s-lease-elector.js';
 import { K8sPrimaryLease } from '../../adapters/lease/k8s-lease.js';
+import { K8sTimelineHistories, KEEP_TIMELINES } from '../../adapters/lease/timeline-histories.js';
 import { createLogger } from '../../adapters/logging/logger.js';
 import type { WatchEvent } from '../../actors/ports/resource-store.js';
 import { FINALIZER } from '../../actors/ports/resource-store.js';
@@ -92,9 +93,21 @@ test('the primary lease on a Lease object: one holder, renewals, handover, expir
   assert.equal(await operatorView.handover(plan.holder, { holder: 'leased-2', host: '127.0.0.3', port: 5432 }, 2000), true);
   assert.equal((await a.read()).holder?.holder, 'leased-2');
   await b.recordPrimary({ name: 'leased-2', host: '127.0.0.3', port: 5432, timeline: 2, since: '2026-01-01T00:00:00Z' });
-  await b.recordHistory(2, '1\t0/3000000\tno recovery target specified\n');
   assert.equal((await a.readPrimary())?.timeline, 2);
-  assert.deepEqual(Object.keys(await a.histories()), ['2']);
+});
+
+test('timeline histories live in the cluster\'s own ConfigMap, pruned to the newest timelines', async () => {
+  const kc = loadKubeConfig(cp.kubeconfig);
+  const cluster = { namespace: 'default', name: 'historic' };
+  const histories = new K8sTimelineHistories(kc, cluster);
+  await assert.rejects(histories.all(), /ConfigMap default\/historic-timelines is missing; the operator creates it/);
+  assert.equal(kubectl(['create', 'configmap', 'historic-timelines']).status, 0);
+  for (let tl = 2; tl <= KEEP_TIMELINES + 5; tl++) await histories.record(tl, `${tl - 1}\t0/${tl}000000\tno recovery target specified\n`);
+  const kept = Object.keys(await histories.all()).map(Number).sort((x, y) => x - y);
+  assert.equal(kept.length, KEEP_TIMELINES);
+  assert.deepEqual([kept[0], kept.at(-1)], [6, KEEP_TIMELINES + 5]);
+  const lease = JSON.parse(kubectl(['get', 'configmap', 'historic-timelines', '-o', 'json']).stdout) as { data: Record<string, string> };
+  assert.equal(Object.keys(lease.data).length, KEEP_TIMELINES);
 });
 
 test('a store limited to one namespace lists and watches only that namespace', async () => {

@@ -1,7 +1,9 @@
 // The per-cluster objects besides Pods, PVCs and Services: the state ConfigMap, PodDisruptionBudgets, the
 // NetworkPolicy, and the least-privilege identity the instance agents run with.
 import { LABEL, clusterLabels, ownedBy, type Owner } from './labels.js';
-import { AGENT_PORT, POSTGRES_PORT, SECRET_ROLES, instanceServiceAccount, primaryLeaseName, secretName, stateConfigMapName } from './names.js';
+import {
+  AGENT_PORT, AGENT_TOKEN_KEY, POSTGRES_PORT, SECRET_ROLES, agentTokenSecretName, instanceServiceAccount, primaryLeaseName, secretName, stateConfigMapName, timelinesConfigMapName,
+} from './names.js';
 import { GROUP } from '../../../crds/definition.js';
 import { operatorPeerSelector, type OperatorPeer } from './operator-peer.js';
 
@@ -66,6 +68,7 @@ export const instanceRules = (cluster: string) => [
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
   { apiGroups: [''], resources: ['secrets'], resourceNames: SECRET_ROLES.map((r) => secretName(cluster, r)), verbs: ['get'] },
   { apiGroups: [''], resources: ['configmaps'], resourceNames: [stateConfigMapName(cluster)], verbs: ['get'] },
+  { apiGroups: [''], resources: ['configmaps'], resourceNames: [timelinesConfigMapName(cluster)], verbs: ['get', 'update'] },
   // The operator creates the Lease at provisioning: `create` cannot be limited by name, so agents get none.
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [primaryLeaseName(cluster)], verbs: ['get', 'update', 'patch'] },
 ];
@@ -80,4 +83,16 @@ export const credentialSecret = (cluster: string, namespace: string, owner: Owne
   apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/basic-auth',
   metadata: meta(secretName(cluster, role), namespace, cluster, owner),
   stringData: { username, password },
+});
+
+/** The agents' API token: random, generated once, reaching the agents only through a secretKeyRef. */
+export const agentTokenSecret = (cluster: string, namespace: string, owner: Owner, token: string) => ({
+  apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+  metadata: meta(agentTokenSecretName(cluster), namespace, cluster, owner),
+  stringData: { [AGENT_TOKEN_KEY]: token },
+});
+
+/** Created empty with the cluster (the agents may only update it), so its life is the cluster's. */
+export const timelinesConfigMap = (cluster: string, namespace: string, owner: Owner) => ({
+  apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(timelinesConfigMapName(cluster), namespace, cluster, owner), data: {},
 });

@@ -3,6 +3,12 @@ export type SecretRole = 'superuser' | 'replication' | 'app';
 export const SECRET_ROLES: SecretRole[] = ['superuser', 'replication', 'app'];
 
 export const secretName = (cluster: string, role: SecretRole) => `${cluster}-${role}`;
+/** The bearer token the cluster's agents require on their API (key `token`), and where the Pod gets it. */
+export const agentTokenSecretName = (cluster: string) => `${cluster}-agent-token`;
+export const AGENT_TOKEN_KEY = 'token';
+export const AGENT_TOKEN_ENV = 'PGOP_AGENT_TOKEN';
+/** Timeline history files, one key per timeline, pruned to the newest few; deleted with the cluster. */
+export const timelinesConfigMapName = (cluster: string) => `${cluster}-timelines`;
 /** Operator-written facts the agents follow: the primary they replicate from. */
 export const stateConfigMapName = (cluster: string) => `${cluster}-pgop`;
 export const PRIMARY_KEY = 'primary';

@@ -1,7 +1,7 @@
 // The Pod and PVC of one instance. Pods are managed directly (no StatefulSet) so updates can be primary-aware,
 // and the PVC outlives the Pod: a recreated Pod finds its data.
 import { LABEL, clusterLabels, ownedBy, type Owner } from './labels.js';
-import { AGENT_PORT, DATA_MOUNT, POSTGRES_PORT, RUN_MOUNT, instanceServiceAccount, pgBinDirFor } from './names.js';
+import { AGENT_PORT, AGENT_TOKEN_ENV, AGENT_TOKEN_KEY, DATA_MOUNT, POSTGRES_PORT, RUN_MOUNT, agentTokenSecretName, instanceServiceAccount, pgBinDirFor } from './names.js';
 
 /** The image's postgres user (Dockerfile: uid/gid 26). */
 export const POSTGRES_UID = 26;
@@ -65,6 +65,8 @@ export function instancePod(p: InstancePlacement) {
           { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
           { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
           { name: 'PGOP_CLUSTER', value: p.cluster },
+          // A reference, not the value: the token never appears in the Pod spec (the agent drops it from its env).
+          { name: AGENT_TOKEN_ENV, valueFrom: { secretKeyRef: { name: agentTokenSecretName(p.cluster), key: AGENT_TOKEN_KEY } } },
           { name: 'PGOP_DATA_ROOT', value: DATA_MOUNT },
           { name: 'PGOP_RUN_DIR', value: RUN_MOUNT },
           ...(p.postgresVersion ? [{ name: 'PGOP_PG_BIN_DIR', value: pgBinDirFor(p.postgresVersion) }] : []),

@@ -1,0 +1,31 @@
+// `pgop router`: the pg-router process (transaction pooling pass-through for now; sharding comes next, ADR 0013).
+import type { Command } from 'commander';
+import { loadRouterConfig, type RouterFlags } from '../../router/config.js';
+import { startRouter } from '../../router/server.js';
+import { createLogger } from '../../adapters/logging/logger.js';
+import { serveMetrics } from '../../adapters/metrics/metrics-server.js';
+
+export function registerRouterCommand(program: Command): void {
+  program.command('router')
+    .description('run pg-router: PostgreSQL wire protocol with transaction pooling (SCRAM against the cluster\'s own verifiers)')
+    .option('--config <file>', 'JSON config: {listen, backend, auth:{user, passwordFile, database}, pool:{size}, tls:{certFile, keyFile, require}, metrics}')
+    .option('--listen <host:port>', 'client address (default 127.0.0.1:6432)')
+    .option('--backend <host:port>', 'PostgreSQL address (default 127.0.0.1:5432)')
+    .option('--auth-user <role>', 'role that may read pg_authid (default postgres)')
+    .option('--auth-database <db>', 'database of the auth query (default postgres)')
+    .option('--auth-password-file <file>', 'file holding that role\'s password (or PGOP_ROUTER_AUTH_PASSWORD)')
+    .option('--pool-size <n>', 'backend connections per role and database (default 20)')
+    .option('--tls-cert <file>', 'server certificate (PEM) for clients that send SSLRequest')
+    .option('--tls-key <file>', 'its private key (PEM)')
+    .option('--require-tls', 'refuse clients that do not use TLS')
+    .option('--metrics <host:port>', 'serve /metrics here')
+    .action(async (flags: RouterFlags) => {
+      const config = loadRouterConfig(flags);
+      const log = createLogger('router');
+      const router = await startRouter(config, log);
+      if (config.metrics) await serveMetrics(router.metrics.registry, config.metrics.port, config.metrics.host);
+      const stop = () => { log.info('router stopping'); router.close().finally(() => process.exit(0)); };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+}

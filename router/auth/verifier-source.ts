@@ -1,0 +1,30 @@
+// Role verifiers come from pg_authid through one privileged connection (the "auth query"), never from a userlist
+// file, so password changes and new roles apply at the next login without touching the router.
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { parseVerifier, type ScramVerifier } from './scram.js';
+
+export interface AuthQueryConfig { host: string; port: number; user: string; password: string; database: string }
+
+/** Only roles that may log in now; a role without a SCRAM verifier cannot use the router. */
+const AUTH_QUERY = `select rolpassword from pg_catalog.pg_authid
+  where rolname = $1 and rolcanlogin and (rolvaliduntil is null or rolvaliduntil > now())`;
+
+export class VerifierSource {
+  private readonly pool: pg.Pool;
+
+  constructor(config: AuthQueryConfig, log: Logger) {
+    this.pool = new pg.Pool({
+      host: config.host, port: config.port, user: config.user, password: config.password, database: config.database,
+      max: 2, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 5_000, application_name: 'pgop-router-auth',
+    });
+    this.pool.on('error', (e) => log.warn({ err: e.message }, 'auth query connection failed; it will reconnect'));
+  }
+
+  async lookup(role: string): Promise<ScramVerifier | null> {
+    const r = await this.pool.query<{ rolpassword: string | null }>(AUTH_QUERY, [role]);
+    return parseVerifier(r.rows[0]?.rolpassword ?? null);
+  }
+
+  end(): Promise<void> { return this.pool.end(); }
+}

@@ -1,0 +1,133 @@
+// The router process: accepts clients, logs them in, hands them to sessions; owns the pools, the cancel keys and
+// the statement names shared by all sessions.
+import { createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { RouterConfig } from './config.js';
+import { RouterMetrics } from './metrics.js';
+import { StatementNames } from './session/statement-names.js';
+import { BackendPool } from './pool/backend-pool.js';
+import { VerifierSource } from './auth/verifier-source.js';
+import { login, LoginRefused } from './session/client-login.js';
+import { ClientSession } from './session/client-session.js';
+import type { Cancellable, RouterContext } from './session/router-context.js';
+import * as msg from './protocol/backend-messages.js';
+import { ProtocolViolation } from './protocol/frame-buffer.js';
+import { singlePool, type ShardPools } from './pool/shard-pools.js';
+import { buildRoutingTable } from './routing/routing-table.js';
+import { parseShardName } from './vindex/key-range.js';
+import { buildShardingScheme } from './planner/sharding-scheme.js';
+import { PlanCache, loadParser } from './planner/parse-cache.js';
+import type { ShardRouting } from './session/shard-routing.js';
+
+/** Routing table, plan cache and shard addresses from the config (validated: no gap, no overlap). */
+async function shardingFrom(config: RouterConfig): Promise<{ routing: ShardRouting; addresses: Map<string, { host: string; port: number }> } | null> {
+  if (!config.sharding) return null;
+  const table = buildRoutingTable({ generation: config.sharding.generation, ranges: config.sharding.shards.map((s) => ({ shard: s.name, ...parseShardName(s.name) })) });
+  await loadParser();
+  return {
+    routing: { table, plans: new PlanCache(buildShardingScheme(config.sharding.tables)), defaultShard: table.shards[0]! },
+    addresses: new Map(config.sharding.shards.map((s) => [s.name, { host: s.host, port: s.port }])),
+  };
+}
+
+/** PostgreSQL's authentication_timeout default. */
+const LOGIN_TIMEOUT_MS = 60_000;
+
+export interface RunningRouter {
+  port: number;
+  metrics: RouterMetrics;
+  close(): Promise<void>;
+}
+
+export async function startRouter(config: RouterConfig, log: Logger): Promise<RunningRouter> {
+  const sharding = await shardingFrom(config);
+  // Roles must exist alike on every shard; the verifiers are read from the default (first) one.
+  const authTarget = sharding ? sharding.addresses.get(sharding.routing.defaultShard)! : config.backend;
+  const verifiers = new VerifierSource({ ...authTarget, ...config.auth }, log);
+  const pools = new Map<string, ShardPools>();
+  const cancelKeys = new Map<number, { secretKey: number; target: Cancellable }>();
+  const tls: SecureContext | null = config.tls
+    ? createSecureContext({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' })
+    : null;
+  const metrics = new RouterMetrics(() => [...pools.values()].flatMap((sp) => sp.all()).map((p) => ({ role: p.role, database: p.database, stats: p.stats() })));
+
+  const ctx: RouterContext = {
+    log,
+    metrics,
+    statements: new StatementNames(),
+    lookupVerifier: (role) => verifiers.lookup(role),
+    tls,
+    requireTls: config.tls?.require ?? false,
+    mockSecret: randomBytes(32),
+    sharding: sharding?.routing ?? null,
+    poolFor(role, database, keys) {
+      const key = `${role}\0${database}`;
+      let p = pools.get(key);
+      if (!p) {
+        const make = (target: { host: string; port: number }, shard: string) =>
+          new BackendPool(role, database, target, config.pool.size, keys, log.child({ role, database, ...(shard ? { shard } : {}) }));
+        if (!sharding) p = singlePool(make(config.backend, ''));
+        else {
+          const byShard = new Map([...sharding.addresses].map(([name, addr]) => [name, make(addr, name)]));
+          const fallback = byShard.get(sharding.routing.defaultShard)!;
+          p = { default: fallback, get: (s) => byShard.get(s) ?? fallback, all: () => [...byShard.values()] };
+        }
+        pools.set(key, p);
+      } else for (const one of p.all()) one.updateKeys(keys);
+      return p;
+    },
+    registerCancelKey(target) {
+      let processId: number;
+      do processId = randomInt(1, 0x7fffffff); while (cancelKeys.has(processId));
+      const secretKey = randomInt(0, 0x7fffffff);
+      cancelKeys.set(processId, { secretKey, target });
+      return { processId, secretKey };
+    },
+    forgetCancelKey(processId) { cancelKeys.delete(processId); },
+    cancel(processId, secretKey) {
+      const k = cancelKeys.get(processId);
+      // A wrong secret is ignored silently, as PostgreSQL does.
+      if (k && k.secretKey === secretKey >>> 0) k.target.cancelRunning();
+    },
+  };
+
+  const sockets = new Set<Socket>();
+  const server: Server = createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    // A connection that does not finish logging in is dropped, like PostgreSQL's authentication_timeout.
+    socket.setTimeout(LOGIN_TIMEOUT_MS, () => { if (!loggedIn) socket.destroy(); });
+    let loggedIn = false;
+    login(socket, ctx).then((li) => {
+      loggedIn = true;
+      socket.setTimeout(0);
+      if (!li) return;
+      li.socket.on('close', () => sockets.delete(li.socket));
+      new ClientSession(ctx, li);
+    }, (e: Error) => {
+      if (!(e instanceof LoginRefused) && !(e instanceof ProtocolViolation)) log.warn({ err: e.message }, 'login failed');
+      const code = e instanceof LoginRefused ? e.sqlstate : e instanceof ProtocolViolation ? '08P01' : '08006';
+      if (!socket.destroyed) socket.end(msg.errorResponse({ severity: 'FATAL', code, message: e.message }));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
+  log.info({ listen: `${config.listen.host}:${port}`, backend: sharding ? [...sharding.addresses.keys()] : `${config.backend.host}:${config.backend.port}`, poolSize: config.pool.size, tls: !!tls }, 'router listening');
+  return {
+    port,
+    metrics,
+    async close() {
+      await new Promise<void>((r) => { server.close(() => r()); for (const s of sockets) s.destroy(); });
+      for (const p of pools.values()) for (const one of p.all()) one.close();
+      await verifiers.end();
+    },
+  };
+}

@@ -1,0 +1,557 @@
+// One logged-in client: relays its messages to a backend taken from the pool for the length of a transaction and
+// relays the backend's replies back, forwarding raw byte ranges. It decodes only what pooling needs:
+// ReadyForQuery (transaction boundaries), ParseComplete/CloseComplete (to hide the router's own re-prepares),
+// ParameterStatus (session settings follow the client across backends) and ErrorResponse's SQLSTATE (metrics).
+import type { Socket } from 'node:net';
+import pg from 'pg';
+import { serialize } from 'pg-protocol';
+import type { RouterContext } from './router-context.js';
+import type { LoggedIn } from './client-login.js';
+import type { BackendConnection } from '../pool/backend-connection.js';
+import type { BackendPool } from '../pool/backend-pool.js';
+import { FrameBuffer, frameLength, ProtocolViolation } from '../protocol/frame-buffer.js';
+import * as msg from '../protocol/backend-messages.js';
+import { readParse, buildParse, readBindStatement, replaceName, readTarget, buildCloseStatement, readBindParams, parseText, buildBind } from '../protocol/extended-query.js';
+import { readCString } from '../protocol/frame-buffer.js';
+import type { ShardPools } from '../pool/shard-pools.js';
+import { decide, showRouteTarget, showRouteReply, showRouteQuery, refusalQuery } from './shard-routing.js';
+
+const Z = 0x5a, E = 0x45, S = 0x53, Q = 0x51, F = 0x46, P = 0x50, B = 0x42, D = 0x44, C = 0x43, X = 0x58;
+const PARSE_COMPLETE = 0x31, CLOSE_COMPLETE = 0x33, TX_IDLE = 0x49;
+const PARSE_COMPLETE_MSG = Buffer.from([PARSE_COMPLETE, 0, 0, 0, 4]);
+type ParseInfoLike = { name: string; tail: Buffer };
+
+/** Whether a query text starts with SHOW (any case, after blanks): the only text an unsharded router looks at. */
+function startsWithShow(data: Buffer, off: number, end: number): boolean {
+  while (off < end && (data[off] === 0x20 || data[off] === 0x0a || data[off] === 0x09 || data[off] === 0x0d)) off++;
+  return end - off >= 4 && (data[off]! | 0x20) === 0x73 && (data[off + 1]! | 0x20) === 0x68 && (data[off + 2]! | 0x20) === 0x6f && (data[off + 3]! | 0x20) === 0x77;
+}
+
+/** A reply the router expects for a ParseComplete/CloseComplete-producing message it sent, in send order. */
+interface Expected { kind: number; drop: boolean; global: string | null; zSeq: number }
+interface ClientStatement { global: string; tail: Buffer }
+
+export class ClientSession {
+  private readonly socket: Socket;
+  private readonly pools: ShardPools;
+  /** The pool of the shard the current (or next) transaction runs on. */
+  private pool: BackendPool;
+  private shard = '';
+  /** Sharded mode: a BEGIN answered by the router, replayed on the shard the first keyed statement picks. */
+  private deferredBegin: Buffer | null = null;
+  /** Sharded mode: a statement failed before the deferred transaction reached a shard. */
+  private deferredFailed = false;
+  private readonly wanted: Map<string, string>;
+  private backend: BackendConnection | null = null;
+  private acquiring = false;
+  private closed = false;
+  private readonly inFrames = new FrameBuffer();
+  private readonly outFrames = new FrameBuffer();
+  /** Complete client frames that arrived while no backend was linked. */
+  private queued: Buffer[] = [];
+  /** Client ReadyForQuery-producing messages (Query, Sync, FunctionCall) not yet answered. */
+  private pending = 0;
+  /** ReadyForQuery-producing messages sent to / answered by the linked backend (the router's own included). */
+  private zSent = 0;
+  private zDone = 0;
+  /** Replies of the router's own SET/RESET queries, swallowed up to and including their ReadyForQuery. */
+  private swallow = 0;
+  private swallowedError: Buffer | null = null;
+  private readonly expected: Expected[] = [];
+  private txStatus = TX_IDLE;
+  private readonly statements = new Map<string, ClientStatement>();
+  private readonly cancelKey: { processId: number; secretKey: number };
+  /** Extended-protocol messages sent since the last Sync: their replies are still due, so the backend stays. */
+  private unsynced = false;
+  private backendPaused = false;
+  private clientPaused = false;
+
+  constructor(private readonly ctx: RouterContext, li: LoggedIn) {
+    this.socket = li.socket;
+    this.pools = li.pools;
+    this.pool = li.pools.default;
+    this.wanted = li.wanted;
+    this.cancelKey = ctx.registerCancelKey({ cancelRunning: () => this.backend?.cancel() });
+    ctx.metrics.clients.inc();
+    this.greet();
+    this.socket.on('data', (c: Buffer) => this.onClientData(c));
+    this.socket.on('error', () => this.close());
+    this.socket.on('close', () => this.close());
+    this.socket.on('drain', () => { if (this.backendPaused && this.backend) { this.backendPaused = false; this.backend.socket.resume(); } });
+    if (li.rest.length) this.onClientData(li.rest);
+  }
+
+  /** AuthenticationOk, the server's parameters (with the client's own settings), BackendKeyData, ReadyForQuery. */
+  private greet(): void {
+    const params = new Map(this.pool.serverParams ?? []);
+    for (const [k, v] of this.wanted) if (params.has(k)) params.set(k, v);
+    this.socket.cork();
+    this.socket.write(msg.authenticationOk());
+    for (const [k, v] of params) this.socket.write(msg.parameterStatus(k, v));
+    this.socket.write(msg.backendKeyData(this.cancelKey.processId, this.cancelKey.secretKey));
+    this.socket.write(msg.readyForQuery('I'));
+    this.socket.uncork();
+  }
+
+  // ---- client → backend ----
+
+  private onClientData(chunk: Buffer): void {
+    let data: Buffer | null;
+    try { data = this.inFrames.take(chunk); } catch (e) { this.fail(e as Error); return; }
+    if (!data) return;
+    let end = 0;
+    try {
+      while (data.length - end >= 5) {
+        const next = end + 1 + frameLength(data, end);
+        if (next > data.length) break;
+        end = next;
+      }
+    } catch (e) { this.fail(e as Error); return; }
+    this.inFrames.keep(data, end);
+    if (end === 0) return;
+    const frames = end === data.length ? data : data.subarray(0, end);
+    if (this.backend) { this.relayToBackend(frames); return; }
+    if (!this.queued.length && frames[0] === X) { this.close(); return; }
+    if (!this.acquiring && !this.queued.length) {
+      const shard = this.chooseShard(frames);
+      if (shard === null) return;
+      this.shard = shard;
+      this.pool = this.pools.get(shard);
+      const idle = this.pool.tryAcquire();
+      if (idle) { this.attach(idle); this.relayToBackend(frames); return; }
+    }
+    this.queued.push(frames);
+    this.link();
+  }
+
+  /** Takes a backend for the next transaction; the client is paused meanwhile (its bytes wait in `queued`). */
+  private link(): void {
+    if (this.acquiring || this.closed) return;
+    this.acquiring = true;
+    this.socket.pause();
+    this.pool.acquire().then((b) => {
+      this.acquiring = false;
+      if (this.closed) { this.pool.release(b); return; }
+      this.attach(b);
+      this.socket.resume();
+      const q = this.queued;
+      this.queued = [];
+      for (const frames of q) if (this.backend) this.relayToBackend(frames);
+    }, (e: Error) => {
+      this.acquiring = false;
+      this.fatal((e as { sqlstate?: string }).sqlstate ?? '08006', `could not get a server connection: ${e.message}`);
+    });
+  }
+
+  private attach(b: BackendConnection): void {
+    this.backend = b;
+    // A released backend left no partial frame behind (else it was discarded), so the buffer is reused as is.
+    this.zSent = this.zDone = 0;
+    this.expected.length = 0;
+    this.txStatus = TX_IDLE;
+    b.onData = this.onBackendDataBound;
+    b.onClose = this.backendLostBound;
+    b.socket.on('drain', this.resumeClient);
+    this.syncSettings(b);
+    if (this.deferredBegin) {
+      b.socket.write(this.deferredBegin);
+      this.deferredBegin = null;
+      this.swallow++;
+      this.zSent++;
+    }
+  }
+
+  private readonly onBackendDataBound = (c: Buffer) => this.onBackendData(c);
+  private readonly backendLostBound = (reason: string) => this.backendLost(reason);
+  private readonly resumeClient = () => { if (this.clientPaused) { this.clientPaused = false; this.socket.resume(); } };
+
+  /** Applies the client's settings to a backend that last served someone else: one SET/RESET query, swallowed. */
+  private syncSettings(b: BackendConnection): void {
+    const sql: string[] = [];
+    for (const [k, v] of this.wanted) {
+      if (b.params.get(k) !== v) { sql.push(`SET ${k} TO ${pg.escapeLiteral(v)}`); b.params.set(k, v); b.clientSet.add(k); }
+    }
+    for (const k of b.clientSet) {
+      if (!this.wanted.has(k)) { sql.push(`RESET ${k}`); b.clientSet.delete(k); b.params.delete(k); }
+    }
+    if (!sql.length) return;
+    this.swallow++;
+    this.zSent++;
+    b.socket.write(serialize.query(sql.join('; ')));
+  }
+
+  private relayToBackend(data: Buffer): void {
+    const b = this.backend!;
+    const out = b.socket;
+    out.cork();
+    let run = 0;
+    let off = 0;
+    try {
+      while (off < data.length) {
+        const type = data[off]!;
+        const end = off + 1 + data.readUInt32BE(off + 1);
+        switch (type) {
+          case Q: {
+            this.pending++; this.zSent++;
+            if (!this.ctx.sharding && !startsWithShow(data, off + 5, end)) break;
+            const sub = this.substituteQuery(readCString(data, off + 5, end)[0]);
+            if (sub === null) break;
+            if (off > run) out.write(data.subarray(run, off));
+            run = end;
+            out.write(serialize.query(sub));
+            break;
+          }
+          case F:
+            this.pending++; this.zSent++;
+            break;
+          case S:
+            this.pending++; this.zSent++; this.unsynced = false;
+            break;
+          case 0x45 /* Execute */: case 0x48 /* Flush */:
+            this.unsynced = true;
+            break;
+          case P: {
+            this.unsynced = true;
+            const p = readParse(data, off, end);
+            if (p.name === '') { this.expect(PARSE_COMPLETE, false, null); break; }
+            if (off > run) out.write(data.subarray(run, off));
+            run = end;
+            const global = this.ctx.statements.nameFor(p.tail);
+            this.statements.set(p.name, { global, tail: Buffer.from(p.tail) });
+            if (b.prepared.has(global)) { out.write(buildCloseStatement(global)); this.expect(CLOSE_COMPLETE, true, null); }
+            out.write(buildParse(global, p.tail));
+            b.prepared.add(global);
+            this.expect(PARSE_COMPLETE, false, global);
+            break;
+          }
+          case B: {
+            this.unsynced = true;
+            if (this.ctx.sharding && this.refuseBind(b, data, off, end, run)) { run = end; break; }
+            const st = readBindStatement(data, off, end);
+            const cs = st.name === '' ? undefined : this.statements.get(st.name);
+            if (!cs) break;
+            if (off > run) out.write(data.subarray(run, off));
+            run = end;
+            this.ensurePrepared(b, cs);
+            out.write(replaceName(data, off, end, st.start, st.next, cs.global));
+            break;
+          }
+          case D: case C: {
+            this.unsynced = true;
+            const t = readTarget(data, off, end);
+            if (type === C) this.expect(CLOSE_COMPLETE, false, null);
+            if (t.kind !== S || t.name === '') break;
+            const cs = this.statements.get(t.name);
+            if (!cs) break;
+            if (off > run) out.write(data.subarray(run, off));
+            run = end;
+            if (type === C) {
+              this.statements.delete(t.name);
+              b.prepared.delete(cs.global);
+            } else {
+              this.ensurePrepared(b, cs);
+            }
+            out.write(replaceName(data, off, end, t.start, t.next, cs.global));
+            break;
+          }
+          case X:
+            if (off > run) out.write(data.subarray(run, off));
+            out.uncork();
+            this.close();
+            return;
+        }
+        off = end;
+      }
+    } catch (e) {
+      out.uncork();
+      this.fail(e as Error);
+      return;
+    }
+    const ok = out.write(run === 0 ? data : data.subarray(run));
+    out.uncork();
+    if (!ok && !this.clientPaused) { this.clientPaused = true; this.socket.pause(); }
+  }
+
+  // ---- sharding ----
+
+  /**
+   * Picks the shard for a batch arriving with no backend linked, or answers it here and returns null. Unsharded
+   * routers only answer SHOW pgop.route here. Sharded ones pick by the first Query or Bind with a sharding key.
+   */
+  private chooseShard(frames: Buffer): string | null {
+    if (frames[0] === P && !this.deferredFailed && this.prepareLocally(frames)) return null;
+    const r = this.ctx.sharding;
+    const onlyQuery = frames[0] === Q && 1 + frames.readUInt32BE(1) === frames.length;
+    const localStatus = () => (this.deferredFailed ? 'E' : this.deferredBegin ? 'T' : 'I');
+    if (onlyQuery) {
+      const sql = readCString(frames, 5, frames.length)[0];
+      const show = showRouteTarget(sql);
+      if (show !== null) { this.reply(showRouteReply(r, show), localStatus()); return null; }
+      if (!r) return '';
+      const d = decide(r, sql);
+      const tx = d.plan.kind === 'unsharded' ? d.plan.tx : undefined;
+      if (this.deferredFailed) {
+        if (tx === 'commit' || tx === 'rollback') { this.deferredFailed = false; this.deferredBegin = null; this.reply(msg.commandComplete('ROLLBACK'), 'I'); return null; }
+        this.reply(msg.errorResponse({ severity: 'ERROR', code: '25P02', message: 'current transaction is aborted, commands ignored until end of transaction block' }), 'E');
+        return null;
+      }
+      if (tx === 'begin') { this.deferredBegin = Buffer.from(frames); this.reply(msg.commandComplete('BEGIN'), 'T'); return null; }
+      if (this.deferredBegin && (tx === 'commit' || tx === 'rollback')) {
+        this.deferredBegin = null;
+        this.reply(msg.commandComplete(tx === 'commit' ? 'COMMIT' : 'ROLLBACK'), 'I');
+        return null;
+      }
+      return this.shardOr(d.shard, d.route.kind === 'none' ? d.route.reason : '', frames);
+    }
+    if (!r) return '';
+    let off = 0;
+    const parsed = new Map<string, Buffer>();
+    while (off < frames.length) {
+      const type = frames[off]!;
+      const end = off + 1 + frames.readUInt32BE(off + 1);
+      if (type === Q) {
+        const d = decide(r, readCString(frames, off + 5, end)[0]);
+        return this.shardOr(d.shard, d.route.kind === 'none' ? d.route.reason : '', frames);
+      }
+      if (type === P) {
+        const p = readParse(frames, off, end);
+        parsed.set(p.name, p.tail);
+      } else if (type === B) {
+        const bp = readBindParams(frames, off, end);
+        const tail = parsed.get(bp.statement) ?? this.statements.get(bp.statement)?.tail;
+        if (tail) {
+          const d = decide(r, parseText(tail), bp.params);
+          return this.shardOr(d.shard, d.route.kind === 'none' ? d.route.reason : '', frames);
+        }
+      }
+      off = end;
+    }
+    return r.defaultShard;
+  }
+
+  /**
+   * A batch of only named Parse messages and one Sync (libpq's PQprepare) is answered here: the statement is
+   * prepared on whichever backend later runs it. Holding a backend for it would let a client that prepares
+   * synchronously while its own other connections hold every backend in open transactions wait forever
+   * (pgbench -M prepared with more clients than backends). Errors in the text surface at the first Bind instead.
+   */
+  private prepareLocally(frames: Buffer): boolean {
+    const names: ParseInfoLike[] = [];
+    let off = 0;
+    while (off < frames.length) {
+      const type = frames[off]!;
+      const end = off + 1 + frames.readUInt32BE(off + 1);
+      if (type === P) {
+        const p = readParse(frames, off, end);
+        if (p.name === '') return false;
+        names.push(p);
+      } else if (type !== S || end !== frames.length) return false;
+      off = end;
+    }
+    if (!names.length || frames[frames.length - 5] !== S) return false;
+    for (const p of names) this.statements.set(p.name, { global: this.ctx.statements.nameFor(p.tail), tail: Buffer.from(p.tail) });
+    this.socket.cork();
+    for (let i = 0; i < names.length; i++) this.socket.write(PARSE_COMPLETE_MSG);
+    this.socket.write(msg.readyForQuery(this.deferredBegin ? 'T' : 'I'));
+    this.socket.uncork();
+    return true;
+  }
+
+  /** The shard, or a refusal for a statement that would need several shards (scatter-gather comes later). */
+  private shardOr(shard: string | null, reason: string, frames: Buffer): string | null {
+    if (shard !== null) return shard;
+    const error = msg.errorResponse({ severity: 'ERROR', code: '0A000', message: `statement needs more than one shard, which the router does not do yet: ${reason}`,
+      hint: 'add "<sharding column> = <value>" to the statement, or run it on each shard directly' });
+    if (this.deferredBegin) { this.deferredBegin = null; this.deferredFailed = true; }
+    // One ReadyForQuery per Query/Sync in the batch, as PostgreSQL would send after skipping to each Sync.
+    let zs = 0;
+    for (let off = 0; off < frames.length; off += 1 + frames.readUInt32BE(off + 1)) if (frames[off] === Q || frames[off] === S) zs++;
+    const status = this.deferredFailed ? 'E' : 'I';
+    this.socket.cork();
+    this.socket.write(error);
+    for (let i = 0; i < Math.max(zs, 1); i++) this.socket.write(msg.readyForQuery(status));
+    this.socket.uncork();
+    return null;
+  }
+
+  private reply(body: Buffer, status: 'I' | 'T' | 'E'): void {
+    this.socket.cork();
+    this.socket.write(body);
+    this.socket.write(msg.readyForQuery(status));
+    this.socket.uncork();
+  }
+
+  /** While linked: SHOW pgop.route, or a statement for another shard than the transaction's, become other SQL. */
+  private substituteQuery(sql: string): string | null {
+    const show = showRouteTarget(sql);
+    if (show !== null) return showRouteQuery(this.ctx.sharding, show);
+    const r = this.ctx.sharding;
+    if (!r) return null;
+    const d = decide(r, sql);
+    if (d.shard === null) return refusalQuery(`statement needs more than one shard, which the router does not do yet: ${d.route.kind === 'none' ? d.route.reason : ''}`);
+    if (d.route.kind === 'shard' && d.shard !== this.shard) {
+      return refusalQuery(`this transaction runs on shard ${this.shard}; the statement belongs to shard ${d.shard} (cross-shard transactions are not supported yet)`);
+    }
+    return null;
+  }
+
+  /** A Bind whose key belongs to another shard is replaced by one of a failing DO statement, into the same portal. */
+  private refuseBind(b: BackendConnection, data: Buffer, off: number, end: number, run: number): boolean {
+    const r = this.ctx.sharding!;
+    const bp = readBindParams(data, off, end);
+    const tail = bp.statement === '' ? null : this.statements.get(bp.statement)?.tail;
+    if (!tail) return false;
+    const d = decide(r, parseText(tail), bp.params);
+    if (d.route.kind !== 'shard' || d.shard === this.shard) return false;
+    const out = b.socket;
+    if (off > run) out.write(data.subarray(run, off));
+    out.write(buildParse('', Buffer.from(`${refusalQuery(`this transaction runs on shard ${this.shard}; the statement belongs to shard ${d.shard} (cross-shard transactions are not supported yet)`)}\0\0\0`, 'utf8')));
+    this.expect(PARSE_COMPLETE, true, null);
+    out.write(buildBind(bp.portal, ''));
+    return true;
+  }
+
+  private ensurePrepared(b: BackendConnection, cs: ClientStatement): void {
+    if (b.prepared.has(cs.global)) return;
+    b.socket.write(buildParse(cs.global, cs.tail));
+    b.prepared.add(cs.global);
+    this.expect(PARSE_COMPLETE, true, cs.global);
+  }
+
+  private expect(kind: number, drop: boolean, global: string | null): void {
+    this.expected.push({ kind, drop, global, zSeq: this.zSent });
+  }
+
+  // ---- backend → client ----
+
+  private onBackendData(chunk: Buffer): void {
+    let data: Buffer | null;
+    try { data = this.outFrames.take(chunk); } catch (e) { this.fail(e as Error); return; }
+    if (!data) return;
+    const client = this.socket;
+    client.cork();
+    let run = 0;
+    let off = 0;
+    let sawIdle = false;
+    try {
+      while (data.length - off >= 5) {
+        const end = off + 1 + frameLength(data, off);
+        if (end > data.length) break;
+        const type = data[off]!;
+        if (this.swallow > 0) {
+          if (off > run) client.write(data.subarray(run, off));
+          run = end;
+          if (type === Z) { this.swallow--; this.zDone++; this.settle(); } else if (type === E) this.swallowedError = Buffer.from(data.subarray(off, end));
+          else if (type === S) this.noteParameter(data, off, end, false);
+          off = end;
+          continue;
+        }
+        if (type === Z) {
+          this.pending--; this.zDone++;
+          this.txStatus = data[off + 5]!;
+          this.ctx.metrics.query();
+          if (this.expected.length) this.settle();
+          sawIdle = this.txStatus === TX_IDLE && this.pending === 0;
+        } else if (type === PARSE_COMPLETE || type === CLOSE_COMPLETE) {
+          const x = this.expected.shift();
+          if (x?.drop) { if (off > run) client.write(data.subarray(run, off)); run = end; }
+          if (x?.global && x.kind === PARSE_COMPLETE) x.global = null;
+        } else if (type === E) {
+          this.ctx.metrics.errors.inc({ sqlstate: msg.errorField(data, off + 5, end, 'C') ?? 'unknown' });
+        } else if (type === S) {
+          this.noteParameter(data, off, end, true);
+        }
+        off = end;
+      }
+    } catch (e) {
+      client.uncork();
+      this.fail(e as Error);
+      return;
+    }
+    const ok = off > run ? client.write(run === 0 && off === data.length ? data : data.subarray(run, off)) : true;
+    this.outFrames.keep(data, off);
+    client.uncork();
+    if (this.swallowedError && this.swallow === 0) { this.settingsRefused(); return; }
+    if (sawIdle && this.swallow === 0 && this.pending === 0 && !this.unsynced && this.txStatus === TX_IDLE) this.unlink();
+    else if (!ok && this.backend && !this.backendPaused) { this.backendPaused = true; this.backend.socket.pause(); }
+  }
+
+  /** At a ReadyForQuery: replies for messages before it that never came were skipped after an error. */
+  private settle(): void {
+    const b = this.backend;
+    while (this.expected.length && this.expected[0]!.zSeq < this.zDone) {
+      const x = this.expected.shift()!;
+      // A Parse that never completed did not prepare anything on this backend.
+      if (x.global && b) b.prepared.delete(x.global);
+    }
+  }
+
+  /** Settings reported by the server follow the client: the next backend gets them too. */
+  private noteParameter(data: Buffer, off: number, end: number, byClient: boolean): void {
+    const nul = data.indexOf(0, off + 5);
+    const name = data.toString('utf8', off + 5, nul);
+    const value = data.toString('utf8', nul + 1, end - 1);
+    this.backend?.params.set(name, value);
+    if (byClient) {
+      this.wanted.set(name, value);
+      this.backend?.clientSet.add(name);
+    }
+  }
+
+  private unlink(): void {
+    const b = this.backend;
+    if (!b) return;
+    this.backend = null;
+    b.socket.off('drain', this.resumeClient);
+    if (this.backendPaused) { this.backendPaused = false; b.socket.resume(); }
+    this.ctx.metrics.transaction();
+    if (this.outFrames.pending || this.expected.length) {
+      this.outFrames.clear();
+      this.expected.length = 0;
+      this.pool.discard(b);
+    } else this.pool.release(b);
+    if (this.clientPaused) { this.clientPaused = false; this.socket.resume(); }
+  }
+
+  private settingsRefused(): void {
+    const err = this.swallowedError!;
+    this.swallowedError = null;
+    this.socket.write(err);
+    this.close();
+  }
+
+  private backendLost(reason: string): void {
+    if (this.closed) return;
+    const b = this.backend;
+    this.backend = null;
+    if (b) this.pool.discard(b);
+    this.fatal('08006', `server connection lost: ${reason}`);
+  }
+
+  cancelRunning(): void { this.backend?.cancel(); }
+
+  // ---- ending ----
+
+  private fail(e: Error): void {
+    this.ctx.log.warn({ err: e.message, kind: e instanceof ProtocolViolation ? 'protocol' : 'internal' }, 'closing client connection');
+    this.fatal('08P01', e.message);
+  }
+
+  private fatal(sqlstate: string, message: string): void {
+    if (!this.closed && !this.socket.destroyed) this.socket.write(msg.errorResponse({ severity: 'FATAL', code: sqlstate, message }));
+    this.close();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ctx.metrics.clients.dec();
+    this.ctx.forgetCancelKey(this.cancelKey.processId);
+    const b = this.backend;
+    this.backend = null;
+    // Mid-transaction or mid-reply the backend's state is unknown: it is dropped, never handed to another client.
+    if (b) this.pool.discard(b);
+    this.socket.end();
+    this.socket.destroySoon?.();
+  }
+}

@@ -1,0 +1,30 @@
+// What a client session needs from the router around it; the server implements it, tests can too.
+import type { SecureContext } from 'node:tls';
+import type { Logger } from 'pino';
+import type { RouterMetrics } from '../metrics.js';
+import type { StatementNames } from './statement-names.js';
+import type { ShardPools } from '../pool/shard-pools.js';
+import type { ShardRouting } from './shard-routing.js';
+import type { ScramVerifier } from '../auth/scram.js';
+
+export interface Cancellable { cancelRunning(): void }
+
+export interface RouterContext {
+  log: Logger;
+  metrics: RouterMetrics;
+  statements: StatementNames;
+  lookupVerifier(role: string): Promise<ScramVerifier | null>;
+  /** Server TLS for clients (SSLRequest); null answers 'N'. */
+  tls: SecureContext | null;
+  /** Refuse clients that do not ask for TLS (only meaningful with tls set). */
+  requireTls: boolean;
+  /** Keys the mock verifiers for unknown roles, so their salt is stable per role across attempts. */
+  mockSecret: Buffer;
+  poolFor(role: string, database: string, keys: { clientKey: Buffer; serverKey: Buffer }): ShardPools;
+  /** Null: one backend, pure pass-through. */
+  sharding: ShardRouting | null;
+  /** Issues the BackendKeyData a client will quote in a CancelRequest. */
+  registerCancelKey(target: Cancellable): { processId: number; secretKey: number };
+  forgetCancelKey(processId: number): void;
+  cancel(processId: number, secretKey: number): void;
+}
