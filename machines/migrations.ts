@@ -37,4 +37,5 @@ export const MIGRATIONS: { [K in MachineId]: Record<number, Migration> } = {
   failover: {},
   switchover: {},
   agent: {},
+  pooler: {},
 };
