@@ -5,6 +5,9 @@ import type { PostgresClusterSpec } from '../crds/postgrescluster.js';
 import { definitions } from '../crds/registry.js';
 import { register, type KindRegistration } from '../actors/registry.js';
 import { postgresClusterBinding } from '../actors/bindings/postgrescluster.binding.js';
+import { poolerBinding } from '../actors/bindings/pooler.binding.js';
+import { createPoolerImplementations } from '../adapters/implementations/pooler.impl.js';
+import type { PoolerPlatform } from '../adapters/pooler/pooler-platform.js';
 import type { ClusterSnapshot } from '../machines/cluster/cluster.selectors.js';
 import type { ClusterRef } from '../machines/instance/instance.types.js';
 import type { QueuedStepDeps } from '../actors/queues/from-queued-step.js';
@@ -24,6 +27,8 @@ export interface OperatorDeps {
   log: Logger;
   steps: QueuedStepDeps;
   onStep?: (plan: 'failover' | 'switchover', step: string) => void;
+  /** PgBouncer for Poolers on this platform (absent: Poolers report that they are not supported here). */
+  poolers?: PoolerPlatform;
   /** Platform status fields of a cluster (local endpoint addresses). */
   clusterExtraStatus?: (key: ResourceKey) => Promise<Record<string, unknown>>;
   /** Where backups find the instances (local platform); absent: backups fail with a clear reason. */
@@ -52,6 +57,10 @@ export const registrations: readonly KindRegistration<OperatorDeps>[] = [
       async (c) => (runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined)?.context.currentPrimary ?? null)),
     { extraStatus: async (key, deps) => deps.clusterExtraStatus?.(key) ?? {} }),
   register(backupJobBinding, (deps: OperatorDeps) => createBackupImplementations({ steps: deps.steps })),
+  register(poolerBinding, (deps: OperatorDeps, runtime) => createPoolerImplementations({
+    poolers: deps.poolers, platform: deps.platform, log: deps.log,
+    clusterSnapshot: (c) => runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined,
+  })),
 ];
 
 /** Every kind the CRDs serve. */

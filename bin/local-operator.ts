@@ -14,6 +14,7 @@ import { LocalSecrets } from '../adapters/local/secrets.js';
 import { EndpointTable, EndpointProxies, type EndpointRecord, type Target } from '../adapters/local/endpoints.js';
 import { LocalPlatform } from '../adapters/local/local-platform.js';
 import { localCertificatesFromEnv, x509Builders } from '../adapters/certs/local-certificates.js';
+import { LocalPoolers } from '../adapters/local/poolers.js';
 import { InstanceObserver } from '../adapters/instance-observer.js';
 import { LocalBackupHosts } from '../adapters/local/backup-hosts.js';
 import { writePid, removePid } from '../adapters/local/processes.js';
@@ -95,6 +96,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
   const operator = await startOperator({
     store, platform, redisUrl: record.redisUrl, log, metricsPort,
     backupHosts: new LocalBackupHosts(pods, state.root, pgUser),
+    poolers: new LocalPoolers(state, pods, endpoints, pgUser, record.dataRoot, log.child({ component: 'poolers' })),
     ...(options.inspectPort !== undefined ? { inspectPort: options.inspectPort } : {}),
     ...(process.env.PGOP_CRASH_AT ? { crashAt: process.env.PGOP_CRASH_AT } : {}),
     extraStatus: async (key) => {

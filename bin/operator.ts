@@ -16,6 +16,7 @@ import { PermanentError } from '../actors/ports/errors.js';
 import type { Logger } from '../adapters/logging/logger.js';
 import type { ResourceKey, ResourceStore } from '../actors/ports/resource-store.js';
 import type { PlanPlatform } from '../adapters/platform.js';
+import type { PoolerPlatform } from '../adapters/pooler/pooler-platform.js';
 import { abortableSleep } from '../adapters/retry.js';
 import { createOperatorMetrics } from '../adapters/metrics/operator-metrics.js';
 import { startInspectorServer } from '../adapters/inspect/inspector-server.js';
@@ -38,6 +39,8 @@ export interface ClusterOperatorOptions {
   /** Drill: `machine:state` kills the process when that state is entered. */
   crashAt?: string;
   extraStatus?: (key: ResourceKey) => Promise<Record<string, unknown>>;
+  /** PgBouncer for Poolers on this platform. */
+  poolers?: PoolerPlatform;
   /** One observation round of the platform, every second. */
   observe: (runtime: Runtime) => Promise<void>;
   /** A phase change or a finished failover/switchover, for Kubernetes Events. */
@@ -65,6 +68,7 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
     onStep: (plan, step) => { metrics.step(plan, step); effectsLog.info({ plan, step }, `${plan} step done: ${step}`); },
     ...(o.extraStatus ? { clusterExtraStatus: o.extraStatus } : {}),
     ...(o.backupHosts ? { backupHosts: o.backupHosts } : {}),
+    ...(o.poolers ? { poolers: o.poolers } : {}),
   };
   const holder: { runtime?: Runtime } = {};
   const worker = process.env.PGOP_WORKERS === 'external' ? undefined : startStepWorker({
@@ -82,7 +86,9 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
   });
 
   const runtime = await startRuntime<OperatorDeps>({
-    store, log, registrations, deps, servedKinds, metrics,
+    store, log, deps, servedKinds, metrics,
+    // A platform without PgBouncer support leaves Poolers to the NotImplemented condition instead of retrying.
+    registrations: registrations.filter((r) => r.binding.kind !== 'Pooler' || o.poolers !== undefined),
     inspect: (resource, actorLog) => createActorInspection({
       log: actorLog, resource,
       onTransition: (m, from, to) => metrics.transition(m, from, to),

@@ -3,8 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Strict, StringMap } from './schema-kit.js';
 import { ClusterRef, CommonStatus } from './common.js';
 import type { ResourceDefinition, Resource } from './definition.js';
-
-const OWNED = ['listen_addr', 'listen_port', 'auth_file', 'auth_type', 'auth_query', 'auth_user', 'unix_socket_dir', 'pidfile', 'logfile'];
+import { POOLER_PARAMETER_RULES, poolerParameterProblems } from './pgbouncer-parameters.js';
 
 export const PoolerSpec = Strict({
   cluster: ClusterRef,
@@ -17,24 +16,35 @@ export const PoolerSpec = Strict({
     maxClientConnections: Type.Integer({ minimum: 1, maximum: 100000, default: 1000 }),
     parameters: Type.Optional(StringMap({
       maxProperties: 100,
-      rules: OWNED.map((k) => ({ rule: `!has(self.${k})`, message: `${k} is a PgBouncer setting the operator manages; remove it` })),
+      description: 'pgbouncer.ini tuning (timeouts, pool sizes, logging, keepalives) from an allowlist; listening, auth, TLS and files belong to the operator. Changes are reloaded without dropping clients.',
+      rules: POOLER_PARAMETER_RULES,
     })),
   }, { default: {} }),
 }, {
   rules: [{ rule: 'self.cluster == oldSelf.cluster', message: 'is immutable: create another Pooler', fieldPath: '.cluster' }],
 });
 
-export const PoolerStatus = Type.Object({ ...CommonStatus, instances: Type.Optional(Type.Integer()), readyInstances: Type.Optional(Type.Integer()), endpoint: Type.Optional(Type.String()) });
-export type Pooler = Resource<Static<typeof PoolerSpec>, Static<typeof PoolerStatus>>;
+export const PoolerStatus = Type.Object({
+  ...CommonStatus,
+  instances: Type.Optional(Type.Integer()),
+  readyInstances: Type.Optional(Type.Integer()),
+  endpoint: Type.Optional(Type.String()),
+  paused: Type.Optional(Type.Boolean({ description: 'Whether PgBouncer holds new queries (PAUSE) right now' })),
+  target: Type.Optional(Type.String({ description: 'The instance (rw) or endpoint (ro) PgBouncer sends server connections to' })),
+});
+export type PoolerSpec = Static<typeof PoolerSpec>;
+export type Pooler = Resource<PoolerSpec, Static<typeof PoolerStatus>>;
 
 export const poolerDefinition: ResourceDefinition = {
   kind: 'Pooler', plural: 'poolers', singular: 'pooler', shortNames: ['pgpool'], scope: 'Namespaced', categories: ['pgop', 'all'],
   spec: PoolerSpec, status: PoolerStatus,
+  localChecks: (spec) => poolerParameterProblems((spec as PoolerSpec).pgbouncer?.parameters ?? {})
+    .map((message) => ({ field: 'spec.pgbouncer.parameters', message })),
   printerColumns: [
     { name: 'Cluster', type: 'string', jsonPath: '.spec.cluster.name' },
     { name: 'Type', type: 'string', jsonPath: '.spec.type' },
     { name: 'Instances', type: 'integer', jsonPath: '.spec.instances' },
-    { name: 'Paused', type: 'boolean', jsonPath: '.spec.paused' },
+    { name: 'Paused', type: 'boolean', jsonPath: '.status.paused' },
     { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],

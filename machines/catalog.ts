@@ -6,6 +6,7 @@ import { failoverMachine } from './failover/failover.machine.js';
 import { switchoverMachine } from './switchover/switchover.machine.js';
 import { agentMachine } from './agent/agent.machine.js';
 import { backupMachine } from './backup/backup.machine.js';
+import { poolerMachine } from './pooler/pooler.machine.js';
 
 export interface CatalogEntry { id: string; machine: AnyStateMachine; summary: string; runsIn: string }
 
@@ -16,4 +17,5 @@ export const machineCatalog: CatalogEntry[] = [
   { id: 'switchover', machine: switchoverMachine, runsIn: 'operator, a child of the cluster during a planned switchover', summary: 'Planned switchover with zero data loss, rolled back when the candidate cannot finish.' },
   { id: 'backup', machine: backupMachine, runsIn: 'operator, one actor per BackupJob', summary: 'One pgBackRest backup as a queued step: pending → running (progress) → succeeded | failed.' },
   { id: 'agent', machine: agentMachine, runsIn: 'instance agent (pgop instance)', summary: 'Bootstrap, lease-guarded start, supervision with backoff, self-fencing, promotion, demotion, rejoin.' },
+  { id: 'pooler', machine: poolerMachine, runsIn: 'operator, one actor per Pooler', summary: 'PgBouncer in front of a cluster: apply (config, processes, reload, PAUSE/RESUME) on every spec or route change, retry, removal.' },
 ];

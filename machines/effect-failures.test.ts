@@ -18,6 +18,7 @@ const sampleInputs: Record<string, unknown> = {
   switchover: { cluster, requestId: 'r1', primary: 'demo-1', target: null, replicas: ['demo-2', 'demo-3'], startedAt: at },
   agent: { instance: 'demo-1', bootstrap: 'initdb', maxBackoffMs: 8000, leaseMs: 5000 },
   backup: { namespace: 'default', name: 'b1', uid: 'u1', generation: 1, cluster: 'demo', backupType: 'full', target: 'prefer-standby', kind: 'backup', createdAt: at },
+  pooler: { namespace: 'default', name: 'p', generation: 1, spec: { cluster: { name: 'demo' }, type: 'rw', instances: 1, paused: false, pgbouncer: { poolMode: 'session', defaultPoolSize: 20, maxClientConnections: 100 } } },
 };
 
 interface InvokeSite { node: AnyStateNode; id: string; src: string }

@@ -38,4 +38,5 @@ export const MIGRATIONS: { [K in MachineId]: Record<number, Migration> } = {
   switchover: {},
   agent: {},
   backup: {},
+  pooler: {},
 };

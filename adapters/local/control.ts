@@ -1,5 +1,6 @@
 // What the `pgop local` commands do to the platform: start what is missing (redis, daemon), stop everything.
 import { spawn } from 'node:child_process';
+import { poolerPids } from './poolers.js';
 import { openSync, closeSync, rmSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateDir } from './state-dir.js';
@@ -103,6 +104,9 @@ export async function down(state: StateDir, purge: boolean, report: (line: strin
   const agents = agentPids(state).filter((pid) => isAlive(pid));
   if (agents.length) report(`stopping ${agents.length} instance${agents.length === 1 ? '' : 's'}`);
   await Promise.all(agents.map((pid) => terminate(pid, 40_000)));
+  const poolers = poolerPids(state);
+  if (poolers.length) report(`stopping ${poolers.length} pgbouncer process${poolers.length === 1 ? '' : 'es'}`);
+  await Promise.all(poolers.map((pid) => terminate(pid, 5000, false)));
   const record = state.readPlatform();
   if (record?.redisPid && isAlive(record.redisPid)) { report('stopping redis'); await stopRedis(record.redisPid); }
   if (purge) {

@@ -3,11 +3,15 @@ import type { Platform } from '../../adapters/local/control.js';
 import { LocalSecrets } from '../../adapters/local/secrets.js';
 import { SUPERUSER } from '../../adapters/instance/spec.js';
 import { localTlsFiles } from '../../adapters/certs/local-certificates.js';
+import type { Pooler } from '../../crds/pooler.js';
 
-/** A libpq URI through the cluster's stable endpoint; passwords are URL-safe by construction. */
-export function connectionUri(p: Platform, c: PostgresCluster, role: 'primary' | 'replica', user?: string): string {
+/** A libpq URI through the cluster's stable endpoint (or one of its Poolers); passwords are URL-safe by construction. */
+export function connectionUri(p: Platform, c: PostgresCluster, role: 'primary' | 'replica', user?: string, through?: Pooler): string {
   const ns = c.metadata.namespace ?? 'default';
-  const endpoint = role === 'primary' ? c.status?.endpoints?.readWrite : c.status?.endpoints?.readOnly;
+  if (through && (user === SUPERUSER)) throw new Error(`the superuser cannot log in through a Pooler (its auth lookup serves ordinary roles only); connect without --pooler`);
+  if (through && through.spec.cluster.name !== c.metadata.name) throw new Error(`pooler "${through.metadata.name}" fronts cluster "${through.spec.cluster.name}", not "${c.metadata.name}"`);
+  if (through && !through.status?.endpoint) throw new Error(`pooler "${through.metadata.name}" has no endpoint yet (phase ${through.status?.phase ?? 'Pending'}${through.status?.message ? `: ${through.status.message}` : ''})`);
+  const endpoint = through ? through.status?.endpoint : role === 'primary' ? c.status?.endpoints?.readWrite : c.status?.endpoints?.readOnly;
   if (!endpoint) throw new Error(`cluster ${c.metadata.name} has no endpoints yet (phase ${c.status?.phase ?? 'Pending'}); wait for it or run \`pgop local up --wait\``);
   const owner = c.spec.bootstrap?.initdb?.owner ?? 'app';
   const database = c.spec.bootstrap?.initdb?.database ?? 'app';

@@ -9,6 +9,7 @@ import { runDaemon } from '../local-operator.js';
 import { resolveKind, definitions } from '../../crds/registry.js';
 import type { Resource } from '../../crds/definition.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
+import type { Pooler } from '../../crds/pooler.js';
 import { clusterTable } from './local-view.js';
 import { genericTable } from './printer-columns.js';
 import { waitForClusters } from './local-wait.js';
@@ -145,12 +146,15 @@ export function registerLocalCommands(program: Command): void {
     .argument('<cluster>')
     .addOption(new Option('--role <role>', 'primary (read-write) or replica (read-only)').choices(['primary', 'replica']).default('primary'))
     .option('--user <name>', 'the application owner by default; postgres for the superuser')
+    .option('--pooler <name>', 'through this Pooler (PgBouncer) in front of the cluster')
     .addOption(nsOpt()).addOption(stateOpt())
-    .action(async (cluster: string, o: { role: 'primary' | 'replica'; user?: string; namespace: string; stateDir: string }) => {
+    .action(async (cluster: string, o: { role: 'primary' | 'replica'; user?: string; pooler?: string; namespace: string; stateDir: string }) => {
       await withPlatform(o.stateDir, false, async (p) => {
         const c = await p.store.get({ kind: 'PostgresCluster', namespace: o.namespace, name: cluster });
         if (!c) throw new Error(`postgrescluster "${cluster}" not found in namespace ${o.namespace}`);
-        out(connectionUri(p, c as PostgresCluster, o.role, o.user));
+        const pooler = o.pooler ? await p.store.get({ kind: 'Pooler', namespace: o.namespace, name: o.pooler }) : undefined;
+        if (o.pooler && !pooler) throw new Error(`pooler "${o.pooler}" not found in namespace ${o.namespace}`);
+        out(connectionUri(p, c as PostgresCluster, o.role, o.user, pooler as Pooler | undefined));
       });
     });
 

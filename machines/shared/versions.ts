@@ -8,6 +8,7 @@ export const MACHINE_VERSIONS = {
   switchover: 1,
   agent: 1,
   backup: 1,
+  pooler: 1,
 } as const;
 
 export type MachineId = keyof typeof MACHINE_VERSIONS;
