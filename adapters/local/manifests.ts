@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import type { Resource } from '../../crds/definition.js';
-import { admit, AdmissionError } from '../../crds/admission.js';
+import { AdmissionError } from '../../crds/admission.js';
+import { admitManifest } from './admit-manifest.js';
 
 export interface Manifest { file: string; index: number; raw: unknown; resource: Resource }
 
@@ -31,7 +32,7 @@ export function readManifests(files: string[]): Manifest[] {
       const raw: unknown = doc.toJS();
       if (raw === null || raw === undefined) return;
       try {
-        out.push({ file, index, raw, resource: admit(raw) });
+        out.push({ file, index, raw, resource: admitManifest(raw) });
       } catch (e) {
         if (e instanceof AdmissionError) problems.push(`${file}${docs.length > 1 ? ` (document ${index + 1})` : ''}: ${e.message}`);
         else throw e;
