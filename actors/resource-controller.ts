@@ -1,29 +1,16 @@
-// One actor per resource (kind/namespace/name). Restores it from the persisted snapshot in status.machine,
-// sends it the events a resource change means, writes status + snapshot through one serialized writer per
-// actor, and removes the finalizer when the machine reaches its final state.
-import { createActor, type AnyStateMachine, type Actor, type EventFromLogic, type InputFrom, type SnapshotFrom } from 'xstate';
+// One actor per object of one kind (kind/namespace/name). Restores it from the persisted snapshot in
+// status.machine, sends it the events an object change means, writes status + snapshot through one serialized
+// writer per actor, and removes the finalizer when the machine reaches its final state.
+import { createActor, type AnyStateMachine, type Actor, type EventFromLogic, type InspectionEvent, type SnapshotFrom } from 'xstate';
 import type { Resource } from '../crds/definition.js';
-import type { ResourceKey, ResourceStore } from '../adapters/store/resource-store.js';
-import { FINALIZER, keyOfResource, keyString } from '../adapters/store/resource-store.js';
-import type { MachineId } from '../machines/shared/versions.js';
+import type { ResourceKey, ResourceStore } from './ports/resource-store.js';
+import { FINALIZER, keyOfResource, keyString } from './ports/resource-store.js';
+import type { Logger } from './ports/logger.js';
+import type { KindBinding, Notice } from './binding.js';
 import { envelope, readEnvelope } from './persistence/envelope.js';
 import { SerializedWriter } from './persistence/serialized-writer.js';
-import type { Logger } from '../adapters/logging/logger.js';
-import { createActorInspection } from '../adapters/inspect/actor-inspection.js';
 
-export interface KindBinding<M extends AnyStateMachine> {
-  kind: string;
-  machineId: MachineId;
-  machine: M;
-  input(resource: Resource): InputFrom<M>;
-  /** Events that bring the machine up to date with the stored resource (spec generation, deletion). */
-  eventsFor(resource: Resource, snapshot: SnapshotFrom<M>): EventFromLogic<M>[];
-  /** The status to write, without the machine envelope; `previous` lets conditions keep their times. */
-  status(snapshot: SnapshotFrom<M>, previous: Record<string, unknown>, key: ResourceKey, now: Date): Promise<Record<string, unknown>>;
-  /** Called with each new snapshot, for platform wiring (e.g. endpoint targets). */
-  onSnapshot?(key: ResourceKey, snapshot: SnapshotFrom<M>): void;
-  generationOf(snapshot: SnapshotFrom<M>): number;
-}
+export type { KindBinding } from './binding.js';
 
 interface Held<M extends AnyStateMachine> {
   actor: Actor<M>;
@@ -32,11 +19,15 @@ interface Held<M extends AnyStateMachine> {
 
 export interface ControllerOptions {
   now?: () => Date;
-  /** Every transition of every actor (children included), for metrics. */
-  onTransition?: (machine: string, from: string, to: string) => void;
-  /** Stream every actor to the Stately inspector through this relay. */
-  inspectorUrl?: string;
-  crashAt?: string;
+  /** The machine to run, its effect slots provided; the binding's bare machine when absent (tests, benches). */
+  machine?: AnyStateMachine;
+  /** An inspection observer per actor (transition logs and metrics, the Stately inspector, crash drills). */
+  inspect?: (resource: string, log: Logger) => (e: InspectionEvent) => void;
+  /** Platform status fields merged into the binding's status (e.g. local endpoint addresses). */
+  extraStatus?: (key: ResourceKey) => Promise<Record<string, unknown>>;
+  /** Each new snapshot after the previous one, for metrics and platform wiring. */
+  onSnapshot?: (key: ResourceKey, before: unknown, after: unknown) => void;
+  onNotice?: (key: ResourceKey, notice: Notice) => void;
   onWriteError?: (e: unknown) => void;
 }
 
@@ -45,7 +36,7 @@ export class ResourceController<M extends AnyStateMachine> {
   private readonly blocked = new Set<string>();
 
   constructor(
-    private readonly binding: KindBinding<M>,
+    readonly binding: KindBinding<M>,
     private readonly store: ResourceStore,
     private readonly log: Logger,
     private readonly options: ControllerOptions = {},
@@ -109,14 +100,10 @@ export class ResourceController<M extends AnyStateMachine> {
     const log = this.log.child({ resource: id, machine: this.binding.machineId });
     const stored = readEnvelope(this.binding.machineId, (resource.status as { machine?: unknown } | undefined)?.machine);
     if (stored.kind === 'incompatible') return this.refuse(key, stored.reason, log);
-    const actor = createActor(this.binding.machine, {
+    const machine = (this.options.machine ?? this.binding.machine) as M;
+    const actor = createActor(machine, {
       input: this.binding.input(resource),
-      inspect: createActorInspection({
-        log, resource: id,
-        ...(this.options.onTransition ? { onTransition: this.options.onTransition } : {}),
-        ...(this.options.inspectorUrl ? { inspectorUrl: this.options.inspectorUrl } : {}),
-        ...(this.options.crashAt ? { crashAt: this.options.crashAt } : {}),
-      }),
+      ...(this.options.inspect ? { inspect: this.options.inspect(id, log) } : {}),
       ...(stored.kind === 'ok' ? { snapshot: stored.envelope.snapshot as never } : {}),
     }) as Actor<M>;
     if ((actor.getSnapshot() as { status: string }).status === 'error') {
@@ -126,10 +113,14 @@ export class ResourceController<M extends AnyStateMachine> {
       (snap) => this.persist(key, actor, snap),
       (e) => { this.options.onWriteError?.(e); log.error({ err: (e as Error).message }, 'status write failed'); },
     );
+    let before: SnapshotFrom<M> | undefined;
     actor.subscribe({
       next: (snap) => {
-        this.binding.onSnapshot?.(key, snap as SnapshotFrom<M>);
-        writer.submit(snap as SnapshotFrom<M>);
+        const after = snap as SnapshotFrom<M>;
+        this.options.onSnapshot?.(key, before, after);
+        if (this.options.onNotice) for (const n of this.binding.notices?.(before, after) ?? []) this.options.onNotice(key, n);
+        before = after;
+        writer.submit(after);
       },
       error: (e) => log.error({ err: (e as Error).message }, 'machine failed'),
     });
@@ -145,7 +136,10 @@ export class ResourceController<M extends AnyStateMachine> {
     const persisted = actor.getPersistedSnapshot();
     const now = this.now();
     const previous = (await this.store.get(key))?.status as Record<string, unknown> | undefined;
-    const status = await this.binding.status(snap, previous ?? {}, key, now);
+    const status = {
+      ...this.binding.status(snap, previous ?? {}, now),
+      ...(this.options.extraStatus ? await this.options.extraStatus(key) : {}),
+    };
     await this.store.patchStatus(key, () => ({ ...status, machine: envelope(this.binding.machineId, this.binding.generationOf(snap), persisted, now) }));
     if (done) {
       await this.store.removeFinalizer(key, FINALIZER);

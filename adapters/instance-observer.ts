@@ -2,7 +2,7 @@
 // report every instance to its cluster's actor as `instance.reported` (agent answered) or `instance.lost` (agent
 // gone or silent), and the primary lease as `lease.observed`. Repeats are not re-sent.
 import type { ClusterEvent } from '../machines/cluster/cluster.types.js';
-import type { ResourceKey } from './store/resource-store.js';
+import type { ResourceKey } from '../actors/ports/resource-store.js';
 import type { PlanPlatform } from './platform.js';
 import { AgentClient, observationOf, type AgentStatusBody } from './agent-client.js';
 

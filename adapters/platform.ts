@@ -26,7 +26,4 @@ export interface PlanPlatform extends ClusterPlatform {
   reroute(cluster: ClusterRef, newPrimary: string): Promise<void>;
 }
 
-/** Errors that retrying cannot fix: the machine should fail and say why. */
-export class PermanentError extends Error {
-  constructor(message: string) { super(message); this.name = 'PermanentError'; }
-}
+export { PermanentError } from '../actors/ports/errors.js';

@@ -5,9 +5,9 @@ import { registerLocalCommands } from './commands/local.js';
 import { runAgent } from '../instance/agent.js';
 import { runKubernetesAgent } from '../instance/kubernetes-agent.js';
 import { registerMachineCommands } from './commands/machines.js';
-import { runWorker } from '../adapters/local/worker.js';
-import { runDaemon } from '../adapters/local/daemon.js';
-import { runKubernetesOperator } from '../adapters/k8s/k8s-operator.js';
+import { runWorker } from './worker.js';
+import { runDaemon } from './local-operator.js';
+import { runKubernetesOperator } from './k8s-operator.js';
 
 const program = new Command('pgop')
   .description('PostgreSQL operator whose controllers are explicit XState statecharts')

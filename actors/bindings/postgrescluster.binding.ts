@@ -2,12 +2,11 @@
 import type { Resource } from '../../crds/definition.js';
 import type { PostgresClusterSpec, FailoverRecord } from '../../crds/postgrescluster.js';
 import type { PlanOutput } from '../../machines/failover/failover.types.js';
-import type { ClusterMachine } from '../../machines/cluster/cluster.machine.js';
+import { clusterMachine, type ClusterMachine } from '../../machines/cluster/cluster.machine.js';
 import type { ClusterEvent } from '../../machines/cluster/cluster.types.js';
-import { selectStatus, type ClusterSnapshot } from '../../machines/cluster/cluster.selectors.js';
-import type { ResourceKey } from '../../adapters/store/resource-store.js';
-import { mergeConditions, type Condition } from '../../adapters/status/conditions.js';
-import type { KindBinding } from '../resource-controller.js';
+import { selectStatus, selectPhase } from '../../machines/cluster/cluster.selectors.js';
+import { mergeConditions, type Condition } from '../status/conditions.js';
+import type { KindBinding, Notice } from '../binding.js';
 
 /** A planned switchover is asked for through an annotation (`pgop local switchover` writes it). */
 export const SWITCHOVER_ANNOTATION = 'postgres.keiailab.io/switchover';
@@ -43,41 +42,52 @@ export function withDurations(p: PlanOutput): FailoverRecord {
   };
 }
 
-export interface ClusterBindingDeps {
-  machine: ClusterMachine;
-  /** Platform-specific status fields (local endpoints). */
-  extraStatus?: (key: ResourceKey) => Promise<Record<string, unknown>>;
-  onSnapshot?: (key: ResourceKey, snapshot: ClusterSnapshot) => void;
-}
+const title = (w: string) => `${w.slice(0, 1).toUpperCase()}${w.slice(1)}`;
 
-export function postgresClusterBinding(deps: ClusterBindingDeps): KindBinding<ClusterMachine> {
+/** A finished plan as a Kubernetes Event. */
+export function planNotice(plan: FailoverRecord): Notice {
   return {
-    kind: 'PostgresCluster',
-    machineId: 'cluster',
-    machine: deps.machine,
-    input: (r: Resource) => ({
-      namespace: r.metadata.namespace ?? 'default', name: r.metadata.name,
-      spec: r.spec as PostgresClusterSpec, generation: r.metadata.generation ?? 1,
-    }),
-    eventsFor(r, snapshot) {
-      const events: ClusterEvent[] = [];
-      if (snapshot.status !== 'active') return events;
-      if (r.metadata.deletionTimestamp) {
-        if (!snapshot.matches('deleting') && !snapshot.matches('deleted')) events.push({ type: 'cluster.deleted' });
-        return events;
-      }
-      const generation = r.metadata.generation ?? 1;
-      if (generation !== snapshot.context.generation) events.push({ type: 'spec.changed', spec: r.spec as PostgresClusterSpec, generation });
-      const request = readSwitchoverRequest(r);
-      if (request && request.id !== snapshot.context.lastSwitchoverRequest) events.push({ type: 'switchover.requested', ...request });
-      return events;
-    },
-    async status(snapshot, previous, key, now) {
-      const s = selectStatus(snapshot);
-      const conditions = mergeConditions(previous.conditions as Condition[] | undefined, s.conditions, now, s.observedGeneration);
-      return { ...s, conditions, failovers: s.failovers.map(withDurations), ...(deps.extraStatus ? await deps.extraStatus(key) : {}) };
-    },
-    onSnapshot: deps.onSnapshot,
-    generationOf: (snapshot) => snapshot.context.generation,
+    type: plan.outcome === 'failed' ? 'Warning' : 'Normal',
+    reason: `${title(plan.kind)}${title(plan.outcome)}`,
+    message: `${plan.kind} ${plan.from} → ${plan.to ?? '-'}: ${plan.outcome}${plan.durationMs !== undefined ? ` in ${plan.durationMs} ms` : ''}`,
   };
 }
+
+export const postgresClusterBinding: KindBinding<ClusterMachine> = {
+  kind: 'PostgresCluster',
+  machineId: 'cluster',
+  machine: clusterMachine,
+  input: (r: Resource) => ({
+    namespace: r.metadata.namespace ?? 'default', name: r.metadata.name,
+    spec: r.spec as PostgresClusterSpec, generation: r.metadata.generation ?? 1,
+  }),
+  eventsFor(r, snapshot) {
+    const events: ClusterEvent[] = [];
+    if (snapshot.status !== 'active') return events;
+    if (r.metadata.deletionTimestamp) {
+      if (!snapshot.matches('deleting') && !snapshot.matches('deleted')) events.push({ type: 'cluster.deleted' });
+      return events;
+    }
+    const generation = r.metadata.generation ?? 1;
+    if (generation !== snapshot.context.generation) events.push({ type: 'spec.changed', spec: r.spec as PostgresClusterSpec, generation });
+    const request = readSwitchoverRequest(r);
+    if (request && request.id !== snapshot.context.lastSwitchoverRequest) events.push({ type: 'switchover.requested', ...request });
+    return events;
+  },
+  status(snapshot, previous, now) {
+    const s = selectStatus(snapshot);
+    const conditions = mergeConditions(previous.conditions as Condition[] | undefined, s.conditions, now, s.observedGeneration);
+    return { ...s, conditions, failovers: s.failovers.map(withDurations) };
+  },
+  generationOf: (snapshot) => snapshot.context.generation,
+  notices(before, after) {
+    // The first snapshot of an actor (spawned or restored) reports nothing: its history is not news.
+    if (!before) return [];
+    // History is capped, so new plans are those the previous snapshot did not hold, not a length difference.
+    const known = new Set(before.context.history.map((p) => JSON.stringify(p)));
+    const out = after.context.history.filter((p) => !known.has(JSON.stringify(p))).map((p) => planNotice(withDurations(p)));
+    const [from, to] = [selectPhase(before), selectPhase(after)];
+    if (from !== to) out.push({ type: to === 'Degraded' || to === 'Failed' ? 'Warning' : 'Normal', reason: to, message: `phase ${from} → ${to}` });
+    return out;
+  },
+};

@@ -2,8 +2,8 @@
 // UnrecoverableError, no retry; anything else → retry with backoff) and stops gracefully on SIGTERM.
 import { Worker, UnrecoverableError, type Job, type ConnectionOptions } from 'bullmq';
 import { STEPS_QUEUE, type StepName, type StepProgress } from './queue-names.js';
-import { PermanentError } from '../../adapters/platform.js';
-import type { Logger } from '../../adapters/logging/logger.js';
+import { PermanentError } from '../ports/errors.js';
+import type { Logger } from '../ports/logger.js';
 
 export type StepProcessor = (data: Record<string, unknown>, progress: (p: StepProgress) => Promise<void>, signal: AbortSignal) => Promise<unknown>;
 
@@ -13,6 +13,8 @@ export interface StepWorkerOptions {
   log: Logger;
   concurrency?: number;
   onJobDone?: (name: string, outcome: 'completed' | 'failed', ms: number) => void;
+  /** Worker errors (Redis, lock renewal) besides being logged, e.g. counted. */
+  onError?: (e: Error) => void;
 }
 
 export function startStepWorker(o: StepWorkerOptions): Worker {
@@ -33,6 +35,6 @@ export function startStepWorker(o: StepWorkerOptions): Worker {
       throw e;
     }
   }, { connection: o.connection, concurrency: o.concurrency ?? 4, lockDuration: 30_000, stalledInterval: 15_000 });
-  worker.on('error', (e) => o.log.error({ err: e.message }, 'step worker error'));
+  worker.on('error', (e) => { o.onError?.(e); o.log.error({ err: e.message }, 'step worker error'); });
   return worker;
 }

@@ -1,6 +1,6 @@
 // What the user and database effects need: the store (to read the cluster), a superuser endpoint per instance
 // (the platform's; TLS, when it comes, is added there and in sql/connect.ts), and the Secret store.
-import type { ResourceStore } from '../store/resource-store.js';
+import type { ResourceStore } from '../../actors/ports/resource-store.js';
 import type { Endpoint } from '../sql/connect.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { Logger } from '../logging/logger.js';

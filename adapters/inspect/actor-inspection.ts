@@ -2,7 +2,7 @@
 // with --inspect, a stream to the Stately inspector with secrets scrubbed.
 import { createWebSocketInspector } from '@statelyai/inspect';
 import type { InspectionEvent, AnyActorRef } from 'xstate';
-import type { Logger } from '../logging/logger.js';
+import type { Logger } from '../../actors/ports/logger.js';
 
 const SECRET = /password|secret|token|passfile|pgpass/i;
 
@@ -50,8 +50,8 @@ export function createActorInspection(o: InspectionOptions): (e: InspectionEvent
     o.onTransition?.(machine, from ?? 'none', to);
     o.log.info({ resource: o.resource, machine, actor: ref.id, from: from ?? null, to, event: e.event.type }, `${machine} ${from ?? '∅'} → ${to}`);
     if (o.crashAt && o.crashAt === `${machine}:${to}`) {
-      o.log.fatal({ crashAt: o.crashAt }, 'crash drill: SIGKILL now');
-      o.log.flush();
+      (o.log.fatal ?? o.log.error)({ crashAt: o.crashAt }, 'crash drill: SIGKILL now');
+      o.log.flush?.();
       process.kill(process.pid, 'SIGKILL');
     }
   };

@@ -3,7 +3,7 @@
 import { CoreV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../crds/definition.js';
-import type { ResourceKey } from '../store/resource-store.js';
+import type { ResourceKey } from '../../actors/ports/resource-store.js';
 import type { Logger } from '../logging/logger.js';
 
 export class K8sEvents {

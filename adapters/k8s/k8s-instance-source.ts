@@ -1,8 +1,7 @@
 // What the status loop observes on Kubernetes: each cluster's instances as their PVCs record them, and the
 // StatefulSet-like duty of bringing back a Pod that was lost while its PVC stays.
-import type { ClusterController } from '../operator/cluster-operator.js';
-import { clusterSnapshot } from '../operator/cluster-operator.js';
 import type { ClusterSnapshot } from '../../machines/cluster/cluster.selectors.js';
+import type { ClusterRef } from '../../machines/instance/instance.types.js';
 import type { InstanceSource } from '../instance-observer.js';
 import type { K8sPlatform } from './k8s-platform.js';
 import type { Logger } from '../logging/logger.js';
@@ -23,13 +22,12 @@ export function recreatable(snap: ClusterSnapshot, primaryMissingForMs: number, 
     .map((m) => m.name);
 }
 
-export function k8sInstanceSource(ctl: ClusterController, platform: K8sPlatform, log: Logger, graceMs: number): InstanceSource {
+/** The clusters the operator holds actors for, with their current snapshots. */
+export type ClusterSnapshots = () => { ref: ClusterRef; snap: ClusterSnapshot }[];
+
+export function k8sInstanceSource(held: ClusterSnapshots, platform: K8sPlatform, log: Logger, graceMs: number): InstanceSource {
   const primaryMissingSince = new Map<string, number>();
-  const clusters = () => ctl.keys().flatMap((id) => {
-    const [, namespace = '', name = ''] = id.split('/');
-    const snap = clusterSnapshot(ctl, namespace, name);
-    return snap && !snap.matches('deleting') && !snap.matches('deleted') ? [{ ref: { namespace, name }, snap }] : [];
-  });
+  const clusters = () => held().filter(({ snap }) => !snap.matches('deleting') && !snap.matches('deleted'));
   return {
     reviveLost: async () => {
       for (const { ref, snap } of clusters()) {

@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '../../crds/definition.js';
 import { GROUP, VERSION, API_VERSION } from '../../crds/definition.js';
 import { definitionFor, definitions } from '../../crds/registry.js';
-import type { ResourceKey, ResourceStore, WatchEvent } from '../store/resource-store.js';
+import type { ResourceKey, ResourceStore, WatchEvent } from '../../actors/ports/resource-store.js';
 import { httpStatus } from './client.js';
 import type { Logger } from '../logging/logger.js';
 

@@ -8,7 +8,9 @@ import { RedisResourceStore } from './redis-store.js';
 import { connectRedis } from '../redis/connection.js';
 import { pgopCommand } from './self.js';
 import { isAlive, readPid, sleep, terminate } from './processes.js';
-import { DAEMON_READY_KEY } from './daemon.js';
+
+/** The Redis key the leading operator writes once it runs (pid, ports); `up --wait` and `status` read it. */
+export const DAEMON_READY_KEY = 'pgop:daemon';
 
 export interface Platform { state: StateDir; store: RedisResourceStore; redisUrl: string }
 

@@ -7,8 +7,8 @@ import type { Redis } from 'ioredis';
 import { connectRedis } from '../redis/connection.js';
 import type { Resource } from '../../crds/definition.js';
 import { admitManifest } from './admit-manifest.js';
-import type { ResourceKey, ResourceStore, WatchEvent } from '../store/resource-store.js';
-import { keyOfResource } from '../store/resource-store.js';
+import type { ResourceKey, ResourceStore, WatchEvent } from '../../actors/ports/resource-store.js';
+import { keyOfResource } from '../../actors/ports/resource-store.js';
 
 const objKey = (k: ResourceKey) => `pgop:obj:${k.kind}:${k.namespace}:${k.name}`;
 const rvKey = (k: ResourceKey) => `pgop:objrv:${k.kind}:${k.namespace}:${k.name}`;

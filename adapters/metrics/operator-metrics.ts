@@ -15,6 +15,7 @@ export function createOperatorMetrics() {
   const jobSeconds = new Histogram({ name: 'pgop_queue_job_duration_seconds', help: 'Duration of long-running step jobs', labelNames: ['step'], buckets: [1, 5, 15, 60, 300, 1800, 7200], registers: [registry] });
   const resourceState = new Gauge({ name: 'pgop_resource_state', help: 'Current state of each resource\'s root machine (1 on the current state)', labelNames: ['kind', 'resource', 'state'], registers: [registry] });
   const currentState = new Map<string, string>();
+  const queueErrors = new Counter({ name: 'pgop_queue_errors_total', help: 'Errors raised by the steps queue, its event stream or its workers', labelNames: ['source'], registers: [registry] });
   const reconcileErrors = new Counter({ name: 'pgop_reconcile_errors_total', help: 'Errors while syncing resources or writing status', labelNames: ['kind'], registers: [registry] });
   return {
     registry,
@@ -26,6 +27,7 @@ export function createOperatorMetrics() {
     },
     actors: (kind: string, n: number) => actors.set({ kind }, n),
     reconcileError: (kind: string) => reconcileErrors.inc({ kind }),
+    queueError: (source: string) => queueErrors.inc({ source }),
     resourceState: (kind: string, resource: string, state: string | null) => {
       const prev = currentState.get(`${kind}/${resource}`);
       if (prev === state) return;

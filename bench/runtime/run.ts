@@ -12,7 +12,7 @@ import { StateDir } from '../../adapters/local/state-dir.js';
 import { startRedis, stopRedis } from '../../adapters/local/redis-server.js';
 import { connectRedis } from '../../adapters/redis/connection.js';
 import { createLogger } from '../../adapters/logging/logger.js';
-import { keyOfResource } from '../../adapters/store/resource-store.js';
+import { keyOfResource } from '../../actors/ports/resource-store.js';
 import type { ClusterEvent } from '../../machines/cluster/cluster.types.js';
 import type { Resource } from '../../crds/definition.js';
 import { stateDir } from '../../tests/helpers/cli.js';
@@ -39,7 +39,7 @@ function controller(store: RedisResourceStore, writes: { n: number }) {
     releaseReplicationSlot: fromPromise<void, SlotEffectInput>(async () => undefined),
   } });
   const machine = clusterMachine.provide({ actors: { ...impl.actors, instance } });
-  return new ResourceController(postgresClusterBinding({ machine }), counting as RedisResourceStore, quiet);
+  return new ResourceController(postgresClusterBinding, counting as RedisResourceStore, quiet, { machine });
 }
 
 const up = (name: string) => ({ role: name.endsWith('-1') ? 'primary' as const : 'replica' as const, ready: true, timeline: 1, currentLsn: '0/3000000', receiveLsn: null, replayLsn: '0/3000000', bootstrapping: false, failed: null });

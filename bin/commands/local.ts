@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { StateDir, DEFAULT_STATE_DIR } from '../../adapters/local/state-dir.js';
 import { openPlatform, ensureDaemon, down, daemonRunning, daemonInfo, type Platform } from '../../adapters/local/control.js';
 import { readManifests } from '../../adapters/local/manifests.js';
-import { runDaemon } from '../../adapters/local/daemon.js';
+import { runDaemon } from '../local-operator.js';
 import { resolveKind, definitions } from '../../crds/registry.js';
 import type { Resource } from '../../crds/definition.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';

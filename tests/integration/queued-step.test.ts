@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createActor, createMachine, type AnyEventObject } from 'xstate';
 import { StateDir } from '../../adapters/local/state-dir.js';
 import { startRedis, stopRedis } from '../../adapters/local/redis-server.js';
-import { openStepsQueue, bullConnection } from '../../actors/queues/steps-queue.js';
+import { openStepsQueue, bullConnection } from '../../adapters/queues/steps-queue.js';
 import { fromQueuedStep, type QueuedStepDeps } from '../../actors/queues/from-queued-step.js';
 import { startStepWorker, type StepProcessor } from '../../actors/queues/step-worker.js';
 import { PermanentError } from '../../adapters/platform.js';
@@ -33,7 +33,7 @@ before(async () => {
   const r = await startRedis(new StateDir(stateDir('pgop-queue-')));
   url = r.url;
   pid = r.pid;
-  steps = await openStepsQueue(url);
+  steps = await openStepsQueue(url, createLogger('test'));
   worker = startStepWorker({ connection: bullConnection(url), processors: { cloneInstance: processor }, log: createLogger('test', {}, { write: () => undefined } as never) });
 });
 after(async () => { await worker.close(); await steps.queue.close(); await steps.events.close(); await stopRedis(pid); setTimeout(() => process.exit(0), 200).unref(); });

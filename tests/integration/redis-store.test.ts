@@ -5,7 +5,7 @@ import { RedisResourceStore } from '../../adapters/local/redis-store.js';
 import { StateDir } from '../../adapters/local/state-dir.js';
 import { startRedis, stopRedis } from '../../adapters/local/redis-server.js';
 import { connectRedis } from '../../adapters/redis/connection.js';
-import { FINALIZER, type WatchEvent } from '../../adapters/store/resource-store.js';
+import { FINALIZER, type WatchEvent } from '../../actors/ports/resource-store.js';
 import { stateDir } from '../helpers/cli.js';
 
 let store: RedisResourceStore;

@@ -9,8 +9,8 @@ import { K8sResourceStore } from '../../adapters/k8s/k8s-resource-store.js';
 import { K8sLeaseElector } from '../../adapters/leader/k8s-lease-elector.js';
 import { K8sPrimaryLease } from '../../adapters/lease/k8s-lease.js';
 import { createLogger } from '../../adapters/logging/logger.js';
-import type { WatchEvent } from '../../adapters/store/resource-store.js';
-import { FINALIZER } from '../../adapters/store/resource-store.js';
+import type { WatchEvent } from '../../actors/ports/resource-store.js';
+import { FINALIZER } from '../../actors/ports/resource-store.js';
 import { repoRoot } from '../helpers/cli.js';
 
 let cp: ControlPlane;

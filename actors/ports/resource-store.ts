@@ -4,9 +4,13 @@ import type { Resource } from '../../crds/definition.js';
 export interface ResourceKey { kind: string; namespace: string; name: string }
 export type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; key: ResourceKey };
 
-export interface ResourceStore {
+/** The read side, which triggers and implementations may use. */
+export interface ResourceReader {
   get(key: ResourceKey): Promise<Resource | undefined>;
   list(kind: string): Promise<Resource[]>;
+}
+
+export interface ResourceStore extends ResourceReader {
   /** Reread → pure mutation → skip when equal → write only if nobody else wrote meanwhile (retry on conflict). */
   patchStatus(key: ResourceKey, mutate: (status: Record<string, unknown>) => Record<string, unknown>): Promise<void>;
   addFinalizer(key: ResourceKey, finalizer: string): Promise<void>;

@@ -1,18 +1,18 @@
 // `pgop worker`: BullMQ workers for long-running steps on their own, for scaling them out (the operator runs them
 // in-process unless PGOP_WORKERS=external). Stops gracefully on SIGTERM: jobs in hand finish first.
-import { createLogger } from '../logging/logger.js';
-import { connectRedis } from '../redis/connection.js';
-import { postgresUser } from '../os/os-user.js';
-import type { PostgresClusterSpec, PostgresClusterStatus } from '../../crds/postgrescluster.js';
-import { startStepWorker } from '../../actors/queues/step-worker.js';
-import { openStepsQueue, bullConnection } from '../../actors/queues/steps-queue.js';
-import { cloneInstanceProcessor } from '../implementations/clone-step.js';
-import { RedisResourceStore } from './redis-store.js';
-import { StateDir } from './state-dir.js';
-import { LocalPods } from './pods.js';
-import { LocalSecrets } from './secrets.js';
-import { EndpointTable } from './endpoints.js';
-import { LocalPlatform } from './local-platform.js';
+import { createLogger } from '../adapters/logging/logger.js';
+import { connectRedis } from '../adapters/redis/connection.js';
+import { postgresUser } from '../adapters/os/os-user.js';
+import type { PostgresClusterSpec, PostgresClusterStatus } from '../crds/postgrescluster.js';
+import { startStepWorker } from '../actors/queues/step-worker.js';
+import { openStepsQueue, bullConnection } from '../adapters/queues/steps-queue.js';
+import { cloneInstanceProcessor } from '../adapters/implementations/clone-step.js';
+import { RedisResourceStore } from '../adapters/local/redis-store.js';
+import { StateDir } from '../adapters/local/state-dir.js';
+import { LocalPods } from '../adapters/local/pods.js';
+import { LocalSecrets } from '../adapters/local/secrets.js';
+import { EndpointTable } from '../adapters/local/endpoints.js';
+import { LocalPlatform } from '../adapters/local/local-platform.js';
 
 export async function runWorker(stateDirPath: string, concurrency: number): Promise<void> {
   const state = new StateDir(stateDirPath);
@@ -24,7 +24,7 @@ export async function runWorker(stateDirPath: string, concurrency: number): Prom
   const pgUser = postgresUser();
   const pods = new LocalPods(state, redis, pgUser, record.dataRoot, log.child({ component: 'pods' }));
   const platform = new LocalPlatform(pods, new LocalSecrets(state), new EndpointTable(redis), pgUser, redis, record.redisUrl);
-  const steps = await openStepsQueue(record.redisUrl);
+  const steps = await openStepsQueue(record.redisUrl, log.child({ component: 'queue' }));
   const cluster = async (c: { namespace: string; name: string }) => {
     const r = await store.get({ kind: 'PostgresCluster', namespace: c.namespace, name: c.name });
     if (!r) throw new Error(`PostgresCluster ${c.namespace}/${c.name} not found`);

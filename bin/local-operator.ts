@@ -1,26 +1,28 @@
 // The operator on the local platform: a background process per state directory that runs the cluster actors
 // against the Redis store, the pod supervisor (kubelet), the status observer and the endpoint forwarders.
 // Agents are not its children: killing the daemon leaves PostgreSQL running, as an operator crash would.
-import { startClusterOperator, clusterSnapshot, type ClusterController } from '../operator/cluster-operator.js';
-import { createLogger, type Logger } from '../logging/logger.js';
-import { connectRedis } from '../redis/connection.js';
-import { postgresUser } from '../os/os-user.js';
-import { RedisResourceStore } from './redis-store.js';
-import { StateDir } from './state-dir.js';
-import { LocalPods } from './pods.js';
-import { LocalSecrets } from './secrets.js';
-import { EndpointTable, EndpointProxies, type EndpointRecord, type Target } from './endpoints.js';
-import { LocalPlatform } from './local-platform.js';
-import { InstanceObserver } from '../instance-observer.js';
-import { writePid, removePid } from './processes.js';
-import { RedisLeaderElector } from '../leader/leader-election.js';
-import { lead, untilStopped } from '../leader/lead.js';
+import { startOperator, clusterSnapshot } from './operator.js';
+import type { Runtime } from '../actors/runtime.js';
+import { selectRoutes } from '../machines/cluster/routes.js';
+import { createLogger, type Logger } from '../adapters/logging/logger.js';
+import { connectRedis } from '../adapters/redis/connection.js';
+import { postgresUser } from '../adapters/os/os-user.js';
+import { RedisResourceStore } from '../adapters/local/redis-store.js';
+import { StateDir } from '../adapters/local/state-dir.js';
+import { LocalPods } from '../adapters/local/pods.js';
+import { LocalSecrets } from '../adapters/local/secrets.js';
+import { EndpointTable, EndpointProxies, type EndpointRecord, type Target } from '../adapters/local/endpoints.js';
+import { LocalPlatform } from '../adapters/local/local-platform.js';
+import { InstanceObserver } from '../adapters/instance-observer.js';
+import { writePid, removePid } from '../adapters/local/processes.js';
+import { RedisLeaderElector } from '../adapters/leader/leader-election.js';
+import { lead, untilStopped } from '../adapters/leader/lead.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { freePort } from './ports.js';
+import { freePort } from '../adapters/local/ports.js';
+import { DAEMON_READY_KEY } from '../adapters/local/control.js';
 
-export const DAEMON_READY_KEY = 'pgop:daemon';
 
 export interface DaemonOptions { inspectPort?: number }
 
@@ -55,27 +57,18 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
   const proxies = new EndpointProxies(log.child({ component: 'endpoints' }));
   const observerRef: { current?: InstanceObserver } = {};
   const podPorts = new Map<string, number>();
-  const targets = (ctl: ClusterController, rec: EndpointRecord): { rw: Target[]; ro: Target[] } => {
-    const snap = clusterSnapshot(ctl, rec.namespace, rec.cluster);
+  // The forwarders follow the one routing decision (machines/cluster/routes.ts).
+  const targets = (runtime: Runtime, rec: EndpointRecord): { rw: Target[]; ro: Target[] } => {
+    const snap = clusterSnapshot(runtime, rec.namespace, rec.cluster);
     if (!snap) return { rw: [], ro: [] };
-    const rw: Target[] = [];
-    const ro: Target[] = [];
-    for (const m of snap.context.members) {
-      const pod = podPorts.get(`${rec.namespace}/${m.name}`);
-      if (!pod) continue;
-      if (m.name === snap.context.currentPrimary) {
-        // The cluster decides who is primary (it holds the lease), even before the next report confirms a
-        // promotion; a primary being failed over gets no traffic.
-        const beingReplaced = snap.matches('failingOver') && snap.context.planFrom === m.name;
-        if (!beingReplaced && !snap.context.goneInstances.includes(m.name)) rw.push({ host: '127.0.0.1', port: pod });
-        continue;
-      }
-      const obs = observerRef.current?.status(rec.namespace, m.name);
-      if (m.phase === 'running' && obs?.role === 'replica' && obs.ready) ro.push({ host: '127.0.0.1', port: pod });
-    }
-    return { rw, ro };
+    const routes = selectRoutes(snap, (name) => observerRef.current?.status(rec.namespace, name));
+    const target = (name: string): Target[] => {
+      const port = podPorts.get(`${rec.namespace}/${name}`);
+      return port ? [{ host: '127.0.0.1', port }] : [];
+    };
+    return { rw: routes.readWrite ? target(routes.readWrite) : [], ro: routes.readOnly.flatMap(target) };
   };
-  let controller: ClusterController | undefined;
+  let controller: Runtime | undefined;
   const syncEndpoints = async () => {
     if (!controller) return;
     const ctl = controller;
@@ -86,7 +79,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
   platform.syncEndpoints = syncEndpoints;
 
   const metricsPort = Number(process.env.PGOP_METRICS_PORT ?? 0) || await freePort();
-  const operator = await startClusterOperator({
+  const operator = await startOperator({
     store, platform, redisUrl: record.redisUrl, log, metricsPort,
     ...(options.inspectPort !== undefined ? { inspectPort: options.inspectPort } : {}),
     ...(process.env.PGOP_CRASH_AT ? { crashAt: process.env.PGOP_CRASH_AT } : {}),
@@ -94,16 +87,16 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
       const ep = await endpoints.get(key.namespace, key.name);
       return ep ? { endpoints: { readWrite: `127.0.0.1:${ep.readWrite}`, readOnly: `127.0.0.1:${ep.readOnly}` } } : {};
     },
-    observe: async (ctl) => {
-      controller = ctl;
-      observerRef.current ??= new InstanceObserver(pods.asInstanceSource(), platform, (key, event) => ctl.send(key, event));
+    observe: async (runtime) => {
+      controller = runtime;
+      observerRef.current ??= new InstanceObserver(pods.asInstanceSource(), platform, (key, event) => runtime.send(key, event));
       await observerRef.current.tick();
       await syncEndpoints();
     },
   });
-  controller = operator.controller;
+  controller = operator.runtime;
   await redis.set(DAEMON_READY_KEY, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), metricsPort, ...(operator.inspectPort !== undefined ? { inspectPort: operator.inspectPort } : {}) }));
-  log.info({ pid: process.pid, clusters: operator.controller.size }, 'operator started');
+  log.info({ pid: process.pid, clusters: operator.runtime.keys('PostgresCluster').length }, 'operator started');
 
   await untilStopped(log);
   await operator.stop();

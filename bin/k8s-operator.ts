@@ -2,17 +2,18 @@
 // PostgresClusters' status, instance Pods observed through their agents, lost Pods recreated from their PVCs.
 // BullMQ needs Redis (REDIS_URL; the Helm chart runs one or takes an external URL).
 import { hostname } from 'node:os';
-import { createLogger } from '../logging/logger.js';
-import { loadKubeConfig } from './client.js';
-import { K8sLeaseElector } from '../leader/k8s-lease-elector.js';
-import { lead, untilStopped } from '../leader/lead.js';
-import { K8sResourceStore } from './k8s-resource-store.js';
-import { K8sPlatform } from './k8s-platform.js';
-import { K8sEvents } from './k8s-events.js';
-import { InstanceObserver } from '../instance-observer.js';
-import { k8sInstanceSource } from './k8s-instance-source.js';
-import { startClusterOperator, type ClusterController } from '../operator/cluster-operator.js';
-import { serveMetrics } from '../metrics/metrics-server.js';
+import { createLogger } from '../adapters/logging/logger.js';
+import { loadKubeConfig } from '../adapters/k8s/client.js';
+import { K8sLeaseElector } from '../adapters/leader/k8s-lease-elector.js';
+import { lead, untilStopped } from '../adapters/leader/lead.js';
+import { K8sResourceStore } from '../adapters/k8s/k8s-resource-store.js';
+import { K8sPlatform } from '../adapters/k8s/k8s-platform.js';
+import { K8sEvents } from '../adapters/k8s/k8s-events.js';
+import { InstanceObserver } from '../adapters/instance-observer.js';
+import { k8sInstanceSource, type ClusterSnapshots } from '../adapters/k8s/k8s-instance-source.js';
+import type { Runtime } from '../actors/runtime.js';
+import { startOperator, clusterSnapshot } from './operator.js';
+import { serveMetrics } from '../adapters/metrics/metrics-server.js';
 import { Registry } from 'prom-client';
 
 const METRICS_HOST = process.env.PGOP_METRICS_HOST ?? '0.0.0.0';
@@ -48,19 +49,23 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   const platform = new K8sPlatform(kc);
   const events = new K8sEvents(kc, log, identity);
   let observer: InstanceObserver | undefined;
-  const source = (ctl: ClusterController) => k8sInstanceSource(ctl, platform, log, PRIMARY_RECREATE_GRACE_MS);
+  const snapshots = (runtime: Runtime): ClusterSnapshots => () => runtime.keys('PostgresCluster').flatMap(({ namespace, name }) => {
+    const snap = clusterSnapshot(runtime, namespace, name);
+    return snap ? [{ ref: { namespace, name }, snap }] : [];
+  });
+  const source = (runtime: Runtime) => k8sInstanceSource(snapshots(runtime), platform, log, PRIMARY_RECREATE_GRACE_MS);
 
-  const operator = await startClusterOperator({
+  const operator = await startOperator({
     store, platform, redisUrl, log, metricsPort: port, metricsHost: METRICS_HOST,
     ...(o.inspectPort !== undefined ? { inspectPort: o.inspectPort } : {}),
     ...(process.env.PGOP_CRASH_AT ? { crashAt: process.env.PGOP_CRASH_AT } : {}),
-    observe: async (ctl) => {
-      observer ??= new InstanceObserver(source(ctl), platform, (key, event) => ctl.send(key, event));
+    observe: async (runtime) => {
+      observer ??= new InstanceObserver(source(runtime), platform, (key, event) => runtime.send(key, event));
       await observer.tick();
     },
     onNotice: (key, notice) => events.record(key, notice),
   });
-  log.info({ clusters: operator.controller.size, metricsPort: operator.metricsPort }, 'operator started');
+  log.info({ clusters: operator.runtime.keys('PostgresCluster').length, metricsPort: operator.metricsPort }, 'operator started');
 
   await untilStopped(log);
   await operator.stop();

@@ -1,0 +1,52 @@
+// The registry: every kind with a controller, as its pure binding paired with its implementations factory.
+// Adding a kind is one `register(...)` line here (plus its machine, binding and implementations). Kinds served by
+// the CRDs but missing here get `Ready=False, reason=NotImplemented`.
+import type { PostgresClusterSpec } from '../crds/postgrescluster.js';
+import { definitions } from '../crds/registry.js';
+import { register, type KindRegistration } from '../actors/registry.js';
+import { postgresClusterBinding } from '../actors/bindings/postgrescluster.binding.js';
+import type { ClusterSnapshot } from '../machines/cluster/cluster.selectors.js';
+import type { ClusterRef } from '../machines/instance/instance.types.js';
+import type { QueuedStepDeps } from '../actors/queues/from-queued-step.js';
+import type { ResourceKey, ResourceReader } from '../actors/ports/resource-store.js';
+import { createClusterImplementations, type ClusterDeps } from '../adapters/implementations/cluster.impl.js';
+import type { PlanPlatform } from '../adapters/platform.js';
+import type { Logger } from '../adapters/logging/logger.js';
+
+/** What every kind's implementations may draw on; the operator builds it once per platform. */
+export interface OperatorDeps {
+  platform: PlanPlatform;
+  store: ResourceReader;
+  /** The effects' logger. */
+  log: Logger;
+  steps: QueuedStepDeps;
+  onStep?: (plan: 'failover' | 'switchover', step: string) => void;
+  /** Platform status fields of a cluster (local endpoint addresses). */
+  clusterExtraStatus?: (key: ResourceKey) => Promise<Record<string, unknown>>;
+}
+
+export const clusterKey = (c: ClusterRef): ResourceKey => ({ kind: 'PostgresCluster', namespace: c.namespace, name: c.name });
+
+/** The cluster's stored spec, read when an effect runs (it may run after a restart). */
+export const storedClusterSpec = (store: ResourceReader) => async (c: ClusterRef): Promise<PostgresClusterSpec> => {
+  const r = await store.get(clusterKey(c));
+  if (!r) throw new Error(`PostgresCluster ${c.namespace}/${c.name} not found`);
+  return r.spec as PostgresClusterSpec;
+};
+
+export function clusterDeps(deps: OperatorDeps, currentPrimary: ClusterDeps['currentPrimary']): ClusterDeps {
+  return {
+    platform: deps.platform, log: deps.log, steps: deps.steps, clusterSpec: storedClusterSpec(deps.store), currentPrimary,
+    ...(deps.onStep ? { onStep: deps.onStep } : {}),
+  };
+}
+
+export const registrations: readonly KindRegistration<OperatorDeps>[] = [
+  register(postgresClusterBinding,
+    (deps: OperatorDeps, runtime) => createClusterImplementations(clusterDeps(deps,
+      async (c) => (runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined)?.context.currentPrimary ?? null)),
+    { extraStatus: async (key, deps) => deps.clusterExtraStatus?.(key) ?? {} }),
+];
+
+/** Every kind the CRDs serve. */
+export const servedKinds: readonly string[] = definitions.map((d) => d.kind);
