@@ -12,6 +12,10 @@ import type { ResourceKey, ResourceReader } from '../actors/ports/resource-store
 import { createClusterImplementations, type ClusterDeps } from '../adapters/implementations/cluster.impl.js';
 import type { PlanPlatform } from '../adapters/platform.js';
 import type { Logger } from '../adapters/logging/logger.js';
+import type { SecretStore } from '../adapters/secrets/secret-store.js';
+import { postgresUserBinding } from '../actors/bindings/postgresuser.binding.js';
+import { createUserImplementations } from '../adapters/implementations/user.impl.js';
+import type { SqlObjectDeps } from '../adapters/implementations/sql-object-deps.js';
 
 /** What every kind's implementations may draw on; the operator builds it once per platform. */
 export interface OperatorDeps {
@@ -23,7 +27,15 @@ export interface OperatorDeps {
   onStep?: (plan: 'failover' | 'switchover', step: string) => void;
   /** Platform status fields of a cluster (local endpoint addresses). */
   clusterExtraStatus?: (key: ResourceKey) => Promise<Record<string, unknown>>;
+  /** Secrets the SQL object kinds read (user passwords) and write (generated passwords). */
+  secrets: SecretStore;
 }
+
+/** The SQL object kinds (PostgresUser, PostgresDatabase) act as the superuser on the cluster's primary. */
+export const sqlObjectDeps = (deps: OperatorDeps): SqlObjectDeps => ({
+  store: deps.store, secrets: deps.secrets, log: deps.log,
+  endpoint: (cluster, instance) => deps.platform.superuserEndpoint(cluster, instance),
+});
 
 export const clusterKey = (c: ClusterRef): ResourceKey => ({ kind: 'PostgresCluster', namespace: c.namespace, name: c.name });
 
@@ -46,6 +58,7 @@ export const registrations: readonly KindRegistration<OperatorDeps>[] = [
     (deps: OperatorDeps, runtime) => createClusterImplementations(clusterDeps(deps,
       async (c) => (runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined)?.context.currentPrimary ?? null)),
     { extraStatus: async (key, deps) => deps.clusterExtraStatus?.(key) ?? {} }),
+  register(postgresUserBinding, (deps: OperatorDeps) => createUserImplementations(sqlObjectDeps(deps))),
 ];
 
 /** Every kind the CRDs serve. */

@@ -13,6 +13,7 @@ import { LocalPods } from '../adapters/local/pods.js';
 import { LocalSecrets } from '../adapters/local/secrets.js';
 import { EndpointTable, EndpointProxies, type EndpointRecord, type Target } from '../adapters/local/endpoints.js';
 import { LocalPlatform } from '../adapters/local/local-platform.js';
+import { LocalSecretStore } from '../adapters/local/local-secret-store.js';
 import { InstanceObserver } from '../adapters/instance-observer.js';
 import { writePid, removePid } from '../adapters/local/processes.js';
 import { RedisLeaderElector } from '../adapters/leader/leader-election.js';
@@ -80,7 +81,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
 
   const metricsPort = Number(process.env.PGOP_METRICS_PORT ?? 0) || await freePort();
   const operator = await startOperator({
-    store, platform, redisUrl: record.redisUrl, log, metricsPort,
+    store, platform, redisUrl: record.redisUrl, log, metricsPort, secrets: new LocalSecretStore(store),
     ...(options.inspectPort !== undefined ? { inspectPort: options.inspectPort } : {}),
     ...(process.env.PGOP_CRASH_AT ? { crashAt: process.env.PGOP_CRASH_AT } : {}),
     extraStatus: async (key) => {

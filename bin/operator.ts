@@ -14,6 +14,7 @@ import { cloneInstanceProcessor } from '../adapters/implementations/clone-step.j
 import type { Logger } from '../adapters/logging/logger.js';
 import type { ResourceKey, ResourceStore } from '../actors/ports/resource-store.js';
 import type { PlanPlatform } from '../adapters/platform.js';
+import type { SecretStore } from '../adapters/secrets/secret-store.js';
 import { abortableSleep } from '../adapters/retry.js';
 import { createOperatorMetrics } from '../adapters/metrics/operator-metrics.js';
 import { startInspectorServer } from '../adapters/inspect/inspector-server.js';
@@ -40,6 +41,8 @@ export interface ClusterOperatorOptions {
   observe: (runtime: Runtime) => Promise<void>;
   /** A phase change or a finished failover/switchover, for Kubernetes Events. */
   onNotice?: (key: ResourceKey, notice: Notice) => void;
+  /** The platform's Secrets (PostgresUser passwords). */
+  secrets: SecretStore;
 }
 
 export interface RunningOperator {
@@ -57,7 +60,7 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
   const effectsLog = log.child({ component: 'effects' });
   const steps = await openStepsQueue(o.redisUrl, log.child({ component: 'queue' }), metrics);
   const deps: OperatorDeps = {
-    platform, store, log: effectsLog, steps,
+    platform, store, log: effectsLog, steps, secrets: o.secrets,
     onStep: (plan, step) => { metrics.step(plan, step); effectsLog.info({ plan, step }, `${plan} step done: ${step}`); },
     ...(o.extraStatus ? { clusterExtraStatus: o.extraStatus } : {}),
   };

@@ -1,7 +1,7 @@
 // Where the SQL controllers act: the cluster's current primary as its status publishes it, and only while the
 // cluster can take changes. Failing over, switching over, provisioning, deleting: wait, naming the reason.
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
-import type { ResourceStore } from '../../actors/ports/resource-store.js';
+import type { ResourceReader } from '../../actors/ports/resource-store.js';
 import type { ResourceRef, Target } from '../../machines/user/user.types.js';
 
 /** Phases in which the primary takes writes; Degraded/Scaling only while the primary itself is reported ready. */
@@ -20,7 +20,7 @@ export function targetOf(c: PostgresCluster | undefined, ref: ResourceRef): Targ
   return { ready: true, primary };
 }
 
-export async function resolveClusterTarget(store: ResourceStore, ref: ResourceRef): Promise<Target> {
+export async function resolveClusterTarget(store: ResourceReader, ref: ResourceRef): Promise<Target> {
   const c = await store.get({ kind: 'PostgresCluster', namespace: ref.namespace, name: ref.name }) as PostgresCluster | undefined;
   return targetOf(c, ref);
 }

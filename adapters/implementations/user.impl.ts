@@ -10,6 +10,7 @@ import { assertManagedRole } from '../sql/sql-names.js';
 import { resolveClusterTarget } from './cluster-target.js';
 import { resolvePassword } from './user-password.js';
 import type { SqlObjectDeps } from './sql-object-deps.js';
+import { changeWatcher, defaultWatchTiming } from './change-watcher.js';
 
 export function createUserImplementations(deps: SqlObjectDeps) {
   const now = () => deps.now?.() ?? new Date();
@@ -40,6 +41,8 @@ export function createUserImplementations(deps: SqlObjectDeps) {
         deps.log.info({ resource: `${input.resource.namespace}/${input.resource.name}`, role: input.spec.name, on: input.primary, actions: describeActions(input.actions) }, 'role applied');
         return { at: now().toISOString() };
       }),
+
+      watchForChanges: changeWatcher(deps.secrets, { ...defaultWatchTiming(), ...deps.timing }),
     },
   } satisfies Parameters<typeof userMachine.provide>[0];
 }

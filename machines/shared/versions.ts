@@ -4,6 +4,8 @@ export const MACHINE_VERSIONS = {
   cluster: 1,
   instance: 1,
   agent: 1,
+  user: 1,
+  database: 1,
 } as const;
 
 export type MachineId = keyof typeof MACHINE_VERSIONS;

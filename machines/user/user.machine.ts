@@ -3,9 +3,9 @@
 // not Ready or failing over, retrying with backoff after errors, and on deletion dropping the role when the
 // reclaim policy says so. The password never enters the context: effects read it and say only whether it matches.
 import { setup, assign } from 'xstate';
-import { notProvided } from '../shared/placeholder.js';
+import { notProvided, notProvidedCallback } from '../shared/placeholder.js';
 import { planRole } from './user.logic.js';
-import type { ExecuteInput, ExecuteOutput, Observation, Target, TargetInput, UserContext, UserEffectInput, UserEvent, UserInput } from './user.types.js';
+import type { ExecuteInput, ExecuteOutput, Observation, Target, TargetInput, UserContext, UserEffectInput, UserEvent, UserInput, WatchInput } from './user.types.js';
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const isPermanent = (e: unknown) => e instanceof Error && e.name === 'PermanentError';
@@ -27,6 +27,7 @@ export const userMachine = setup({
     resolveTarget: notProvided<Target, TargetInput>('resolveTarget'),
     observeRole: notProvided<Observation, UserEffectInput>('observeRole'),
     executeRoleActions: notProvided<ExecuteOutput, ExecuteInput>('executeRoleActions'),
+    watchForChanges: notProvidedCallback<WatchInput>('watchForChanges'),
   },
   guards: {
     isTargetReady: (_, params: { target: Target }) => params.target.ready,
@@ -135,6 +136,16 @@ export const userMachine = setup({
     },
     applied: {
       always: { guard: 'isStale', target: 'pending' },
+      invoke: {
+        id: 'watchForChanges',
+        src: 'watchForChanges',
+        description: 'Re-armed on restore (callback actors restart): sends secret.changed when the password Secret changes and resync.due when the drift check is due.',
+        input: ({ context }) => ({
+          resource: { namespace: context.namespace, name: context.name },
+          secretName: context.password?.secretName ?? null, secretVersion: context.password?.secretVersion ?? null,
+          lastCheckedAt: context.lastCheckedAt,
+        }),
+      },
       on: {
         'resync.due': { target: 'pending', description: 'Drift check: the runtime sends it when the check interval has passed.' },
         'secret.changed': 'pending',

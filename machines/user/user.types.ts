@@ -67,6 +67,14 @@ export interface UserEffectInput {
 export interface ExecuteInput extends UserEffectInput { actions: RoleAction[] }
 export interface ExecuteOutput { at: string }
 
+/** What the change watcher in `applied` needs: the Secret version the role was checked against, and when. */
+export interface WatchInput {
+  resource: ResourceRef;
+  secretName: string | null;
+  secretVersion: string | null;
+  lastCheckedAt: string | null;
+}
+
 export interface UserInput { namespace: string; name: string; spec: PostgresUserSpec; generation: number }
 
 export interface UserContext extends UserInput {
