@@ -15,6 +15,8 @@ import type { Logger } from '../adapters/logging/logger.js';
 import type { SecretStore } from '../adapters/secrets/secret-store.js';
 import { postgresUserBinding } from '../actors/bindings/postgresuser.binding.js';
 import { createUserImplementations } from '../adapters/implementations/user.impl.js';
+import { postgresDatabaseBinding } from '../actors/bindings/postgresdatabase.binding.js';
+import { createDatabaseImplementations } from '../adapters/implementations/database.impl.js';
 import type { SqlObjectDeps } from '../adapters/implementations/sql-object-deps.js';
 
 /** What every kind's implementations may draw on; the operator builds it once per platform. */
@@ -59,6 +61,7 @@ export const registrations: readonly KindRegistration<OperatorDeps>[] = [
       async (c) => (runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined)?.context.currentPrimary ?? null)),
     { extraStatus: async (key, deps) => deps.clusterExtraStatus?.(key) ?? {} }),
   register(postgresUserBinding, (deps: OperatorDeps) => createUserImplementations(sqlObjectDeps(deps))),
+  register(postgresDatabaseBinding, (deps: OperatorDeps) => createDatabaseImplementations(sqlObjectDeps(deps))),
 ];
 
 /** Every kind the CRDs serve. */

@@ -89,6 +89,8 @@ export const PostgresDatabaseStatus = Type.Object({
   appliedOn: Type.Optional(Type.String()),
   /** When the last drift check found the database as declared (or corrected it). */
   lastChecked: Type.Optional(Type.String()),
+  /** Times a drift check found the database changed by hand and corrected it. */
+  driftCorrections: Type.Optional(Type.Integer()),
 });
 export type PostgresDatabase = Resource<PostgresDatabaseSpec, Static<typeof PostgresDatabaseStatus>>;
 

@@ -1,6 +1,7 @@
 // Desired role vs observed role → the statements that make them equal (CNPG's evaluateNextRoleActions, as data).
 import type { PostgresUserSpec } from '../../crds/postgresuser.js';
 import type { ObservedRole, RoleAction, RoleAttribute } from './user.types.js';
+import { isoMillis } from '../shared/iso-time.js';
 
 type Flag = 'superuser' | 'inherit' | 'createrole' | 'createdb' | 'login' | 'replication' | 'bypassrls';
 const FLAGS: [Flag, string][] = [
@@ -13,8 +14,8 @@ const attribute = (word: string, on: boolean) => (on ? word : `NO${word}`) as Ro
 /** Same instant, whatever the notation (PostgreSQL prints +00, manifests say Z). */
 export function sameInstant(a: string | null, b: string | null): boolean {
   if (a === null || b === null) return a === b;
-  const x = Date.parse(a);
-  const y = Date.parse(b);
+  const x = isoMillis(a);
+  const y = isoMillis(b);
   return Number.isNaN(x) || Number.isNaN(y) ? a === b : x === y;
 }
 
@@ -71,5 +72,5 @@ export const describeActions = (actions: RoleAction[]): string =>
 export function rotationDue(spec: PostgresUserSpec, lastRotation: string | null, now: string): boolean {
   const days = spec.passwordRotation?.intervalDays;
   if (!days || !lastRotation) return false;
-  return Date.parse(now) - Date.parse(lastRotation) >= days * 86_400_000;
+  return isoMillis(now) - isoMillis(lastRotation) >= days * 86_400_000;
 }
