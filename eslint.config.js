@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layering from './scripts/lint/folder-direction.js';
 
 // Machines are pure statecharts: every side effect is a named slot filled by adapters/.
 const ioModules = [
@@ -19,6 +20,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
+  },
+  {
+    // Folders depend one way; a cycle between folders fails here (tests/unit/layering.test.ts plants one).
+    files: ['**/*.ts'],
+    plugins: { layering },
+    rules: { 'layering/folder-direction': 'error' },
   },
   {
     files: ['machines/**/*.ts'],

@@ -1,7 +1,7 @@
 // Pure: the instance spec a platform hands an agent, from the cluster spec and the pod's placement.
 import type { PostgresClusterSpec } from '../crds/postgrescluster.js';
-import type { InstanceSpec } from '../instance/spec.js';
-import { slotNameFor } from '../instance/spec.js';
+import type { InstanceSpec } from './instance/spec.js';
+import { slotNameFor } from './instance/spec.js';
 import { join } from 'node:path';
 
 export interface Placement {

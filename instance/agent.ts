@@ -3,7 +3,7 @@
 import { faultReader } from '../adapters/local/faults.js';
 import { createActor, waitFor, type SnapshotFrom } from 'xstate';
 import { agentMachine } from '../machines/agent/agent.machine.js';
-import { createAgentImplementations } from '../adapters/implementations/agent.impl.js';
+import { createAgentImplementations } from './agent.impl.js';
 import { postgresUser } from '../adapters/os/os-user.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { RedisPrimaryLease } from '../adapters/lease/redis-lease.js';
@@ -14,7 +14,7 @@ import { collectStatus, stateName } from './status.js';
 import { createAgentMetrics } from './metrics.js';
 import { startAgentApi } from './http-api.js';
 import type { BootstrapProgress } from './bootstrap.js';
-import type { InstanceSpec } from './spec.js';
+import type { InstanceSpec } from '../adapters/instance/spec.js';
 import type { PrimaryLease } from '../adapters/lease/primary-lease.js';
 
 type Snap = SnapshotFrom<typeof agentMachine>;

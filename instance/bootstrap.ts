@@ -3,8 +3,8 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import type { OsUser } from '../adapters/os/os-user.js';
 import { runCommand, CommandError } from '../adapters/os/run-command.js';
-import type { InstanceSpec } from './spec.js';
-import { SUPERUSER, REPLICATION_USER } from './spec.js';
+import type { InstanceSpec } from '../adapters/instance/spec.js';
+import { SUPERUSER, REPLICATION_USER } from '../adapters/instance/spec.js';
 import { bootstrapMarker, passfile, bin, volumeDir } from './layout.js';
 import { ensureDir, readSecret, writeConfig, writeOwned, writePassfile } from './files.js';
 import { join } from 'node:path';

@@ -3,8 +3,8 @@ import { writeFileSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OsUser } from '../adapters/os/os-user.js';
 import { handOver } from '../adapters/os/os-user.js';
-import type { InstanceSpec } from './spec.js';
-import { REPLICATION_USER } from './spec.js';
+import type { InstanceSpec } from '../adapters/instance/spec.js';
+import { REPLICATION_USER } from '../adapters/instance/spec.js';
 import { renderPgopConf, renderHba, pgpassLine, INCLUDE_LINE, PGOP_CONF } from './render.js';
 import { passfile, standbySignal } from './layout.js';
 

@@ -9,7 +9,7 @@ import type { PostgresClusterSpec } from '../crds/postgrescluster.js';
 import { GROUP, VERSION } from '../crds/definition.js';
 import { definitionFor } from '../crds/registry.js';
 import { buildInstanceSpec } from '../adapters/instance-spec.js';
-import type { InstanceSpec } from './spec.js';
+import type { InstanceSpec } from '../adapters/instance/spec.js';
 import { handOver, type OsUser } from '../adapters/os/os-user.js';
 import { pgBinDir } from '../adapters/local/postgres-install.js';
 import { LABEL } from '../adapters/k8s/specs/labels.js';

@@ -1,7 +1,7 @@
 // Where an instance keeps things. The volume (a PVC in Kubernetes) holds the data directory and the bootstrap
 // marker; the marker lives beside PGDATA because pg_basebackup would copy anything inside it.
 import { dirname, join } from 'node:path';
-import type { InstanceSpec } from './spec.js';
+import type { InstanceSpec } from '../adapters/instance/spec.js';
 
 export const volumeDir = (spec: InstanceSpec) => dirname(spec.dataDir);
 export const bootstrapMarker = (spec: InstanceSpec) => join(volumeDir(spec), 'pgop-bootstrapped');

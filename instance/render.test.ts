@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderPgopConf, renderHba, primaryConninfo, pgpassLine } from './render.js';
-import type { InstanceSpec } from './spec.js';
+import type { InstanceSpec } from '../adapters/instance/spec.js';
 
 const spec: InstanceSpec = {
   cluster: { namespace: 'default', name: 'demo' }, name: 'demo-2', serial: 2, host: '127.0.0.1', port: 5433, httpPort: 8001,

@@ -1,6 +1,6 @@
 // Pure renderers for the files the agent owns inside the data directory.
-import type { InstanceSpec } from './spec.js';
-import { REPLICATION_USER } from './spec.js';
+import type { InstanceSpec } from '../adapters/instance/spec.js';
+import { REPLICATION_USER } from '../adapters/instance/spec.js';
 
 export const PGOP_CONF = 'pgop.conf';
 export const INCLUDE_LINE = `include '${PGOP_CONF}'`;

@@ -8,7 +8,7 @@ import type { PrimaryLease } from '../adapters/lease/primary-lease.js';
 import type { Upstream } from '../machines/agent/agent.types.js';
 import type { InstanceRuntime } from './runtime.js';
 import type { PostgresSupervisor } from './supervisor.js';
-import { SUPERUSER } from './spec.js';
+import { SUPERUSER } from '../adapters/instance/spec.js';
 import { bin, bootstrapMarker } from './layout.js';
 import { readSecret, writeOwned } from './files.js';
 import { cloneFromPrimary, type BootstrapProgress } from './bootstrap.js';

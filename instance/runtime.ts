@@ -3,7 +3,7 @@
 import type { OsUser } from '../adapters/os/os-user.js';
 import type { Endpoint } from '../adapters/sql/connect.js';
 import type { Upstream } from '../machines/agent/agent.types.js';
-import { readInstanceSpec, SUPERUSER, type InstanceSpec } from './spec.js';
+import { readInstanceSpec, SUPERUSER, type InstanceSpec } from '../adapters/instance/spec.js';
 import { isStandby, readSecret, writeConfig } from './files.js';
 
 export class InstanceRuntime {

@@ -1,6 +1,6 @@
 // synchronous_standby_names from the cluster spec. `required` always lists every standby, so commits wait even when
 // they are down (RPO 0); `preferred` lists only the standbys streaming now, and falls back to asynchronous.
-import type { InstanceSpec } from './spec.js';
+import type { InstanceSpec } from '../adapters/instance/spec.js';
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 

@@ -3,7 +3,7 @@ import { fromPromise } from 'xstate';
 import type { instanceMachine } from '../../machines/instance/instance.machine.js';
 import type { InstanceEffectInput, SlotEffectInput, ClusterRef } from '../../machines/instance/instance.types.js';
 import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
-import { slotNameFor } from '../../instance/spec.js';
+import { slotNameFor } from '../instance/spec.js';
 import type { PlanPlatform } from '../platform.js';
 import { withClient } from '../sql/connect.js';
 import { ensurePhysicalSlot, dropPhysicalSlot } from '../sql/replication.js';

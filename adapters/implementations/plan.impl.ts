@@ -3,7 +3,7 @@
 import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
 import type { ClusterRef } from '../../machines/instance/instance.types.js';
 import type { Candidate, InstanceInputOf, PlanEffectInput, RepointInput, Stamped } from '../../machines/failover/failover.types.js';
-import { slotNameFor } from '../../instance/spec.js';
+import { slotNameFor } from '../instance/spec.js';
 import type { PlanPlatform } from '../platform.js';
 import { PermanentError } from '../platform.js';
 import { withClient } from '../sql/connect.js';

@@ -7,7 +7,7 @@ import { API_VERSION } from '../../crds/definition.js';
 import type { ClusterRef, InstanceEffectInput } from '../../machines/instance/instance.types.js';
 import type { PlanPlatform } from '../platform.js';
 import type { Endpoint } from '../sql/connect.js';
-import { SUPERUSER, REPLICATION_USER } from '../../instance/spec.js';
+import { SUPERUSER, REPLICATION_USER } from '../instance/spec.js';
 import { AgentClient } from '../agent-client.js';
 import { K8sPrimaryLease } from '../lease/k8s-lease.js';
 import type { PrimaryLease } from '../lease/primary-lease.js';

@@ -8,8 +8,8 @@ import type { ClusterRef, InstanceEffectInput } from '../../machines/instance/in
 import type { PlanPlatform } from '../platform.js';
 import { PermanentError } from '../platform.js';
 import type { Endpoint } from '../sql/connect.js';
-import type { InstanceSpec } from '../../instance/spec.js';
-import { SUPERUSER } from '../../instance/spec.js';
+import type { InstanceSpec } from '../instance/spec.js';
+import { SUPERUSER } from '../instance/spec.js';
 import type { OsUser } from '../os/os-user.js';
 import type { LocalPods, PodRecord } from './pods.js';
 import type { LocalSecrets } from './secrets.js';

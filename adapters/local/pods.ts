@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, rmSync, writeFileSync, existsSync, symlinkSync, lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import type { InstanceSpec } from '../../instance/spec.js';
+import type { InstanceSpec } from '../instance/spec.js';
 import type { OsUser } from '../os/os-user.js';
 import { canAccess, handOver } from '../os/os-user.js';
 import type { StateDir } from './state-dir.js';

@@ -1,7 +1,7 @@
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 import type { Platform } from '../../adapters/local/control.js';
 import { LocalSecrets } from '../../adapters/local/secrets.js';
-import { SUPERUSER } from '../../instance/spec.js';
+import { SUPERUSER } from '../../adapters/instance/spec.js';
 
 /** A libpq URI through the cluster's stable endpoint; passwords are URL-safe by construction. */
 export function connectionUri(p: Platform, c: PostgresCluster, role: 'primary' | 'replica', user?: string): string {

@@ -125,7 +125,11 @@ export const agentMachine = setup({
     rejoinBackoff: { after: { 3000: 'claiming' } },
     up: {
       type: 'parallel',
-      invoke: { id: 'primaryDuties', src: 'primaryDuties', input: ({ context }) => ({ instance: context.instance, role: context.role }) },
+      invoke: {
+        id: 'primaryDuties', src: 'primaryDuties', input: ({ context }) => ({ instance: context.instance, role: context.role }),
+        // Without its duties (lease renewal) a primary must not go on accepting writes.
+        onError: { target: 'fencing', actions: { type: 'storeFenceReason', params: ({ event }) => ({ reason: `primary duties failed: ${errorText(event.error)}` }) } },
+      },
       on: {
         'lease.lost': { guard: 'isPrimary', target: 'fencing', actions: { type: 'storeFenceReason', params: ({ event }) => ({ reason: event.reason }) } },
         'agent.fence': { target: 'fencing', actions: { type: 'storeFenceReason', params: ({ event }) => ({ reason: event.reason }) } },
@@ -135,7 +139,11 @@ export const agentMachine = setup({
           initial: 'supervising',
           states: {
             supervising: {
-              invoke: { id: 'runPostgres', src: 'runPostgres', input: self },
+              invoke: {
+                id: 'runPostgres', src: 'runPostgres', input: self,
+                // The supervisor itself failing counts as a crash: restart with backoff.
+                onError: { target: 'crashed', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
+              },
               on: {
                 'postgres.exited': { target: 'crashed', actions: 'recordExit' },
                 'postgres.stable': { actions: 'resetStreak' },
@@ -208,11 +216,18 @@ export const agentMachine = setup({
     },
     fenced: {
       description: 'Not accepting writes. Waits for the lease: back to primary if it is granted again, else rejoin the new primary.',
-      invoke: { id: 'awaitLease', src: 'awaitLease', input: self },
+      invoke: {
+        id: 'awaitLease', src: 'awaitLease', input: self,
+        onError: { target: 'retryingAwaitLease', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
+      },
       on: {
         'lease.granted': 'claiming',
         'lease.follow': { target: 'rejoining', actions: assign({ upstream: ({ event }) => event.primary }) },
       },
+    },
+    retryingAwaitLease: {
+      description: 'Watching the lease failed: still fenced; watch again shortly.',
+      after: { 1000: 'fenced' },
     },
     demoting: {
       description: 'Clean switchover: checkpoint, fast shutdown, give the lease up; the final LSN tells the candidate what to replay.',

@@ -97,6 +97,18 @@ export const clusterMachine = setup({
       planFrom: null,
       goneInstances: [],
     })),
+    recordFailedPlan: assign(({ context }, params: { kind: 'failover' | 'switchover'; error: unknown }) => {
+      const message = params.error instanceof Error ? params.error.message : String(params.error);
+      return {
+        history: [...context.history, {
+          kind: params.kind, outcome: 'failed' as const, from: context.planFrom ?? context.currentPrimary ?? '', to: null, timeline: null,
+          reason: `${params.kind} plan stopped: ${message}`, startedAt: context.lastSeenAt, steps: [],
+        }].slice(-HISTORY_LIMIT),
+        planFrom: null,
+        goneInstances: [],
+        lastError: message,
+      };
+    }),
     recordSwitchoverRequest: assign(({ event }) => (event.type === 'switchover.requested'
       ? { lastSwitchoverRequest: event.id, pendingSwitchoverTarget: event.to, lastSeenAt: event.at } : {})),
     refuseSwitchover: assign(({ context, event }) => (event.type === 'switchover.requested' ? {
@@ -236,6 +248,9 @@ export const clusterMachine = setup({
           startedAt: context.lastSeenAt,
         }),
         onDone: { target: 'settling', actions: { type: 'recordPlan', params: ({ event }) => ({ output: event.output }) } },
+        // The plan's own actor failing (not one of its steps: those end in its named states) is recorded as a
+        // failed plan; the cluster goes on observing and plans again if the primary is still lost.
+        onError: { target: 'settling', actions: { type: 'recordFailedPlan', params: ({ event }) => ({ kind: 'failover' as const, error: event.error }) } },
       },
       on: {
         'instance.reported': [
@@ -258,6 +273,7 @@ export const clusterMachine = setup({
           startedAt: context.lastSeenAt,
         }),
         onDone: { target: 'settling', actions: { type: 'recordPlan', params: ({ event }) => ({ output: event.output }) } },
+        onError: { target: 'settling', actions: { type: 'recordFailedPlan', params: ({ event }) => ({ kind: 'switchover' as const, error: event.error }) } },
       },
     },
     settling: {

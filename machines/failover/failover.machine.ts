@@ -117,7 +117,11 @@ export const failoverMachine = setup({
     },
     waitingForSafeCandidate: {
       description: 'No standby is known to be safe. Never a data-losing promotion: wait for one, or for the old primary to return.',
-      invoke: { id: 'holdPlanLease', src: 'holdPlanLease', input: plan },
+      invoke: {
+        id: 'holdPlanLease', src: 'holdPlanLease', input: plan,
+        // Without the plan's hold on the lease nothing stops another promotion: stop and say why.
+        onError: { target: 'failed', actions: { type: 'storeFailure', params: ({ event }) => ({ error: event.error }) } },
+      },
       on: {
         'candidates.recheck': { target: 'choosing', actions: 'forgetAttempts' },
         'primary.returned': 'restoringOldPrimary',

@@ -84,7 +84,11 @@ export const instanceMachine = setup({
     cloning: {
       description: 'Long-running, so a BullMQ job with a deterministic id: after an operator restart the machine re-attaches to it.',
       entry: { type: 'notifyPhase', params: { phase: 'cloning' } },
-      invoke: { id: 'cloneInstance', src: 'cloneInstance', input: effectInput },
+      invoke: {
+        id: 'cloneInstance', src: 'cloneInstance', input: effectInput,
+        // The queued-step actor itself failing (not the job: that is step.failed) ends the clone as well.
+        onError: { target: 'failed', actions: [{ type: 'storeError', params: ({ event }) => ({ error: event.error }) }, 'clearProgress'] },
+      },
       on: {
         'instance.reported': { actions: 'storeObservation' },
         'step.progress': { actions: ['storeProgress', { type: 'notifyPhase', params: { phase: 'cloning' } }] },

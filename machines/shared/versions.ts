@@ -3,6 +3,8 @@
 export const MACHINE_VERSIONS = {
   cluster: 1,
   instance: 1,
+  failover: 1,
+  switchover: 1,
   agent: 1,
   user: 1,
   database: 1,

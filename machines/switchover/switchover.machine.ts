@@ -97,6 +97,7 @@ export const switchoverMachine = setup({
         id: 'repointReplicas', src: 'repointReplicas',
         input: ({ context }) => ({ ...plan({ context }), newPrimary: context.candidate ?? '', others: [...context.replicas.filter((r) => r !== context.candidate), context.primary] }),
         onDone: { target: 'rerouting', actions: step('repointing') },
+        onError: { target: 'failed', actions: fail },
       },
     },
     rerouting: {
@@ -104,6 +105,7 @@ export const switchoverMachine = setup({
         id: 'rerouteTraffic', src: 'rerouteTraffic',
         input: ({ context }) => ({ ...plan({ context }), instance: context.candidate ?? '' }),
         onDone: { target: 'rejoining', actions: step('rerouting') },
+        onError: { target: 'failed', actions: fail },
       },
     },
     rejoining: {
@@ -120,17 +122,24 @@ export const switchoverMachine = setup({
         id: 'restoreOldPrimary', src: 'restoreOldPrimary',
         input: ({ context }) => ({ ...plan({ context }), instance: context.primary }),
         onDone: { target: 'rolledBack', actions: step('rollingBack') },
+        onError: { target: 'failed', actions: fail },
       },
     },
     done: { type: 'final', entry: assign({ outcome: 'promoted' }) },
     rolledBack: { type: 'final', entry: assign({ outcome: 'rolledBack' }) },
     refused: { type: 'final', entry: assign({ outcome: 'cancelled' }) },
+    failed: {
+      type: 'final',
+      description: 'An effect failed for good after the demotion (repointing, rerouting or restoring the old primary): the plan stops and says why; the cluster observes and recovers from there.',
+      entry: assign({ outcome: 'failed' }),
+    },
   },
   output: ({ context }) => ({
     kind: 'switchover',
     outcome: context.outcome ?? 'cancelled',
     from: context.primary,
-    to: context.outcome === 'promoted' ? context.candidate : context.primary,
+    // Once promoted (a timeline), the candidate leads even if a later step failed.
+    to: context.outcome === 'promoted' || (context.outcome === 'failed' && context.timeline !== null) ? context.candidate : context.primary,
     timeline: context.timeline,
     reason: context.lastError ? `switchover ${context.requestId}: ${context.lastError}` : `switchover ${context.requestId}`,
     startedAt: context.startedAt,

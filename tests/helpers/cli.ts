@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
-import type { InstanceSpec } from '../../instance/spec.js';
+import type { InstanceSpec } from '../../adapters/instance/spec.js';
 import { connectRedis } from '../../adapters/redis/connection.js';
 
 export const distRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

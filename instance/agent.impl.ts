@@ -1,20 +1,20 @@
 // Fills the agent machine's effect slots with real PostgreSQL, lease and OS work.
 import { fromPromise, fromCallback, type AnyEventObject } from 'xstate';
 import { existsSync } from 'node:fs';
-import type { agentMachine } from '../../machines/agent/agent.machine.js';
-import type { ClaimResult, DataDirState, DemoteInput, RejoinInput, RoleInput, SupervisorInput } from '../../machines/agent/agent.types.js';
-import { isBootstrapped, initdb, cloneFromPrimary, type BootstrapProgress } from '../../instance/bootstrap.js';
-import type { PostgresSupervisor } from '../../instance/supervisor.js';
-import type { InstanceRuntime } from '../../instance/runtime.js';
-import { readSecret } from '../../instance/files.js';
-import { standbySignal } from '../../instance/layout.js';
-import { REPLICATION_USER, SUPERUSER } from '../../instance/spec.js';
-import { synchronousStandbyNames } from '../../instance/sync.js';
-import { promote, demote, rejoin } from '../../instance/roles.js';
-import { withClient } from '../sql/connect.js';
-import { ensureRole, ensureDatabase, setPassword } from '../sql/roles.js';
-import { isInstanceHolder, type PrimaryLease } from '../lease/primary-lease.js';
-import type { Logger } from '../logging/logger.js';
+import type { agentMachine } from '../machines/agent/agent.machine.js';
+import type { ClaimResult, DataDirState, DemoteInput, RejoinInput, RoleInput, SupervisorInput } from '../machines/agent/agent.types.js';
+import { isBootstrapped, initdb, cloneFromPrimary, type BootstrapProgress } from './bootstrap.js';
+import type { PostgresSupervisor } from './supervisor.js';
+import type { InstanceRuntime } from './runtime.js';
+import { readSecret } from './files.js';
+import { standbySignal } from './layout.js';
+import { REPLICATION_USER, SUPERUSER } from '../adapters/instance/spec.js';
+import { synchronousStandbyNames } from './sync.js';
+import { promote, demote, rejoin } from './roles.js';
+import { withClient } from '../adapters/sql/connect.js';
+import { ensureRole, ensureDatabase, setPassword } from '../adapters/sql/roles.js';
+import { isInstanceHolder, type PrimaryLease } from '../adapters/lease/primary-lease.js';
+import type { Logger } from '../adapters/logging/logger.js';
 
 export interface AgentDeps {
   rt: InstanceRuntime;
