@@ -17,6 +17,8 @@ const sampleInputs: Record<string, unknown> = {
   failover: { cluster, oldPrimary: 'demo-1', replicas: ['demo-2', 'demo-3'], synchronous: null, maxLagBytes: null, lastPrimaryLsn: null, reason: 'primary demo-1 lost', startedAt: at },
   switchover: { cluster, requestId: 'r1', primary: 'demo-1', target: null, replicas: ['demo-2', 'demo-3'], startedAt: at },
   agent: { instance: 'demo-1', bootstrap: 'initdb', maxBackoffMs: 8000, leaseMs: 5000 },
+  user: { namespace: 'default', name: 'app', spec: { cluster: { name: 'demo' }, name: 'app', reclaimPolicy: 'delete' }, generation: 1 },
+  database: { namespace: 'default', name: 'shop', spec: { cluster: { name: 'demo' }, name: 'shop', owner: 'app', reclaimPolicy: 'delete' }, generation: 1 },
 };
 
 interface InvokeSite { node: AnyStateNode; id: string; src: string }

@@ -147,6 +147,7 @@ export const databaseMachine = setup({
           secretName: null, secretVersion: null,
           lastCheckedAt: context.lastCheckedAt,
         }),
+        onError: { target: 'retrying', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
       },
       on: {
         'resync.due': { target: 'pending', description: 'Drift check: the runtime sends it when the check interval has passed.' },

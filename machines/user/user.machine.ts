@@ -145,6 +145,7 @@ export const userMachine = setup({
           secretName: context.password?.secretName ?? null, secretVersion: context.password?.secretVersion ?? null,
           lastCheckedAt: context.lastCheckedAt,
         }),
+        onError: { target: 'retrying', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
       },
       on: {
         'resync.due': { target: 'pending', description: 'Drift check: the runtime sends it when the check interval has passed.' },
