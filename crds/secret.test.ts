@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { admitSecret } from './secret.js';
 import { AdmissionError } from './admission.js';
-import { admitManifest } from '../adapters/local/admit-manifest.js';
 
 const causes = (fn: () => unknown): string[] => {
   try { fn(); return []; } catch (e) { if (e instanceof AdmissionError) return e.causes.map((c) => `${c.field}: ${c.message}`); throw e; }
@@ -28,9 +27,4 @@ test('bad Secrets are refused naming the field, never echoing a value', () => {
 test('the type of a stored Secret cannot change', () => {
   const old = admitSecret(secret({ type: 'Opaque', stringData: { a: 'b' } }));
   assert.match(causes(() => admitSecret(secret({ type: 'kubernetes.io/basic-auth', stringData: { password: 'x' } }), old)).join(), /type: is immutable/);
-});
-
-test('local apply routes v1 Secrets to Secret admission and everything else to the CRDs', () => {
-  assert.equal(admitManifest(secret({ stringData: { a: 'b' } })).kind, 'Secret');
-  assert.match(causes(() => admitManifest({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } })).join(), /unknown kind "ConfigMap"/);
 });

@@ -5,7 +5,9 @@ import { userMachine } from './user.machine.js';
 import { selectUserStatus } from './user.selectors.js';
 import type { ExecuteInput, Observation, ObservedRole, Target, TargetInput, UserEffectInput, WatchInput } from './user.types.js';
 import type { PostgresUserSpec } from '../../crds/postgresuser.js';
-import { PermanentError } from '../../actors/ports/errors.js';
+
+/** The machine tells permanent errors by name, as adapters throw them (actors/ports/errors.ts). */
+class PermanentError extends Error { override name = 'PermanentError'; }
 
 const settle = () => new Promise((r) => setTimeout(r, 5));
 const spec = (s: Partial<PostgresUserSpec> = {}): PostgresUserSpec => ({ cluster: { name: 'demo' }, name: 'app', reclaimPolicy: 'delete', ...s } as PostgresUserSpec);
