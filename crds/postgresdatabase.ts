@@ -24,16 +24,17 @@ export const PRIVILEGES: Record<(typeof GRANT_TARGETS)[number], readonly string[
   functions: ['EXECUTE'],
 };
 const Privilege = Type.Union([...new Set(Object.values(PRIVILEGES).flat())].map((p) => Type.Literal(p)));
-const privilegesRule = (target: string) => `self.on != '${target}' || self.privileges.all(p, p in [${(PRIVILEGES[target as keyof typeof PRIVILEGES]).map((p) => `'${p}'`).join(', ')}])`;
+const privilegesRule = (target: string) => `self.target != '${target}' || self.privileges.all(p, p in [${(PRIVILEGES[target as keyof typeof PRIVILEGES]).map((p) => `'${p}'`).join(', ')}])`;
 
 const Grant = Strict({
   role: SqlName('grantee role'),
-  on: Type.Union(GRANT_TARGETS.map((t) => Type.Literal(t)), { description: 'database, a schema, or all tables / sequences / functions in a schema' }),
-  schema: Type.Optional(SqlName('the schema (required unless on is database)')),
+  // `target`, not `on`: YAML 1.1 parsers (kubectl's among them) read an unquoted `on` key as the boolean true.
+  target: Type.Union(GRANT_TARGETS.map((t) => Type.Literal(t)), { description: 'database, a schema, or all tables / sequences / functions in a schema' }),
+  schema: Type.Optional(SqlName('the schema (required unless target is database)')),
   privileges: Type.Array(Privilege, { minItems: 1, maxItems: 8, 'x-kubernetes-list-type': 'set' }),
 }, {
   rules: [
-    { rule: "self.on == 'database' ? !has(self.schema) : has(self.schema)", message: 'schema is required for schema, tables, sequences and functions, and not allowed for database', fieldPath: '.schema' },
+    { rule: "self.target == 'database' ? !has(self.schema) : has(self.schema)", message: 'schema is required for schema, tables, sequences and functions, and not allowed for database', fieldPath: '.schema' },
     ...GRANT_TARGETS.map((t) => ({ rule: privilegesRule(t), message: `privileges on ${t} are ${PRIVILEGES[t].join(', ')}`, fieldPath: '.privileges' })),
   ],
 });
@@ -43,7 +44,7 @@ const DefaultPrivilege = Strict({
   role: SqlName('grantee role'),
   forRole: Type.Optional(SqlName('objects created by this role get the privileges (default: the database owner)')),
   schema: SqlName('in this schema'),
-  on: Type.Union(DEFAULT_TARGETS.map((t) => Type.Literal(t))),
+  target: Type.Union(DEFAULT_TARGETS.map((t) => Type.Literal(t))),
   privileges: Type.Array(Privilege, { minItems: 1, maxItems: 8, 'x-kubernetes-list-type': 'set' }),
 }, { rules: DEFAULT_TARGETS.map((t) => ({ rule: privilegesRule(t), message: `privileges on ${t} are ${PRIVILEGES[t].join(', ')}`, fieldPath: '.privileges' })) });
 
@@ -60,7 +61,7 @@ export const PostgresDatabaseSpec = Strict({
   reclaimPolicy: ReclaimPolicy,
   encoding: Type.String({ default: 'UTF8', maxLength: 32, pattern: '^[A-Za-z0-9_-]+$', 'x-pgop-hint': 'must be an encoding name such as UTF8' }),
   locale: Type.Optional(Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9_.@-]+$', 'x-pgop-hint': 'must be a locale name such as C or en_US.UTF-8' })),
-  template: Type.String({ default: 'template1', maxLength: 63, pattern: '^[^\\u0000]+$' }),
+  template: Type.String({ default: 'template1', maxLength: 63, pattern: '^[^\\x00]+$' }),
   connectionLimit: Type.Integer({ minimum: -1, maximum: 100000, default: -1 }),
   allowConnections: Type.Boolean({ default: true }),
   extensions: Type.Optional(Type.Array(Extension, { maxItems: 64, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })),

@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import type { CelRule } from './schema-kit.js';
 
 export const SqlName = (description: string) => Type.String({
-  minLength: 1, maxLength: 63, pattern: '^[^\\u0000]+$', description,
+  minLength: 1, maxLength: 63, pattern: '^[^\\x00]+$', description,
   'x-pgop-hint': 'must not contain a NUL character',
 });
 

@@ -34,8 +34,8 @@ test('creation settings of a database are immutable; grants name valid privilege
   assert.match(errors(db({ locale: 'en_US.UTF-8' }), old).join(), /spec\.locale: is immutable/);
   assert.match(errors(db({ template: 'template0', locale: 'C' }), old).join(), /spec\.template: is immutable/);
   assert.deepEqual(errors(db({ locale: 'C', connectionLimit: 5 }), old), []);
-  assert.match(errors(db({ grants: [{ role: 'r', on: 'tables', privileges: ['SELECT'] }] })).join(), /schema is required/);
-  assert.match(errors(db({ grants: [{ role: 'r', on: 'schema', schema: 's', privileges: ['SELECT'] }] })).join(), /privileges on schema are USAGE, CREATE/);
+  assert.match(errors(db({ grants: [{ role: 'r', target: 'tables', privileges: ['SELECT'] }] })).join(), /schema is required/);
+  assert.match(errors(db({ grants: [{ role: 'r', target: 'schema', schema: 's', privileges: ['SELECT'] }] })).join(), /privileges on schema are USAGE, CREATE/);
   assert.match(errors(db({ name: 'template1' })).join(), /names a database the operator manages itself/);
   assert.match(errors(db({ schemas: [{ name: 'pg_temp' }] })).join(), /pg_\* and information_schema/);
 });

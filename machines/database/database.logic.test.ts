@@ -14,7 +14,7 @@ test('a missing database is created, then its schemas, extensions and grants, in
   assert.deepEqual(planDatabase(spec({
     schemas: [{ name: 'ext', ensure: 'present' }],
     extensions: [{ name: 'hstore', schema: 'ext', ensure: 'present' }],
-    grants: [{ role: 'r', on: 'schema', schema: 'ext', privileges: ['USAGE'] }],
+    grants: [{ role: 'r', target: 'schema', schema: 'ext', privileges: ['USAGE'] }],
   }), null).map((a) => a.kind), ['createDatabase', 'createSchema', 'createExtension', 'grant']);
 });
 
@@ -46,7 +46,7 @@ test('extensions are installed, updated, moved and dropped to match; unlisted on
 });
 
 test('grants are exact for the roles the spec names: missing granted, extra revoked, other roles untouched', () => {
-  const s = spec({ grants: [{ role: 'r', on: 'tables', schema: 's', privileges: ['SELECT', 'INSERT'] }] });
+  const s = spec({ grants: [{ role: 'r', target: 'tables', schema: 's', privileges: ['SELECT', 'INSERT'] }] });
   const o = observed({ grants: [
     { role: 'r', on: 'tables', schema: 's', all: ['SELECT'], any: ['SELECT', 'DELETE'] },
     { role: 'r', on: 'schema', schema: 's', all: ['USAGE'], any: ['USAGE'] },
@@ -59,7 +59,7 @@ test('grants are exact for the roles the spec names: missing granted, extra revo
 });
 
 test('default privileges default to the owner as creator and are exact per grantee', () => {
-  const s = spec({ defaultPrivileges: [{ role: 'r', schema: 's', on: 'tables', privileges: ['SELECT'] }] });
+  const s = spec({ defaultPrivileges: [{ role: 'r', schema: 's', target: 'tables', privileges: ['SELECT'] }] });
   assert.deepEqual(planDatabase(s, observed({ defaults: [{ role: 'r', forRole: 'owner', schema: 's', on: 'tables', privileges: ['SELECT', 'UPDATE'] }] })), [
     { kind: 'revokeDefault', role: 'r', forRole: 'owner', schema: 's', on: 'tables', privileges: ['UPDATE'] },
   ]);
@@ -68,5 +68,5 @@ test('default privileges default to the owner as creator and are exact per grant
 test('ensure absent drops the database; every role the spec needs is named', () => {
   assert.deepEqual(planDatabase(spec({ ensure: 'absent' }), observed()), [{ kind: 'dropDatabase' }]);
   assert.deepEqual(planDatabase(spec({ ensure: 'absent' }), null), []);
-  assert.deepEqual(rolesNamed(spec({ schemas: [{ name: 'x', owner: 'so', ensure: 'present' }], grants: [{ role: 'g', on: 'database', privileges: ['CONNECT'] }] })), ['g', 'owner', 'so']);
+  assert.deepEqual(rolesNamed(spec({ schemas: [{ name: 'x', owner: 'so', ensure: 'present' }], grants: [{ role: 'g', target: 'database', privileges: ['CONNECT'] }] })), ['g', 'owner', 'so']);
 });

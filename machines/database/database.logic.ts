@@ -57,9 +57,9 @@ export function planDatabase(spec: PostgresDatabaseSpec, observed: ObservedDatab
   // Grants: exact for every role named in spec.grants, over every target it holds something on or is given.
   const desired = new Map<string, { role: string; on: GrantTarget; schema: string | null; privileges: string[] }>();
   for (const g of spec.grants ?? []) {
-    const k = grantKey(g.role, g.on, g.schema ?? null);
+    const k = grantKey(g.role, g.target, g.schema ?? null);
     const prev = desired.get(k);
-    desired.set(k, { role: g.role, on: g.on, schema: g.schema ?? null, privileges: sorted([...(prev?.privileges ?? []), ...g.privileges]) });
+    desired.set(k, { role: g.role, on: g.target, schema: g.schema ?? null, privileges: sorted([...(prev?.privileges ?? []), ...g.privileges]) });
   }
   const observedGrants = new Map((observed?.grants ?? []).map((g) => [grantKey(g.role, g.on, g.schema), g]));
   const managed = managedGrantees(spec);
@@ -79,7 +79,7 @@ export function planDatabase(spec: PostgresDatabaseSpec, observed: ObservedDatab
   const dkey = (role: string, forRole: string, schema: string, on: string) => JSON.stringify([role, forRole, schema, on]);
   const wantDefaults = new Map<string, string[]>();
   for (const d of spec.defaultPrivileges ?? []) {
-    const k = dkey(d.role, d.forRole ?? spec.owner, d.schema, d.on);
+    const k = dkey(d.role, d.forRole ?? spec.owner, d.schema, d.target);
     wantDefaults.set(k, sorted([...(wantDefaults.get(k) ?? []), ...d.privileges]));
   }
   const haveDefaults = new Map((observed?.defaults ?? []).map((d) => [dkey(d.role, d.forRole, d.schema, d.on), d.privileges]));

@@ -156,8 +156,8 @@ test('extensions and schemas appear, a hand-dropped schema comes back, reclaim d
     name: 'shop', owner: 'shop_owner', reclaimPolicy: 'delete',
     extensions: [{ name: 'pg_trgm' }, { name: 'hstore', schema: 'ext' }],
     schemas: [{ name: 'ext' }, { name: 'sales', owner: 'shop_reader' }],
-    grants: [{ role: 'shop_reader', on: 'database', privileges: ['CONNECT'] }, { role: 'shop_reader', on: 'schema', schema: 'ext', privileges: ['USAGE'] }],
-    defaultPrivileges: [{ role: 'shop_reader', schema: 'ext', on: 'tables', privileges: ['SELECT'] }],
+    grants: [{ role: 'shop_reader', target: 'database', privileges: ['CONNECT'] }, { role: 'shop_reader', target: 'schema', schema: 'ext', privileges: ['USAGE'] }],
+    defaultPrivileges: [{ role: 'shop_reader', schema: 'ext', target: 'tables', privileges: ['SELECT'] }],
   }));
   await applied('pgdb', 'shop');
   const uri = await superUri('shop');
