@@ -29,6 +29,8 @@ export interface ControllerOptions {
   onSnapshot?: (key: ResourceKey, before: unknown, after: unknown) => void;
   onNotice?: (key: ResourceKey, notice: Notice) => void;
   onWriteError?: (e: unknown) => void;
+  /** The object's machine finished its deletion: clean up what is keyed on its uid (queued jobs). */
+  onFinished?: (key: ResourceKey, uid: string) => Promise<void>;
 }
 
 export class ResourceController<M extends AnyStateMachine> {
@@ -98,7 +100,8 @@ export class ResourceController<M extends AnyStateMachine> {
     const key = keyOfResource(resource);
     const id = keyString(key);
     const log = this.log.child({ resource: id, machine: this.binding.machineId });
-    const stored = readEnvelope(this.binding.machineId, (resource.status as { machine?: unknown } | undefined)?.machine);
+    const stored = readEnvelope(this.binding.machineId, (resource.status as { machine?: unknown } | undefined)?.machine,
+      { uid: resource.metadata.uid ?? '', generation: resource.metadata.generation ?? 1 });
     if (stored.kind === 'incompatible') return this.refuse(key, stored.reason, log);
     const machine = (this.options.machine ?? this.binding.machine) as M;
     const actor = createActor(machine, {
@@ -110,7 +113,7 @@ export class ResourceController<M extends AnyStateMachine> {
       return this.refuse(key, 'the persisted snapshot does not fit this machine definition', log);
     }
     const writer = new SerializedWriter<SnapshotFrom<M>>(
-      (snap) => this.persist(key, actor, snap),
+      (snap) => this.persist(key, actor, snap, resource.metadata.uid ?? ''),
       (e) => { this.options.onWriteError?.(e); log.error({ err: (e as Error).message }, 'status write failed'); },
     );
     let before: SnapshotFrom<M> | undefined;
@@ -126,12 +129,13 @@ export class ResourceController<M extends AnyStateMachine> {
     });
     const held = { actor, writer };
     this.held.set(id, held);
-    log.info({ restored: stored.kind === 'ok' }, stored.kind === 'ok' ? 'actor restored from snapshot' : 'actor spawned');
+    const migratedFrom = stored.kind === 'ok' ? stored.migratedFrom : undefined;
+    log.info({ restored: stored.kind === 'ok', ...(migratedFrom !== undefined ? { migratedFrom } : {}) }, stored.kind === 'ok' ? 'actor restored from snapshot' : 'actor spawned');
     actor.start();
     return held;
   }
 
-  private async persist(key: ResourceKey, actor: Actor<M>, snap: SnapshotFrom<M>): Promise<void> {
+  private async persist(key: ResourceKey, actor: Actor<M>, snap: SnapshotFrom<M>, uid: string): Promise<void> {
     const done = (snap as { status: string }).status === 'done';
     const persisted = actor.getPersistedSnapshot();
     const now = this.now();
@@ -142,6 +146,8 @@ export class ResourceController<M extends AnyStateMachine> {
     };
     await this.store.patchStatus(key, () => ({ ...status, machine: envelope(this.binding.machineId, this.binding.generationOf(snap), persisted, now) }));
     if (done) {
+      // Cleanup must not hold the deletion: a job left behind expires on its own (removeOnComplete/removeOnFail).
+      if (uid) await this.options.onFinished?.(key, uid).catch((e: unknown) => this.log.error({ resource: keyString(key), err: (e as Error).message }, 'cleanup after deletion failed'));
       await this.store.removeFinalizer(key, FINALIZER);
       // Not awaited: release flushes this very writer, which is still running this write.
       setImmediate(() => { void this.release(keyString(key)); });

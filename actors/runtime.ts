@@ -26,6 +26,8 @@ export interface RuntimeOptions<D> {
   onNotice?: (key: ResourceKey, notice: Notice) => void;
   /** Called with each new snapshot of a kind's actor, for per-kind wiring in the composition root. */
   onSnapshot?: (key: ResourceKey, before: unknown, after: unknown) => void;
+  /** An object's machine finished its deletion (before its finalizer goes): remove its queued jobs. */
+  onFinished?: (key: ResourceKey, uid: string) => Promise<void>;
   resyncMs?: number;
   now?: () => Date;
 }
@@ -64,6 +66,7 @@ export async function startRuntime<D>(o: RuntimeOptions<D>): Promise<Runtime> {
         o.onSnapshot?.(key, before, after);
       },
       ...(o.onNotice ? { onNotice: o.onNotice } : {}),
+      ...(o.onFinished ? { onFinished: o.onFinished } : {}),
       onWriteError: () => o.metrics?.reconcileError(binding.kind),
     }));
   }

@@ -9,7 +9,7 @@ import type { Notice } from '../actors/binding.js';
 import { startRuntime, type Runtime } from '../actors/runtime.js';
 import type { ResourceController } from '../actors/resource-controller.js';
 import { startStepWorker } from '../actors/queues/step-worker.js';
-import { openStepsQueue, bullConnection } from '../adapters/queues/steps-queue.js';
+import { openStepsQueue, bullConnection, removeJobsOf } from '../adapters/queues/steps-queue.js';
 import { cloneInstanceProcessor } from '../adapters/implementations/clone-step.js';
 import type { Logger } from '../adapters/logging/logger.js';
 import type { ResourceKey, ResourceStore } from '../actors/ports/resource-store.js';
@@ -95,6 +95,10 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
       }
     },
     ...(o.onNotice ? { onNotice: o.onNotice } : {}),
+    onFinished: async (key, uid) => {
+      const removed = await removeJobsOf(steps.queue, key.kind, uid);
+      if (removed) log.info({ resource: `${key.kind}/${key.namespace}/${key.name}`, removed }, 'removed the queued jobs of a deleted object');
+    },
   });
   holder.runtime = runtime;
   const metricsServer = await serveMetrics(metrics.registry, o.metricsPort, o.metricsHost);

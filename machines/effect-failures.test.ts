@@ -12,8 +12,8 @@ const at = '2026-01-01T00:00:00.000Z';
 
 /** A plausible input per machine id. A machine added to the catalog without one fails here: add it. */
 const sampleInputs: Record<string, unknown> = {
-  cluster: { ...cluster, spec: { instances: 3, primaryUpdateStrategy: 'unsupervised' }, generation: 1 },
-  instance: { cluster, name: 'demo-2', serial: 2, bootstrap: 'clone', primary: 'demo-1' },
+  cluster: { ...cluster, uid: 'uid-demo', spec: { instances: 3, primaryUpdateStrategy: 'unsupervised' }, generation: 1 },
+  instance: { cluster, owner: { uid: 'uid-demo', generation: 1 }, name: 'demo-2', serial: 2, bootstrap: 'clone', primary: 'demo-1' },
   failover: { cluster, oldPrimary: 'demo-1', replicas: ['demo-2', 'demo-3'], synchronous: null, maxLagBytes: null, lastPrimaryLsn: null, reason: 'primary demo-1 lost', startedAt: at },
   switchover: { cluster, requestId: 'r1', primary: 'demo-1', target: null, replicas: ['demo-2', 'demo-3'], startedAt: at },
   agent: { instance: 'demo-1', bootstrap: 'initdb', maxBackoffMs: 8000, leaseMs: 5000 },

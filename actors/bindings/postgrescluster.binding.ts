@@ -58,7 +58,7 @@ export const postgresClusterBinding: KindBinding<ClusterMachine> = {
   machineId: 'cluster',
   machine: clusterMachine,
   input: (r: Resource) => ({
-    namespace: r.metadata.namespace ?? 'default', name: r.metadata.name,
+    namespace: r.metadata.namespace ?? 'default', name: r.metadata.name, uid: r.metadata.uid ?? '',
     spec: r.spec as PostgresClusterSpec, generation: r.metadata.generation ?? 1,
   }),
   eventsFor(r, snapshot) {

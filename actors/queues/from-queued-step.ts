@@ -3,7 +3,7 @@
 // events. Restored after an operator restart, it re-attaches to the same job instead of starting another.
 import { fromCallback, type AnyEventObject } from 'xstate';
 import { Job, type Queue, type QueueEvents } from 'bullmq';
-import type { StepName, StepProgress } from './queue-names.js';
+import { STEP_KINDS, type StepName, type StepProgress } from './queue-names.js';
 
 
 export type QueuedStepEvent =
@@ -14,8 +14,6 @@ export type QueuedStepEvent =
 export interface QueuedStepDeps {
   queue: Queue;
   events: QueueEvents;
-  /** Attempts before a transient error becomes final; permanent errors (UnrecoverableError) fail at once. */
-  attempts?: number;
   pollMs?: number;
 }
 
@@ -53,13 +51,14 @@ export function fromQueuedStep<I extends object>(step: StepName, deps: QueuedSte
     void (async () => {
       const existing = await Job.fromId(deps.queue, input.jobId);
       if (!existing) {
+        const policy = STEP_KINDS[step];
         await deps.queue.add(step, input.data as Record<string, unknown>, {
           jobId: input.jobId,
-          attempts: deps.attempts ?? 5,
-          backoff: { type: 'exponential', delay: 2000 },
+          attempts: policy.attempts,
+          backoff: { type: policy.backoff.type, delay: policy.backoff.delayMs },
           // Kept for a while so a restored machine still finds the outcome of a job that ended while it was down.
-          removeOnComplete: { age: 24 * 3600 },
-          removeOnFail: { age: 7 * 24 * 3600 },
+          removeOnComplete: { age: policy.keepCompletedS },
+          removeOnFail: { age: policy.keepFailedS },
         });
       }
       await check();

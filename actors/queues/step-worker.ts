@@ -1,7 +1,7 @@
 // The worker side of the steps queue: runs each step's processor, classifies errors (PermanentError →
 // UnrecoverableError, no retry; anything else → retry with backoff) and stops gracefully on SIGTERM.
 import { Worker, UnrecoverableError, type Job, type ConnectionOptions } from 'bullmq';
-import { STEPS_QUEUE, type StepName, type StepProgress } from './queue-names.js';
+import { STEPS_QUEUE, STEP_KINDS, type StepName, type StepProgress } from './queue-names.js';
 import { PermanentError } from '../ports/errors.js';
 import type { Logger } from '../ports/logger.js';
 
@@ -23,8 +23,17 @@ export function startStepWorker(o: StepWorkerOptions): Worker {
     if (!processor) throw new UnrecoverableError(`no processor for step ${job.name}`);
     const started = Date.now();
     o.log.info({ job: job.id, step: job.name, attempt: job.attemptsMade + 1 }, 'step started');
+    // The step's policy bounds one attempt: past its timeout the processor is aborted and the attempt fails.
+    const timeoutMs = STEP_KINDS[job.name as StepName].timeoutMs;
+    const attempt = new AbortController();
+    const onAbort = () => attempt.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => attempt.abort(new Error(`${job.name} did not finish within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
     try {
-      const result = await processor(job.data as Record<string, unknown>, (p) => job.updateProgress(p as unknown as object), signal ?? new AbortController().signal);
+      const result = await Promise.race([
+        processor(job.data as Record<string, unknown>, (p) => job.updateProgress(p as unknown as object), attempt.signal),
+        new Promise<never>((_, reject) => attempt.signal.addEventListener('abort', () => reject(attempt.signal.reason as Error), { once: true })),
+      ]);
       o.log.info({ job: job.id, step: job.name, ms: Date.now() - started }, 'step completed');
       o.onJobDone?.(job.name, 'completed', Date.now() - started);
       return result;
@@ -33,6 +42,9 @@ export function startStepWorker(o: StepWorkerOptions): Worker {
       o.onJobDone?.(job.name, 'failed', Date.now() - started);
       if (e instanceof PermanentError) throw new UnrecoverableError(e.message);
       throw e;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
   }, { connection: o.connection, concurrency: o.concurrency ?? 4, lockDuration: 30_000, stalledInterval: 15_000 });
   worker.on('error', (e) => { o.onError?.(e); o.log.error({ err: e.message }, 'step worker error'); });

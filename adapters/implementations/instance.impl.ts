@@ -41,7 +41,7 @@ export function createInstanceImplementations(deps: InstanceDeps) {
       }),
 
       cloneInstance: fromQueuedStep<InstanceEffectInput>('cloneInstance', deps.steps,
-        (i) => stepJobId('cloneInstance', i.cluster.namespace, i.cluster.name, i.instance)),
+        (i) => stepJobId({ kind: 'PostgresCluster', uid: i.owner.uid, generation: i.owner.generation }, 'cloneInstance', i.instance)),
 
       createInstance: fromPromise<void, InstanceEffectInput>(async ({ input, signal }) => {
         const spec = await deps.clusterSpec(input.cluster);

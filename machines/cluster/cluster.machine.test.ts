@@ -25,7 +25,7 @@ test('a 3-instance cluster bootstraps the primary, clones replicas one by one an
 
 test('a second replica is not created before the first one streams', async () => {
   const { machine, log } = fakeCluster();
-  const actor = createActor(machine, { input: { namespace: 'default', name: 'demo', spec: spec(3), generation: 1 } }).start();
+  const actor = createActor(machine, { input: { namespace: 'default', name: 'demo', uid: 'uid-demo', spec: spec(3), generation: 1 } }).start();
   await settle();
   actor.send({ type: 'instance.reported', instance: 'demo-1', observation: primaryUp() });
   await settle();
@@ -81,7 +81,7 @@ test('scale up after scale down uses a new name, never reusing a removed one', a
 
 test('a primary that fails to bootstrap fails the cluster with the reason', async () => {
   const { machine } = fakeCluster();
-  const actor = createActor(machine, { input: { namespace: 'default', name: 'demo', spec: spec(2), generation: 1 } }).start();
+  const actor = createActor(machine, { input: { namespace: 'default', name: 'demo', uid: 'uid-demo', spec: spec(2), generation: 1 } }).start();
   await settle();
   actor.send({ type: 'instance.reported', instance: 'demo-1', observation: bootstrapFailed('initdb: invalid locale "xx"') });
   assert.equal(selectPhase(actor.getSnapshot()), 'Failed');
@@ -91,7 +91,7 @@ test('a primary that fails to bootstrap fails the cluster with the reason', asyn
 test('a failed provisioning is retried by the next spec change', async () => {
   const { machine, log } = fakeCluster();
   log.failProvision = true;
-  const actor = createActor(machine, { input: { namespace: 'default', name: 'demo', spec: spec(1), generation: 1 } }).start();
+  const actor = createActor(machine, { input: { namespace: 'default', name: 'demo', uid: 'uid-demo', spec: spec(1), generation: 1 } }).start();
   await settle();
   assert.equal(selectPhase(actor.getSnapshot()), 'Failed');
   log.failProvision = false;
@@ -113,7 +113,7 @@ test('a persisted snapshot restores with its children and keeps going', async ()
   const { actor, machine } = await (async () => { const r = await readyCluster(2); return { ...r, machine: fakeCluster().machine }; })();
   const persisted = actor.getPersistedSnapshot();
   actor.stop();
-  const restored = createActor(machine, { snapshot: JSON.parse(JSON.stringify(persisted)), input: { namespace: 'default', name: 'demo', spec: spec(2), generation: 1 } }).start();
+  const restored = createActor(machine, { snapshot: JSON.parse(JSON.stringify(persisted)), input: { namespace: 'default', name: 'demo', uid: 'uid-demo', spec: spec(2), generation: 1 } }).start();
   assert.equal(selectPhase(restored.getSnapshot()), 'Ready');
   restored.send({ type: 'instance.lost', instance: 'demo-2', reason: 'gone' });
   assert.equal(selectPhase(restored.getSnapshot()), 'Degraded');
@@ -128,7 +128,7 @@ test('restored between an instance\'s move and the cluster\'s record of it, the 
   const child = persisted.children['demo-1'];
   assert.ok(child, 'the primary instance is a persisted child');
   child.snapshot.value = 'lost';
-  const restored = createActor(fakeCluster().machine, { snapshot: persisted as never, input: { namespace: 'default', name: 'demo', spec: spec(3), generation: 1 } }).start();
+  const restored = createActor(fakeCluster().machine, { snapshot: persisted as never, input: { namespace: 'default', name: 'demo', uid: 'uid-demo', spec: spec(3), generation: 1 } }).start();
   assert.equal(selectPhase(restored.getSnapshot()), 'Ready', 'the cluster\'s own record still says running');
   restored.send({ type: 'instance.lost', instance: 'demo-1', reason: 'instance gone', gone: true });
   assert.equal(selectPhase(restored.getSnapshot()), 'FailingOver', 'the lost primary is failed over, not waited for');

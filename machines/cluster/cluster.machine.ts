@@ -54,6 +54,7 @@ export const clusterMachine = setup({
         id: name,
         input: {
           cluster: { namespace: context.namespace, name: context.name },
+          owner: { uid: context.uid, generation: context.generation },
           name, serial: member.serial, bootstrap: params.bootstrap, primary: context.currentPrimary,
         },
       });

@@ -17,7 +17,7 @@ import { primaryUp, replicaUp, bootstrapFailed } from '../../tests/fixtures/obse
 type Snap = SnapshotFrom<typeof clusterMachine>;
 type Ev = ClusterEvent | { type: string; [k: string]: unknown };
 
-const input = { namespace: 'default', name: 'demo', spec: spec(2), generation: 1 };
+const input = { namespace: 'default', name: 'demo', uid: 'uid-demo', spec: spec(2), generation: 1 };
 
 function modelEvents(s: Snap): Ev[] {
   const ctx = s.context;

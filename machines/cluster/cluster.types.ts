@@ -15,6 +15,8 @@ export interface Member {
 export interface ClusterInput {
   namespace: string;
   name: string;
+  /** metadata.uid of the custom object: a recreated object of the same name is a different cluster. */
+  uid: string;
   spec: PostgresClusterSpec;
   generation: number;
 }

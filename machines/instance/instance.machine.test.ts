@@ -36,7 +36,7 @@ function harness(input: InstanceInput, failing: string[] = []) {
   return { actor, calls, send, phases: () => actor.getSnapshot().context.phases };
 }
 
-const replica: InstanceInput = { cluster: { namespace: 'default', name: 'demo' }, name: 'demo-2', serial: 2, bootstrap: 'clone', primary: 'demo-1' };
+const replica: InstanceInput = { cluster: { namespace: 'default', name: 'demo' }, owner: { uid: 'uid-demo', generation: 1 }, name: 'demo-2', serial: 2, bootstrap: 'clone', primary: 'demo-1' };
 
 test('a replica reserves its slot before it is created, then runs once it streams', async () => {
   const h = harness(replica);

@@ -9,7 +9,7 @@ import type {
 } from './instance.types.js';
 
 const effectInput = ({ context }: { context: InstanceContext }): InstanceEffectInput => ({
-  cluster: context.cluster, instance: context.name, serial: context.serial, bootstrap: context.bootstrap, primary: context.primary,
+  cluster: context.cluster, owner: context.owner, instance: context.name, serial: context.serial, bootstrap: context.bootstrap, primary: context.primary,
 });
 const slotInput = ({ context }: { context: InstanceContext }): SlotEffectInput => ({
   cluster: context.cluster, instance: context.name, primary: context.primary,

@@ -8,8 +8,13 @@ export type BootstrapMode = 'initdb' | 'clone';
 export type InstancePhase =
   | 'reservingSlot' | 'cloning' | 'creating' | 'bootstrapping' | 'running' | 'lost' | 'rejoining' | 'failed' | 'removing' | 'removed';
 
+/** The custom object an instance belongs to, as it was when the instance was created: queued steps key their job
+ * ids on it, so a deleted and recreated cluster of the same name never adopts the old cluster's jobs. */
+export interface OwnerIdentity { uid: string; generation: number }
+
 export interface InstanceInput {
   cluster: ClusterRef;
+  owner: OwnerIdentity;
   name: string;
   serial: number;
   bootstrap: BootstrapMode;
@@ -46,4 +51,4 @@ export interface InstancePhaseChanged {
 }
 
 export interface SlotEffectInput { cluster: ClusterRef; instance: string; primary: string | null }
-export interface InstanceEffectInput { cluster: ClusterRef; instance: string; serial: number; bootstrap: BootstrapMode; primary: string | null }
+export interface InstanceEffectInput { cluster: ClusterRef; owner: OwnerIdentity; instance: string; serial: number; bootstrap: BootstrapMode; primary: string | null }

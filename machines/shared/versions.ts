@@ -1,8 +1,9 @@
 // Bump a machine's version whenever its states or context shape change, so a snapshot persisted by an older
 // operator is migrated or reported, never restored into a machine it does not fit.
 export const MACHINE_VERSIONS = {
-  cluster: 1,
-  instance: 1,
+  // 2: context.uid (cluster) and context.owner (instance) key queued jobs on the object's uid and generation.
+  cluster: 2,
+  instance: 2,
   failover: 1,
   switchover: 1,
   agent: 1,

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { createActor, createMachine, type AnyEventObject } from 'xstate';
 import { StateDir } from '../../adapters/local/state-dir.js';
 import { startRedis, stopRedis } from '../../adapters/local/redis-server.js';
-import { openStepsQueue, bullConnection } from '../../adapters/queues/steps-queue.js';
+import { openStepsQueue, bullConnection, removeJobsOf } from '../../adapters/queues/steps-queue.js';
+import { stepJobId } from '../../actors/queues/queue-names.js';
 import { fromQueuedStep, type QueuedStepDeps } from '../../actors/queues/from-queued-step.js';
 import { startStepWorker, type StepProcessor } from '../../actors/queues/step-worker.js';
 import { PermanentError } from '../../adapters/platform.js';
@@ -39,9 +40,9 @@ before(async () => {
 after(async () => { await worker.close(); await steps.queue.close(); await steps.events.close(); await stopRedis(pid); setTimeout(() => process.exit(0), 200).unref(); });
 
 /** A one-state machine around the queued step, collecting what it reports. */
-function waitOnStep(key: string, mode: string) {
+function waitOnStep(key: string, mode: string, jobId: (i: { key: string }) => string = (i) => `cloneInstance-${i.key}`) {
   const seen: AnyEventObject[] = [];
-  const logic = fromQueuedStep<{ key: string; mode: string }>('cloneInstance', { ...steps, pollMs: 300 }, (i) => `cloneInstance-${i.key}`);
+  const logic = fromQueuedStep<{ key: string; mode: string }>('cloneInstance', { ...steps, pollMs: 300 }, jobId);
   const machine = createMachine({
     invoke: { id: 'step', src: logic, input: { key, mode } },
     on: { '*': { actions: ({ event }) => seen.push(event) } },
@@ -87,4 +88,24 @@ test('a permanent error fails the step after one attempt, with the reason', asyn
   assert.equal(end.permanent, true);
   assert.equal(runs.broken, 1);
   w.actor.stop();
+});
+
+test('a deleted and recreated object of the same name gets a fresh job, never the old one\'s outcome', async () => {
+  const old = { kind: 'PostgresCluster', uid: 'uid-old', generation: 1 };
+  const recreated = { kind: 'PostgresCluster', uid: 'uid-new', generation: 1 };
+  const first = waitOnStep('same-name', 'ok', () => stepJobId(old, 'cloneInstance', 'demo-2'));
+  assert.equal((await first.done).type, 'step.succeeded');
+  first.actor.stop();
+  assert.equal(runs['same-name'], 1);
+  // The old object's job is still there (kept for restores); the new object must not adopt it.
+  const second = waitOnStep('same-name', 'ok', () => stepJobId(recreated, 'cloneInstance', 'demo-2'));
+  const end = await second.done;
+  second.actor.stop();
+  assert.equal(end.type, 'step.succeeded');
+  assert.equal(runs['same-name'], 2, 'the recreated object ran its own job');
+  assert.equal((end as unknown as { result: { runs: number } }).result.runs, 2);
+  // Deleting the old object removes its jobs and leaves the new object's.
+  assert.equal(await removeJobsOf(steps.queue, 'PostgresCluster', 'uid-old'), 1);
+  assert.equal(await steps.queue.getJob(stepJobId(old, 'cloneInstance', 'demo-2')), undefined);
+  assert.ok(await steps.queue.getJob(stepJobId(recreated, 'cloneInstance', 'demo-2')));
 });

@@ -39,7 +39,7 @@ before(async () => {
   redis = await startRedis(new StateDir(join(work, 'redis-state')));
   const log = openSync(join(work, 'operator.log'), 'a');
   operator = spawn(process.execPath, [pgopBin, 'operator', '--platform', 'kubernetes', '--kubeconfig', cp.kubeconfig, '--namespace', 'default', '--metrics-port', '0'], {
-    env: { ...process.env, REDIS_URL: redis.url, POD_NAME: 'operator-a', PGOP_LEADER_LEASE_SECONDS: '4' }, stdio: ['ignore', log, log],
+    env: { ...process.env, REDIS_URL: redis.url, POD_NAME: 'operator-a' }, stdio: ['ignore', log, log],
   });
   closeSync(log);
 }, { timeout: 10 * 60_000 });
