@@ -37,4 +37,6 @@ export const MIGRATIONS: { [K in MachineId]: Record<number, Migration> } = {
   failover: {},
   switchover: {},
   agent: {},
+  user: {},
+  database: {},
 };
