@@ -13,7 +13,7 @@ export const postgresDatabaseBinding: KindBinding<DatabaseMachine> = {
   machine: databaseMachine,
   input: (r) => ({ namespace: r.metadata.namespace ?? 'default', name: r.metadata.name, spec: r.spec as PostgresDatabaseSpec, generation: r.metadata.generation ?? 1 }),
   eventsFor(r, snapshot) {
-    const waiting = snapshot.matches('waitingForCluster') || snapshot.matches('retrying') || snapshot.matches({ deleting: 'waiting' }) || snapshot.matches({ deleting: 'retrying' });
+    const waiting = snapshot.matches('waitingForCluster') || snapshot.matches({ deleting: 'waiting' });
     return sqlObjectEvents<PostgresDatabaseSpec>(r, snapshot as never, waiting, snapshot.matches('deleting') || snapshot.matches('deleted')) as DatabaseEvent[];
   },
   status(snapshot, previous, now) {

@@ -25,7 +25,8 @@ export const postgresUserBinding: KindBinding<UserMachine> = {
   machine: userMachine,
   input: (r) => ({ namespace: r.metadata.namespace ?? 'default', name: r.metadata.name, spec: r.spec as PostgresUserSpec, generation: r.metadata.generation ?? 1 }),
   eventsFor(r, snapshot) {
-    const waiting = snapshot.matches('waitingForCluster') || snapshot.matches('retrying') || snapshot.matches({ deleting: 'waiting' }) || snapshot.matches({ deleting: 'retrying' });
+    // Retrying objects are woken by their own backoff timer; waiting ones by a cluster change or the resync.
+    const waiting = snapshot.matches('waitingForCluster') || snapshot.matches({ deleting: 'waiting' });
     return sqlObjectEvents<PostgresUserSpec>(r, snapshot as never, waiting, snapshot.matches('deleting') || snapshot.matches('deleted')) as UserEvent[];
   },
   status(snapshot, previous, now) {

@@ -22,7 +22,7 @@ export const defaultWatchTiming = (): WatchTiming => ({
 export function changeWatcher(secrets: SecretStore | null, timing: WatchTiming) {
   return fromCallback<AnyEventObject, WatchInput>(({ input, sendBack }) => {
     const last = input.lastCheckedAt ? Date.parse(input.lastCheckedAt) : 0;
-    const wait = Math.max(0, last + timing.resyncMs - timing.now().getTime());
+    const wait = input.wakeAfterMs ?? Math.max(0, last + timing.resyncMs - timing.now().getTime());
     const drift = setTimeout(() => sendBack({ type: 'resync.due' }), Math.min(wait, 2 ** 31 - 1));
     let busy = false;
     let sent = false;

@@ -18,6 +18,10 @@ const effectInput = ({ context }: { context: DatabaseContext }): DatabaseEffectI
   spec: context.spec,
 });
 
+/** Retry backoff: 1 s doubling to 30 s. */
+export const retryDelayMs = (attempts: number) => Math.min(30_000, 1000 * 2 ** Math.min(Math.max(attempts - 1, 0), 5));
+const watchNothing = (context: DatabaseContext) => ({ resource: { namespace: context.namespace, name: context.name }, secretName: null, secretVersion: null, lastCheckedAt: null });
+
 export const databaseMachine = setup({
   types: {
     context: {} as DatabaseContext,
@@ -57,10 +61,6 @@ export const databaseMachine = setup({
     })),
     storeError: assign(({ context }, params: { error: unknown }) => ({ lastError: errorText(params.error), attempts: context.attempts + 1 })),
     markDeleting: assign({ deleting: true, attempts: 0 }),
-  },
-  delays: {
-    // Short, in-process backoff; a restore loses it, and the runtime's resync.due wakes the machine instead.
-    retryDelay: ({ context }) => Math.min(30_000, 1000 * 2 ** Math.min(context.attempts, 5)),
   },
 }).createMachine({
   id: 'database',
@@ -145,7 +145,7 @@ export const databaseMachine = setup({
         input: ({ context }) => ({
           resource: { namespace: context.namespace, name: context.name },
           secretName: null, secretVersion: null,
-          lastCheckedAt: context.lastCheckedAt,
+          lastCheckedAt: context.lastCheckedAt, wakeAfterMs: null,
         }),
         onError: { target: 'retrying', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
       },
@@ -157,7 +157,13 @@ export const databaseMachine = setup({
       },
     },
     retrying: {
-      after: { retryDelay: 'pending' },
+      invoke: {
+        id: 'retryTimer',
+        src: 'watchForChanges',
+        description: 'Backoff as a callback actor, not `after`: it restarts with a restored actor, so a retry is never lost.',
+        input: ({ context }) => ({ ...watchNothing(context), wakeAfterMs: retryDelayMs(context.attempts) }),
+        onError: 'pending',
+      },
       on: {
         'resync.due': 'pending', 'secret.changed': 'pending', 'cluster.changed': 'pending',
         'spec.changed': { target: 'pending', actions: { type: 'storeSpec', params: ({ event }) => ({ spec: event.spec, generation: event.generation }) } },
@@ -203,7 +209,10 @@ export const databaseMachine = setup({
             onError: { target: 'retrying', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
           },
         },
-        retrying: { after: { retryDelay: 'resolving' }, on: { 'resync.due': 'resolving', 'cluster.changed': 'resolving' } },
+        retrying: {
+          invoke: { id: 'deleteRetryTimer', src: 'watchForChanges', input: ({ context }) => ({ ...watchNothing(context), wakeAfterMs: retryDelayMs(context.attempts) }), onError: 'resolving' },
+          on: { 'resync.due': 'resolving', 'cluster.changed': 'resolving' },
+        },
       },
     },
     deleted: { type: 'final' },

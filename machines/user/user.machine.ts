@@ -17,6 +17,10 @@ const effectInput = ({ context }: { context: UserContext }): UserEffectInput => 
   lastRotation: context.password?.rotatedAt ?? null,
 });
 
+/** Retry backoff: 1 s doubling to 30 s. */
+export const retryDelayMs = (attempts: number) => Math.min(30_000, 1000 * 2 ** Math.min(Math.max(attempts - 1, 0), 5));
+const watchNothing = (context: UserContext) => ({ resource: { namespace: context.namespace, name: context.name }, secretName: null, secretVersion: null, lastCheckedAt: null });
+
 export const userMachine = setup({
   types: {
     context: {} as UserContext,
@@ -55,10 +59,6 @@ export const userMachine = setup({
     })),
     storeError: assign(({ context }, params: { error: unknown }) => ({ lastError: errorText(params.error), attempts: context.attempts + 1 })),
     markDeleting: assign({ deleting: true, attempts: 0 }),
-  },
-  delays: {
-    // Short, in-process backoff; a restore loses it, and the runtime's resync.due wakes the machine instead.
-    retryDelay: ({ context }) => Math.min(30_000, 1000 * 2 ** Math.min(context.attempts, 5)),
   },
 }).createMachine({
   id: 'user',
@@ -143,7 +143,7 @@ export const userMachine = setup({
         input: ({ context }) => ({
           resource: { namespace: context.namespace, name: context.name },
           secretName: context.password?.secretName ?? null, secretVersion: context.password?.secretVersion ?? null,
-          lastCheckedAt: context.lastCheckedAt,
+          lastCheckedAt: context.lastCheckedAt, wakeAfterMs: null,
         }),
         onError: { target: 'retrying', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
       },
@@ -155,7 +155,13 @@ export const userMachine = setup({
       },
     },
     retrying: {
-      after: { retryDelay: 'pending' },
+      invoke: {
+        id: 'retryTimer',
+        src: 'watchForChanges',
+        description: 'Backoff as a callback actor, not `after`: it restarts with a restored actor, so a retry is never lost.',
+        input: ({ context }) => ({ ...watchNothing(context), wakeAfterMs: retryDelayMs(context.attempts) }),
+        onError: 'pending',
+      },
       on: {
         'resync.due': 'pending', 'secret.changed': 'pending', 'cluster.changed': 'pending',
         'spec.changed': { target: 'pending', actions: { type: 'storeSpec', params: ({ event }) => ({ spec: event.spec, generation: event.generation }) } },
@@ -201,7 +207,10 @@ export const userMachine = setup({
             onError: { target: 'retrying', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
           },
         },
-        retrying: { after: { retryDelay: 'resolving' }, on: { 'resync.due': 'resolving', 'cluster.changed': 'resolving' } },
+        retrying: {
+          invoke: { id: 'deleteRetryTimer', src: 'watchForChanges', input: ({ context }) => ({ ...watchNothing(context), wakeAfterMs: retryDelayMs(context.attempts) }), onError: 'resolving' },
+          on: { 'resync.due': 'resolving', 'cluster.changed': 'resolving' },
+        },
       },
     },
     deleted: { type: 'final' },

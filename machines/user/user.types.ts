@@ -73,6 +73,8 @@ export interface WatchInput {
   secretName: string | null;
   secretVersion: string | null;
   lastCheckedAt: string | null;
+  /** Retrying: wake up after this long (a timer the watcher re-arms on restore); null in applied. */
+  wakeAfterMs: number | null;
 }
 
 export interface UserInput { namespace: string; name: string; spec: PostgresUserSpec; generation: number }
