@@ -49,10 +49,10 @@ export const databaseMachine = setup({
     storePrimary: assign((_, params: { target: Target }) => ({ primary: params.target.ready ? params.target.primary : null, waitingReason: null })),
     storeWaitingReason: assign((_, params: { target: Target }) => ({ waitingReason: params.target.ready ? null : params.target.reason })),
     storeObservation: assign((_, params: { observation: DatabaseObservation }) => ({ observed: params.observation })),
-    plan: assign(({ context }) => ({ actions: planDatabase(context.spec, context.observed?.database ?? null) })),
+    plan: assign(({ context }) => ({ plannedGeneration: context.generation, actions: planDatabase(context.spec, context.observed?.database ?? null) })),
     countDrift: assign(({ context }) => ({ driftCorrections: context.driftCorrections + 1 })),
     markApplied: assign(({ context }, params: { at: string }) => ({
-      appliedGeneration: context.generation, appliedOn: context.primary, lastAppliedAt: params.at, lastCheckedAt: params.at,
+      appliedGeneration: context.plannedGeneration, appliedOn: context.primary, lastAppliedAt: params.at, lastCheckedAt: params.at,
       lastError: null, attempts: 0, actions: [],
     })),
     markChecked: assign(({ context }) => ({ lastCheckedAt: context.observed?.at ?? context.lastCheckedAt, appliedOn: context.primary, lastError: null, attempts: 0 })),
@@ -65,7 +65,7 @@ export const databaseMachine = setup({
 }).createMachine({
   id: 'database',
   context: ({ input }) => ({
-    ...input, primary: null, observed: null, actions: [], appliedGeneration: null, appliedOn: null, driftCorrections: 0,
+    ...input, primary: null, observed: null, actions: [], appliedGeneration: null, plannedGeneration: null, appliedOn: null, driftCorrections: 0,
     lastAppliedAt: null, lastCheckedAt: null, waitingReason: null, lastError: null, attempts: 0, deleting: false,
   }),
   initial: 'pending',

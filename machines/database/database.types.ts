@@ -60,6 +60,7 @@ export interface DatabaseContext extends DatabaseInput {
   observed: DatabaseObservation | null;
   actions: DatabaseAction[];
   appliedGeneration: number | null;
+  plannedGeneration: number | null;
   appliedOn: string | null;
   lastAppliedAt: string | null;
   lastCheckedAt: string | null;

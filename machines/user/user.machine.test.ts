@@ -149,3 +149,13 @@ test('a snapshot persisted mid-apply restores and re-runs the (idempotent) apply
   assert.equal(restored.getSnapshot().context.appliedGeneration, 2);
   assert.ok(f.calls.length > 0);
 });
+
+test('a spec change while applying is not lost: the machine applies again for the new generation', async () => {
+  const f = fake();
+  const actor = createActor(f.machine, { input: input() }).start();
+  actor.send({ type: 'spec.changed', spec: spec({ createdb: true }), generation: 2 });
+  await settle();
+  assert.equal(actor.getSnapshot().value, 'applied');
+  assert.equal(actor.getSnapshot().context.appliedGeneration, 2);
+  assert.equal(f.world.role?.createdb, true);
+});

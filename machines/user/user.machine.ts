@@ -48,9 +48,9 @@ export const userMachine = setup({
     storePrimary: assign((_, params: { target: Target }) => ({ primary: params.target.ready ? params.target.primary : null, waitingReason: null })),
     storeWaitingReason: assign((_, params: { target: Target }) => ({ waitingReason: params.target.ready ? null : params.target.reason })),
     storeObservation: assign((_, params: { observation: Observation }) => ({ observed: params.observation, password: params.observation.password })),
-    plan: assign(({ context }) => ({ actions: planRole(context.spec, context.observed?.role ?? null, context.observed?.missingRoles ?? []) })),
+    plan: assign(({ context }) => ({ plannedGeneration: context.generation, actions: planRole(context.spec, context.observed?.role ?? null, context.observed?.missingRoles ?? []) })),
     markApplied: assign(({ context }, params: { at: string }) => ({
-      appliedGeneration: context.generation, appliedOn: context.primary, lastAppliedAt: params.at, lastCheckedAt: params.at,
+      appliedGeneration: context.plannedGeneration, appliedOn: context.primary, lastAppliedAt: params.at, lastCheckedAt: params.at,
       lastError: null, attempts: 0, actions: [],
     })),
     markChecked: assign(({ context }) => ({ lastCheckedAt: context.observed?.at ?? context.lastCheckedAt, appliedOn: context.primary, lastError: null, attempts: 0 })),
@@ -63,7 +63,7 @@ export const userMachine = setup({
 }).createMachine({
   id: 'user',
   context: ({ input }) => ({
-    ...input, primary: null, observed: null, actions: [], appliedGeneration: null, appliedOn: null, password: null,
+    ...input, primary: null, observed: null, actions: [], appliedGeneration: null, plannedGeneration: null, appliedOn: null, password: null,
     lastAppliedAt: null, lastCheckedAt: null, waitingReason: null, lastError: null, attempts: 0, deleting: false,
   }),
   initial: 'pending',

@@ -84,6 +84,8 @@ export interface UserContext extends UserInput {
   observed: Observation | null;
   actions: RoleAction[];
   appliedGeneration: number | null;
+  /** The generation the current plan was made for (a spec change mid-apply leaves the result stale). */
+  plannedGeneration: number | null;
   appliedOn: string | null;
   password: PasswordState | null;
   lastAppliedAt: string | null;
