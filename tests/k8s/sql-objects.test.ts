@@ -75,6 +75,8 @@ before(async () => {
   redis = await startRedis(new StateDir(join(work, 'redis-state')));
   kubelet = await startProcessKubelet({
     kubeconfig: cp.kubeconfig, root: join(work, 'kubelet'), pgopCommand: (args) => pgopCommand(args),
+    // Away from the addresses other suites start at (they may run at the same time on a shared machine).
+    firstAddress: 200 + (process.pid % 40),
     log: (line) => appendFileSync(join(work, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`),
   });
   const log = openSync(join(work, 'operator.log'), 'a');
