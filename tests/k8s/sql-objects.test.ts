@@ -79,14 +79,22 @@ before(async () => {
     firstAddress: 200 + (process.pid % 40),
     log: (line) => appendFileSync(join(work, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`),
   });
-  const log = openSync(join(work, 'operator.log'), 'a');
-  operator = spawn(process.execPath, [pgopBin, 'operator', '--platform', 'kubernetes', '--kubeconfig', cp.kubeconfig, '--namespace', ns, '--metrics-port', '0'], {
-    env: { ...process.env, REDIS_URL: redis.url, POD_NAME: 'operator-sql', PGOP_LEADER_LEASE_SECONDS: '4', PGOP_SQL_SECRET_POLL_MS: '1000' }, stdio: ['ignore', log, log],
-  });
-  closeSync(log);
+  startOperator();
 }, { timeout: 60 * 60_000 });
 
+let stopping = false;
+/** Like the operator's Deployment: an operator that exits (e.g. it lost its lease on a starved machine) comes back. */
+function startOperator(): void {
+  const log = openSync(join(work, 'operator.log'), 'a');
+  operator = spawn(process.execPath, [pgopBin, 'operator', '--platform', 'kubernetes', '--kubeconfig', cp.kubeconfig, '--namespace', ns, '--metrics-port', '0'], {
+    env: { ...process.env, REDIS_URL: redis.url, POD_NAME: 'operator-sql', PGOP_LEADER_LEASE_SECONDS: '15', PGOP_SQL_SECRET_POLL_MS: '1000' }, stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+  operator.once('exit', () => { if (!stopping) setTimeout(startOperator, 1000); });
+}
+
 after(async () => {
+  stopping = true;
   if (operator?.exitCode === null) operator.kill('SIGKILL');
   await kubelet?.stop();
   await stopRedis(redis?.pid);
