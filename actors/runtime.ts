@@ -76,7 +76,9 @@ export async function startRuntime<D>(o: RuntimeOptions<D>): Promise<Runtime> {
     o.metrics?.reconcileError(id.split('/')[0] ?? '');
     log.error({ resource: id, err: (e as Error).message }, 'sync failed');
   });
+  let stopped = false;
   const syncKey = (key: ResourceKey): Promise<void> => {
+    if (stopped) return Promise.resolve();
     const id = keyString(key);
     const ctl = controllers.get(key.kind);
     if (ctl) {
@@ -109,6 +111,7 @@ export async function startRuntime<D>(o: RuntimeOptions<D>): Promise<Runtime> {
 
   const resync = async () => {
     for (const [kind, ctl] of controllers) {
+      if (stopped) return;
       const objects = await store.list(kind);
       // Through the lanes, so a resync never overlaps a watch-driven sync of the same object.
       await Promise.all(objects.map((r) => lanes.run(keyString(keyOfResource(r)), () => ctl.sync(r))));
@@ -123,7 +126,6 @@ export async function startRuntime<D>(o: RuntimeOptions<D>): Promise<Runtime> {
   };
   await resync();
 
-  let stopped = false;
   let resyncing = false;
   const timer = setInterval(() => {
     if (stopped || resyncing) return;

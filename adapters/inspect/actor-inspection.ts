@@ -50,7 +50,7 @@ export function createActorInspection(o: InspectionOptions): (e: InspectionEvent
     o.onTransition?.(machine, from ?? 'none', to);
     o.log.info({ resource: o.resource, machine, actor: ref.id, from: from ?? null, to, event: e.event.type }, `${machine} ${from ?? '∅'} → ${to}`);
     if (o.crashAt && o.crashAt === `${machine}:${to}`) {
-      (o.log.fatal ?? o.log.error)({ crashAt: o.crashAt }, 'crash drill: SIGKILL now');
+      if (o.log.fatal) o.log.fatal({ crashAt: o.crashAt }, 'crash drill: SIGKILL now'); else o.log.error({ crashAt: o.crashAt }, 'crash drill: SIGKILL now');
       o.log.flush?.();
       process.kill(process.pid, 'SIGKILL');
     }

@@ -59,11 +59,16 @@ export class K8sLeaseElector implements LeaderElector {
     let lastOk = Date.now();
     let done = false;
     const finish = (why: string) => { if (done) return; done = true; clearInterval(timer); lost(why); };
+    // One renewal at a time: two in flight read the same resourceVersion, and the second one's 409 would look like
+    // another operator taking over (seen under CPU load, when a renewal outlasts the interval).
+    let renewing = false;
     const timer = setInterval(() => {
+      if (renewing) return;
+      renewing = true;
       const sentAt = Date.now();
       void this.tryAcquire().then((ok) => { if (ok) lastOk = sentAt; else finish('another operator holds the leader Lease'); }, (e: unknown) => {
         if (Date.now() - lastOk > this.durationS * 700) finish(`could not renew the leader Lease: ${(e as Error).message}`);
-      });
+      }).finally(() => { renewing = false; });
     }, Math.max(200, (this.durationS * 1000) / 5));
     return () => { done = true; clearInterval(timer); };
   }
