@@ -9,6 +9,7 @@ import { lead, untilStopped } from '../adapters/leader/lead.js';
 import { K8sResourceStore } from '../adapters/k8s/k8s-resource-store.js';
 import { K8sPlatform } from '../adapters/k8s/k8s-platform.js';
 import { checkNamespace, operatorPeer } from '../adapters/k8s/specs/operator-peer.js';
+import { K8sSecretStore } from '../adapters/k8s/k8s-secret-store.js';
 import { K8sEvents } from '../adapters/k8s/k8s-events.js';
 import { InstanceObserver } from '../adapters/instance-observer.js';
 import { k8sInstanceSource, type ClusterSnapshots } from '../adapters/k8s/k8s-instance-source.js';
@@ -65,7 +66,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   const source = (runtime: Runtime) => k8sInstanceSource(snapshots(runtime), platform, log, PRIMARY_RECREATE_GRACE_MS);
 
   const operator = await startOperator({
-    store, platform, redisUrl, log, metricsPort: port, metricsHost: METRICS_HOST,
+    store, platform, redisUrl, log, metricsPort: port, metricsHost: METRICS_HOST, secrets: new K8sSecretStore(kc),
     ...(o.inspectPort !== undefined ? { inspectPort: o.inspectPort } : {}),
     ...(process.env.PGOP_CRASH_AT ? { crashAt: process.env.PGOP_CRASH_AT } : {}),
     observe: async (runtime) => {

@@ -18,6 +18,12 @@ import type { Logger } from '../adapters/logging/logger.js';
 import { backupJobBinding } from '../actors/bindings/backupjob.binding.js';
 import { createBackupImplementations } from '../adapters/implementations/backup.impl.js';
 import type { BackupHosts } from '../adapters/backup/backup-step.js';
+import type { SecretStore } from '../adapters/secrets/secret-store.js';
+import { postgresUserBinding } from '../actors/bindings/postgresuser.binding.js';
+import { createUserImplementations } from '../adapters/implementations/user.impl.js';
+import { postgresDatabaseBinding } from '../actors/bindings/postgresdatabase.binding.js';
+import { createDatabaseImplementations } from '../adapters/implementations/database.impl.js';
+import type { SqlObjectDeps } from '../adapters/implementations/sql-object-deps.js';
 
 /** What every kind's implementations may draw on; the operator builds it once per platform. */
 export interface OperatorDeps {
@@ -33,7 +39,15 @@ export interface OperatorDeps {
   clusterExtraStatus?: (key: ResourceKey) => Promise<Record<string, unknown>>;
   /** Where backups find the instances (local platform); absent: backups fail with a clear reason. */
   backupHosts?: BackupHosts;
+  /** Secrets the SQL object kinds read (user passwords) and write (generated passwords). */
+  secrets: SecretStore;
 }
+
+/** The SQL object kinds (PostgresUser, PostgresDatabase) act as the superuser on the cluster's primary. */
+export const sqlObjectDeps = (deps: OperatorDeps): SqlObjectDeps => ({
+  store: deps.store, secrets: deps.secrets, log: deps.log,
+  endpoint: (cluster, instance) => deps.platform.superuserEndpoint(cluster, instance),
+});
 
 export const clusterKey = (c: ClusterRef): ResourceKey => ({ kind: 'PostgresCluster', namespace: c.namespace, name: c.name });
 
@@ -61,6 +75,8 @@ export const registrations: readonly KindRegistration<OperatorDeps>[] = [
     poolers: deps.poolers, platform: deps.platform, log: deps.log,
     clusterSnapshot: (c) => runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined,
   })),
+  register(postgresUserBinding, (deps: OperatorDeps) => createUserImplementations(sqlObjectDeps(deps))),
+  register(postgresDatabaseBinding, (deps: OperatorDeps) => createDatabaseImplementations(sqlObjectDeps(deps))),
 ];
 
 /** Every kind the CRDs serve. */

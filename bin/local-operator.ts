@@ -15,6 +15,7 @@ import { EndpointTable, EndpointProxies, type EndpointRecord, type Target } from
 import { LocalPlatform } from '../adapters/local/local-platform.js';
 import { localCertificatesFromEnv, x509Builders } from '../adapters/certs/local-certificates.js';
 import { LocalPoolers } from '../adapters/local/poolers.js';
+import { LocalSecretStore } from '../adapters/local/local-secret-store.js';
 import { InstanceObserver } from '../adapters/instance-observer.js';
 import { LocalBackupHosts } from '../adapters/local/backup-hosts.js';
 import { writePid, removePid } from '../adapters/local/processes.js';
@@ -94,7 +95,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
 
   const metricsPort = Number(process.env.PGOP_METRICS_PORT ?? 0) || await freePort();
   const operator = await startOperator({
-    store, platform, redisUrl: record.redisUrl, log, metricsPort,
+    store, platform, redisUrl: record.redisUrl, log, metricsPort, secrets: new LocalSecretStore(store),
     backupHosts: new LocalBackupHosts(pods, state.root, pgUser),
     poolers: new LocalPoolers(state, pods, endpoints, pgUser, record.dataRoot, log.child({ component: 'poolers' })),
     ...(options.inspectPort !== undefined ? { inspectPort: options.inspectPort } : {}),

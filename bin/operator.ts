@@ -17,6 +17,7 @@ import type { Logger } from '../adapters/logging/logger.js';
 import type { ResourceKey, ResourceStore } from '../actors/ports/resource-store.js';
 import type { PlanPlatform } from '../adapters/platform.js';
 import type { PoolerPlatform } from '../adapters/pooler/pooler-platform.js';
+import type { SecretStore } from '../adapters/secrets/secret-store.js';
 import { abortableSleep } from '../adapters/retry.js';
 import { createOperatorMetrics } from '../adapters/metrics/operator-metrics.js';
 import { startInspectorServer } from '../adapters/inspect/inspector-server.js';
@@ -47,6 +48,8 @@ export interface ClusterOperatorOptions {
   onNotice?: (key: ResourceKey, notice: Notice) => void;
   /** Where backups find the instances; absent on platforms that cannot run pgBackRest from the worker yet. */
   backupHosts?: BackupHosts;
+  /** The platform's Secrets (PostgresUser passwords). */
+  secrets: SecretStore;
 }
 
 export interface RunningOperator {
@@ -64,7 +67,7 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
   const effectsLog = log.child({ component: 'effects' });
   const steps = await openStepsQueue(o.redisUrl, log.child({ component: 'queue' }), metrics);
   const deps: OperatorDeps = {
-    platform, store, log: effectsLog, steps,
+    platform, store, log: effectsLog, steps, secrets: o.secrets,
     onStep: (plan, step) => { metrics.step(plan, step); effectsLog.info({ plan, step }, `${plan} step done: ${step}`); },
     ...(o.extraStatus ? { clusterExtraStatus: o.extraStatus } : {}),
     ...(o.backupHosts ? { backupHosts: o.backupHosts } : {}),

@@ -19,6 +19,8 @@ const sampleInputs: Record<string, unknown> = {
   agent: { instance: 'demo-1', bootstrap: 'initdb', maxBackoffMs: 8000, leaseMs: 5000 },
   backup: { namespace: 'default', name: 'b1', uid: 'u1', generation: 1, cluster: 'demo', backupType: 'full', target: 'prefer-standby', kind: 'backup', createdAt: at },
   pooler: { namespace: 'default', name: 'p', generation: 1, spec: { cluster: { name: 'demo' }, type: 'rw', instances: 1, paused: false, pgbouncer: { poolMode: 'session', defaultPoolSize: 20, maxClientConnections: 100 } } },
+  user: { namespace: 'default', name: 'app', spec: { cluster: { name: 'demo' }, name: 'app', reclaimPolicy: 'delete' }, generation: 1 },
+  database: { namespace: 'default', name: 'shop', spec: { cluster: { name: 'demo' }, name: 'shop', owner: 'app', reclaimPolicy: 'delete' }, generation: 1 },
 };
 
 interface InvokeSite { node: AnyStateNode; id: string; src: string }

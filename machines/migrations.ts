@@ -39,4 +39,6 @@ export const MIGRATIONS: { [K in MachineId]: Record<number, Migration> } = {
   agent: {},
   backup: {},
   pooler: {},
+  user: {},
+  database: {},
 };

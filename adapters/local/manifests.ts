@@ -5,7 +5,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Resource } from '../../crds/definition.js';
-import { admit, AdmissionError } from '../../crds/admission.js';
+import { AdmissionError } from '../../crds/admission.js';
+import { admitManifest } from './admit-manifest.js';
 import { keyOfResource, type ResourceKey } from '../../actors/ports/resource-store.js';
 import type { StateDir } from './state-dir.js';
 import { localPlatformProblems } from './platform-limits.js';
@@ -67,7 +68,7 @@ export function readManifests(files: string[], state?: StateDir): Manifest[] {
       }
       if (raw === null || raw === undefined) return;
       try {
-        const resource = admit(raw);
+        const resource = admitManifest(raw);
         const socket = state ? socketProblem(state, resource) : null;
         if (socket) throw new AdmissionError(`${resource.kind} "${resource.metadata.name}"`, [{ field: 'metadata.name', message: socket }]);
         const limits = localPlatformProblems(resource);
@@ -119,7 +120,7 @@ export async function admitAgainstStore(manifests: Manifest[], store: { get(key:
       continue;
     }
     try {
-      admit(m.raw, old);
+      admitManifest(m.raw, old);
     } catch (e) {
       if (e instanceof AdmissionError) problems.push(`${at}: ${e.message}`);
       else throw e;

@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../redis/connection.js';
 import type { Resource } from '../../crds/definition.js';
-import { admit } from '../../crds/admission.js';
+import { admitManifest } from './admit-manifest.js';
 import type { ResourceKey, ResourceStore, WatchEvent } from '../../actors/ports/resource-store.js';
 import { keyOfResource } from '../../actors/ports/resource-store.js';
 
@@ -36,6 +36,12 @@ interface CasRedis extends Redis {
 }
 
 export class ConflictError extends Error {}
+
+/** What a manifest sets besides metadata: spec for pgop's kinds, type/data for Secrets. */
+function bodyOf(r: Resource): Record<string, unknown> {
+  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...body } = r as unknown as Record<string, unknown>;
+  return body;
+}
 
 export class RedisResourceStore implements ResourceStore {
   private readonly cas: CasRedis;
@@ -67,26 +73,26 @@ export class RedisResourceStore implements ResourceStore {
   /** Create or update from a user manifest: admission (schema, defaults, CEL incl. transition rules) first. */
   async apply(manifest: unknown): Promise<{ resource: Resource; action: 'created' | 'configured' | 'unchanged' }> {
     for (let attempt = 0; attempt < 10; attempt++) {
-      const probe = admit(manifest);
+      const probe = admitManifest(manifest);
       const key = keyOfResource(probe);
       const old = await this.get(key);
       if (old?.metadata.deletionTimestamp) {
         throw new Error(`${key.kind} ${key.namespace}/${key.name} is being deleted; wait for it to go away before applying it again`);
       }
-      const next = admit(manifest, old);
+      const next = admitManifest(manifest, old);
       let action: 'created' | 'configured' | 'unchanged';
       let stored: Resource;
       if (!old) {
         action = 'created';
         stored = { ...next, metadata: { ...next.metadata, uid: randomUUID(), generation: 1, creationTimestamp: this.now().toISOString() } };
       } else {
-        const specChanged = !isDeepStrictEqual(old.spec, next.spec);
+        const specChanged = !isDeepStrictEqual(bodyOf(old), bodyOf(next));
         const metaChanged = !isDeepStrictEqual(old.metadata.labels, next.metadata.labels) || !isDeepStrictEqual(old.metadata.annotations, next.metadata.annotations);
         action = specChanged || metaChanged ? 'configured' : 'unchanged';
         if (action === 'unchanged') return { resource: old, action };
         stored = {
           ...old,
-          spec: next.spec,
+          ...bodyOf(next),
           metadata: {
             ...old.metadata, labels: next.metadata.labels, annotations: next.metadata.annotations,
             generation: (old.metadata.generation ?? 1) + (specChanged ? 1 : 0),

@@ -9,6 +9,8 @@ export const MACHINE_VERSIONS = {
   agent: 1,
   backup: 1,
   pooler: 1,
+  user: 1,
+  database: 1,
 } as const;
 
 export type MachineId = keyof typeof MACHINE_VERSIONS;

@@ -21,6 +21,8 @@ export interface ProcessKubeletOptions {
   /** How to run the image's entrypoint (pgop) for a container without `command`. */
   pgopCommand: (args: string[]) => { command: string; args: string[] };
   log?: (line: string) => void;
+  /** First loopback address to hand out (127.0.0.N, default 2): suites run side by side pick apart ranges. */
+  firstAddress?: number;
 }
 
 export interface ProcessKubelet {
@@ -142,7 +144,7 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
     const free = (ip?: string) => ip !== undefined && /^127\.\d+\.\d+\.\d+$/.test(ip) && ip !== '127.0.0.1' && !used.has(ip);
     // A pod's IP may not change once reported, so a pod found running (this kubelet restarted) keeps its own.
     let ip = free(previous) ? previous : undefined;
-    for (let n = 2; !ip && n < 255; n++) if (free(`${block.prefix}${n}`)) ip = `${block.prefix}${n}`;
+    for (let n = o.firstAddress ?? 2; !ip && n < 255; n++) if (free(`${block.prefix}${n}`)) ip = `${block.prefix}${n}`;
     if (!ip) throw new Error('no free loopback address');
     ips.set(key, ip);
     return ip;
