@@ -35,7 +35,7 @@ test('cross-field rules refuse what cannot work, naming the field', () => {
   const catalog = load('imagecatalog.yaml');
   assert.match(errors({ ...catalog, spec: { images: [{ major: 16, image: 'a' }, { major: 16, image: 'b' }] } }).join(), /lists a PostgreSQL major twice/);
   const user = load('postgresuser.yaml');
-  assert.match(errors({ ...user, spec: { ...(user.spec as object), name: 'postgres' } }).join(), /spec\.name: names a role the operator or PostgreSQL owns/);
+  assert.match(errors({ ...user, spec: { ...(user.spec as object), name: 'postgres' } }).join(), /spec\.name: is a reserved role name/);
   const pooler = load('pooler.yaml');
   assert.match(errors({ ...pooler, spec: { cluster: { name: 'demo' }, pgbouncer: { parameters: { listen_port: '6432' } } } }).join(), /listen_port is a PgBouncer setting the operator manages/);
   const sched = load('scheduledbackup.yaml');

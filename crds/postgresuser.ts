@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Strict, Name } from './schema-kit.js';
 import { ClusterRef, CommonStatus, Ensure, ReclaimPolicy } from './common.js';
 import { SqlName, fitsNameData } from './sql-names.js';
-import { reservedRoleRule } from './reserved-names.js';
+import { reservedRoleRule } from './reserved-roles.js';
 import type { ResourceDefinition, Resource } from './definition.js';
 
 export const PostgresUserSpec = Strict({
@@ -31,7 +31,7 @@ export const PostgresUserSpec = Strict({
   rules: [
     { rule: 'self.name == oldSelf.name', message: 'is immutable', fieldPath: '.name' },
     { rule: 'self.cluster == oldSelf.cluster', message: 'is immutable', fieldPath: '.cluster' },
-    reservedRoleRule('name'),
+    reservedRoleRule('self.name', '.name'),
     fitsNameData('name'),
     { rule: "!has(self.inRoles) || self.inRoles.all(r, !(r in ['postgres', 'streaming_replica']) && !r.startsWith('pgop_') && size(bytes(r)) <= 63)", message: 'may not include the operator\'s roles (postgres, streaming_replica, pgop_*) or names over 63 bytes', fieldPath: '.inRoles' },
     { rule: '!has(self.inRoles) || !(self.name in self.inRoles)', message: 'a role cannot be a member of itself', fieldPath: '.inRoles' },
