@@ -18,6 +18,8 @@ import type { PoolerApplyContext, PoolerPlatform } from '../pooler/pooler-platfo
 import { routeLabel } from '../pooler/pooler-platform.js';
 import { renderAuthFile, renderPgBouncerIni, type ServerTarget } from '../pooler/pgbouncer-config.js';
 import { ensurePoolerAuth } from '../pooler/auth-sql.js';
+import { localTlsFiles } from '../certs/local-certificates.js';
+import { writeFileAtomicIfChanged } from '../os/atomic-file.js';
 import { withAdmin, setPaused } from '../pooler/admin-console.js';
 import { PermanentError } from '../platform.js';
 
@@ -67,12 +69,20 @@ export class LocalPoolers implements PoolerPlatform {
     this.writeOwned(authFile, renderAuthFile(password));
     // A cluster with TLS (sec-tls: clusters/<ns>/<cluster>/tls/ca.crt) is reached with verify-full against its CA,
     // copied next to the config so PgBouncer's OS user can read it whatever the state dir's modes.
-    const clusterCa = join(this.state.root, 'clusters', input.namespace, cluster, 'tls', 'ca.crt');
+    // Clients get TLS too, with the cluster's own server certificate (it names 127.0.0.1 and localhost).
+    const clusterTls = localTlsFiles(this.state, input.namespace, cluster);
     let server = found;
-    if (found && existsSync(clusterCa)) {
+    if (found && existsSync(clusterTls.caFile)) {
       const caFile = join(home, 'ca.crt');
-      this.writeOwned(caFile, readFileSync(clusterCa, 'utf8'));
+      this.writeOwned(caFile, readFileSync(clusterTls.caFile, 'utf8'));
       server = { ...found, caFile };
+      if (existsSync(clusterTls.certFile) && existsSync(clusterTls.keyFile)) {
+        const certFile = join(home, 'server.crt');
+        const keyFile = join(home, 'server.key');
+        this.writeOwned(certFile, readFileSync(clusterTls.certFile, 'utf8'));
+        this.writeOwned(keyFile, readFileSync(clusterTls.keyFile, 'utf8'));
+        server = { ...server, clientTls: { certFile, keyFile } };
+      }
     }
     const started: number[] = [];
     let ready = 0;
@@ -162,11 +172,9 @@ export class LocalPoolers implements PoolerPlatform {
   }
 
   /** Writes when the content differs; returns whether it did. Mode 0600, owned by the user PgBouncer runs as. */
+  /** Crash-safe and only when changed; true when PgBouncer has something new to read. */
   private writeOwned(file: string, text: string): boolean {
-    if (existsSync(file) && readFileSync(file, 'utf8') === text) return false;
-    writeFileSync(file, text, { mode: 0o600 });
-    handOver(file, this.pgUser);
-    return true;
+    return writeFileAtomicIfChanged(file, text, { owner: this.pgUser });
   }
 
   private start(ref: PoolerRef, i: number, iniFile: string): void {

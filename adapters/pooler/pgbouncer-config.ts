@@ -27,6 +27,11 @@ export interface ServerTarget {
   databases: string[];
   /** The cluster's CA: server connections then require TLS and check the server's name against it. */
   caFile?: string;
+  /**
+   * The cluster's server certificate and key: clients must then use TLS too, and verify PgBouncer against the same
+   * CA (its 127.0.0.1/localhost names are in that certificate), as they would the cluster's own endpoints.
+   */
+  clientTls?: { certFile: string; keyFile: string };
 }
 
 const CONTROL = new RegExp(POOLER_CONTROL_PATTERN);
@@ -64,6 +69,9 @@ export function renderPgBouncerIni(spec: PoolerSpec, layout: PgBouncerLayout, se
   const tls = server?.caFile
     ? ['server_tls_sslmode = verify-full', `server_tls_ca_file = ${token('CA file', server.caFile)}`]
     : ['server_tls_sslmode = disable'];
+  const clientTls = server?.clientTls
+    ? ['client_tls_sslmode = require', `client_tls_cert_file = ${token('certificate file', server.clientTls.certFile)}`, `client_tls_key_file = ${token('key file', server.clientTls.keyFile)}`]
+    : [];
   return [
     '; Written by the pgop operator; edits are overwritten. Tuning: spec.pgbouncer.parameters.',
     '[databases]',
@@ -87,6 +95,7 @@ export function renderPgBouncerIni(spec: PoolerSpec, layout: PgBouncerLayout, se
     `default_pool_size = ${b.defaultPoolSize}`,
     `max_client_conn = ${b.maxClientConnections}`,
     ...tls,
+    ...clientTls,
     // A login failure (the old primary going down during a failover) otherwise blocks the pool for 15 s.
     ...(b.parameters?.server_login_retry === undefined ? ['server_login_retry = 1'] : []),
     ...user,

@@ -14,6 +14,7 @@ import { pgBinDir } from '../../adapters/local/postgres-install.js';
 import { freePort } from '../../adapters/local/ports.js';
 import { renderPgopConf, renderHba, PGOP_CONF, INCLUDE_LINE } from '../../instance/render.js';
 import type { InstanceSpec } from '../../adapters/instance/spec.js';
+import { createCa, issueServerCert } from '../../adapters/certs/x509.js';
 
 const user = postgresUser();
 const bin = pgBinDir(15);
@@ -42,8 +43,17 @@ before(async () => {
   appendFileSync(join(data, 'postgresql.conf'), `\n${INCLUDE_LINE}\n`);
   writeFileSync(join(data, PGOP_CONF), '');
   handOver(join(data, PGOP_CONF), user);
+  // TLS on, as in every pgop instance: otherwise PostgreSQL reports the rendered hostssl rules as unmatchable.
+  const now = new Date();
+  const ca = await createCa('render-test CA', now, 86_400_000);
+  const cert = await issueServerCert(ca, 'render-test', { dns: ['localhost'], ips: ['127.0.0.1'] }, now, 86_400_000);
+  for (const [name, text] of [['server.crt', cert.cert], ['server.key', cert.key]] as const) {
+    writeFileSync(join(dir, name), text, { mode: 0o600 });
+    handOver(join(dir, name), user);
+  }
   const port = await freePort();
-  server = spawn(join(bin, 'postgres'), ['-D', data, '-k', dir, '-p', String(port), '-c', 'listen_addresses=', '-c', `hba_file=${hbaFile}`], {
+  server = spawn(join(bin, 'postgres'), ['-D', data, '-k', dir, '-p', String(port), '-c', 'listen_addresses=', '-c', `hba_file=${hbaFile}`,
+    '-c', 'ssl=on', '-c', `ssl_cert_file=${join(dir, 'server.crt')}`, '-c', `ssl_key_file=${join(dir, 'server.key')}`], {
     stdio: 'ignore', ...(user ? { uid: user.uid, gid: user.gid } : {}),
   });
   for (let i = 0; ; i++) {
@@ -137,8 +147,9 @@ test('hostile pg_hba lines are dropped; PostgreSQL reads only scram, cert and re
 
 test('the superuser is limited to the socket and loopback, IPv6 included; replication only for its role', async () => {
   const rules = await hbaRules(renderHba(spec({}, ['host all all 0.0.0.0/0 scram-sha-256', 'host all all ::/0 scram-sha-256'])));
-  const first = (user: string, address: string, database = 'app') => rules.find((r) =>
-    r.type !== 'local' && (r.user_name.includes('all') || r.user_name.includes(user)) && (r.database.includes('all') || r.database.includes(database))
+  // The first rule a TCP connection matches; over TLS the hostnossl rules do not apply, without TLS hostssl ones.
+  const first = (user: string, address: string, database = 'app', tls = true) => rules.find((r) =>
+    r.type !== 'local' && r.type !== (tls ? 'hostnossl' : 'hostssl') && (r.user_name.includes('all') || r.user_name.includes(user)) && (r.database.includes('all') || r.database.includes(database))
     && r.address !== null && inNet(address, r.address, r.netmask ?? ''));
   assert.equal(first('postgres', '10.9.9.9')?.auth_method, 'reject', 'superuser from a remote IPv4 address');
   assert.equal(first('postgres', '2001:db8::1')?.auth_method, 'reject', 'superuser from a remote IPv6 address');
@@ -147,6 +158,9 @@ test('the superuser is limited to the socket and loopback, IPv6 included; replic
   assert.equal(first('app', '10.9.9.9')?.auth_method, 'scram-sha-256', 'the user rule applies to other roles');
   assert.equal(first('app', '2001:db8::1', 'replication')?.auth_method, 'reject', 'replication over IPv6 for other roles');
   assert.equal(first('streaming_replica', '::1', 'replication')?.auth_method, 'scram-sha-256');
+  for (const [user, database] of [['postgres', 'app'], ['app', 'app'], ['streaming_replica', 'replication']]) {
+    assert.equal(first(user ?? '', '127.0.0.1', database, false)?.auth_method, 'reject', `${user} without TLS`);
+  }
 });
 
 /** Whether `ip` lies in `net`/`mask` (PostgreSQL reports the mask in address form). */
