@@ -42,7 +42,7 @@ export const S3Repository = Strict({
   uriStyle: Type.Union([Type.Literal('host'), Type.Literal('path')], { default: 'host', description: 'host (bucket.endpoint) or path (endpoint/bucket) style URIs' }),
   credentialsSecret: Name({ description: 'Secret holding accessKeyId and secretAccessKey' }),
   caSecret: Type.Optional(Name({ description: 'Secret holding ca.crt to verify the endpoint (a private CA)' })),
-  verifyTLS: Type.Literal(true, { default: true, description: 'TLS verification cannot be turned off; use caSecret for a private CA' }),
+  verifyTLS: Type.Boolean({ default: true, description: 'TLS verification cannot be turned off; use caSecret for a private CA', 'x-kubernetes-validations': [{ rule: 'self == true', message: 'TLS verification cannot be turned off; use caSecret for a private CA' }] }),
 });
 
 export const Repository = Strict({

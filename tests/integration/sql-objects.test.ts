@@ -47,7 +47,8 @@ const primary = async () => (await cluster.get()).status?.currentPrimary ?? '';
 const superUri = async (db = 'postgres') => uriFor('postgres', cluster.secret('superuser'), cluster.instanceSpec(await primary()).port, db, cluster.caFile());
 /** As the superuser on the primary, in any database (a config object: URIs do not carry every database name). */
 async function superQuery<T extends pg.QueryResultRow>(db: string, text: string): Promise<T[]> {
-  const c = new pg.Client({ host: '127.0.0.1', port: cluster.instanceSpec(await primary()).port, user: 'postgres', password: cluster.secret('superuser'), database: db });
+  const c = new pg.Client({ host: '127.0.0.1', port: cluster.instanceSpec(await primary()).port, user: 'postgres', password: cluster.secret('superuser'), database: db,
+    ssl: { ca: readFileSync(cluster.caFile(), 'utf8'), rejectUnauthorized: true } });
   c.on('error', () => undefined);
   await c.connect();
   try { return (await c.query<T>(text)).rows; } finally { await c.end(); }
