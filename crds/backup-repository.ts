@@ -4,8 +4,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Strict, Name, HINT } from './schema-kit.js';
 
-/** Absolute path, plain characters only, no `..` segment: it is written into a config file and a shell command. */
-export const REPO_PATH_PATTERN = '^/[A-Za-z0-9._/-]{0,1023}$';
+/**
+ * Absolute path, plain characters only, no `..` segment: it is written into a config file and a shell command.
+ * Its length (1024) is the schema's maxLength: the apiserver's regular expressions allow at most 1000 repeats.
+ */
+export const REPO_PATH_PATTERN = '^/[A-Za-z0-9._/-]*$';
 /** A DNS name, optionally with a port (`s3.example.com`, `localhost:9000`). IP literals are refused: pgBackRest 2.45 does not match IP subjectAltNames. */
 export const S3_ENDPOINT_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$';
 /** IPv4 literals match the DNS pattern; they are refused separately. */
