@@ -14,7 +14,7 @@ export const PGBACKREST_BIN = 'pgbackrest';
 /** A stanza as stanzaName() makes it: two DNS labels joined by `_`. */
 export const STANZA_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?_[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Paths the operator itself makes (data dir, sockets): plain characters, so they are safe in a shell command. */
-const SAFE_PATH = /^\/[A-Za-z0-9._\/-]{0,1023}$/;
+const SAFE_PATH = /^\/[A-Za-z0-9._/-]{0,1023}$/;
 /** Access keys and secrets: printable ASCII without spaces (nothing that could end a config line). */
 const SECRET_VALUE = /^[\x21-\x7e]{1,256}$/;
 
