@@ -53,8 +53,14 @@ const applied = (plural: string, name: string, more: (s: Record<string, unknown>
   eventually(() => custom(plural, name), (o) => !!o && o.status?.applied === true && o.status.observedGeneration === o.metadata.generation && more(o.status), 180_000)
     .catch((e: unknown) => { throw new Error(`${(e as Error).message}\n${operatorLog()}`); });
 
+/** TCP is TLS-only: verified against the cluster CA by the "any instance" Service name (pod IPs are dialled). */
 async function connect(user: string, password: string, database = 'postgres') {
-  const c = new pg.Client({ host: kubelet.podIP(ns, 'single-1') ?? '', port: 5432, user, password, database, connectionTimeoutMillis: 5000 });
+  const caSecret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: ns, name: 'single-ca' });
+  const ca = Buffer.from(caSecret.data?.['ca.crt'] ?? '', 'base64').toString('utf8');
+  const c = new pg.Client({
+    host: kubelet.podIP(ns, 'single-1') ?? '', port: 5432, user, password, database, connectionTimeoutMillis: 5000,
+    ssl: { ca, servername: `single-r.${ns}.svc`, rejectUnauthorized: true },
+  });
   c.on('error', () => undefined);
   await c.connect();
   return c;
