@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Strict } from './schema-kit.js';
 import { ClusterRef, CommonStatus, Ensure, ReclaimPolicy } from './common.js';
 import { SqlName, fitsNameData } from './sql-names.js';
-import { RESERVED_DATABASES } from './reserved-names.js';
+import { RESERVED_DATABASES } from './reserved-roles.js';
 import type { ResourceDefinition, Resource } from './definition.js';
 
 const Extension = Strict({

@@ -1,4 +1,4 @@
-// Role names a manifest may not claim: the operator's own roles (the superuser it connects as, the replication
+// Role and database names a manifest may not claim: the operator's own roles (the superuser it connects as, the replication
 // role), PostgreSQL's reserved names and the pg_ namespace. One predicate for code (the agent, controllers) and
 // one CEL snippet for schemas (PostgresCluster's initdb owner; PostgresUser names can reuse it).
 import type { CelRule } from './schema-kit.js';
@@ -32,3 +32,10 @@ export const reservedRoleRule = (expr = 'self', fieldPath?: string): CelRule => 
   message: `is a reserved role name (${[...RESERVED].join(', ')}, or starting with ${RESERVED_ROLE_PREFIXES.join(' or ')}); choose another name`,
   ...(fieldPath ? { fieldPath } : {}),
 });
+
+/** The short name PostgresUser code uses. */
+export const isReservedRole = isReservedRoleName;
+
+/** Databases the operator manages itself: a PostgresDatabase may not claim them. */
+export const RESERVED_DATABASES = ['postgres', 'template0', 'template1'] as const;
+export const isReservedDatabase = (name: string) => (RESERVED_DATABASES as readonly string[]).includes(name);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { admit, AdmissionError } from './admission.js';
 import type { Resource } from './definition.js';
-import { isReservedRole } from './reserved-names.js';
+import { isReservedRole } from './reserved-roles.js';
 
 const API = 'postgres.keiailab.io/v1alpha1';
 const errors = (obj: unknown, old?: Resource): string[] => {

@@ -1,7 +1,8 @@
 // The cluster CA and server certificate on the local platform, as files under the state directory (the local
 // stand-in for the `<cluster>-ca`, `<cluster>-ca-key` and `<cluster>-server` Secrets). The CA key sits with the
 // passwords (0600, never handed to clients or agents); ca.crt is world-readable so `pgop local connect` URIs work.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../os/atomic-file.js';
 import { join } from 'node:path';
 import type { StateDir } from '../local/state-dir.js';
 import type { CertificateFacts } from './x509.js';
@@ -16,13 +17,6 @@ export interface EnsureResult { issued: boolean; reason?: string; serial: string
  * operator, when it issues or inspects a certificate, loads it.
  */
 export const x509Builders = () => import('./x509.js');
-
-/** Write-then-rename so a reader never sees half a file (local helper until the shared one lands). */
-function replaceFile(path: string, content: string, mode: number): void {
-  const tmp = `${path}.pgop-tmp`;
-  writeFileSync(tmp, content, { mode });
-  renameSync(tmp, path);
-}
 
 /** Where a local cluster's CA and server certificate live (pure path arithmetic). */
 export function localTlsFiles(state: StateDir, namespace: string, cluster: string): ClusterTlsFiles {
@@ -66,16 +60,16 @@ export class LocalCertificates {
     mkdirSync(join(f.caKeyFile, '..'), { recursive: true, mode: 0o700 });
     if (!existsSync(f.caFile) || !existsSync(f.caKeyFile)) {
       const ca = await createCa(`pgop ${namespace}/${cluster} CA`, now, this.policy.caValidityMs);
-      replaceFile(f.caKeyFile, ca.key, 0o600);
-      replaceFile(f.caFile, ca.cert, 0o644);
+      writeFileAtomic(f.caKeyFile, ca.key, { mode: 0o600 });
+      writeFileAtomic(f.caFile, ca.cert, { mode: 0o644 });
     }
     const facts = await this.current(namespace, cluster);
     const decision = renewalDecision(facts, this.wanted(namespace, cluster), now, this.policy);
     if (!decision.renew && facts) return { issued: false, serial: facts.serial, notAfter: facts.notAfter };
     const ca = { cert: readFileSync(f.caFile, 'utf8'), key: readFileSync(f.caKeyFile, 'utf8') };
     const issued = await issueServerCert(ca, `${cluster}.${namespace}`, this.wanted(namespace, cluster), now, this.policy.validityMs);
-    replaceFile(f.keyFile, issued.key, 0o600);
-    replaceFile(f.certFile, issued.cert, 0o644);
+    writeFileAtomic(f.keyFile, issued.key, { mode: 0o600 });
+    writeFileAtomic(f.certFile, issued.cert, { mode: 0o644 });
     const after = await inspectCert(issued.cert, ca.cert);
     return { issued: true, reason: decision.renew ? decision.reason : 'unreadable certificate', serial: after.serial, notAfter: after.notAfter };
   }

@@ -13,6 +13,11 @@ import { isAlive, readPid, sleep, terminate } from './processes.js';
 /** The Redis key the leading operator writes once it runs (pid, ports); `up --wait` and `status` read it. */
 export const DAEMON_READY_KEY = 'pgop:daemon';
 
+/** host:port of a Redis URL: the URL may carry a password, which must not reach an error message. */
+function redisEndpoint(url: string): string {
+  try { const u = new URL(url); return `${u.hostname}:${u.port || '6379'}`; } catch { return 'an unparsable URL'; }
+}
+
 export interface Platform { state: StateDir; store: RedisResourceStore; redisUrl: string }
 
 /** Opens the platform of a state dir; starts its redis-server when needed (`start`), else fails clearly. */
@@ -26,7 +31,7 @@ export async function openPlatform(state: StateDir, opts: { start: boolean }): P
   const external = process.env.REDIS_URL;
   let redisUrl = external ?? record.redisUrl;
   if (!redisUrl || !(await pingRedis(redisUrl))) {
-    if (external) throw new Error(`REDIS_URL=${external} does not answer`);
+    if (external) throw new Error(`REDIS_URL (${redisEndpoint(external)}) does not answer`);
     if (!opts.start) throw new Error(`the local platform in ${state.root} is stopped; start it with \`pgop local up --state-dir ${state.root}\``);
     const started = await startRedis(state);
     redisUrl = started.url;

@@ -1,6 +1,6 @@
 // The last door before SQL: names the operator refuses to manage, checked again where they are used.
 import { PermanentError } from '../platform.js';
-import { isReservedRole, isReservedDatabase } from '../../crds/reserved-names.js';
+import { isReservedRole, isReservedDatabase } from '../../crds/reserved-roles.js';
 import { checkSqlName } from '../../crds/sql-names.js';
 
 function check(what: string, name: string): void {
