@@ -100,6 +100,13 @@ export function createAgentImplementations(deps: AgentDeps) {
           if (deps.lease && s.lease) {
             const ttl = s.lease.ttlMs;
             const sentAt = now();
+            // Frozen (a paused VM, SIGSTOP) past the TTL: the lease is gone by this agent's own clock, and another
+            // primary may already exist. Fence without a round trip: the backends woke up with us.
+            if (sentAt - lastRenewed >= ttl) {
+              stopped = true;
+              sendBack({ type: 'lease.lost', reason: `no renewal for ${sentAt - lastRenewed} ms (longer than the ${ttl} ms lease): this agent was frozen or stalled` });
+              return;
+            }
             try {
               const renewed = await deps.lease.renew(s.name, ttl);
               deps.onLeaseRenew?.(renewed);

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { postgresUser, handOver } from '../../adapters/os/os-user.js';
 import { freePort } from '../../adapters/local/ports.js';
+import { processTree, signalTree } from '../../adapters/local/processes.js';
 import { pgBinDir } from '../../adapters/local/postgres-install.js';
 import type { System } from './trial.js';
 import { LeaderForwarder } from './forwarder.js';
@@ -93,8 +94,11 @@ export async function startPatroni(mode: 'async' | 'required', timings: PatroniT
     const f = join(n.dir, 'data', 'postmaster.pid');
     return existsSync(f) ? Number(readFileSync(f, 'utf8').split('\n')[0]) : undefined;
   };
+  // Every process of the node: Patroni's group, the postmaster and all their descendants (backends and walsenders
+  // included), exactly as pgop's instances are frozen and killed.
   const signalNode = (n: Node, sig: NodeJS.Signals) => {
-    for (const pid of [n.proc?.pid, postmaster(n)]) { if (pid && alive(pid)) { try { process.kill(-pid, sig); } catch { try { process.kill(pid, sig); } catch { /* gone */ } } } }
+    const patroni = n.proc?.pid;
+    signalTree(() => processTree([patroni, postmaster(n)], patroni && alive(patroni) ? [patroni] : []), sig);
   };
   const byName = (name: string) => nodes.find((n) => n.name === name);
 

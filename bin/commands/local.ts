@@ -159,7 +159,7 @@ export function registerLocalCommands(program: Command): void {
     });
 
   local.command('kill')
-    .description('drills: signal an instance (agent and postgres together, like losing its pod) or the operator')
+    .description('drills: signal an instance (STOP/CONT/KILL reach the agent, the postmaster and every postgres process: a frozen or lost pod) or the operator')
     .argument('<target>', 'an instance name, or "operator"')
     .addOption(new Option('--signal <signal>', 'signal to send').choices(['KILL', 'TERM', 'STOP', 'CONT', 'INT', 'QUIT']).default('KILL'))
     .option('--postgres-only', 'signal only the postmaster; the agent stays up and restarts it')
