@@ -6,6 +6,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { LocalCluster, stateDir, sample, pgopBin } from '../helpers/cli.js';
 import { eventually, query } from '../helpers/sql.js';
@@ -34,6 +36,30 @@ async function outcome(p: Promise<unknown>, ms: number): Promise<'answered' | 'f
   return Promise.race([p.then(() => 'answered' as const, () => 'failed' as const), sleep(ms).then(() => 'silent' as const)]);
 }
 
+/**
+ * Freezes every process of an instance for `seconds` (`pgop local kill --signal STOP --for`, which times the thaw
+ * itself); `frozen` resolves once the agent is stopped, `thawed` when the command has continued everything.
+ */
+function freezeFor(instance: string, seconds: number): { frozen: Promise<void>; thawed: Promise<string> } {
+  // Re-read each time: an agent may be replaced meanwhile (a demoted primary's agent restarts).
+  const agentState = () => {
+    try {
+      const pid = Number(readFileSync(join(cluster.state, 'instances', cluster.namespace, instance, 'agent.pid'), 'utf8').split(' ')[0]);
+      return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    } catch { return undefined; }
+  };
+  const thawed = cluster.ok(['local', 'kill', instance, '--signal', 'STOP', '--for', String(seconds)]);
+  const frozen = (async () => {
+    for (let i = 0; i < 500; i++) {
+      if (agentState() === 'T') return;
+      await sleep(20);
+    }
+    throw new Error(`${instance}: the agent never stopped`);
+  })();
+  frozen.catch(() => undefined);
+  return { frozen, thawed };
+}
+
 /** One primary, two streaming replicas on its timeline, the lease with the recorded primary. */
 async function assertClean(c: PostgresCluster): Promise<void> {
   const instances = c.status?.instances ?? [];
@@ -55,12 +81,13 @@ test('a 2 s full freeze of the primary stops every one of its processes and caus
   const direct = await directClient(primary);
   try {
     assert.equal(await outcome(direct.query('SELECT 1'), 5000), 'answered');
-    await cluster.ok(['local', 'kill', primary, '--signal', 'STOP']);
+    const freeze = freezeFor(primary, 2);
+    await freeze.frozen;
     // The backend serving this connection runs in its own session: frozen too, it must not answer.
-    const pending = direct.query('SELECT 1');
-    assert.equal(await outcome(pending, 1500), 'silent', 'a backend of the frozen instance answered');
-    await cluster.ok(['local', 'kill', primary, '--signal', 'CONT']);
-    assert.equal(await outcome(pending, 10_000), 'answered', 'the thawed backend answers the query it held');
+    const pending = direct.query('SELECT 1').then(() => 'answered' as const, () => 'failed' as const);
+    assert.equal(await Promise.race([pending, sleep(1000).then(() => 'silent' as const)]), 'silent', 'a backend of the frozen instance answered');
+    assert.match(await freeze.thawed, /froze .* for 2 s, then continued/);
+    assert.equal(await pending, 'answered', 'the thawed backend answers the query it held');
   } finally {
     await direct.end().catch(() => undefined);
   }
@@ -84,11 +111,11 @@ test('a 10 s full freeze under writes fails over with platform fencing, loses no
   await direct.query('CREATE TABLE IF NOT EXISTS freeze_direct (id int PRIMARY KEY)');
   try {
     await eventually(async () => writer.acked.length, (n) => n > 20, 10_000);
-    await cluster.ok(['local', 'kill', primary, '--signal', 'STOP']);
+    const freeze = freezeFor(primary, 10);
+    await freeze.frozen;
     // Sent to the frozen primary directly: it sits in the socket until the thaw, and must never be acknowledged.
     const late = direct.query('INSERT INTO freeze_direct VALUES (1)').then(() => 'answered' as const, () => 'failed' as const);
-    await sleep(10_000);
-    await cluster.ok(['local', 'kill', primary, '--signal', 'CONT']);
+    await freeze.thawed;
     const c = await cluster.waitFor('a promoted replica', (x) => failovers(x).length > failovers(before).length && failovers(x).at(-1)?.outcome === 'promoted', 60_000);
     const record = failovers(c).at(-1);
     assert.equal(record?.from, primary);
@@ -125,9 +152,8 @@ test('a full freeze of the primary during a switchover ends with one primary and
     p.on('exit', (code) => resolve(code ?? 1));
   });
   await sleep(300);
-  await cluster.ok(['local', 'kill', from, '--signal', 'STOP']);
-  await sleep(8000);
-  await cluster.ok(['local', 'kill', from, '--signal', 'CONT']);
+  const freeze = freezeFor(from, 8);
+  await Promise.all([freeze.frozen, freeze.thawed]);
   await switching;
   const settled = await cluster.waitFor('Ready with every instance streaming', (x) =>
     allReady(x) && (x.status?.instances ?? []).every((i) => i.timeline === x.status?.timeline), 180_000);
