@@ -11,13 +11,14 @@ import { processTree, signalTree } from '../../adapters/local/processes.js';
 import { pgBinDir } from '../../adapters/local/postgres-install.js';
 import type { System } from './trial.js';
 import { LeaderForwarder } from './forwarder.js';
+import { DcsCut } from './dcs-cut.js';
 
 export interface PatroniTimings { ttl: number; loop_wait: number; retry_timeout: number }
 export const PATRONI_DEFAULTS: PatroniTimings = { ttl: 30, loop_wait: 10, retry_timeout: 10 };
 /** The lowest values Patroni's validator accepts that keep its rule loop_wait + 2 × retry_timeout ≤ ttl. */
 export const PATRONI_FASTEST: PatroniTimings = { ttl: 20, loop_wait: 1, retry_timeout: 3 };
 
-interface Node { name: string; pg: number; rest: number; dir: string; proc: ChildProcess | null }
+interface Node { name: string; pg: number; rest: number; dir: string; proc: ChildProcess | null; dcs: DcsCut; dcsPort: number }
 
 const alive = (pid: number | undefined) => { if (!pid) return false; try { process.kill(pid, 0); return true; } catch { return false; } };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,12 +45,16 @@ export async function startPatroni(mode: 'async' | 'required', timings: PatroniT
     const dir = join(root, `node${i}`);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     handOver(dir, user);
-    nodes.push({ name: `node${i}`, pg: await freePort(), rest: await freePort(), dir, proc: null });
+    const dcs = new DcsCut(etcdPort);
+    const dcsPort = await freePort();
+    await dcs.start(dcsPort);
+    nodes.push({ name: `node${i}`, pg: await freePort(), rest: await freePort(), dir, proc: null, dcs, dcsPort });
   }
   const config = (n: Node) => ({
     scope: 'bench', name: n.name,
     restapi: { listen: `127.0.0.1:${n.rest}`, connect_address: `127.0.0.1:${n.rest}` },
-    etcd: { host: `127.0.0.1:${etcdPort}` },
+    // Through the node's own relay, which can cut it off from etcd (the partition scenario).
+    etcd: { host: `127.0.0.1:${n.dcsPort}` },
     bootstrap: {
       dcs: {
         ...timings, maximum_lag_on_failover: 1048576,
@@ -130,6 +135,9 @@ export async function startPatroni(mode: 'async' | 'required', timings: PatroniT
       await sleep(ms);
       signalNode(n, 'SIGCONT');
     },
+    portOf: async (name: string) => byName(name)?.pg ?? 0,
+    partition: async (name: string) => { byName(name)?.dcs.partition(); },
+    heal: async (name: string) => { byName(name)?.dcs.heal(); },
     waitHealthy: async (timeoutMs: number) => {
       const end = Date.now() + timeoutMs;
       while (Date.now() < end) {
@@ -144,6 +152,7 @@ export async function startPatroni(mode: 'async' | 'required', timings: PatroniT
     stop: async () => {
       await forwarder.stop();
       for (const n of nodes) signalNode(n, 'SIGKILL');
+      for (const n of nodes) await n.dcs.stop();
       try { process.kill(-(etcd.pid ?? 0), 'SIGKILL'); } catch { /* gone */ }
       await sleep(500);
       rmSync(root, { recursive: true, force: true });

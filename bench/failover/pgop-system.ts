@@ -24,6 +24,10 @@ export async function startPgop(mode: 'async' | 'required'): Promise<System & { 
       // The whole instance (agent, postmaster, every backend), thawed exactly `ms` later by the same process.
       await c.ok(['local', 'kill', instance, '--signal', 'STOP', '--for', String(ms / 1000)]);
     },
+    portOf: async (instance) => c.instanceSpec(instance).port,
+    // The agent's drill switch: cut from the lease store only; clients still reach its PostgreSQL.
+    partition: async (instance) => { await c.ok(['local', 'partition', instance]); },
+    heal: async (instance) => { await c.ok(['local', 'partition', instance, '--heal']); },
     waitHealthy: async (timeoutMs) => {
       await c.waitFor('all ready', (x: PostgresCluster) => x.status?.phase === 'Ready' && (x.status.instances ?? []).every((i) => i.ready), timeoutMs);
     },
