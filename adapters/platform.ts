@@ -24,6 +24,17 @@ export interface PlanPlatform extends ClusterPlatform {
   instanceGone(cluster: ClusterRef, instance: string): Promise<boolean>;
   /** Every instance follows `newPrimary` from now on (primary_conninfo, clone source). */
   repoint(cluster: ClusterRef, spec: PostgresClusterSpec, newPrimary: string): Promise<void>;
+  /**
+   * Takes an instance out of read-write routing now, before anything else is done to it (the Pod's role label, the
+   * forwarder's target). Returns what was done, for the plan's record.
+   */
+  unroute(cluster: ClusterRef, instance: string): Promise<string>;
+  /**
+   * Fences an instance that does not answer without asking it: on the local platform every one of its processes is
+   * killed (STONITH), on Kubernetes its Pod is deleted with a zero grace period. Only called once the primary
+   * lease has expired. Returns what was done, for the plan's record.
+   */
+  fenceUnresponsive(cluster: ClusterRef, instance: string): Promise<string>;
   /** Read-write traffic reaches `newPrimary` when this resolves (Service selector, forwarder target). */
   reroute(cluster: ClusterRef, newPrimary: string): Promise<void>;
 }

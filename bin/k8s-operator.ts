@@ -80,6 +80,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
 
   await untilStopped(log);
   await operator.stop();
+  observer?.stop();
   stopHolding();
   await elector.release();
   log.info('operator stopped');

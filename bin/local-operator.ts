@@ -118,6 +118,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
 
   await untilStopped(log);
   await operator.stop();
+  observerRef.current?.stop();
   await proxies.closeAll();
   stopHolding();
   await redis.del(DAEMON_READY_KEY);

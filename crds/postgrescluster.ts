@@ -125,7 +125,10 @@ export const FailoverRecord = Type.Object({
   startedAt: Type.String(),
   finishedAt: Type.Optional(Type.String()),
   durationMs: Type.Optional(Type.Integer()),
-  steps: Type.Array(Type.Object({ step: Type.String(), at: Type.String(), durationMs: Type.Optional(Type.Integer()) })),
+  steps: Type.Array(Type.Object({
+    step: Type.String(), at: Type.String(), durationMs: Type.Optional(Type.Integer()),
+    detail: Type.Optional(Type.String({ description: 'What the step did, e.g. how the old primary was fenced.' })),
+  })),
 });
 
 export const PostgresClusterStatus = Type.Object({

@@ -93,18 +93,42 @@ export function createAgentImplementations(deps: AgentDeps) {
         let primary = input.role === 'primary';
         let lastRenewed = now();
         let stopped = false;
-        receive((e) => { if (e.type === 'role.primary') { primary = true; lastRenewed = now(); } });
+        // The fencing deadline is its own timer, not the next renewal tick: a renewal that hangs, or ticks that come
+        // late, must not push the fence closer to the moment another primary may be promoted.
+        let deadline: NodeJS.Timeout | undefined;
+        const armDeadline = () => {
+          clearTimeout(deadline);
+          const s = spec();
+          if (!primary || stopped || !deps.lease || !s.lease) return;
+          const ttl = s.lease.ttlMs;
+          const due = lastRenewed + ttl - Math.max(1000, ttl * 0.3);
+          deadline = setTimeout(() => {
+            if (stopped || !primary || now() < lastRenewed + ttl - Math.max(1000, ttl * 0.3)) { armDeadline(); return; }
+            stopped = true;
+            sendBack({ type: 'lease.lost', reason: `could not renew the primary lease for ${now() - lastRenewed} ms (fencing deadline)` });
+          }, Math.max(0, due - now()));
+        };
+        armDeadline();
+        receive((e) => { if (e.type === 'role.primary') { primary = true; lastRenewed = now(); armDeadline(); } });
         const tick = async () => {
           const s = spec();
           if (!primary || stopped) return;
           if (deps.lease && s.lease) {
             const ttl = s.lease.ttlMs;
             const sentAt = now();
+            // Frozen (a paused VM, SIGSTOP) past the TTL: the lease is gone by this agent's own clock, and another
+            // primary may already exist. Fence without a round trip: the backends woke up with us.
+            if (sentAt - lastRenewed >= ttl) {
+              stopped = true;
+              sendBack({ type: 'lease.lost', reason: `no renewal for ${sentAt - lastRenewed} ms (longer than the ${ttl} ms lease): this agent was frozen or stalled` });
+              return;
+            }
             try {
               const renewed = await deps.lease.renew(s.name, ttl);
               deps.onLeaseRenew?.(renewed);
               if (!renewed) { stopped = true; sendBack({ type: 'lease.lost', reason: 'the primary lease is held by someone else' }); return; }
               lastRenewed = sentAt;
+              armDeadline();
             } catch (e) {
               deps.onLeaseRenew?.(false);
               // Fence before the TTL runs out: the store may already consider the lease gone.
@@ -129,7 +153,7 @@ export function createAgentImplementations(deps: AgentDeps) {
           }
         };
         const timer = setInterval(() => { void tick(); }, spec().lease?.renewMs ?? 1000);
-        return () => { stopped = true; clearInterval(timer); };
+        return () => { stopped = true; clearInterval(timer); clearTimeout(deadline); };
       }),
 
       awaitLease: fromCallback<AnyEventObject, SupervisorInput>(({ sendBack }) => {

@@ -29,7 +29,7 @@ export function withDurations(p: PlanOutput): FailoverRecord {
   let prev = Number.isNaN(start) ? undefined : start;
   const steps = p.steps.map((s) => {
     const at = Date.parse(s.at);
-    const out = { step: s.step, at: s.at, ...(prev !== undefined && !Number.isNaN(at) ? { durationMs: Math.max(0, at - prev) } : {}) };
+    const out = { step: s.step, at: s.at, ...(s.detail ? { detail: s.detail } : {}), ...(prev !== undefined && !Number.isNaN(at) ? { durationMs: Math.max(0, at - prev) } : {}) };
     if (!Number.isNaN(at)) prev = at;
     return out;
   });

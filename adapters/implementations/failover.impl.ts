@@ -1,10 +1,15 @@
 // Fills the failover plan's effect slots.
 import { fromPromise, fromCallback, type AnyEventObject } from 'xstate';
 import type { failoverMachine } from '../../machines/failover/failover.machine.js';
-import type { CollectInput, ConfirmInput, InstanceInputOf, PlanEffectInput, RejoinRequest, RepointInput, Stamped, Candidate } from '../../machines/failover/failover.types.js';
+import type { CollectInput, ConfirmInput, ConfirmOutput, FenceInput, InstanceInputOf, PlanEffectInput, RejoinRequest, RepointInput, Stamped, Candidate } from '../../machines/failover/failover.types.js';
 import { planEffects, leaseTtl, type PlanDeps } from './plan.impl.js';
 import { retrying } from '../retry.js';
 import { PermanentError } from '../platform.js';
+
+/** How long confirmation looks at the old primary's agent once its lease is gone: a fraction of a second. */
+const CONFIRM_STATUS_MS = 300;
+/** How long an agent that answered confirmation gets to fence itself before the platform does it. */
+const FENCE_ASK_MS = 1000;
 
 export function createFailoverImplementations(deps: PlanDeps) {
   const fx = planEffects(deps);
@@ -23,36 +28,47 @@ export function createFailoverImplementations(deps: PlanDeps) {
 
   return {
     actors: {
-      confirmPrimaryLost: fromPromise<Stamped & { lost: boolean; detail: string }, ConfirmInput>(({ input }) => step('confirming', async () => {
+      confirmPrimaryLost: fromPromise<ConfirmOutput, ConfirmInput>(({ input }) => step('confirming', async () => {
         const lease = deps.platform.lease(input.cluster);
         const spec = await deps.clusterSpec(input.cluster);
         const [state, gone] = await Promise.all([lease.read(), deps.platform.instanceGone(input.cluster, input.oldPrimary)]);
         const holder = state.holder?.holder ?? null;
-        const no = (detail: string) => ({ ...fx.stamp(), lost: false, detail });
+        const no = (detail: string) => ({ ...fx.stamp(), lost: false, detail, answered: true });
         if (holder === input.oldPrimary && !gone) return no(`${input.oldPrimary} still holds a live lease`);
         if (holder !== null && holder !== input.oldPrimary && holder !== input.holder) {
           // Restored from a snapshot saved before the handover while the promotion went through: one of this
           // plan's replicas already leads, so the plan carries on to adopt it (choosing finds it) instead of
           // leaving the cluster believing in the old primary.
-          if (input.replicas.includes(holder)) return { ...fx.stamp(), lost: true, detail: `${holder} was already promoted` };
+          if (input.replicas.includes(holder)) return { ...fx.stamp(), lost: true, detail: `${holder} was already promoted`, answered: true };
           return no(`${holder} holds the lease`);
         }
-        const agent = await deps.platform.agent(input.cluster, input.oldPrimary);
-        const s = await agent?.status(1000).catch(() => null);
+        // The lease is gone (or its holder's processes are): a healthy agent has fenced itself already, so a short
+        // look is enough; a frozen or partitioned one does not get to hold the plan up.
+        const s = gone ? null : await (await deps.platform.agent(input.cluster, input.oldPrimary))?.status(CONFIRM_STATUS_MS).catch(() => null);
         if (s?.role === 'primary' && s.ready) return no(`${input.oldPrimary} is serving writes again`);
         const taken = holder === input.oldPrimary
           ? await lease.handover(input.oldPrimary, { holder: input.holder, host: '', port: 0 }, leaseTtl(spec))
           : (await lease.acquire({ holder: input.holder, host: '', port: 0 }, leaseTtl(spec))).acquired;
         if (!taken) return no('the lease was taken meanwhile');
-        deps.log.warn({ oldPrimary: input.oldPrimary, gone, leaseHolder: holder }, 'primary loss confirmed; the failover plan holds the lease');
-        return { ...fx.stamp(), lost: true, detail: gone ? 'processes gone' : 'lease expired' };
+        deps.log.warn({ oldPrimary: input.oldPrimary, gone, leaseHolder: holder, answered: !!s }, 'primary loss confirmed; the failover plan holds the lease');
+        const why = gone ? 'processes gone' : holder === input.oldPrimary ? 'lease taken over' : 'lease expired';
+        return { ...fx.stamp(), lost: true, detail: `${why}; agent ${s ? `answered (${s.state})` : 'did not answer'}`, answered: !!s };
       })()),
 
-      fenceInstance: fromPromise<Stamped, InstanceInputOf>(({ input }) => step('fencing', async () => {
-        // Routing never points at a lost primary (it follows the cluster status); stop it too if it still answers.
-        const agent = await deps.platform.agent(input.cluster, input.instance);
-        await agent?.post('fence', { reason: 'failover in progress' }, 5000).catch(() => undefined);
-        return fx.stamp();
+      fenceInstance: fromPromise<Stamped, FenceInput>(({ input }) => step('fencing', async () => {
+        // Out of the read-write route first, whatever happens next.
+        const routed = await deps.platform.unroute(input.cluster, input.instance).catch((e: unknown) => `unroute failed: ${(e as Error).message}`);
+        if (await deps.platform.instanceGone(input.cluster, input.instance)) return { ...fx.stamp(), detail: `${routed}; processes already gone` };
+        // An agent that answered a moment ago gets a short chance to stop its own postgres; one that did not (frozen,
+        // stalled, cut off) is fenced by the platform at once, never waited on.
+        if (input.agentAnswered) {
+          const agent = await deps.platform.agent(input.cluster, input.instance);
+          const ok = await agent?.post('fence', { reason: 'failover in progress' }, FENCE_ASK_MS).then(() => true, () => false);
+          if (ok) return { ...fx.stamp(), detail: `${routed}; postgres stopped by its agent` };
+        }
+        const done = await deps.platform.fenceUnresponsive(input.cluster, input.instance);
+        deps.log.warn({ instance: input.instance, done }, 'old primary fenced by the platform');
+        return { ...fx.stamp(), detail: `${routed}; platform fencing: ${done}` };
       })()),
 
       collectCandidates: fromPromise<Stamped & { candidates: Candidate[]; alreadyPromoted?: string | null }, CollectInput>(({ input, signal }) => step('choosing', async () => {

@@ -212,6 +212,37 @@ export class K8sPlatform implements PlanPlatform {
     await this.objects.apply(primaryConfigMap(cluster.name, cluster.namespace, newPrimary), `${FIELD_MANAGER}-primary`);
   }
 
+  /** The -rw Service selects role=primary: without the label the Pod leaves its endpoints. */
+  async unroute(cluster: ClusterRef, instance: string): Promise<string> {
+    await this.labelRoles(cluster, () => ({ [instance]: null }));
+    return `role label removed from Pod ${instance} (out of the -rw Service)`;
+  }
+
+  /**
+   * A Pod whose agent does not answer after its lease expired is deleted with a zero grace period. When its node is
+   * not Ready (unreachable), nothing else would ever remove it: the kubelet that would kill it cannot be reached,
+   * and the Pod's role label is already gone, so no Service sends it traffic. The record says which case it was.
+   */
+  async fenceUnresponsive(cluster: ClusterRef, instance: string): Promise<string> {
+    const pod = await this.pod(cluster, instance);
+    if (!pod) return 'no Pod: nothing to fence';
+    const nodeName = pod.spec?.nodeName;
+    const node = nodeName ? await this.nodeReady(nodeName) : 'unknown';
+    await this.core.deleteNamespacedPod({ namespace: cluster.namespace, name: instance, gracePeriodSeconds: 0 })
+      .catch((e: unknown) => { if (httpStatus(e) !== 404) throw e; });
+    return `Pod ${instance} deleted with grace period 0 (node ${nodeName ?? '-'}: ${node})`;
+  }
+
+  private async nodeReady(name: string): Promise<string> {
+    try {
+      const node = await this.core.readNode({ name });
+      const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+      return ready?.status === 'True' ? 'Ready' : `not Ready (${ready?.status ?? 'no condition'})`;
+    } catch (e) {
+      return `not readable (${httpStatus(e) ?? (e as Error).message})`;
+    }
+  }
+
   /** The -rw Service selects role=primary: the new primary gets the label, every other instance `replica`. */
   async reroute(cluster: ClusterRef, newPrimary: string): Promise<void> {
     await this.labelRoles(cluster, (pods) => desiredRoleLabels({ pods, primary: newPrimary, fenced: null }));

@@ -128,6 +128,20 @@ export class LocalPlatform implements PlanPlatform {
     await this.refreshSpecs(cluster, spec, newPrimary);
   }
 
+  /** The forwarders follow the cluster's routes, which give a primary being failed over no traffic: resync now. */
+  async unroute(): Promise<string> {
+    await this.syncEndpoints();
+    return 'read-write forwarder resynced (no target while the failover runs)';
+  }
+
+  /** The local STONITH: SIGKILL to the agent, the postmaster and every postgres process, frozen or not. */
+  async fenceUnresponsive(cluster: ClusterRef, instance: string): Promise<string> {
+    const pod = await this.pods.get(cluster.namespace, instance);
+    if (!pod) return 'no pod: nothing to fence';
+    const killed = await this.pods.killInstance(pod);
+    return killed.length ? `killed ${killed.length} processes (agent, postmaster and its children) with SIGKILL` : 'no process running';
+  }
+
   async reroute(): Promise<void> {
     await this.syncEndpoints();
   }

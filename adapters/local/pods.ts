@@ -12,7 +12,7 @@ import { canAccess, handOver } from '../os/os-user.js';
 import type { StateDir } from './state-dir.js';
 import { pgopCommand } from './self.js';
 import { freePort, portIsFree } from './ports.js';
-import { isAlive, readPid, writePid, removePid, terminate } from './processes.js';
+import { isAlive, readPid, writePid, removePid, terminate, processTree, signalTree, runs, waitForExit } from './processes.js';
 import type { Logger } from '../logging/logger.js';
 import type { InstanceSource } from '../instance-observer.js';
 
@@ -51,6 +51,32 @@ export class LocalPods {
   pidFile(rec: Pick<PodRecord, 'namespace' | 'name'>) { return join(this.dir(rec), 'agent.pid'); }
   agentLog(rec: Pick<PodRecord, 'namespace' | 'name'>) { return join(this.dir(rec), 'agent.log'); }
   agentPid(rec: Pick<PodRecord, 'namespace' | 'name'>) { return readPid(this.pidFile(rec)); }
+  /** The postmaster, when its pid file names a running postgres. */
+  postmasterPid(rec: Pick<PodRecord, 'home'>): number | undefined {
+    const pid = readPid(join(rec.home, 'volume', 'pgdata', 'postmaster.pid'));
+    return runs(pid, 'postgres') ? pid : undefined;
+  }
+
+  /** Every process of the instance: the agent's group, the postmaster and all their descendants. */
+  processes(rec: PodRecord): number[] {
+    const agent = this.agentPid(rec);
+    return processTree([agent, this.postmasterPid(rec)], isAlive(agent) ? [agent] : []);
+  }
+
+  /**
+   * Signals the whole instance, like freezing or killing its pod's cgroup: STOP freezes every process (the agent
+   * first, so it cannot react to the others stopping), CONT thaws them, KILL is the local STONITH.
+   */
+  signalInstance(rec: PodRecord, signal: NodeJS.Signals): number[] {
+    return signalTree(() => this.processes(rec), signal);
+  }
+
+  /** The local STONITH: SIGKILL to every process of the instance, frozen or not, and wait until they are gone. */
+  async killInstance(rec: PodRecord): Promise<number[]> {
+    const pids = this.signalInstance(rec, 'SIGKILL');
+    for (const pid of pids) await waitForExit(pid, 5000);
+    return pids;
+  }
 
   async get(namespace: string, name: string): Promise<PodRecord | undefined> {
     const raw = await this.redis.hget(PODS, field(namespace, name));

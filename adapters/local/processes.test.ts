@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAlive, readPid, writePid, sleep } from './processes.js';
+import { isAlive, readPid, writePid, sleep, processTree, signalTree } from './processes.js';
 
 test('a zombie (exited, never reaped by its parent) is not alive', async () => {
   // `sleep 0` exits at once; its parent exec()s into a program that never waits for it.
@@ -32,5 +32,33 @@ test('a pid file names its process only while the start time matches (a recycled
     assert.equal(readPid(file), process.pid, 'postmaster.pid style: the first line is the pid');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const stateOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+
+test('a process tree includes descendants in their own sessions; STOP, CONT and KILL reach every one', async () => {
+  // The grandchild runs in its own session, as PostgreSQL backends can: a process-group signal would miss it.
+  const sh = spawn('sh', ['-c', 'setsid sleep 30 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+  const grandchild = await new Promise<number>((resolve) => sh.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  const root = sh.pid ?? 0;
+  try {
+    await sleep(200);
+    assert.notEqual(readFileSync(`/proc/${grandchild}/stat`, 'utf8').split(') ')[1]?.split(' ')[3], String(root), 'the grandchild left the group');
+    const tree = processTree([root]);
+    assert.deepEqual([...tree].sort(), [root, grandchild].sort());
+    signalTree(() => processTree([root]), 'SIGSTOP');
+    await sleep(100);
+    assert.deepEqual([stateOf(root), stateOf(grandchild)], ['T', 'T']);
+    signalTree(() => processTree([root]), 'SIGCONT');
+    await sleep(100);
+    assert.deepEqual([stateOf(root), stateOf(grandchild)], ['S', 'S']);
+    signalTree(() => processTree([root]), 'SIGKILL');
+    await sleep(200);
+    assert.equal(isAlive(grandchild), false);
+    assert.equal(isAlive(root), false);
+  } finally {
+    try { process.kill(-root, 'SIGKILL'); } catch { /* gone */ }
+    try { process.kill(grandchild, 'SIGKILL'); } catch { /* gone */ }
   }
 });

@@ -1,16 +1,66 @@
 // Small process helpers for the local platform: liveness, pid files, and waiting for exits.
-import { readFileSync, existsSync, writeFileSync, rmSync } from 'node:fs';
+import { readFileSync, existsSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
 
-/** State letter and start time (clock ticks since boot) from /proc, or undefined where there is no such process. */
-function procStat(pid: number): { state: string; start: string } | undefined {
+interface ProcStat { state: string; ppid: number; pgrp: number; start: string }
+
+/** State letter, parent, process group and start time (clock ticks since boot) from /proc, or undefined. */
+function procStat(pid: number): ProcStat | undefined {
   try {
     const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may hold spaces and parentheses; the fields after the last ')' are fixed.
     const rest = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0] ?? '', start: rest[19] ?? '' };
+    return { state: rest[0] ?? '', ppid: Number(rest[1]), pgrp: Number(rest[2]), start: rest[19] ?? '' };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The processes of one instance: the members of the agent's process group, the postmaster, and every descendant
+ * of either, found by walking /proc parent links. PostgreSQL's backends, walsenders and auxiliary processes are
+ * not in the agent's process group (they may run in their own sessions), so signalling the group alone would
+ * leave them serving.
+ */
+export function processTree(roots: Array<number | undefined | null>, groups: number[] = []): number[] {
+  const stats = new Map<number, ProcStat>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const st = procStat(Number(e));
+    if (st && st.state !== 'Z' && st.state !== 'X') stats.set(Number(e), st);
+  }
+  const children = new Map<number, number[]>();
+  for (const [pid, st] of stats) children.set(st.ppid, [...(children.get(st.ppid) ?? []), pid]);
+  const found: number[] = [];
+  const seen = new Set<number>();
+  const queue = [
+    ...roots.filter((p): p is number => !!p && stats.has(p)),
+    ...[...stats].filter(([, st]) => groups.includes(st.pgrp)).map(([pid]) => pid),
+  ];
+  while (queue.length) {
+    const pid = queue.shift() as number;
+    if (seen.has(pid) || pid === process.pid) continue;
+    seen.add(pid);
+    found.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return found;
+}
+
+/**
+ * Signals every process of a tree, rescanning until no new process appears: a postmaster not stopped yet may fork
+ * a backend between the scan and the signal. Returns the pids signalled.
+ */
+export function signalTree(scan: () => number[], signal: NodeJS.Signals, rounds = 5): number[] {
+  const done = new Set<number>();
+  for (let i = 0; i < rounds; i++) {
+    const fresh = scan().filter((p) => !done.has(p));
+    if (!fresh.length) break;
+    for (const pid of fresh) {
+      done.add(pid);
+      try { process.kill(pid, signal); } catch { /* exited meanwhile */ }
+    }
+  }
+  return [...done];
 }
 
 /** Alive means running: a zombie nobody reaped yet (an orphan under a lazy init) is as gone as a reaped one. */

@@ -14,6 +14,8 @@ export class RowWriter {
   private done: Promise<void> = Promise.resolve();
   readonly acked: number[] = [];
   readonly ackTimes: number[] = [];
+  /** The port of the server that acknowledged each write (inet_server_port()): which instance took it. */
+  readonly ackServers: number[] = [];
   readonly failures: { at: number; error: string }[] = [];
 
   constructor(private readonly uri: () => Promise<string> | string, private readonly table = 'writes', private readonly everyMs = 10) {}
@@ -53,9 +55,10 @@ export class RowWriter {
           client.on('error', () => undefined);
           await client.connect();
         }
-        await client.query(`INSERT INTO ${pg.escapeIdentifier(this.table)} (id) VALUES ($1)`, [id]);
+        const r = await client.query<{ port: number }>(`INSERT INTO ${pg.escapeIdentifier(this.table)} (id) VALUES ($1) RETURNING inet_server_port() AS port`, [id]);
         this.acked.push(id);
         this.ackTimes.push(Date.now());
+        this.ackServers.push(Number(r.rows[0]?.port ?? 0));
         id++;
       } catch (e) {
         this.failures.push({ at: Date.now(), error: (e as Error).message });
@@ -69,6 +72,16 @@ export class RowWriter {
     }
     await client?.end().catch(() => undefined);
   }
+}
+
+/**
+ * Acknowledgements the old primary gave after another server had acknowledged a write: writes on the old timeline
+ * once a new primary exists (they are lost, or worse, diverge). 0 is the only safe answer.
+ */
+export function acksOnOldPrimaryAfterPromotion(w: Pick<RowWriter, 'ackServers' | 'ackTimes'>, oldPort: number): number {
+  const firstNew = w.ackServers.findIndex((p) => p !== oldPort);
+  if (firstNew < 0) return 0;
+  return w.ackServers.slice(firstNew).filter((p) => p === oldPort).length;
 }
 
 /** Which acknowledged ids are missing from the table now (data loss). */

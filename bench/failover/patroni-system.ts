@@ -7,16 +7,18 @@ import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { postgresUser, handOver } from '../../adapters/os/os-user.js';
 import { freePort } from '../../adapters/local/ports.js';
+import { processTree, signalTree } from '../../adapters/local/processes.js';
 import { pgBinDir } from '../../adapters/local/postgres-install.js';
 import type { System } from './trial.js';
 import { LeaderForwarder } from './forwarder.js';
+import { DcsCut } from './dcs-cut.js';
 
 export interface PatroniTimings { ttl: number; loop_wait: number; retry_timeout: number }
 export const PATRONI_DEFAULTS: PatroniTimings = { ttl: 30, loop_wait: 10, retry_timeout: 10 };
 /** The lowest values Patroni's validator accepts that keep its rule loop_wait + 2 × retry_timeout ≤ ttl. */
 export const PATRONI_FASTEST: PatroniTimings = { ttl: 20, loop_wait: 1, retry_timeout: 3 };
 
-interface Node { name: string; pg: number; rest: number; dir: string; proc: ChildProcess | null }
+interface Node { name: string; pg: number; rest: number; dir: string; proc: ChildProcess | null; dcs: DcsCut; dcsPort: number }
 
 const alive = (pid: number | undefined) => { if (!pid) return false; try { process.kill(pid, 0); return true; } catch { return false; } };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -43,12 +45,16 @@ export async function startPatroni(mode: 'async' | 'required', timings: PatroniT
     const dir = join(root, `node${i}`);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     handOver(dir, user);
-    nodes.push({ name: `node${i}`, pg: await freePort(), rest: await freePort(), dir, proc: null });
+    const dcs = new DcsCut(etcdPort);
+    const dcsPort = await freePort();
+    await dcs.start(dcsPort);
+    nodes.push({ name: `node${i}`, pg: await freePort(), rest: await freePort(), dir, proc: null, dcs, dcsPort });
   }
   const config = (n: Node) => ({
     scope: 'bench', name: n.name,
     restapi: { listen: `127.0.0.1:${n.rest}`, connect_address: `127.0.0.1:${n.rest}` },
-    etcd: { host: `127.0.0.1:${etcdPort}` },
+    // Through the node's own relay, which can cut it off from etcd (the partition scenario).
+    etcd: { host: `127.0.0.1:${n.dcsPort}` },
     bootstrap: {
       dcs: {
         ...timings, maximum_lag_on_failover: 1048576,
@@ -93,8 +99,11 @@ export async function startPatroni(mode: 'async' | 'required', timings: PatroniT
     const f = join(n.dir, 'data', 'postmaster.pid');
     return existsSync(f) ? Number(readFileSync(f, 'utf8').split('\n')[0]) : undefined;
   };
+  // Every process of the node: Patroni's group, the postmaster and all their descendants (backends and walsenders
+  // included), exactly as pgop's instances are frozen and killed.
   const signalNode = (n: Node, sig: NodeJS.Signals) => {
-    for (const pid of [n.proc?.pid, postmaster(n)]) { if (pid && alive(pid)) { try { process.kill(-pid, sig); } catch { try { process.kill(pid, sig); } catch { /* gone */ } } } }
+    const patroni = n.proc?.pid;
+    signalTree(() => processTree([patroni, postmaster(n)], patroni && alive(patroni) ? [patroni] : []), sig);
   };
   const byName = (name: string) => nodes.find((n) => n.name === name);
 
@@ -126,6 +135,9 @@ export async function startPatroni(mode: 'async' | 'required', timings: PatroniT
       await sleep(ms);
       signalNode(n, 'SIGCONT');
     },
+    portOf: async (name: string) => byName(name)?.pg ?? 0,
+    partition: async (name: string) => { byName(name)?.dcs.partition(); },
+    heal: async (name: string) => { byName(name)?.dcs.heal(); },
     waitHealthy: async (timeoutMs: number) => {
       const end = Date.now() + timeoutMs;
       while (Date.now() < end) {
@@ -140,6 +152,7 @@ export async function startPatroni(mode: 'async' | 'required', timings: PatroniT
     stop: async () => {
       await forwarder.stop();
       for (const n of nodes) signalNode(n, 'SIGKILL');
+      for (const n of nodes) await n.dcs.stop();
       try { process.kill(-(etcd.pid ?? 0), 'SIGKILL'); } catch { /* gone */ }
       await sleep(500);
       rmSync(root, { recursive: true, force: true });

@@ -21,10 +21,13 @@ export async function startPgop(mode: 'async' | 'required'): Promise<System & { 
     primary: async () => (await get()).status?.currentPrimary ?? '',
     killPrimary: async () => c.ok(['local', 'kill', (await get()).status?.currentPrimary ?? '']),
     pause: async (instance, ms) => {
-      await c.ok(['local', 'kill', instance, '--signal', 'STOP']);
-      await new Promise((r) => setTimeout(r, ms));
-      await c.ok(['local', 'kill', instance, '--signal', 'CONT']);
+      // The whole instance (agent, postmaster, every backend), thawed exactly `ms` later by the same process.
+      await c.ok(['local', 'kill', instance, '--signal', 'STOP', '--for', String(ms / 1000)]);
     },
+    portOf: async (instance) => c.instanceSpec(instance).port,
+    // The agent's drill switch: cut from the lease store only; clients still reach its PostgreSQL.
+    partition: async (instance) => { await c.ok(['local', 'partition', instance]); },
+    heal: async (instance) => { await c.ok(['local', 'partition', instance, '--heal']); },
     waitHealthy: async (timeoutMs) => {
       await c.waitFor('all ready', (x: PostgresCluster) => x.status?.phase === 'Ready' && (x.status.instances ?? []).every((i) => i.ready), timeoutMs);
     },

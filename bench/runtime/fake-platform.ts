@@ -25,4 +25,6 @@ export const fakePlatform: PlanPlatform = {
   instanceGone: async () => false,
   repoint: async () => undefined,
   reroute: async () => undefined,
+  unroute: async () => 'unrouted',
+  fenceUnresponsive: async () => 'fenced',
 };

@@ -159,13 +159,16 @@ export function registerLocalCommands(program: Command): void {
     });
 
   local.command('kill')
-    .description('drills: signal an instance (agent and postgres together, like losing its pod) or the operator')
+    .description('drills: signal an instance (STOP/CONT/KILL reach the agent, the postmaster and every postgres process: a frozen or lost pod) or the operator')
     .argument('<target>', 'an instance name, or "operator"')
     .addOption(new Option('--signal <signal>', 'signal to send').choices(['KILL', 'TERM', 'STOP', 'CONT', 'INT', 'QUIT']).default('KILL'))
     .option('--postgres-only', 'signal only the postmaster; the agent stays up and restarts it')
+    .option('--for <seconds>', 'with --signal STOP: freeze for this many seconds, then continue every process')
     .addOption(nsOpt()).addOption(stateOpt())
-    .action(async (target: string, o: { signal: string; postgresOnly?: boolean; namespace: string; stateDir: string }) => {
-      await withPlatform(o.stateDir, false, async (p) => out(await killTarget(p, target, o)));
+    .action(async (target: string, o: { signal: string; postgresOnly?: boolean; for?: string; namespace: string; stateDir: string }) => {
+      const forSeconds = o.for === undefined ? undefined : Number(o.for);
+      if (forSeconds !== undefined && !(Number.isFinite(forSeconds) && forSeconds > 0 && forSeconds <= 3600)) throw new Error(`--for: "${o.for}" is not a number of seconds between 0 and 3600`);
+      await withPlatform(o.stateDir, false, async (p) => out(await killTarget(p, target, { ...o, ...(forSeconds !== undefined ? { forSeconds } : {}) })));
     });
 
   local.command('switchover')

@@ -6,7 +6,7 @@ import { setup, assign, sendParent, type DoneActorEvent } from 'xstate';
 import { notProvided, notProvidedCallback } from '../shared/placeholder.js';
 import { rankCandidates } from './failover.logic.js';
 import type {
-  Candidate, CollectInput, ConfirmInput, FailoverContext, FailoverEvent, FailoverInput, InstanceInputOf, PlanEffectInput,
+  Candidate, CollectInput, ConfirmInput, ConfirmOutput, FailoverContext, FenceInput, FailoverEvent, FailoverInput, InstanceInputOf, PlanEffectInput,
   PlanOutput, RejoinRequest, RepointInput, Stamped,
 } from './failover.types.js';
 import { planHolder } from './failover.types.js';
@@ -27,9 +27,9 @@ export const failoverMachine = setup({
   },
   actors: {
     /** Lease still expired and the old primary not serving writes; takes the lease for the plan. */
-    confirmPrimaryLost: notProvided<Stamped & { lost: boolean; detail: string }, ConfirmInput>('confirmPrimaryLost'),
-    /** Out of routing first, then stopped if it still answers. */
-    fenceInstance: notProvided<Stamped, InstanceInputOf>('fenceInstance'),
+    confirmPrimaryLost: notProvided<ConfirmOutput, ConfirmInput>('confirmPrimaryLost'),
+    /** Out of routing first, then stopped by its agent if it answers at once, else by the platform; says how. */
+    fenceInstance: notProvided<Stamped, FenceInput>('fenceInstance'),
     collectCandidates: notProvided<Stamped & { candidates: Candidate[]; alreadyPromoted?: string | null }, CollectInput>('collectCandidates'),
     /** Hands the lease to the candidate, which promotes itself. */
     promoteCandidate: notProvided<Stamped & { timeline: number }, InstanceInputOf>('promoteCandidate'),
@@ -42,7 +42,8 @@ export const failoverMachine = setup({
   },
   actions: {
     recordStep: assign({
-      steps: ({ context }, params: { step: string; at: string }) => [...context.steps, { step: params.step, at: params.at }],
+      steps: ({ context }, params: { step: string; at: string; detail?: string | undefined }) =>
+        [...context.steps, { step: params.step, at: params.at, ...(params.detail ? { detail: params.detail } : {}) }],
     }),
     storeCandidates: assign((_, params: { candidates: Candidate[]; alreadyPromoted: string | null }) => ({ candidates: params.candidates, alreadyPromoted: params.alreadyPromoted })),
     choose: assign(({ context }) => ({ chosen: context.alreadyPromoted ?? ranking(context).ranked[0] ?? null, waitingReason: null })),
@@ -77,7 +78,10 @@ export const failoverMachine = setup({
           {
             guard: { type: 'confirmed', params: ({ event }) => ({ lost: event.output.lost }) },
             target: 'fencing',
-            actions: { type: 'recordStep', params: ({ event }) => ({ step: 'confirming', at: event.output.at }) },
+            actions: [
+              assign({ oldPrimaryAnswered: ({ event }) => event.output.answered ?? true }),
+              { type: 'recordStep', params: ({ event }) => ({ step: 'confirming', at: event.output.at, detail: event.output.detail }) },
+            ],
           },
           { target: 'cancelled', actions: [assign({ lastError: ({ event }) => event.output.detail }), { type: 'recordStep', params: ({ event }) => ({ step: 'confirming', at: event.output.at }) }] },
         ],
@@ -85,12 +89,12 @@ export const failoverMachine = setup({
       },
     },
     fencing: {
-      description: 'Kubernetes-level first (out of the read-write route), then stop the old primary if it still answers.',
+      description: 'Out of the read-write route first; then the old primary is stopped by its agent if it answers at once, else by the platform (processes killed, Pod deleted): never waiting on the fenced.',
       invoke: {
         id: 'fenceInstance',
         src: 'fenceInstance',
-        input: ({ context }) => ({ ...plan({ context }), instance: context.oldPrimary }),
-        onDone: { target: 'choosing', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'fencing', at: event.output.at }) } },
+        input: ({ context }) => ({ ...plan({ context }), instance: context.oldPrimary, agentAnswered: context.oldPrimaryAnswered ?? true }),
+        onDone: { target: 'choosing', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'fencing', at: event.output.at, detail: event.output.detail }) } },
         onError: { target: 'failed', actions: { type: 'storeFailure', params: ({ event }) => ({ error: event.error }) } },
       },
     },

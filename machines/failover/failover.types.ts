@@ -10,7 +10,8 @@ export interface Candidate {
   replayLsn: string | null;
 }
 
-export interface StepRecord { step: string; at: string }
+/** One finished step; `detail` says what was done where it matters (how the old primary was fenced). */
+export interface StepRecord { step: string; at: string; detail?: string }
 
 export type PlanOutcome = 'promoted' | 'cancelled' | 'restored' | 'rolledBack' | 'failed';
 
@@ -49,6 +50,8 @@ export interface FailoverContext extends FailoverInput {
   waitingReason: string | null;
   lastError: string | null;
   outcome: PlanOutcome | null;
+  /** Whether the old primary's agent answered during confirmation (absent in plans saved before it was kept). */
+  oldPrimaryAnswered?: boolean;
 }
 
 export type FailoverEvent =
@@ -58,10 +61,13 @@ export type FailoverEvent =
 /** The lease holder name of an operator plan; never an instance name (those have no ':'). */
 export const planHolder = (kind: 'failover' | 'switchover', cluster: ClusterRef) => `${kind}:${cluster.namespace}/${cluster.name}`;
 
-export interface Stamped { at: string }
+export interface Stamped { at: string; detail?: string }
 export interface PlanEffectInput { cluster: ClusterRef; holder: string }
 export interface ConfirmInput extends PlanEffectInput { oldPrimary: string; replicas: string[] }
 export interface InstanceInputOf extends PlanEffectInput { instance: string }
+/** Confirmation's answer; `answered` says whether the old primary's agent replied at all. */
+export interface ConfirmOutput extends Stamped { lost: boolean; detail: string; answered?: boolean }
+export interface FenceInput extends InstanceInputOf { agentAnswered: boolean }
 export interface CollectInput extends PlanEffectInput { replicas: string[] }
 export interface RepointInput extends PlanEffectInput { newPrimary: string; others: string[] }
 export interface RejoinRequest extends PlanEffectInput { oldPrimary: string; newPrimary: string }

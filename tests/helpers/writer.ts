@@ -1,1 +1,1 @@
-export { RowWriter, missingAcked, type WriterReport } from '../../adapters/sql/row-writer.js';
+export { RowWriter, missingAcked, acksOnOldPrimaryAfterPromotion, type WriterReport } from '../../adapters/sql/row-writer.js';
