@@ -24,6 +24,8 @@ import { createUserImplementations } from '../adapters/implementations/user.impl
 import { postgresDatabaseBinding } from '../actors/bindings/postgresdatabase.binding.js';
 import { createDatabaseImplementations } from '../adapters/implementations/database.impl.js';
 import type { SqlObjectDeps } from '../adapters/implementations/sql-object-deps.js';
+import { shardRangeBinding } from '../actors/bindings/shardrange.binding.js';
+import { createShardRangeImplementations } from '../adapters/implementations/shardrange.impl.js';
 
 /** What every kind's implementations may draw on; the operator builds it once per platform. */
 export interface OperatorDeps {
@@ -80,6 +82,7 @@ export const registrations: readonly KindRegistration<OperatorDeps>[] = [
   })),
   register(postgresUserBinding, (deps: OperatorDeps) => createUserImplementations(sqlObjectDeps(deps))),
   register(postgresDatabaseBinding, (deps: OperatorDeps) => createDatabaseImplementations(sqlObjectDeps(deps))),
+  register(shardRangeBinding, (deps: OperatorDeps) => createShardRangeImplementations({ store: deps.store })),
 ];
 
 /** Every kind the CRDs serve. */

@@ -46,4 +46,5 @@ export const MIGRATIONS: { [K in MachineId]: Record<number, Migration> } = {
   pooler: {},
   user: {},
   database: {},
+  shardRange: {},
 };
