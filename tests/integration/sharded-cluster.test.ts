@@ -3,11 +3,11 @@
 // routing table sit on the shard PostgreSQL's own hash names, and a failover in one shard leaves the other serving.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { LocalCluster, stateDir, sample } from '../helpers/cli.js';
-import { query } from '../helpers/sql.js';
+import { query, eventually } from '../helpers/sql.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 import type { ShardRange } from '../../crds/shardrange.js';
 import { buildRoutingTable, shardForKeyspaceId } from '../../router/routing/routing-table.js';
@@ -124,6 +124,25 @@ test('a failover in shard -80 leaves shard 80- serving, and the sharded cluster 
   const uriA = await shardUri('-80');
   await query(uriA, 'INSERT INTO orders VALUES (-5, \'after failover\')');
   await parent.waitFor('the sharded cluster Ready with 2/2 shards', (x) => x.status?.phase === 'Ready' && x.status.shardsReady === '2/2', 120_000);
+});
+
+test('a routing change (a table added to the group) bumps the ShardRange version and restarts the router on it', async () => {
+  const before = JSON.parse(readFileSync(join(routerDir, 'router.json'), 'utf8')) as RouterFile;
+  const pidBefore = readPid(join(routerDir, 'router.pid'));
+  const manifest = join(state, 'sharded-more-tables.yaml');
+  writeFileSync(manifest, readFileSync(sample('postgrescluster-sharded.yaml'), 'utf8').replace('tables: [orders, order_items]', 'tables: [orders, order_items, invoices]'));
+  await parent.ok(['local', 'apply', '-f', manifest]);
+  const r = await eventually(async () => JSON.parse(await parent.ok(['local', 'get', 'shardrange', 'shop-orders', '-o', 'json'])) as ShardRange,
+    (x) => x.status?.version === 2, 60_000);
+  assert.deepEqual(r.spec.tables, ['orders', 'order_items', 'invoices']);
+  const after = await eventually(async () => JSON.parse(readFileSync(join(routerDir, 'router.json'), 'utf8')) as RouterFile, (f) => f.sharding.generation === 2, 30_000);
+  assert.deepEqual(after.sharding.tables.invoices, { column: 'customer_id', type: 'integer' });
+  assert.equal(after.listen.port, before.listen.port, 'the router keeps its port');
+  const pidAfter = await eventually(async () => readPid(join(routerDir, 'router.pid')), (p) => p !== pidBefore && isAlive(p), 30_000);
+  assert.ok(!isAlive(pidBefore), 'the old router stopped');
+  assert.ok(isAlive(pidAfter));
+  const [a] = await Promise.all([shardA.get()]);
+  assert.equal(a.metadata.generation, 1, 'the shards themselves did not change');
 });
 
 test.skip('rows inserted through the router land on their shard (needs backend TLS in the router and one SCRAM verifier per role across shards: see the report / ADR 0024)');
