@@ -11,7 +11,7 @@ import type { PoolerPlatform } from '../adapters/pooler/pooler-platform.js';
 import type { ClusterSnapshot } from '../machines/cluster/cluster.selectors.js';
 import type { ClusterRef } from '../machines/instance/instance.types.js';
 import type { QueuedStepDeps } from '../actors/queues/from-queued-step.js';
-import type { ResourceKey, ResourceReader } from '../actors/ports/resource-store.js';
+import type { ResourceKey, ResourceReader, OwnedResourceWriter } from '../actors/ports/resource-store.js';
 import { createClusterImplementations, type ClusterDeps } from '../adapters/implementations/cluster.impl.js';
 import type { PlanPlatform } from '../adapters/platform.js';
 import type { Logger } from '../adapters/logging/logger.js';
@@ -24,11 +24,15 @@ import { createUserImplementations } from '../adapters/implementations/user.impl
 import { postgresDatabaseBinding } from '../actors/bindings/postgresdatabase.binding.js';
 import { createDatabaseImplementations } from '../adapters/implementations/database.impl.js';
 import type { SqlObjectDeps } from '../adapters/implementations/sql-object-deps.js';
+import { shardRangeBinding } from '../actors/bindings/shardrange.binding.js';
+import { createShardRangeImplementations } from '../adapters/implementations/shardrange.impl.js';
 
 /** What every kind's implementations may draw on; the operator builds it once per platform. */
 export interface OperatorDeps {
   platform: PlanPlatform;
   store: ResourceReader;
+  /** Objects the operator owns (the shards and ShardRanges of a sharded cluster). */
+  writer: OwnedResourceWriter;
   /** The effects' logger. */
   log: Logger;
   steps: QueuedStepDeps;
@@ -61,6 +65,7 @@ export const storedClusterSpec = (store: ResourceReader) => async (c: ClusterRef
 export function clusterDeps(deps: OperatorDeps, currentPrimary: ClusterDeps['currentPrimary']): ClusterDeps {
   return {
     platform: deps.platform, log: deps.log, steps: deps.steps, clusterSpec: storedClusterSpec(deps.store), currentPrimary,
+    shards: { store: deps.store, writer: deps.writer, log: deps.log },
     ...(deps.onStep ? { onStep: deps.onStep } : {}),
   };
 }
@@ -77,6 +82,7 @@ export const registrations: readonly KindRegistration<OperatorDeps>[] = [
   })),
   register(postgresUserBinding, (deps: OperatorDeps) => createUserImplementations(sqlObjectDeps(deps))),
   register(postgresDatabaseBinding, (deps: OperatorDeps) => createDatabaseImplementations(sqlObjectDeps(deps))),
+  register(shardRangeBinding, (deps: OperatorDeps) => createShardRangeImplementations({ store: deps.store })),
 ];
 
 /** Every kind the CRDs serve. */

@@ -26,6 +26,8 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { freePort } from '../adapters/local/ports.js';
 import { DAEMON_READY_KEY } from '../adapters/local/control.js';
+import { LocalRouters } from '../adapters/local/routers.js';
+import { syncLocalRouters } from './local-routers.js';
 
 
 export interface DaemonOptions { inspectPort?: number }
@@ -61,6 +63,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
   const platform = new LocalPlatform(pods, secrets, endpoints, pgUser, redis, record.redisUrl, localCertificatesFromEnv(state));
 
   const proxies = new EndpointProxies(log.child({ component: 'endpoints' }));
+  const routers = new LocalRouters(state, log.child({ component: 'routers' }));
   const observerRef: { current?: InstanceObserver } = {};
   const podPorts = new Map<string, number>();
   // The forwarders follow the one routing decision (machines/cluster/routes.ts).
@@ -110,6 +113,8 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
       await observerRef.current.tick();
       await syncEndpoints();
       await rotateCertificates();
+      await syncLocalRouters({ store, routers, endpoints, secrets, state, log: log.child({ component: 'routers' }) })
+        .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'router sync failed'));
     },
   });
   controller = operator.runtime;

@@ -14,7 +14,7 @@ import { cloneInstanceProcessor } from '../adapters/implementations/clone-step.j
 import { runBackupProcessor, type BackupHosts } from '../adapters/backup/backup-step.js';
 import { PermanentError } from '../actors/ports/errors.js';
 import type { Logger } from '../adapters/logging/logger.js';
-import type { ResourceKey, ResourceStore } from '../actors/ports/resource-store.js';
+import type { ResourceKey, ResourceStore, OwnedResourceWriter } from '../actors/ports/resource-store.js';
 import type { PlanPlatform } from '../adapters/platform.js';
 import type { PoolerPlatform } from '../adapters/pooler/pooler-platform.js';
 import type { SecretStore } from '../adapters/secrets/secret-store.js';
@@ -29,7 +29,7 @@ export const CLUSTER_KIND = 'PostgresCluster';
 export type ClusterController = ResourceController<ClusterMachine>;
 
 export interface ClusterOperatorOptions {
-  store: ResourceStore;
+  store: ResourceStore & OwnedResourceWriter;
   platform: PlanPlatform;
   redisUrl: string;
   log: Logger;
@@ -67,7 +67,7 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
   const effectsLog = log.child({ component: 'effects' });
   const steps = await openStepsQueue(o.redisUrl, log.child({ component: 'queue' }), metrics);
   const deps: OperatorDeps = {
-    platform, store, log: effectsLog, steps, secrets: o.secrets,
+    platform, store, writer: store, log: effectsLog, steps, secrets: o.secrets,
     onStep: (plan, step) => { metrics.step(plan, step); effectsLog.info({ plan, step }, `${plan} step done: ${step}`); },
     ...(o.extraStatus ? { clusterExtraStatus: o.extraStatus } : {}),
     ...(o.backupHosts ? { backupHosts: o.backupHosts } : {}),

@@ -28,7 +28,7 @@ test('the PostgresCluster CRD carries printer columns, short name, defaults and 
   const text = renderCrds().get('postgres.keiailab.io_postgresclusters.yaml') ?? '';
   const crd = parse(text) as { spec: { names: { shortNames: string[] }; versions: { additionalPrinterColumns: { name: string }[] }[] } };
   assert.deepEqual(crd.spec.names.shortNames, ['pgc']);
-  assert.deepEqual(crd.spec.versions[0]?.additionalPrinterColumns.map((c) => c.name), ['Instances', 'Ready', 'Phase', 'Primary', 'Age']);
+  assert.deepEqual(crd.spec.versions[0]?.additionalPrinterColumns.map((c) => c.name), ['Instances', 'Ready', 'Phase', 'Primary', 'Shards', 'Age']);
   assert.match(text, /x-kubernetes-validations/);
   assert.match(text, /enum:\n\s+- any\n\s+- first/);
   assert.match(text, /default: required/);

@@ -7,6 +7,7 @@ import { OPERATOR_OWNED_PARAMETERS, PARAMETER_RULES, parameterProblems } from '.
 import { HBA_LINE_RULES, hbaProblems } from './pg-hba.js';
 import { reservedRoleRule } from './reserved-roles.js';
 import { BackupSpec, RecoverySpec } from './backup-repository.js';
+import { ShardingSpec, shardingProblems, SHARDED_NAME_MAX } from './sharding.js';
 
 export { OPERATOR_OWNED_PARAMETERS };
 
@@ -77,8 +78,14 @@ export const PostgresClusterSpec = Strict({
   primaryUpdateStrategy: Type.Union([Type.Literal('unsupervised'), Type.Literal('supervised')], { default: 'unsupervised' }),
   ha: Type.Optional(HaSpec),
   certificates: Type.Optional(CertificatesSpec),
+  sharding: Type.Optional(ShardingSpec),
 }, {
   rules: [
+    {
+      rule: 'has(self.sharding) == has(oldSelf.sharding)',
+      message: 'cannot be added to or removed from an existing cluster: a sharded cluster is created sharded',
+      fieldPath: '.sharding',
+    },
     {
       rule: '!has(self.certificates) || !has(self.certificates.serverCASecret) || has(self.certificates.serverTLSSecret)',
       message: 'serverCASecret verifies serverTLSSecret: set serverTLSSecret too, or remove serverCASecret',
@@ -141,6 +148,8 @@ export const PostgresClusterStatus = Type.Object({
   timeline: Type.Optional(Type.Integer()),
   failovers: Type.Optional(Type.Array(FailoverRecord, { maxItems: 10, description: 'The last failovers and switchovers with their step timings, newest last.' })),
   observedGeneration: Type.Optional(Type.Integer()),
+  shards: Type.Optional(Type.Array(Type.Object({ name: Type.String(), cluster: Type.String(), phase: Type.String(), readyInstances: Type.Optional(Type.Integer()) }), { description: 'A sharded cluster: each shard\'s own PostgresCluster and its phase.' })),
+  shardsReady: Type.Optional(Type.String({ description: 'A sharded cluster: ready shards / shards, e.g. 2/2.' })),
   endpoints: Type.Optional(Type.Object({ readWrite: Type.Optional(Type.String()), readOnly: Type.Optional(Type.String()) })),
   machine: Type.Optional(Opaque({ description: 'Persisted statechart snapshot envelope; read by the operator on restart.' })),
 });
@@ -165,6 +174,9 @@ export const postgresClusterDefinition: ResourceDefinition = {
     rule: 'self.metadata.name.size() <= 50',
     message: 'metadata.name must be at most 50 characters (instance names append a serial)',
   }, {
+    rule: `!has(self.spec.sharding) || self.metadata.name.size() <= ${SHARDED_NAME_MAX}`,
+    message: `metadata.name of a sharded cluster must be at most ${SHARDED_NAME_MAX} characters (each shard is a cluster named <name>-<lo>-<hi>)`,
+  }, {
     // The stanza is named after the cluster: recovering under the source's own name would archive into its stanza.
     // (The apiserver shows CEL only metadata.name at the root, so the namespace cannot take part.)
     rule: '!has(self.spec.bootstrap) || !has(self.spec.bootstrap.recovery) || self.spec.bootstrap.recovery.sourceCluster.name != self.metadata.name',
@@ -176,12 +188,14 @@ export const postgresClusterDefinition: ResourceDefinition = {
   localChecks: (spec) => [
     ...parameterProblems((spec as PostgresClusterSpec).postgresql?.parameters ?? {}).map((message) => ({ field: 'spec.postgresql.parameters', message })),
     ...hbaProblems((spec as PostgresClusterSpec).postgresql?.pgHba ?? []).map(({ index, problem }) => ({ field: `spec.postgresql.pgHba[${index}]`, message: problem })),
+    ...shardingProblems((spec as PostgresClusterSpec).sharding),
   ],
   printerColumns: [
     { name: 'Instances', type: 'integer', jsonPath: '.spec.instances' },
     { name: 'Ready', type: 'integer', jsonPath: '.status.readyInstances' },
     { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
     { name: 'Primary', type: 'string', jsonPath: '.status.currentPrimary' },
+    { name: 'Shards', type: 'string', jsonPath: '.status.shardsReady' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
 };

@@ -13,7 +13,11 @@ export const ShardRangeSpec = Strict({
   vindex: Strict({
     type: Type.Union([Type.Literal('hash'), Type.Literal('range'), Type.Literal('consistent-hash'), Type.Literal('lookup')], { default: 'hash' }),
     column: Type.String({ minLength: 1, maxLength: 63, description: 'Sharding key column' }),
+    columnType: Type.Optional(Type.Union([Type.Literal('integer'), Type.Literal('text')], { description: 'How a hash vindex hashes the key (default integer)' })),
   }),
+  tables: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z_][a-z0-9_]{0,62}$', 'x-pgop-hint': 'must be a lower-case unquoted SQL identifier' }), {
+    maxItems: 16, description: 'The distributed tables of the group, so a router needs nothing but ShardRanges',
+  })),
   ranges: Type.Array(Strict({
     start: Hex('inclusive lower bound'),
     end: Hex('exclusive upper bound'),

@@ -21,6 +21,7 @@ const sampleInputs: Record<string, unknown> = {
   pooler: { namespace: 'default', name: 'p', generation: 1, spec: { cluster: { name: 'demo' }, type: 'rw', instances: 1, paused: false, pgbouncer: { poolMode: 'session', defaultPoolSize: 20, maxClientConnections: 100 } } },
   user: { namespace: 'default', name: 'app', spec: { cluster: { name: 'demo' }, name: 'app', reclaimPolicy: 'delete' }, generation: 1 },
   database: { namespace: 'default', name: 'shop', spec: { cluster: { name: 'demo' }, name: 'shop', owner: 'app', reclaimPolicy: 'delete' }, generation: 1 },
+  shardRange: { namespace: 'default', name: 'demo-orders', generation: 1, spec: { cluster: { name: 'demo' }, tableGroup: 'orders', vindex: { type: 'hash', column: 'customer_id' }, ranges: [{ start: '', end: '80', shard: '-80' }, { start: '80', end: '', shard: '80-' }] } },
 };
 
 interface InvokeSite { node: AnyStateNode; id: string; src: string }

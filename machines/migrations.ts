@@ -31,8 +31,13 @@ function clusterV1(snapshot: PersistedSnapshot, stored: StoredIdentity): Persist
   return { ...snapshot, context: { ...snapshot.context, uid: stored.uid }, children };
 }
 
+/** cluster 2 → 3: context.shards (empty: an unsharded cluster has none). */
+function clusterV2(snapshot: PersistedSnapshot): PersistedSnapshot {
+  return { ...snapshot, context: { ...snapshot.context, shards: [] } };
+}
+
 export const MIGRATIONS: { [K in MachineId]: Record<number, Migration> } = {
-  cluster: { 1: clusterV1 },
+  cluster: { 1: clusterV1, 2: clusterV2 },
   instance: { 1: instanceV1 },
   failover: {},
   switchover: {},
@@ -41,4 +46,5 @@ export const MIGRATIONS: { [K in MachineId]: Record<number, Migration> } = {
   pooler: {},
   user: {},
   database: {},
+  shardRange: {},
 };

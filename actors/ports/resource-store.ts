@@ -19,6 +19,17 @@ export interface ResourceStore extends ResourceReader {
   watch(onEvent: (e: WatchEvent) => void): Promise<() => Promise<void>>;
 }
 
+/** The object that owns another (metadata.ownerReferences): deleting it takes the owned objects along. */
+export interface OwnerRef { apiVersion: string; kind: string; name: string; uid: string }
+
+/** Objects the operator creates itself (the shards of a sharded cluster, its ShardRanges). */
+export interface OwnedResourceWriter {
+  /** Create or update (admitted like a manifest: schema, defaults, CEL); the spec and labels follow, status stays. */
+  applyOwned(resource: Resource, owner: OwnerRef): Promise<'created' | 'configured' | 'unchanged'>;
+  /** Delete (finalizers run first); absent is fine. */
+  deleteOwned(key: ResourceKey): Promise<void>;
+}
+
 export const keyString = (k: ResourceKey) => `${k.kind}/${k.namespace}/${k.name}`;
 export const keyOfResource = (r: Resource): ResourceKey => ({ kind: r.kind, namespace: r.metadata.namespace ?? '', name: r.metadata.name });
 export const FINALIZER = 'postgres.keiailab.io/finalizer';

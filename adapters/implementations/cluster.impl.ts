@@ -4,19 +4,24 @@ import type { clusterMachine } from '../../machines/cluster/cluster.machine.js';
 import { instanceMachine } from '../../machines/instance/instance.machine.js';
 import { failoverMachine } from '../../machines/failover/failover.machine.js';
 import { switchoverMachine } from '../../machines/switchover/switchover.machine.js';
-import type { ClusterEffectInput } from '../../machines/cluster/cluster.types.js';
+import type { ClusterEffectInput, ShardsEffectInput } from '../../machines/cluster/cluster.types.js';
 import { createInstanceImplementations, type InstanceDeps } from './instance.impl.js';
 import { createFailoverImplementations } from './failover.impl.js';
 import { createSwitchoverImplementations } from './switchover.impl.js';
 import type { PlanDeps } from './plan.impl.js';
 import { forgetFinishedSteps } from '../../actors/queues/forget-steps.js';
+import { createShardImplementations, type ShardDeps } from './shards.impl.js';
 
-export type ClusterDeps = InstanceDeps & PlanDeps;
+/** `shards`: where a sharded cluster writes the objects it owns (absent: sharded clusters fail with a reason). */
+export type ClusterDeps = InstanceDeps & PlanDeps & { shards?: ShardDeps };
+
+const unsupported = fromPromise<void, ShardsEffectInput>(async () => { throw new Error('sharded clusters need the operator\'s resource writer, which this process was not given'); });
 
 export function createClusterImplementations(deps: ClusterDeps) {
   return {
     actors: {
       instance: instanceMachine.provide(createInstanceImplementations(deps)),
+      ...(deps.shards ? createShardImplementations(deps.shards) : { applyShards: unsupported, deleteShards: unsupported }),
       failover: failoverMachine.provide(createFailoverImplementations(deps)),
       switchover: switchoverMachine.provide(createSwitchoverImplementations(deps)),
       provisionCluster: fromPromise<void, ClusterEffectInput>(({ input, signal }) => deps.platform.provisionCluster(input.cluster, input.spec, signal)),

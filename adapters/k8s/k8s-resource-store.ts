@@ -6,13 +6,13 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '../../crds/definition.js';
 import { GROUP, VERSION, API_VERSION } from '../../crds/definition.js';
 import { definitionFor, definitions } from '../../crds/registry.js';
-import type { ResourceKey, ResourceStore, WatchEvent } from '../../actors/ports/resource-store.js';
+import type { ResourceKey, ResourceStore, WatchEvent, OwnedResourceWriter, OwnerRef } from '../../actors/ports/resource-store.js';
 import { httpStatus } from './client.js';
 import type { Logger } from '../logging/logger.js';
 
 const MAX_CONFLICT_RETRIES = 10;
 
-export class K8sResourceStore implements ResourceStore {
+export class K8sResourceStore implements ResourceStore, OwnedResourceWriter {
   private readonly co: CustomObjectsApi;
 
   /** `namespace` limits namespaced kinds to one namespace (the chart's watchNamespace); cluster-scoped kinds are global. */
@@ -50,6 +50,39 @@ export class K8sResourceStore implements ResourceStore {
     return () => (one
       ? this.co.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: this.namespace, plural, ...(limit ? { limit } : {}) })
       : this.co.listClusterCustomObject({ group: GROUP, version: VERSION, plural, ...(limit ? { limit } : {}) }));
+  }
+
+  /** The apiserver admits (schema, defaults, CEL); the garbage collector deletes what the owner owned. */
+  async applyOwned(resource: Resource, owner: OwnerRef): Promise<'created' | 'configured' | 'unchanged'> {
+    const key = { kind: resource.kind, namespace: resource.metadata.namespace ?? '', name: resource.metadata.name };
+    const { plural } = this.plural(key.kind);
+    const ownerReferences = [{ ...owner, controller: true, blockOwnerDeletion: true }];
+    const current = await this.get(key);
+    if (!current) {
+      const body = { apiVersion: API_VERSION, kind: resource.kind, metadata: { name: key.name, namespace: key.namespace, labels: resource.metadata.labels ?? {}, ownerReferences }, spec: resource.spec };
+      try {
+        await this.co.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: key.namespace, plural, body });
+        return 'created';
+      } catch (e) {
+        if (httpStatus(e) !== 409) throw e;
+      }
+    }
+    let changed = false;
+    await this.update(key, (obj) => {
+      if (isDeepStrictEqual(obj.spec, resource.spec) && isDeepStrictEqual(obj.metadata.labels ?? {}, resource.metadata.labels ?? {})) return undefined;
+      changed = true;
+      return { ...obj, spec: resource.spec, metadata: { ...obj.metadata, labels: resource.metadata.labels ?? {} } };
+    }, false);
+    return changed ? 'configured' : 'unchanged';
+  }
+
+  async deleteOwned(key: ResourceKey): Promise<void> {
+    const { plural } = this.plural(key.kind);
+    try {
+      await this.co.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: key.namespace, plural, name: key.name });
+    } catch (e) {
+      if (httpStatus(e) !== 404) throw e;
+    }
   }
 
   async patchStatus(key: ResourceKey, mutate: (s: Record<string, unknown>) => Record<string, unknown>): Promise<void> {

@@ -101,6 +101,14 @@ export function operatorPids(state: StateDir): number[] {
   return readdirSync(state.daemonsDir).map((f) => readPid(join(state.daemonsDir, f))).filter((pid): pid is number => isAlive(pid));
 }
 
+/** The routers of sharded clusters (adapters/local/routers.ts keeps one pid file each). */
+function routerPids(state: StateDir): number[] {
+  const root = join(state.root, 'routers');
+  if (!existsSync(root)) return [];
+  return readdirSync(root).flatMap((ns) => readdirSync(join(root, ns)).map((c) => readPid(join(root, ns, c, 'router.pid'))))
+    .filter((pid): pid is number => isAlive(pid));
+}
+
 /** Stops the operators first (so nothing gets restarted), then every agent, then redis; optionally purges. */
 export async function down(state: StateDir, purge: boolean, report: (line: string) => void): Promise<void> {
   const operators = [...new Set([...operatorPids(state), readPid(state.daemonPidFile)].filter((pid): pid is number => isAlive(pid)))];
@@ -112,6 +120,9 @@ export async function down(state: StateDir, purge: boolean, report: (line: strin
   const poolers = poolerPids(state);
   if (poolers.length) report(`stopping ${poolers.length} pgbouncer process${poolers.length === 1 ? '' : 'es'}`);
   await Promise.all(poolers.map((pid) => terminate(pid, 5000, false)));
+  const routers = routerPids(state);
+  if (routers.length) report(`stopping ${routers.length} router${routers.length === 1 ? '' : 's'}`);
+  await Promise.all(routers.map((pid) => terminate(pid, 5000, false)));
   const record = state.readPlatform();
   if (record?.redisPid && isAlive(record.redisPid)) { report('stopping redis'); await stopRedis(record.redisPid); }
   if (purge) {

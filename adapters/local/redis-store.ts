@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { connectRedis } from '../redis/connection.js';
 import type { Resource } from '../../crds/definition.js';
 import { admitManifest } from './admit-manifest.js';
-import type { ResourceKey, ResourceStore, WatchEvent } from '../../actors/ports/resource-store.js';
+import type { ResourceKey, ResourceStore, WatchEvent, OwnedResourceWriter, OwnerRef } from '../../actors/ports/resource-store.js';
 import { keyOfResource } from '../../actors/ports/resource-store.js';
 
 const objKey = (k: ResourceKey) => `pgop:obj:${k.kind}:${k.namespace}:${k.name}`;
@@ -43,7 +43,7 @@ function bodyOf(r: Resource): Record<string, unknown> {
   return body;
 }
 
-export class RedisResourceStore implements ResourceStore {
+export class RedisResourceStore implements ResourceStore, OwnedResourceWriter {
   private readonly cas: CasRedis;
 
   constructor(readonly redis: Redis, private readonly now: () => Date = () => new Date()) {
@@ -70,8 +70,17 @@ export class RedisResourceStore implements ResourceStore {
       .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
   }
 
+  async applyOwned(resource: Resource, owner: OwnerRef): Promise<'created' | 'configured' | 'unchanged'> {
+    const { ownerReferences: _o, ...metadata } = resource.metadata as Resource['metadata'] & { ownerReferences?: unknown };
+    return (await this.apply({ ...resource, metadata }, owner)).action;
+  }
+
+  async deleteOwned(key: ResourceKey): Promise<void> {
+    await this.delete(key);
+  }
+
   /** Create or update from a user manifest: admission (schema, defaults, CEL incl. transition rules) first. */
-  async apply(manifest: unknown): Promise<{ resource: Resource; action: 'created' | 'configured' | 'unchanged' }> {
+  async apply(manifest: unknown, owner?: OwnerRef): Promise<{ resource: Resource; action: 'created' | 'configured' | 'unchanged' }> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const probe = admitManifest(manifest);
       const key = keyOfResource(probe);
@@ -84,7 +93,10 @@ export class RedisResourceStore implements ResourceStore {
       let stored: Resource;
       if (!old) {
         action = 'created';
-        stored = { ...next, metadata: { ...next.metadata, uid: randomUUID(), generation: 1, creationTimestamp: this.now().toISOString() } };
+        stored = { ...next, metadata: {
+          ...next.metadata, uid: randomUUID(), generation: 1, creationTimestamp: this.now().toISOString(),
+          ...(owner ? { ownerReferences: [{ ...owner, controller: true, blockOwnerDeletion: true }] } : {}),
+        } };
       } else {
         const specChanged = !isDeepStrictEqual(bodyOf(old), bodyOf(next));
         const metaChanged = !isDeepStrictEqual(old.metadata.labels, next.metadata.labels) || !isDeepStrictEqual(old.metadata.annotations, next.metadata.annotations);

@@ -4,6 +4,7 @@ import { LocalSecrets } from '../../adapters/local/secrets.js';
 import { SUPERUSER } from '../../adapters/instance/spec.js';
 import { localTlsFiles } from '../../adapters/certs/local-certificates.js';
 import type { Pooler } from '../../crds/pooler.js';
+import { shardsOf } from '../../crds/sharding.js';
 
 /** A libpq URI through the cluster's stable endpoint (or one of its Poolers); passwords are URL-safe by construction. */
 export function connectionUri(p: Platform, c: PostgresCluster, role: 'primary' | 'replica', user?: string, through?: Pooler): string {
@@ -25,4 +26,33 @@ export function connectionUri(p: Platform, c: PostgresCluster, role: 'primary' |
   // TLS only, verified against the cluster CA: the endpoint's 127.0.0.1 is in the server certificate.
   const ca = localTlsFiles(p.state, ns, c.metadata.name).caFile;
   return `postgresql://${encodeURIComponent(who)}:${encodeURIComponent(password)}@${endpoint}/${encodeURIComponent(db)}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
+}
+
+/** A sharded cluster's router: logins are checked against the first shard's roles, TLS with its certificate. */
+export function routerUri(p: Platform, c: PostgresCluster, port: number | undefined, user?: string): string {
+  const ns = c.metadata.namespace ?? 'default';
+  const sharding = c.spec.sharding;
+  if (!sharding) throw new Error(`cluster ${c.metadata.name} is not sharded; --router serves sharded clusters (connect to the cluster directly)`);
+  if (!port) throw new Error(`the router of ${c.metadata.name} is not configured yet (its ShardRanges must be Ready: \`pgop local get shardrange\`)`);
+  const first = shardsOf(c.metadata.name, sharding)[0]!.cluster;
+  const owner = c.spec.bootstrap?.initdb?.owner ?? 'app';
+  const database = c.spec.bootstrap?.initdb?.database ?? 'app';
+  const who = user ?? owner;
+  const secrets = new LocalSecrets(p.state);
+  let password: string;
+  if (who === owner) password = secrets.read(ns, first, 'app');
+  else if (who === SUPERUSER) password = secrets.read(ns, first, 'superuser');
+  else throw new Error(`no credentials known for user "${who}"; use ${owner} (the owner) or ${SUPERUSER}`);
+  const ca = localTlsFiles(p.state, ns, first).caFile;
+  return `postgresql://${encodeURIComponent(who)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(who === SUPERUSER ? 'postgres' : database)}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
+}
+
+/** The PostgresCluster holding one shard of a sharded cluster, by its key-range name ("-80"). */
+export function shardClusterOf(c: PostgresCluster, shard: string): string {
+  const sharding = c.spec.sharding;
+  if (!sharding) throw new Error(`cluster ${c.metadata.name} is not sharded; --shard needs a sharded cluster`);
+  const all = shardsOf(c.metadata.name, sharding);
+  const found = all.find((s) => s.shard === shard);
+  if (!found) throw new Error(`cluster ${c.metadata.name} has no shard "${shard}"; its shards are ${all.map((s) => s.shard).join(', ')}`);
+  return found.cluster;
 }

@@ -6,6 +6,7 @@ import { table, age } from './format.js';
 type ClusterResource = Resource<{ instances: number }, PostgresClusterStatus>;
 
 export function clusterTable(items: Resource[], now = new Date()): string {
+  const sharded = items.some((c) => (c.spec as { sharding?: unknown }).sharding !== undefined);
   const rows = (items as ClusterResource[]).map((c) => [
     c.metadata.name,
     String(c.spec.instances),
@@ -15,8 +16,10 @@ export function clusterTable(items: Resource[], now = new Date()): string {
     c.status?.endpoints?.readWrite ?? '',
     c.status?.endpoints?.readOnly ?? '',
     age(c.metadata.creationTimestamp, now),
+    ...(sharded ? [(c.status as { shardsReady?: string } | undefined)?.shardsReady ?? ''] : []),
   ]);
-  return table(['NAME', 'INSTANCES', 'READY', 'PHASE', 'PRIMARY', 'READ-WRITE', 'READ-ONLY', 'AGE'], rows);
+  // SHARDS (ready/total) only when a sharded cluster is listed, after AGE so the usual columns stay where they are.
+  return table(['NAME', 'INSTANCES', 'READY', 'PHASE', 'PRIMARY', 'READ-WRITE', 'READ-ONLY', 'AGE', ...(sharded ? ['SHARDS'] : [])], rows);
 }
 
 export function clusterProgressLine(c: ClusterResource, elapsedMs: number): string {

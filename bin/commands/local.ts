@@ -13,7 +13,8 @@ import type { Pooler } from '../../crds/pooler.js';
 import { clusterTable } from './local-view.js';
 import { genericTable } from './printer-columns.js';
 import { waitForClusters } from './local-wait.js';
-import { connectionUri } from './local-connect.js';
+import { connectionUri, routerUri, shardClusterOf } from './local-connect.js';
+import { routerPort } from '../../adapters/local/routers.js';
 import { killTarget } from './local-kill.js';
 import { switchover } from './local-switchover.js';
 import { partition } from './local-partition.js';
@@ -75,6 +76,11 @@ export function registerLocalCommands(program: Command): void {
           out(clusterTable(final));
           for (const c of final as PostgresCluster[]) {
             out('');
+            if (c.spec.sharding) {
+              for (const s of c.status?.shards ?? []) out(`${c.metadata.name}: shard ${s.name.padEnd(6)} pgop local connect ${c.metadata.name} --shard ${s.name}`);
+              out(`${c.metadata.name}: router       pgop local connect ${c.metadata.name} --router`);
+              continue;
+            }
             out(`${c.metadata.name}: read-write  ${connectionUri(p, c, 'primary')}`);
             out(`${' '.repeat(c.metadata.name.length)}  read-only   ${connectionUri(p, c, 'replica')}`);
           }
@@ -147,11 +153,25 @@ export function registerLocalCommands(program: Command): void {
     .addOption(new Option('--role <role>', 'primary (read-write) or replica (read-only)').choices(['primary', 'replica']).default('primary'))
     .option('--user <name>', 'the application owner by default; postgres for the superuser')
     .option('--pooler <name>', 'through this Pooler (PgBouncer) in front of the cluster')
+    .option('--shard <range>', 'a sharded cluster: one shard\'s own endpoint, by its key range (-80, 80-, ...)')
+    .option('--router', 'a sharded cluster: through its router (pgop router, configured from the ShardRanges)')
     .addOption(nsOpt()).addOption(stateOpt())
-    .action(async (cluster: string, o: { role: 'primary' | 'replica'; user?: string; pooler?: string; namespace: string; stateDir: string }) => {
+    .action(async (cluster: string, o: { role: 'primary' | 'replica'; user?: string; pooler?: string; shard?: string; router?: boolean; namespace: string; stateDir: string }) => {
       await withPlatform(o.stateDir, false, async (p) => {
-        const c = await p.store.get({ kind: 'PostgresCluster', namespace: o.namespace, name: cluster });
+        let c = await p.store.get({ kind: 'PostgresCluster', namespace: o.namespace, name: cluster });
         if (!c) throw new Error(`postgrescluster "${cluster}" not found in namespace ${o.namespace}`);
+        if (o.router && o.shard) throw new Error('--router and --shard exclude each other: the router picks shards itself');
+        if (o.router) {
+          out(routerUri(p, c as PostgresCluster, routerPort(p.state, o.namespace, cluster), o.user));
+          return;
+        }
+        if (o.shard) {
+          const name = shardClusterOf(c as PostgresCluster, o.shard);
+          c = await p.store.get({ kind: 'PostgresCluster', namespace: o.namespace, name });
+          if (!c) throw new Error(`shard ${o.shard} of ${cluster} (postgrescluster "${name}") does not exist yet`);
+        } else if ((c.spec as PostgresCluster['spec']).sharding) {
+          throw new Error(`cluster ${cluster} is sharded: connect with --router, or to one shard with --shard (${(c.status as { shards?: { name: string }[] } | undefined)?.shards?.map((x) => x.name).join(', ') || 'e.g. -80'})`);
+        }
         const pooler = o.pooler ? await p.store.get({ kind: 'Pooler', namespace: o.namespace, name: o.pooler }) : undefined;
         if (o.pooler && !pooler) throw new Error(`pooler "${o.pooler}" not found in namespace ${o.namespace}`);
         out(connectionUri(p, c as PostgresCluster, o.role, o.user, pooler as Pooler | undefined));

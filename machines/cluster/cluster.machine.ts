@@ -2,12 +2,12 @@
 // time, then hold Ready ⇄ Degraded while following spec changes (scale up and down) until deletion.
 // One `instance` child per member owns that instance's lifecycle and reports its phase back here.
 import { setup, assign, sendTo, stopChild, enqueueActions } from 'xstate';
-import { notProvided } from '../shared/placeholder.js';
+import { notProvided, notProvidedCallback } from '../shared/placeholder.js';
 import { instanceMachine } from '../instance/instance.machine.js';
 import { failoverMachine } from '../failover/failover.machine.js';
 import { switchoverMachine } from '../switchover/switchover.machine.js';
 import type { PlanOutput } from '../failover/failover.types.js';
-import type { ClusterContext, ClusterEvent, ClusterInput, ClusterEffectInput, Member } from './cluster.types.js';
+import type { ClusterContext, ClusterEvent, ClusterInput, ClusterEffectInput, ShardsEffectInput, Member } from './cluster.types.js';
 import { HISTORY_LIMIT } from './cluster.types.js';
 import {
   instanceName, liveMembers, isBootstrapping, allLiveRunning, needsMoreMembers, hasTooManyMembers,
@@ -16,6 +16,9 @@ import {
 
 const effectInput = ({ context }: { context: ClusterContext }): ClusterEffectInput => ({
   cluster: { namespace: context.namespace, name: context.name }, spec: context.spec,
+});
+const shardsInput = ({ context }: { context: ClusterContext }): ShardsEffectInput => ({
+  cluster: { namespace: context.namespace, name: context.name }, uid: context.uid, spec: context.spec,
 });
 
 /** In a steady state a spec change may mean scaling; otherwise it is just remembered. */
@@ -37,6 +40,10 @@ export const clusterMachine = setup({
     switchover: switchoverMachine,
     provisionCluster: notProvided<void, ClusterEffectInput>('provisionCluster'),
     deprovisionCluster: notProvided<void, ClusterEffectInput>('deprovisionCluster'),
+    applyShards: notProvided<void, ShardsEffectInput>('applyShards'),
+    watchShards: notProvidedCallback<ShardsEffectInput>('watchShards'),
+    deleteShards: notProvided<void, ShardsEffectInput>('deleteShards'),
+    waitToRetry: notProvidedCallback<ShardsEffectInput>('waitToRetry'),
   },
   actions: {
     storeSpec: assign(({ event, context }) => (event.type === 'spec.changed'
@@ -44,6 +51,11 @@ export const clusterMachine = setup({
       : { spec: context.spec })),
     storeError: assign({ lastError: (_, params: { error: unknown }) => String(params.error instanceof Error ? params.error.message : params.error) }),
     clearError: assign({ lastError: null }),
+    storeShards: assign(({ event, context }) => {
+      if (event.type !== 'shards.observed') return {};
+      const all = event.shards.length === (context.spec.sharding?.shards ?? 0) && event.shards.every((s) => s.phase === 'Ready');
+      return { shards: event.shards, ...(all ? { initialized: true } : {}) };
+    }),
     markInitialized: assign({ initialized: true }),
     storePrimary: assign({ currentPrimary: ({ context }) => context.members[0]?.name ?? null }),
 
@@ -137,6 +149,7 @@ export const clusterMachine = setup({
     }),
   },
   guards: {
+    isSharded: ({ context }) => context.spec.sharding !== undefined,
     isKnownInstance: ({ context, event }) => 'instance' in event && context.members.some((m) => m.name === event.instance),
     hasNoMembers: ({ context }) => context.members.length === 0,
     primaryRunning: ({ context }) => context.members[0]?.phase === 'running',
@@ -160,8 +173,9 @@ export const clusterMachine = setup({
   context: ({ input }) => ({
     ...input, members: [], nextSerial: 1, currentPrimary: null, initialized: false, lastError: null,
     leaseState: 'unknown', goneInstances: [], lastPrimaryLsn: null, planFrom: null, lastSeenAt: '', history: [], lastSwitchoverRequest: null, pendingSwitchoverTarget: null,
+    shards: [],
   }),
-  initial: 'provisioning',
+  initial: 'starting',
   on: {
     'instance.reported': { guard: 'isKnownInstance', actions: ['observeReport', 'forwardToInstance', 'syncInstancePhase'] },
     'instance.lost': { guard: 'isKnownInstance', actions: ['observeLost', 'forwardToInstance', 'syncInstancePhase'] },
@@ -173,6 +187,56 @@ export const clusterMachine = setup({
     'cluster.deleted': { target: '.deleting' },
   },
   states: {
+    starting: {
+      always: [{ guard: 'isSharded', target: 'sharded' }, { target: 'provisioning' }],
+    },
+    sharded: {
+      description: 'A sharded cluster runs no instance itself: each shard is a PostgresCluster it owns, each table group a ShardRange.',
+      initial: 'applying',
+      on: {
+        'spec.changed': { target: '.applying', actions: 'storeSpec' },
+        'cluster.deleted': { target: 'deletingShards' },
+        'switchover.requested': { actions: 'refuseSwitchover' },
+      },
+      states: {
+        applying: {
+          invoke: {
+            id: 'applyShards', src: 'applyShards', input: shardsInput,
+            onDone: { target: 'observing', actions: 'clearError' },
+            onError: { target: 'retrying', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
+          },
+        },
+        retrying: {
+          invoke: { id: 'waitToRetry', src: 'waitToRetry', input: shardsInput, onError: { target: 'applying' } },
+          on: { 'shards.retry': { target: 'applying' } },
+        },
+        observing: {
+          invoke: {
+            id: 'watchShards', src: 'watchShards', input: shardsInput,
+            onError: { target: 'retrying', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
+          },
+          on: { 'shards.observed': { actions: 'storeShards' } },
+        },
+      },
+    },
+    deletingShards: {
+      description: 'The shards and ShardRanges go first; the sharded cluster is gone once they are.',
+      on: { 'spec.changed': {}, 'cluster.deleted': {} },
+      initial: 'deleting',
+      states: {
+        deleting: {
+          invoke: {
+            id: 'deleteShards', src: 'deleteShards', input: shardsInput,
+            onDone: { target: '#cluster.deleted' },
+            onError: { target: 'retrying', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
+          },
+        },
+        retrying: {
+          invoke: { id: 'waitToRetryDelete', src: 'waitToRetry', input: shardsInput, onError: { target: 'deleting' } },
+          on: { 'shards.retry': { target: 'deleting' } },
+        },
+      },
+    },
     provisioning: {
       description: 'Secrets, endpoints and configuration shared by every instance; idempotent.',
       invoke: {

@@ -25,11 +25,17 @@ export interface ClusterStatusIntent {
   readyInstances: number;
   timeline?: number;
   observedGeneration: number;
+  shards?: { name: string; cluster: string; phase: string; readyInstances: number }[];
+  shardsReady?: string;
 }
 
 export function selectPhase(snapshot: ClusterSnapshot): ClusterPhase {
   const ctx = snapshot.context;
-  if (snapshot.matches('deleting') || snapshot.matches('deleted')) return 'Deleting';
+  if (snapshot.matches('deleting') || snapshot.matches('deleted') || snapshot.matches('deletingShards')) return 'Deleting';
+  if (snapshot.matches('sharded')) {
+    if (allShardsReady(ctx)) return 'Ready';
+    return ctx.initialized ? 'Degraded' : 'Provisioning';
+  }
   if (snapshot.matches('failed')) return 'Failed';
   if (snapshot.matches('failingOver')) return 'FailingOver';
   if (snapshot.matches('switchingOver')) return 'SwitchingOver';
@@ -37,6 +43,41 @@ export function selectPhase(snapshot: ClusterSnapshot): ClusterPhase {
   if (snapshot.matches('degraded')) return 'Degraded';
   if (snapshot.matches('scaling') || snapshot.matches('scalingDown')) return ctx.initialized ? 'Scaling' : 'Provisioning';
   return 'Provisioning';
+}
+
+/** Every shard of a sharded cluster reports Ready. */
+export function allShardsReady(ctx: ClusterContext): boolean {
+  return ctx.shards.length === (ctx.spec.sharding?.shards ?? -1) && ctx.shards.every((x) => x.phase === 'Ready');
+}
+
+function shardedReason(snapshot: ClusterSnapshot): string {
+  const ctx = snapshot.context;
+  const total = ctx.spec.sharding?.shards ?? 0;
+  const ready = ctx.shards.filter((x) => x.phase === 'Ready').length;
+  if (snapshot.matches('deletingShards')) return `removing shards and ShardRanges${ctx.lastError ? `: ${ctx.lastError}` : ''}`;
+  if (snapshot.matches({ sharded: 'applying' })) return `creating ${total} shards and their ShardRanges`;
+  if (snapshot.matches({ sharded: 'retrying' })) return `creating shards failed, retrying: ${ctx.lastError ?? 'unknown error'}`;
+  const waiting = ctx.shards.filter((x) => x.phase !== 'Ready').map((x) => `${x.shard} ${x.phase}`);
+  return `${ready} of ${total} shards ready${waiting.length ? `; ${waiting.join(', ')}` : ''}`;
+}
+
+function selectShardedStatus(snapshot: ClusterSnapshot, phase: ClusterPhase): ClusterStatusIntent {
+  const ctx = snapshot.context;
+  const reason = shardedReason(snapshot);
+  const total = ctx.spec.sharding?.shards ?? 0;
+  const ready = ctx.shards.filter((x) => x.phase === 'Ready').length;
+  const progressing = phase === 'Provisioning' || phase === 'Deleting';
+  return {
+    phase, phaseReason: reason, failovers: [], instances: [], observedGeneration: ctx.generation,
+    readyInstances: ctx.shards.reduce((n, x) => n + x.readyInstances, 0),
+    shards: ctx.shards.map((x) => ({ name: x.shard, cluster: x.cluster, phase: x.phase, readyInstances: x.readyInstances })),
+    shardsReady: `${ready}/${total}`,
+    conditions: [
+      condition('Ready', phase === 'Ready', phase === 'Ready' ? 'AllShardsReady' : phase, reason),
+      condition('Progressing', progressing, progressing ? phase : 'Idle', progressing ? reason : 'no operation in progress'),
+      condition('Degraded', phase === 'Degraded', phase === 'Degraded' ? 'ShardNotReady' : 'AllShardsReady', phase === 'Degraded' ? reason : 'every shard is ready'),
+    ],
+  };
 }
 
 export function selectObservations(snapshot: ClusterSnapshot): Record<string, InstanceObservation | null> {
@@ -118,6 +159,7 @@ export function continuousArchiving(primaryObs: InstanceObservation | null): Con
 export function selectStatus(snapshot: ClusterSnapshot): ClusterStatusIntent {
   const ctx = snapshot.context;
   const phase = selectPhase(snapshot);
+  if (ctx.spec.sharding) return selectShardedStatus(snapshot, phase);
   const obs = selectObservations(snapshot);
   const primaryObs = ctx.currentPrimary ? obs[ctx.currentPrimary] ?? null : null;
   const instances = ctx.members.map((m) => instanceStatus(ctx, m, obs[m.name] ?? null, primaryObs?.currentLsn ?? null));

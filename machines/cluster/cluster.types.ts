@@ -21,6 +21,9 @@ export interface ClusterInput {
   generation: number;
 }
 
+/** One shard of a sharded cluster as its own PostgresCluster reports it. */
+export interface ShardObservation { shard: string; cluster: string; phase: string; readyInstances: number }
+
 export interface ClusterContext extends ClusterInput {
   /** Ordered by serial; the serial never repeats, so a removed replica's name is never reused. */
   members: Member[];
@@ -43,6 +46,8 @@ export interface ClusterContext extends ClusterInput {
   history: PlanOutput[];
   lastSwitchoverRequest: string | null;
   pendingSwitchoverTarget: string | null;
+  /** A sharded cluster: its shards' last observed state (empty otherwise). */
+  shards: ShardObservation[];
 }
 
 export type ClusterEvent =
@@ -53,8 +58,13 @@ export type ClusterEvent =
   | { type: 'cluster.deleted' }
   | { type: 'lease.observed'; holder: string | null; at: string }
   | { type: 'failover.promoted'; instance: string; timeline: number }
-  | { type: 'switchover.requested'; id: string; to: string | null; at: string };
+  | { type: 'switchover.requested'; id: string; to: string | null; at: string }
+  | { type: 'shards.observed'; shards: ShardObservation[] }
+  | { type: 'shards.retry' };
 
 export const HISTORY_LIMIT = 10;
 
 export interface ClusterEffectInput { cluster: ClusterRef; spec: PostgresClusterSpec }
+
+/** A sharded cluster's effects: its shards (PostgresClusters) and ShardRanges, owned by the object of this uid. */
+export interface ShardsEffectInput { cluster: ClusterRef; uid: string; spec: PostgresClusterSpec }

@@ -2,7 +2,8 @@
 // operator is migrated or reported, never restored into a machine it does not fit.
 export const MACHINE_VERSIONS = {
   // 2: context.uid (cluster) and context.owner (instance) key queued jobs on the object's uid and generation.
-  cluster: 2,
+  // 3: sharded clusters (states sharded/deletingShards, context.shards).
+  cluster: 3,
   instance: 2,
   failover: 1,
   switchover: 1,
@@ -11,6 +12,7 @@ export const MACHINE_VERSIONS = {
   pooler: 1,
   user: 1,
   database: 1,
+  shardRange: 1,
 } as const;
 
 export type MachineId = keyof typeof MACHINE_VERSIONS;

@@ -1,0 +1,57 @@
+// One observation round of the local routers: every sharded cluster with Ready ShardRanges and reachable shard
+// endpoints gets a `pgop router` configured from its ShardRanges; a routing change (new ShardRange version, moved
+// endpoint) rewrites the config and restarts the router; a deleted cluster's router is stopped.
+import type { ResourceReader } from '../actors/ports/resource-store.js';
+import type { PostgresCluster } from '../crds/postgrescluster.js';
+import type { ShardRange } from '../crds/shardrange.js';
+import { shardsOf } from '../crds/sharding.js';
+import type { LocalRouters } from '../adapters/local/routers.js';
+import type { EndpointTable } from '../adapters/local/endpoints.js';
+import type { LocalSecrets } from '../adapters/local/secrets.js';
+import type { StateDir } from '../adapters/local/state-dir.js';
+import { localTlsFiles } from '../adapters/certs/local-certificates.js';
+import { SUPERUSER } from '../adapters/instance/spec.js';
+import { shardingFromShardRanges, type ShardEndpoint } from '../router/shard-map-source.js';
+import type { Logger } from '../adapters/logging/logger.js';
+
+export interface RouterSyncDeps { store: ResourceReader; routers: LocalRouters; endpoints: EndpointTable; secrets: LocalSecrets; state: StateDir; log: Logger }
+
+export async function syncLocalRouters(d: RouterSyncDeps): Promise<void> {
+  const clusters = (await d.store.list('PostgresCluster')) as PostgresCluster[];
+  const ranges = (await d.store.list('ShardRange')) as ShardRange[];
+  const wanted = new Set<string>();
+  for (const c of clusters) {
+    const sharding = c.spec.sharding;
+    if (!sharding || c.metadata.deletionTimestamp) continue;
+    const ns = c.metadata.namespace ?? 'default';
+    const name = c.metadata.name;
+    wanted.add(`${ns}/${name}`);
+    const shards = shardsOf(name, sharding);
+    const eps = new Map<string, ShardEndpoint>();
+    for (const s of shards) {
+      const ep = await d.endpoints.get(ns, s.cluster);
+      if (ep) eps.set(s.shard, { host: '127.0.0.1', port: ep.readWrite, caFile: localTlsFiles(d.state, ns, s.cluster).caFile });
+    }
+    const mine = ranges.filter((r) => (r.metadata.namespace ?? 'default') === ns && r.spec.cluster.name === name);
+    let section;
+    try {
+      section = shardingFromShardRanges(mine, (shard) => eps.get(shard));
+    } catch (e) {
+      d.log.warn({ cluster: `${ns}/${name}`, err: (e as Error).message }, 'cannot configure the router');
+      continue;
+    }
+    if (!section || mine.length !== sharding.tableGroups.length) continue;
+    // Logins are checked against the first shard's roles (the router's auth query); clients get its certificate.
+    const first = shards[0]!.cluster;
+    let password: string;
+    try { password = d.secrets.read(ns, first, 'superuser'); } catch { continue; }
+    const tls = localTlsFiles(d.state, ns, first);
+    await d.routers.ensure(ns, name, {
+      auth: { user: SUPERUSER, password, database: 'postgres' },
+      tls: { certFile: tls.certFile, keyFile: tls.keyFile, require: true },
+      pool: { size: 10 },
+      sharding: section,
+    });
+  }
+  for (const r of d.routers.list()) if (!wanted.has(`${r.namespace}/${r.cluster}`)) await d.routers.remove(r.namespace, r.cluster);
+}
