@@ -20,6 +20,8 @@ export const ChartValues = Obj({
     serviceMonitor: Obj({ enabled: Type.Boolean(), interval: Type.String({ pattern: '^[0-9]+(s|m)$' }) }),
     prometheusRule: Obj({ enabled: Type.Boolean() }),
   }),
+  // PgBouncer pods of Poolers run `pgop pooler` from this image ('' = the operator's own image, which carries PgBouncer).
+  pooler: Obj({ image: Type.String({ maxLength: 512, pattern: '^(|[^\\s]+)$' }) }),
   resources: Obj({}, { additionalProperties: true }),
   logLevel: Type.Union(['trace', 'debug', 'info', 'warn', 'error'].map((v) => Type.Literal(v))),
 }, { $schema: 'http://json-schema.org/draft-07/schema#', title: 'pgop chart values', additionalProperties: false });
