@@ -46,7 +46,10 @@ export const InitdbSpec = Strict({
 });
 
 export const StorageSpec = Strict({
-  size: Quantity({ default: '1Gi', description: 'Size of each instance volume.' }),
+  size: Quantity({
+    default: '1Gi', maxLength: 64, description: 'Size of each instance volume. Raising it expands the volumes online where the StorageClass allows it; it cannot shrink.',
+    [CEL]: [{ rule: 'quantity(self).compareTo(quantity(oldSelf)) >= 0', message: 'cannot shrink: volumes only grow (create a new cluster from a backup to go smaller)', reason: 'FieldValueForbidden' }],
+  }),
   storageClass: Type.Optional(Type.String()),
   retainOnDelete: Type.Boolean({ default: false, description: 'Keep instance volumes when the cluster is deleted.' }),
 });
@@ -139,6 +142,12 @@ export const PostgresClusterStatus = Type.Object({
   failovers: Type.Optional(Type.Array(FailoverRecord, { maxItems: 10, description: 'The last failovers and switchovers with their step timings, newest last.' })),
   observedGeneration: Type.Optional(Type.Integer()),
   endpoints: Type.Optional(Type.Object({ readWrite: Type.Optional(Type.String()), readOnly: Type.Optional(Type.String()) })),
+  storage: Type.Optional(Type.Object({
+    size: Type.String({ description: 'The size the volumes are asked to have (spec.storage.size)' }),
+    volumes: Type.Integer(),
+    resized: Type.Integer({ description: 'Volumes at that size already' }),
+    message: Type.Optional(Type.String()),
+  }, { description: 'Progress of a volume expansion (Kubernetes); the StorageResize condition says whether it can proceed' })),
   machine: Type.Optional(Opaque({ description: 'Persisted statechart snapshot envelope; read by the operator on restart.' })),
 });
 
