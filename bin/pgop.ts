@@ -6,6 +6,7 @@ import { runAgent } from '../instance/agent.js';
 import { runKubernetesAgent } from '../instance/kubernetes-agent.js';
 import { registerMachineCommands } from './commands/machines.js';
 import { registerRouterCommand } from './commands/router.js';
+import { registerKubeVerbs } from './commands/kube.js';
 import { runWorker } from './worker.js';
 import { runDaemon } from './local-operator.js';
 import { runKubernetesOperator } from './k8s-operator.js';
@@ -61,6 +62,7 @@ program.command('worker')
   .action(async (o: { stateDir: string; concurrency: string }) => runWorker(o.stateDir, Number(o.concurrency)));
 
 registerLocalCommands(program);
+registerKubeVerbs(program.command('kube').description('the kubectl plugin\'s verbs against the current kubeconfig (installed as kubectl-pgop: `kubectl pgop status CLUSTER`)'));
 registerMachineCommands(program);
 registerRouterCommand(program);
 
