@@ -1,4 +1,5 @@
-# The pgop image: PostgreSQL, pgBackRest and the built pgop, one binary for the operator and the instance agent.
+# The pgop image: PostgreSQL, pgBackRest, PgBouncer and the built pgop: one binary for the operator, the instance
+# agent and the Poolers' PgBouncer pods.
 # Build: docker build --build-arg PG_MAJOR=17 -t pgop:dev .
 ARG PG_MAJOR=17
 
@@ -19,7 +20,7 @@ RUN apt-get update \
  && curl -fsSL https://www.postgresql.org/media/keys/ACCC4CF8.asc -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc \
  && echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] http://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" > /etc/apt/sources.list.d/pgdg.list \
  && apt-get update \
- && apt-get install -y --no-install-recommends postgresql-${PG_MAJOR} pgbackrest \
+ && apt-get install -y --no-install-recommends postgresql-${PG_MAJOR} pgbackrest pgbouncer \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/dist /opt/pgop/dist
 COPY --from=build /src/node_modules /opt/pgop/node_modules

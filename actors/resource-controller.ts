@@ -140,10 +140,13 @@ export class ResourceController<M extends AnyStateMachine> {
     const persisted = actor.getPersistedSnapshot();
     const now = this.now();
     const previous = (await this.store.get(key))?.status as Record<string, unknown> | undefined;
-    const status = {
-      ...this.binding.status(snap, previous ?? {}, now),
-      ...(this.options.extraStatus ? await this.options.extraStatus(key) : {}),
-    };
+    const own = this.binding.status(snap, previous ?? {}, now);
+    const extra = this.options.extraStatus ? await this.options.extraStatus(key) : {};
+    // The platform's own conditions (e.g. StorageResize) join the machine's by type instead of replacing them.
+    const conditions = Array.isArray(extra.conditions) && Array.isArray(own.conditions)
+      ? { conditions: [...(own.conditions as { type: string }[]), ...(extra.conditions as { type: string }[]).filter((c) => !(own.conditions as { type: string }[]).some((o) => o.type === c.type))] }
+      : {};
+    const status = { ...own, ...extra, ...conditions };
     await this.store.patchStatus(key, () => ({ ...status, machine: envelope(this.binding.machineId, this.binding.generationOf(snap), persisted, now) }));
     if (done) {
       // Cleanup must not hold the deletion: a job left behind expires on its own (removeOnComplete/removeOnFail).

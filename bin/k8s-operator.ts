@@ -7,7 +7,9 @@ import { loadKubeConfig } from '../adapters/k8s/client.js';
 import { K8sLeaseElector } from '../adapters/leader/k8s-lease-elector.js';
 import { lead, untilStopped } from '../adapters/leader/lead.js';
 import { K8sResourceStore } from '../adapters/k8s/k8s-resource-store.js';
-import { K8sPlatform } from '../adapters/k8s/k8s-platform.js';
+import { K8sPlatform, DEFAULT_IMAGE_REPOSITORY } from '../adapters/k8s/k8s-platform.js';
+import { K8sPoolers } from '../adapters/k8s/k8s-poolers.js';
+import { K8sClusterUpkeep } from '../adapters/k8s/k8s-cluster-upkeep.js';
 import { checkNamespace, operatorPeer } from '../adapters/k8s/specs/operator-peer.js';
 import { K8sSecretStore } from '../adapters/k8s/k8s-secret-store.js';
 import { K8sEvents } from '../adapters/k8s/k8s-events.js';
@@ -59,6 +61,8 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   const events = new K8sEvents(kc, log, identity);
   let observer: InstanceObserver | undefined;
   const certificates = certificateRotation(store, platform, log);
+  // PodDisruptionBudgets follow `instances`, PVCs follow `storage.size`; their status joins the cluster's.
+  const upkeep = new K8sClusterUpkeep(kc, store, log.child({ component: 'upkeep' }));
   const snapshots = (runtime: Runtime): ClusterSnapshots => () => runtime.keys('PostgresCluster').flatMap(({ namespace, name }) => {
     const snap = clusterSnapshot(runtime, namespace, name);
     return snap ? [{ ref: { namespace, name }, snap }] : [];
@@ -66,13 +70,16 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   const source = (runtime: Runtime) => k8sInstanceSource(snapshots(runtime), platform, log, PRIMARY_RECREATE_GRACE_MS);
 
   const operator = await startOperator({
-    store, platform, redisUrl, log, metricsPort: port, metricsHost: METRICS_HOST, secrets: new K8sSecretStore(kc),
+    store, platform, redisUrl, log, extraStatus: async (key) => upkeep.statusOf(key),
+    // The pooler pods run `pgop pooler`: the operator's own image unless the chart names another (values pooler.image).
+    poolers: new K8sPoolers(kc, process.env.PGOP_POOLER_IMAGE ?? `${DEFAULT_IMAGE_REPOSITORY}:pg17`, log.child({ component: 'poolers' })), metricsPort: port, metricsHost: METRICS_HOST, secrets: new K8sSecretStore(kc),
     ...(o.inspectPort !== undefined ? { inspectPort: o.inspectPort } : {}),
     ...(process.env.PGOP_CRASH_AT ? { crashAt: process.env.PGOP_CRASH_AT } : {}),
     observe: async (runtime) => {
       observer ??= new InstanceObserver(source(runtime), platform, (key, event) => runtime.send(key, event));
       await observer.tick();
       await certificates.tick();
+      await upkeep.tick();
     },
     onNotice: (key, notice) => events.record(key, notice),
   });

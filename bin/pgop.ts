@@ -6,9 +6,11 @@ import { runAgent } from '../instance/agent.js';
 import { runKubernetesAgent } from '../instance/kubernetes-agent.js';
 import { registerMachineCommands } from './commands/machines.js';
 import { registerRouterCommand } from './commands/router.js';
+import { registerKubeVerbs } from './commands/kube.js';
 import { runWorker } from './worker.js';
 import { runDaemon } from './local-operator.js';
 import { runKubernetesOperator } from './k8s-operator.js';
+import { runKubernetesPooler } from '../adapters/pooler/k8s-pooler-pod.js';
 
 const program = new Command('pgop')
   .description('PostgreSQL operator whose controllers are explicit XState statecharts')
@@ -22,6 +24,14 @@ program.command('instance')
     if (o.kubernetes) return runKubernetesAgent();
     if (!o.spec) throw new Error('pass --spec FILE (local platform) or --kubernetes (inside a Pod)');
     return runAgent(o.spec);
+  });
+
+program.command('pooler')
+  .description("run PgBouncer for a Pooler (the entrypoint of a Pooler's pods on Kubernetes), with its Prometheus exporter")
+  .option('--kubernetes', 'read the configuration from the Kubernetes API (inside a Pod the operator created)')
+  .action(async (o: { kubernetes?: boolean }) => {
+    if (!o.kubernetes) throw new Error('pass --kubernetes (inside a Pooler Pod); on the local platform the operator runs PgBouncer itself');
+    return runKubernetesPooler();
   });
 
 program.command('operator')
@@ -52,6 +62,7 @@ program.command('worker')
   .action(async (o: { stateDir: string; concurrency: string }) => runWorker(o.stateDir, Number(o.concurrency)));
 
 registerLocalCommands(program);
+registerKubeVerbs(program.command('kube').description('the kubectl plugin\'s verbs against the current kubeconfig (installed as kubectl-pgop: `kubectl pgop status CLUSTER`)'));
 registerMachineCommands(program);
 registerRouterCommand(program);
 

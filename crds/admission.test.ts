@@ -61,3 +61,12 @@ test('transition rules compare with the stored object', () => {
   assert.match(refused(cluster({ postgresVersion: 16, bootstrap: { initdb: { database: 'b' } } }), old).causes[0]?.message ?? '', /immutable/);
   assert.doesNotThrow(() => admit(cluster({ postgresVersion: 17, bootstrap: { initdb: { database: 'a' } } }), old));
 });
+
+test('storage.size may grow (in any unit) but never shrink: the quantity transition rule, evaluated locally too', () => {
+  const old = admit(cluster({ storage: { size: '2Gi' } }));
+  const e = refused(cluster({ storage: { size: '1Gi' } }), old);
+  assert.equal(e.causes[0]?.field, 'spec.storage.size');
+  assert.match(e.causes[0]?.message ?? '', /cannot shrink/);
+  assert.doesNotThrow(() => admit(cluster({ storage: { size: '2048Mi' } }), old));
+  assert.doesNotThrow(() => admit(cluster({ storage: { size: '3Gi' } }), old));
+});

@@ -4,7 +4,8 @@
 import { Value } from '@sinclair/typebox/value';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { type TSchema, FormatRegistry } from '@sinclair/typebox';
-import { parse as celParse } from '@marcbachmann/cel-js';
+import { parse as celParse, Environment } from '@marcbachmann/cel-js';
+import { parseQuantity } from './quantity.js';
 import { API_VERSION, type Resource, type ResourceDefinition } from './definition.js';
 import { CEL, HINT, type CelRule } from './schema-kit.js';
 import { definitions, definitionFor } from './registry.js';
@@ -169,8 +170,16 @@ function describe(e: ValueError, root: string): FieldError {
 
 // --- CEL -------------------------------------------------------------------------------------------------------
 
+/** The apiserver's CEL quantity library (k8s ≥ 1.29), as far as the CRDs use it: `quantity(s).compareTo(q)`. */
+class CelQuantity { constructor(readonly value: number) {} }
+const quantityEnv = new Environment({ unlistedVariablesAreDyn: true })
+  .registerType('Quantity', CelQuantity)
+  .registerFunction('quantity(string): Quantity', (s: string) => new CelQuantity(parseQuantity(s)))
+  .registerFunction('Quantity.compareTo(Quantity): int', (a: CelQuantity, b: CelQuantity) => BigInt(Math.sign(a.value - b.value)));
+
 const compiled = new Map<string, ReturnType<typeof celParse>>();
 function evaluate(rule: string, vars: Json): unknown {
+  if (rule.includes('quantity(')) return quantityEnv.evaluate(rule, vars);
   let fn = compiled.get(rule);
   if (!fn) { fn = celParse(rule); compiled.set(rule, fn); }
   return fn(vars);

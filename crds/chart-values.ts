@@ -19,7 +19,15 @@ export const ChartValues = Obj({
     port: Type.Integer({ minimum: 1024, maximum: 65535 }),
     serviceMonitor: Obj({ enabled: Type.Boolean(), interval: Type.String({ pattern: '^[0-9]+(s|m)$' }) }),
     prometheusRule: Obj({ enabled: Type.Boolean() }),
+    podMonitor: Obj({ enabled: Type.Boolean() }),
+    grafanaDashboards: Obj({
+      enabled: Type.Boolean(),
+      label: Type.String({ minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' }),
+      namespace: Type.String({ maxLength: 63, pattern: '^(|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' }),
+    }),
   }),
+  // PgBouncer pods of Poolers run `pgop pooler` from this image ('' = the operator's own image, which carries PgBouncer).
+  pooler: Obj({ image: Type.String({ maxLength: 512, pattern: '^(|[^\\s]+)$' }) }),
   resources: Obj({}, { additionalProperties: true }),
   logLevel: Type.Union(['trace', 'debug', 'info', 'warn', 'error'].map((v) => Type.Literal(v))),
 }, { $schema: 'http://json-schema.org/draft-07/schema#', title: 'pgop chart values', additionalProperties: false });

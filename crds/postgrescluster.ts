@@ -47,7 +47,10 @@ export const InitdbSpec = Strict({
 });
 
 export const StorageSpec = Strict({
-  size: Quantity({ default: '1Gi', description: 'Size of each instance volume.' }),
+  size: Quantity({
+    default: '1Gi', maxLength: 64, description: 'Size of each instance volume. Raising it expands the volumes online where the StorageClass allows it; it cannot shrink.',
+    [CEL]: [{ rule: 'quantity(self).compareTo(quantity(oldSelf)) >= 0', message: 'cannot shrink: volumes only grow (create a new cluster from a backup to go smaller)', reason: 'FieldValueForbidden' }],
+  }),
   storageClass: Type.Optional(Type.String()),
   retainOnDelete: Type.Boolean({ default: false, description: 'Keep instance volumes when the cluster is deleted.' }),
 });
@@ -151,6 +154,12 @@ export const PostgresClusterStatus = Type.Object({
   shards: Type.Optional(Type.Array(Type.Object({ name: Type.String(), cluster: Type.String(), phase: Type.String(), readyInstances: Type.Optional(Type.Integer()) }), { description: 'A sharded cluster: each shard\'s own PostgresCluster and its phase.' })),
   shardsReady: Type.Optional(Type.String({ description: 'A sharded cluster: ready shards / shards, e.g. 2/2.' })),
   endpoints: Type.Optional(Type.Object({ readWrite: Type.Optional(Type.String()), readOnly: Type.Optional(Type.String()) })),
+  storage: Type.Optional(Type.Object({
+    size: Type.String({ description: 'The size the volumes are asked to have (spec.storage.size)' }),
+    volumes: Type.Integer(),
+    resized: Type.Integer({ description: 'Volumes at that size already' }),
+    message: Type.Optional(Type.String()),
+  }, { description: 'Progress of a volume expansion (Kubernetes); the StorageResize condition says whether it can proceed' })),
   machine: Type.Optional(Opaque({ description: 'Persisted statechart snapshot envelope; read by the operator on restart.' })),
 });
 

@@ -19,6 +19,11 @@ import { readSecret } from './files.js';
 import type { BootstrapProgress } from './bootstrap.js';
 import type { InstanceSpec } from '../adapters/instance/spec.js';
 import { tlsOutdated } from './files.js';
+import { readFileSync } from 'node:fs';
+import { tlsFiles } from './layout.js';
+
+/** The certificate postgres serves (the agent's own copy), or null before it is installed. */
+const readCertificate = (spec: InstanceSpec): string | null => { try { return readFileSync(tlsFiles(spec).cert, 'utf8'); } catch { return null; } };
 import type { PrimaryLease } from '../adapters/lease/primary-lease.js';
 
 type Snap = SnapshotFrom<typeof agentMachine>;
@@ -82,7 +87,10 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
     token,
     status,
     onError: (err, path) => log.error({ err: err.message, path }, 'agent API request failed'),
-    metrics: async () => { metrics.update(await status()); return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }; },
+    metrics: async () => {
+      metrics.update(await status());
+      metrics.certificate(readCertificate(rt.spec()));
+      return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }; },
     actions: {
       promote: async () => {
         if (faults().promoteFails) throw new Error('promotion refused (drill: promoteFails)');

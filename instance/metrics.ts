@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
 import type { AgentStatus } from './status.js';
 
@@ -15,12 +16,18 @@ export function createAgentMetrics(labels: { cluster: string; instance: string }
   const scrapes = new Counter({ name: 'pgop_instance_status_checks_total', help: 'Status checks served', registers: [registry] });
   const fencings = new Counter({ name: 'pgop_instance_fencing_events_total', help: 'Times this agent fenced itself (stopped accepting writes)', registers: [registry] });
   const renewals = new Counter({ name: 'pgop_instance_lease_renewals_total', help: 'Primary lease renewals attempted', labelNames: ['result'], registers: [registry] });
+  const certExpiry = new Gauge({ name: 'pgop_instance_certificate_expiry_timestamp_seconds', help: 'When the server certificate this instance serves expires (Unix time)', registers: [registry] });
   const roleChanges = new Counter({ name: 'pgop_instance_role_changes_total', help: 'Agent state changes by role', labelNames: ['role'], registers: [registry] });
   return {
     registry,
     fenced: () => fencings.inc(),
     renewal: (ok: boolean) => renewals.inc({ result: ok ? 'ok' : 'failed' }),
     transition: (role: string) => roleChanges.inc({ role }),
+    /** The PEM postgres serves (read at scrape time: a rotation shows at once); unreadable leaves no sample. */
+    certificate(pem: string | null) {
+      if (pem === null) { certExpiry.reset(); return; }
+      try { certExpiry.set(Date.parse(new X509Certificate(pem).validTo) / 1000); } catch { certExpiry.reset(); }
+    },
     update(s: AgentStatus) {
       scrapes.inc();
       up.set(s.role === 'unknown' ? 0 : 1);

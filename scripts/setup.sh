@@ -3,8 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# PostgreSQL server + tools, Redis for the store/queues/leases, pgBackRest and PgBouncer, openssl for certificates.
-bash scripts/apt-ensure.sh postgresql postgresql-contrib redis-server pgbackrest pgbouncer openssl || [ $? -eq 10 ]
+# PostgreSQL server + tools, Redis for the store/queues/leases, pgBackRest and PgBouncer, openssl for certificates,
+# prometheus for promtool (the chart's alert rules are unit-tested with `promtool test rules`).
+bash scripts/apt-ensure.sh postgresql postgresql-contrib redis-server pgbackrest pgbouncer openssl prometheus || [ $? -eq 10 ]
 
 # npm packages, reinstalled when the lockfile changed.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

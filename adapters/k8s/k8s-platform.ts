@@ -29,6 +29,7 @@ import { K8sCertificates } from '../certs/k8s-certificates.js';
 import type { EnsureResult } from '../certs/local-certificates.js';
 import { anyInstanceName, tlsPolicyFrom } from '../certs/tls-policy.js';
 import { caKeySecretName, caSecretName, serverSecretName } from './specs/names.js';
+import { poolerAuthSecretName } from './specs/pooler-objects.js';
 
 const KIND = 'PostgresCluster';
 const POD_STOP_WAIT_MS = 90_000;
@@ -118,6 +119,7 @@ export class K8sPlatform implements PlanPlatform {
     await del('v1', 'ConfigMap', timelinesConfigMapName(name));
     await del('v1', 'Secret', agentTokenSecretName(name));
     if (!keep) for (const role of SECRET_ROLES) await del('v1', 'Secret', secretName(name, role));
+    if (!keep) await del('v1', 'Secret', poolerAuthSecretName(name));
     if (!keep) for (const secret of [serverSecretName(name), caSecretName(name), caKeySecretName(name)]) await del('v1', 'Secret', secret);
     this.leases.delete(`${namespace}/${name}`);
     this.tokens.delete(`${namespace}/${name}`);

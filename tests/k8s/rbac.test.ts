@@ -13,6 +13,9 @@ import { helmBin, renderChart } from './harness/helm.js';
 import { applyChartRbac, serviceAccountKubeConfig } from './harness/chart-identity.js';
 import { loadKubeConfig, httpStatus } from '../../adapters/k8s/client.js';
 import { K8sPlatform } from '../../adapters/k8s/k8s-platform.js';
+import { K8sPoolers } from '../../adapters/k8s/k8s-poolers.js';
+import { createLogger } from '../../adapters/logging/logger.js';
+import type { PoolerSpec } from '../../crds/pooler.js';
 import { operatorPeer } from '../../adapters/k8s/specs/operator-peer.js';
 import { LABEL } from '../../adapters/k8s/specs/labels.js';
 import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
@@ -90,6 +93,9 @@ test('with watchNamespace set, the operator may manage clusters in that namespac
     ['create', 'roles', WATCHED, true], ['create', 'rolebindings', WATCHED, true], ['create', 'serviceaccounts', WATCHED, true],
     ['update', 'leases', WATCHED, true], ['create', 'poddisruptionbudgets.policy', WATCHED, true], ['create', 'networkpolicies.networking.k8s.io', WATCHED, true],
     ['watch', 'postgresclusters.postgres.keiailab.io', WATCHED, true], ['create', 'events', WATCHED, true],
+    // Poolers (a Deployment each), volume growth (PVC patch, the StorageClass's allowVolumeExpansion).
+    ['create', 'deployments.apps', WATCHED, true], ['patch', 'deployments.apps', WATCHED, true], ['patch', 'persistentvolumeclaims', WATCHED, true],
+    ['get', 'storageclasses.storage.k8s.io', undefined, true], ['create', 'storageclasses.storage.k8s.io', undefined, false], ['create', 'deployments.apps', OTHER, false],
     // Refused even there.
     ['list', 'secrets', WATCHED, false], ['watch', 'secrets', WATCHED, false],
     ['bind', 'roles', WATCHED, false], ['escalate', 'roles', WATCHED, false], ['bind', 'clusterroles', WATCHED, false],
@@ -138,6 +144,25 @@ test('under its own token the operator provisions a cluster, grants the agents t
 
   // Outside the watched namespace it can do nothing of the kind.
   await assert.rejects(platform.provisionCluster({ namespace: OTHER, name: 'demo' }, sampleSpec()), forbidden);
+});
+
+test('under its own token the operator applies a Pooler: Deployment, Service, NetworkPolicy and the pods\' read-only Role', async () => {
+  const operator = await serviceAccountKubeConfig(admin, RELEASE_NS, 'pgop');
+  const spec = { cluster: { name: 'demo' }, type: 'rw', instances: 2, paused: false, pgbouncer: { poolMode: 'transaction', defaultPoolSize: 20, maxClientConnections: 100 } } as PoolerSpec;
+  await KubernetesObjectApi.makeApiClient(admin).create({ apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'Pooler', metadata: { name: 'demo-pooler', namespace: WATCHED }, spec } as KubernetesObject);
+  const poolers = new K8sPoolers(operator, 'img:test', createLogger('test'));
+  const applied = await poolers.apply({ namespace: WATCHED, name: 'demo-pooler', spec, generation: 1 }, { route: null, primary: null });
+  assert.equal(applied.endpoint, `demo-pooler.${WATCHED}.svc:5432`);
+  const pods = `system:serviceaccount:${WATCHED}:demo-pooler-pooler`;
+  expectCan(pods, [
+    ['get', 'configmaps/demo-pooler-pgbouncer', WATCHED, true], ['get', 'secrets/demo-pooler-auth', WATCHED, true], ['get', 'secrets/demo-ca', WATCHED, true],
+    ['get', 'secrets/demo-server', WATCHED, true],
+    ['get', 'secrets/demo-superuser', WATCHED, false], ['list', 'secrets', WATCHED, false], ['get', 'configmaps/demo-pgop', WATCHED, false],
+    ['update', 'configmaps/demo-pooler-pgbouncer', WATCHED, false], ['create', 'pods', WATCHED, false], ['get', 'pods', WATCHED, false],
+  ]);
+  await poolers.remove({ namespace: WATCHED, name: 'demo-pooler' });
+  const left = kubectl(['get', 'deployments,services,roles,rolebindings,serviceaccounts,networkpolicies,configmaps', '-n', WATCHED, '-l', 'postgres.keiailab.io/pooler=demo-pooler', '-o', 'name']);
+  assert.equal(left.stdout.trim(), '', 'the pooler\'s objects are gone');
 });
 
 test('an agent reads its cluster, its Secrets by name and the Pods, holds its own Lease, and writes nothing else', async () => {

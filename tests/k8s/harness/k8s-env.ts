@@ -1,0 +1,89 @@
+// One Kubernetes test environment: apiserver + etcd with the CRDs, a private Redis, the process kubelet, the
+// Deployment stand-in and the operator (restarted if it exits, like its Deployment would), plus kubectl helpers.
+import assert from 'node:assert/strict';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { startControlPlane, kubectlBin, type ControlPlane } from './control-plane.js';
+import { startProcessKubelet, type ProcessKubelet } from './process-kubelet.js';
+import { startProcessDeployments, type ProcessDeployments } from './process-deployments.js';
+import { loadKubeConfig } from '../../../adapters/k8s/client.js';
+import { pgopCommand } from '../../../adapters/local/self.js';
+import { startRedis, stopRedis } from '../../../adapters/local/redis-server.js';
+import { StateDir } from '../../../adapters/local/state-dir.js';
+import { repoRoot, pgopBin } from '../../helpers/cli.js';
+
+export interface KubectlResult { status: number; stdout: string; stderr: string }
+
+export interface K8sEnv {
+  cp: ControlPlane;
+  kc: KubeConfig;
+  kubelet: ProcessKubelet;
+  work: string;
+  kubectl(args: string[]): Promise<KubectlResult>;
+  apply(...objects: object[]): Promise<void>;
+  custom(plural: string, name: string, namespace?: string): Promise<CustomObject | undefined>;
+  operatorLog(): string;
+  stop(): Promise<void>;
+}
+
+export interface CustomObject { metadata: { generation?: number; annotations?: Record<string, string> }; spec?: Record<string, unknown>; status?: Record<string, unknown> & { phase?: string } }
+
+export async function startK8sEnv(label: string, operatorEnv: Record<string, string> = {}): Promise<K8sEnv> {
+  const work = mkdtempSync(join(tmpdir(), `pgop-k8s-${label}-`));
+  chmodSync(work, 0o755);
+  const cp = await startControlPlane();
+  const kc = loadKubeConfig(cp.kubeconfig);
+  const kubectl = (args: string[]) => new Promise<KubectlResult>((resolve) => {
+    execFile(kubectlBin, ['--kubeconfig', cp.kubeconfig, ...args], { encoding: 'utf8', timeout: 300_000 }, (err, stdout, stderr) => {
+      resolve({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+  assert.equal((await kubectl(['apply', '--server-side', '-f', join(repoRoot, 'chart', 'crds')])).status, 0);
+  assert.equal((await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'])).status, 0);
+  const redis = await startRedis(new StateDir(join(work, 'redis-state')));
+  const line = (file: string) => (l: string) => appendFileSync(join(work, file), `${new Date().toISOString()} ${l}\n`);
+  const kubelet = await startProcessKubelet({
+    kubeconfig: cp.kubeconfig, root: join(work, 'kubelet'), pgopCommand: (args) => pgopCommand(args),
+    firstAddress: 120 + (process.pid % 60), log: line('kubelet.log'),
+  });
+  const deployments: ProcessDeployments = await startProcessDeployments(cp.kubeconfig, line('deployments.log'));
+  let operator: ChildProcess | undefined;
+  let stopping = false;
+  const startOperator = () => {
+    const log = openSync(join(work, 'operator.log'), 'a');
+    operator = spawn(process.execPath, [pgopBin, 'operator', '--platform', 'kubernetes', '--kubeconfig', cp.kubeconfig, '--namespace', 'default', '--metrics-port', '0'], {
+      env: { ...process.env, REDIS_URL: redis.url, POD_NAME: `operator-${label}`, PGOP_LEADER_LEASE_SECONDS: '15', ...operatorEnv }, stdio: ['ignore', log, log],
+    });
+    closeSync(log);
+    operator.once('exit', () => { if (!stopping) setTimeout(startOperator, 1000); });
+  };
+  startOperator();
+  let seq = 0;
+  return {
+    cp, kc, kubelet, work, kubectl,
+    async apply(...objects: object[]) {
+      const file = join(work, `m-${++seq}.yaml`);
+      writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
+      const r = await kubectl(['apply', '-f', file]);
+      assert.equal(r.status, 0, r.stderr);
+    },
+    custom(plural, name, namespace = 'default') {
+      return kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: 'postgres.keiailab.io', version: 'v1alpha1', namespace, plural, name })
+        .then((o) => o as CustomObject, () => undefined);
+    },
+    operatorLog: () => { try { return readFileSync(join(work, 'operator.log'), 'utf8').split('\n').slice(-40).join('\n'); } catch { return ''; } },
+    async stop() {
+      stopping = true;
+      if (operator?.exitCode === null) operator.kill('SIGKILL');
+      await deployments.stop();
+      await kubelet.stop();
+      await stopRedis(redis.pid);
+      await cp.stop();
+      if (process.env.PGOP_TEST_KEEP_STATE !== '1') rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
