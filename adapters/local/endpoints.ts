@@ -43,10 +43,20 @@ class Forwarder {
 
   constructor(readonly port: number, private readonly log: Logger, private readonly name: string) {}
 
+  /** Client socket → the target it was forwarded to, to cut sessions to a target that is no longer selected. */
+  private readonly sessions = new Map<Socket, { target: Target; upstream: Socket }>();
+
   setTargets(targets: Target[]): void {
     const changed = JSON.stringify(targets) !== JSON.stringify(this.targets);
     this.targets = targets;
-    if (changed) this.log.info({ endpoint: this.name, port: this.port, targets }, 'endpoint targets changed');
+    if (!changed) return;
+    this.log.info({ endpoint: this.name, port: this.port, targets }, 'endpoint targets changed');
+    // Like HAProxy's on-marked-down shutdown-sessions: a fenced old primary keeps no client it could still answer
+    // (a frozen one would otherwise acknowledge, at its thaw, what those clients had sent meanwhile).
+    const kept = new Set(targets.map((t) => `${t.host}:${t.port}`));
+    for (const [client, { target, upstream }] of this.sessions) {
+      if (!kept.has(`${target.host}:${target.port}`)) { client.destroy(); upstream.destroy(); this.sessions.delete(client); }
+    }
   }
 
   async listen(): Promise<void> {
@@ -62,6 +72,8 @@ class Forwarder {
     if (!target) { client.destroy(); return; }
     const upstream = connect(target.port, target.host);
     for (const s of [client, upstream]) { this.sockets.add(s); s.once('close', () => this.sockets.delete(s)); s.on('error', () => { client.destroy(); upstream.destroy(); }); }
+    this.sessions.set(client, { target, upstream });
+    client.once('close', () => this.sessions.delete(client));
     client.pipe(upstream).pipe(client);
   }
 

@@ -136,6 +136,9 @@ export class LocalPlatform implements PlanPlatform {
 
   /** The local STONITH: SIGKILL to the agent, the postmaster and every postgres process, frozen or not. */
   async fenceUnresponsive(cluster: ClusterRef, instance: string): Promise<string> {
+    // Measurement only (bench/failover): what is left when the platform cannot kill the old primary, as with a
+    // Kubernetes node nobody can reach. Never set it in earnest.
+    if (process.env.PGOP_LOCAL_STONITH === 'off') return 'platform fencing switched off (PGOP_LOCAL_STONITH=off): processes left running';
     const pod = await this.pods.get(cluster.namespace, instance);
     if (!pod) return 'no pod: nothing to fence';
     const killed = await this.pods.killInstance(pod);

@@ -5,7 +5,8 @@ import { LocalCluster, stateDir } from '../../tests/helpers/cli.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 import type { System } from './trial.js';
 
-export async function startPgop(mode: 'async' | 'required'): Promise<System & { stop(): Promise<void> }> {
+/** `stonith: false` starts the operator with platform fencing switched off, to measure what is left without it. */
+export async function startPgop(mode: 'async' | 'required', stonith = true): Promise<System & { stop(): Promise<void> }> {
   const dir = stateDir(`pgop-bench-${mode}-`);
   const file = join(dir, 'cluster.yaml');
   writeFileSync(file, [
@@ -13,10 +14,12 @@ export async function startPgop(mode: 'async' | 'required'): Promise<System & { 
     ...(mode === 'required' ? ['  postgresql:', '    synchronous:', '      method: any', '      number: 1', '      dataDurability: required'] : []), '',
   ].join('\n'));
   const c = new LocalCluster(dir, 'bench');
-  await c.ok(['local', 'up', '-f', file, '--wait', '--timeout', '300']);
+  // The operator daemon inherits the environment of `local up`.
+  if (!stonith) process.env.PGOP_LOCAL_STONITH = 'off';
+  try { await c.ok(['local', 'up', '-f', file, '--wait', '--timeout', '300']); } finally { delete process.env.PGOP_LOCAL_STONITH; }
   const get = () => c.get();
   return {
-    name: `pgop (${mode})`,
+    name: stonith ? `pgop (${mode})` : `pgop no STONITH (${mode})`,
     rwUri: () => c.uri('primary'),
     primary: async () => (await get()).status?.currentPrimary ?? '',
     killPrimary: async () => c.ok(['local', 'kill', (await get()).status?.currentPrimary ?? '']),

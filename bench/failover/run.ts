@@ -19,6 +19,8 @@ const { values } = parseArgs({ options: {
   baseline: { type: 'string', default: 'defaults,fastest' },
   scenarios: { type: 'string', default: 'kill,freeze,partition' },
   'fault-seconds': { type: 'string', default: '10' },
+  /** Also run pgop with platform fencing switched off: the window a thawed old primary has when nobody can kill it. */
+  'no-stonith': { type: 'boolean', default: false },
 } });
 const trials = Number(values.trials);
 const pauses = Number(values.pauses);
@@ -83,6 +85,7 @@ const rows: Row[] = [];
 for (const mode of modes) {
   process.stdout.write(`\n== ${mode} ==\n`);
   rows.push(...await measure(() => startPgop(mode), mode));
+  if (values['no-stonith']) rows.push(...await measure(() => startPgop(mode, false), mode));
   if (!patroniInstalled) { process.stdout.write('  (patroni/etcd not installed: run `npm run bench:setup`; no baseline)\n'); continue; }
   if (baselines.includes('defaults')) rows.push(...await measure(() => startPatroni(mode, PATRONI_DEFAULTS, `patroni defaults (${mode})`), mode));
   if (baselines.includes('fastest')) rows.push(...await measure(() => startPatroni(mode, PATRONI_FASTEST, `patroni fastest (${mode})`), mode));

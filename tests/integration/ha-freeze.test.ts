@@ -48,13 +48,15 @@ function freezeFor(instance: string, seconds: number): { frozen: Promise<void>; 
       return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
     } catch { return undefined; }
   };
-  const thawed = cluster.ok(['local', 'kill', instance, '--signal', 'STOP', '--for', String(seconds)]);
+  let done = false;
+  const thawed = cluster.ok(['local', 'kill', instance, '--signal', 'STOP', '--for', String(seconds)]).finally(() => { done = true; });
+  // Until the command has finished: on a loaded machine its own start-up can take a while.
   const frozen = (async () => {
-    for (let i = 0; i < 500; i++) {
+    while (!done) {
       if (agentState() === 'T') return;
       await sleep(20);
     }
-    throw new Error(`${instance}: the agent never stopped`);
+    throw new Error(`${instance}: the agent was never seen stopped`);
   })();
   frozen.catch(() => undefined);
   return { frozen, thawed };
@@ -110,7 +112,7 @@ test('a 10 s full freeze under writes fails over with platform fencing, loses no
   const direct = await directClient(primary);
   await direct.query('CREATE TABLE IF NOT EXISTS freeze_direct (id int PRIMARY KEY)');
   try {
-    await eventually(async () => writer.acked.length, (n) => n > 20, 10_000);
+    await eventually(async () => writer.acked.length, (n) => n > 20, 60_000);
     const freeze = freezeFor(primary, 10);
     await freeze.frozen;
     // Sent to the frozen primary directly: it sits in the socket until the thaw, and must never be acknowledged.
@@ -145,7 +147,7 @@ test('a full freeze of the primary during a switchover ends with one primary and
   await writer.prepare();
   writer.start();
   after(() => writer.stop());
-  await eventually(async () => writer.acked.length, (n) => n > 20, 10_000);
+  await eventually(async () => writer.acked.length, (n) => n > 20, 60_000);
   // The switchover runs in the background; the primary it is about to demote freezes right after it starts.
   const switching = new Promise<number>((resolve) => {
     const p = spawn(process.execPath, [pgopBin, 'local', 'switchover', 'durable', '--to', to, '--timeout', '120', '--state-dir', cluster.state], { stdio: 'ignore' });
