@@ -167,4 +167,14 @@ test('a routing change (a table added to the group) bumps the ShardRange version
   assert.equal(a.metadata.generation, 1, 'the shards themselves did not change');
 });
 
+test('deleting the sharded cluster deletes its shards, their instances, its ShardRanges and its router', async () => {
+  const routerPid = readPid(join(routerDir, 'router.pid'));
+  await parent.ok(['local', 'delete', 'pgc', 'shop', '--wait', '--timeout', '240'], 300_000);
+  const left = JSON.parse(await parent.ok(['local', 'get', 'pgc', '-o', 'json'])) as { items: PostgresCluster[] };
+  assert.deepEqual(left.items.map((c) => c.metadata.name), []);
+  const ranges = JSON.parse(await parent.ok(['local', 'get', 'shardrange', '-o', 'json'])) as { items: ShardRange[] };
+  assert.deepEqual(ranges.items, []);
+  await eventually(async () => isAlive(routerPid), (alive) => !alive, 30_000);
+});
+
 test.skip('rows inserted through the router land on their shard (needs backend TLS in the router and one SCRAM verifier per role across shards: see the report / ADR 0024)');
