@@ -106,6 +106,28 @@ test('rows placed by the published routing table sit where each shard\'s own has
   }
 });
 
+test('a PostgresUser and a PostgresDatabase naming the sharded cluster are applied on every shard', async () => {
+  const manifest = join(state, 'sharded-sql-objects.yaml');
+  writeFileSync(manifest, [
+    'apiVersion: postgres.keiailab.io/v1alpha1\nkind: PostgresUser\nmetadata: { name: shop-reporting }\nspec: { cluster: { name: shop }, name: reporting, login: true, connectionLimit: 7 }',
+    'apiVersion: postgres.keiailab.io/v1alpha1\nkind: PostgresDatabase\nmetadata: { name: shop-reports }\nspec: { cluster: { name: shop }, name: reports, owner: reporting, schemas: [{ name: staging, owner: reporting }] }',
+  ].join('\n---\n'));
+  await parent.ok(['local', 'apply', '-f', manifest]);
+  interface Obj { metadata: { generation?: number }; status?: { phase?: string; observedGeneration?: number; appliedOn?: string } }
+  for (const [kind, name] of [['pguser', 'shop-reporting'], ['pgdb', 'shop-reports']] as const) {
+    const o = await eventually(async () => JSON.parse(await parent.ok(['local', 'get', kind, name, '-o', 'json'])) as Obj,
+      (x) => x.status?.phase === 'Applied' && x.status.observedGeneration === x.metadata.generation, 120_000);
+    assert.match(o.status?.appliedOn ?? '', /shop-min-80\/shop-min-80-\d+,shop-80-max\/shop-80-max-\d+/, `${kind} names every shard's primary`);
+  }
+  for (const shard of ['-80', '80-']) {
+    const uri = await shardUri(shard);
+    const [role] = await query<{ rolconnlimit: number }>(uri, 'SELECT rolconnlimit FROM pg_roles WHERE rolname = $1', ['reporting']);
+    assert.equal(role?.rolconnlimit, 7, `role on ${shard}`);
+    const [db] = await query<{ owner: string }>(uri, 'SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1', ['reports']);
+    assert.equal(db?.owner, 'reporting', `database on ${shard}`);
+  }
+});
+
 test('a failover in shard -80 leaves shard 80- serving, and the sharded cluster Ready again after it', async () => {
   const [a, b] = await Promise.all([shardA.get(), shardB.get()]);
   const primaryA = a.status?.currentPrimary ?? '';
@@ -143,6 +165,16 @@ test('a routing change (a table added to the group) bumps the ShardRange version
   assert.ok(isAlive(pidAfter));
   const [a] = await Promise.all([shardA.get()]);
   assert.equal(a.metadata.generation, 1, 'the shards themselves did not change');
+});
+
+test('deleting the sharded cluster deletes its shards, their instances, its ShardRanges and its router', async () => {
+  const routerPid = readPid(join(routerDir, 'router.pid'));
+  await parent.ok(['local', 'delete', 'pgc', 'shop', '--wait', '--timeout', '240'], 300_000);
+  const left = JSON.parse(await parent.ok(['local', 'get', 'pgc', '-o', 'json'])) as { items: PostgresCluster[] };
+  assert.deepEqual(left.items.map((c) => c.metadata.name), []);
+  const ranges = JSON.parse(await parent.ok(['local', 'get', 'shardrange', '-o', 'json'])) as { items: ShardRange[] };
+  assert.deepEqual(ranges.items, []);
+  await eventually(async () => isAlive(routerPid), (alive) => !alive, 30_000);
 });
 
 test.skip('rows inserted through the router land on their shard (needs backend TLS in the router and one SCRAM verifier per role across shards: see the report / ADR 0024)');

@@ -34,7 +34,7 @@ test('every sample is admitted by the apiserver', () => {
 
 test('kubectl get pgc shows the printer columns with defaults applied', () => {
   const out = execFileSync(kubectlBin, ['--kubeconfig', cp.kubeconfig, 'get', 'pgc'], { encoding: 'utf8' });
-  assert.match(out.split('\n')[0] ?? '', /^NAME\s+INSTANCES\s+READY\s+PHASE\s+PRIMARY\s+AGE/);
+  assert.match(out.split('\n')[0] ?? '', /^NAME\s+INSTANCES\s+READY\s+PHASE\s+PRIMARY\s+SHARDS\s+AGE/);
   assert.match(out, /^demo\s+3\s+/m);
   const single = JSON.parse(kubectl(['get', 'pgc', 'single', '-o', 'json']).stdout) as { spec: { bootstrap: { initdb: { database: string } }; primaryUpdateStrategy: string } };
   assert.equal(single.spec.bootstrap.initdb.database, 'app');
@@ -50,6 +50,10 @@ test('invalid resources are refused with messages naming the field', () => {
     ['  instances: 1\n  replicas: 2\n', /unknown field "spec\.replicas"/],
     ['  instances: 1\n  postgresql:\n    parameters:\n      port: "5433"\n', /spec\.postgresql\.parameters: Invalid value: .*parameter port is managed by the operator/],
     ['  instances: 2\n  postgresql:\n    synchronous: { method: any, number: 2 }\n', /spec\.postgresql\.synchronous\.number: Invalid value: .*must be less than spec\.instances/],
+    ['  instances: 2\n  sharding: { shards: 3, tableGroups: [{ name: o, vindex: { column: k }, tables: [t] }] }\n', /spec\.sharding\.shards: Invalid value: .*must be a power of two/],
+    ['  instances: 2\n  sharding: { shards: 2, tableGroups: [{ name: o, vindex: { column: k }, tables: [t] }, { name: p, vindex: { column: k }, tables: [t] }] }\n', /spec\.sharding\.tableGroups: Invalid value: .*a table may belong to one table group only/],
+    ['  instances: 2\n  sharding: { shards: 2, tableGroups: [{ name: o, vindex: { column: k }, tables: [t] }], referenceTables: [t] }\n', /spec\.sharding\.referenceTables: Invalid value: .*cannot also be a distributed table/],
+    ['  instances: 2\n  sharding: { shards: 2, tableGroups: [{ name: o, vindex: { column: k }, tables: ["T;x"] }] }\n', /spec\.sharding\.tableGroups\[0\]\.tables\[0\]/],
   ];
   for (const [spec, message] of cases) {
     const r = kubectl(['apply', '-f', '-'], bad(spec));
