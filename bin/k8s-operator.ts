@@ -17,6 +17,7 @@ import { InstanceObserver } from '../adapters/instance-observer.js';
 import { k8sInstanceSource, type ClusterSnapshots } from '../adapters/k8s/k8s-instance-source.js';
 import type { Runtime } from '../actors/runtime.js';
 import { startOperator, clusterSnapshot } from './operator.js';
+import { selectPhase } from '../machines/cluster/cluster.selectors.js';
 import { serveMetrics } from '../adapters/metrics/metrics-server.js';
 import { Registry } from 'prom-client';
 import { certificateRotation } from '../adapters/certs/k8s-rotation.js';
@@ -34,6 +35,11 @@ export interface KubernetesOperatorOptions {
   /** Only PostgresClusters in this namespace; empty: every namespace. */
   watchNamespace?: string;
 }
+
+const clusterPhase = (runtime: Runtime, namespace: string, name: string) => {
+  const snap = clusterSnapshot(runtime, namespace, name);
+  return snap ? selectPhase(snap) : null;
+};
 
 export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promise<void> {
   const redisUrl = process.env.REDIS_URL;
@@ -79,7 +85,10 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
       observer ??= new InstanceObserver(source(runtime), platform, (key, event) => runtime.send(key, event));
       await observer.tick();
       await certificates.tick();
-      await upkeep.tick();
+      await upkeep.tick((key) => {
+        const phase = clusterPhase(runtime, key.namespace, key.name);
+        return phase === 'Ready' || phase === 'Degraded';
+      });
     },
     onNotice: (key, notice) => events.record(key, notice),
   });
