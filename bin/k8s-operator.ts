@@ -45,7 +45,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   const redisUrl = process.env.REDIS_URL;
   if (!redisUrl) throw new Error('REDIS_URL is not set: the operator keeps its step queues in Redis (the Helm chart sets it; e.g. REDIS_URL=redis://pgop-redis:6379)');
   // Checked before leading: the clusters' NetworkPolicies admit the operator by these (the chart sets the labels).
-  const peer = operatorPeer(o.namespace, process.env.PGOP_OPERATOR_LABELS);
+  const peer = operatorPeer(o.namespace, process.env.PGOP_OPERATOR_LABELS, process.env.PGOP_METRICS_NAMESPACE || undefined);
   if (o.watchNamespace) checkNamespace(o.watchNamespace, '--watch-namespace (PGOP_WATCH_NAMESPACE)');
   const identity = `${process.env.POD_NAME ?? hostname()}-${process.pid}`;
   const log = createLogger('operator', { platform: 'kubernetes', identity });
