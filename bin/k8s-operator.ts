@@ -17,6 +17,7 @@ import { InstanceObserver } from '../adapters/instance-observer.js';
 import { k8sInstanceSource, type ClusterSnapshots } from '../adapters/k8s/k8s-instance-source.js';
 import type { Runtime } from '../actors/runtime.js';
 import { startOperator, clusterSnapshot } from './operator.js';
+import { selectPhase } from '../machines/cluster/cluster.selectors.js';
 import { serveMetrics } from '../adapters/metrics/metrics-server.js';
 import { Registry } from 'prom-client';
 import { certificateRotation } from '../adapters/certs/k8s-rotation.js';
@@ -35,11 +36,16 @@ export interface KubernetesOperatorOptions {
   watchNamespace?: string;
 }
 
+const clusterPhase = (runtime: Runtime, namespace: string, name: string) => {
+  const snap = clusterSnapshot(runtime, namespace, name);
+  return snap ? selectPhase(snap) : null;
+};
+
 export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promise<void> {
   const redisUrl = process.env.REDIS_URL;
   if (!redisUrl) throw new Error('REDIS_URL is not set: the operator keeps its step queues in Redis (the Helm chart sets it; e.g. REDIS_URL=redis://pgop-redis:6379)');
   // Checked before leading: the clusters' NetworkPolicies admit the operator by these (the chart sets the labels).
-  const peer = operatorPeer(o.namespace, process.env.PGOP_OPERATOR_LABELS);
+  const peer = operatorPeer(o.namespace, process.env.PGOP_OPERATOR_LABELS, process.env.PGOP_METRICS_NAMESPACE || undefined);
   if (o.watchNamespace) checkNamespace(o.watchNamespace, '--watch-namespace (PGOP_WATCH_NAMESPACE)');
   const identity = `${process.env.POD_NAME ?? hostname()}-${process.pid}`;
   const log = createLogger('operator', { platform: 'kubernetes', identity });
@@ -79,7 +85,10 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
       observer ??= new InstanceObserver(source(runtime), platform, (key, event) => runtime.send(key, event));
       await observer.tick();
       await certificates.tick();
-      await upkeep.tick();
+      await upkeep.tick((key) => {
+        const phase = clusterPhase(runtime, key.namespace, key.name);
+        return phase === 'Ready' || phase === 'Degraded';
+      });
     },
     onNotice: (key, notice) => events.record(key, notice),
   });

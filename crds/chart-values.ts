@@ -19,7 +19,7 @@ export const ChartValues = Obj({
     port: Type.Integer({ minimum: 1024, maximum: 65535 }),
     serviceMonitor: Obj({ enabled: Type.Boolean(), interval: Type.String({ pattern: '^[0-9]+(s|m)$' }) }),
     prometheusRule: Obj({ enabled: Type.Boolean() }),
-    podMonitor: Obj({ enabled: Type.Boolean() }),
+    podMonitor: Obj({ enabled: Type.Boolean(), scraperNamespace: Type.String({ maxLength: 63, pattern: '^(|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$' }) }),
     grafanaDashboards: Obj({
       enabled: Type.Boolean(),
       label: Type.String({ minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' }),

@@ -36,14 +36,17 @@ export class K8sClusterUpkeep {
     return s ? { storage: s.storage, conditions: s.conditions } : {};
   }
 
-  async tick(): Promise<void> {
+  /**
+   * `settled` says whether the cluster's machine holds a steady state (Ready or Degraded): never while it
+   * provisions or deletes, so nothing here recreates a budget that deprovisioning has just removed.
+   */
+  async tick(settled: (key: ResourceKey) => boolean): Promise<void> {
     for (const r of await this.store.list('PostgresCluster')) {
       if (r.metadata.deletionTimestamp || !r.metadata.uid) continue;
       const key: ResourceKey = { kind: 'PostgresCluster', namespace: r.metadata.namespace ?? 'default', name: r.metadata.name };
       const spec = r.spec as PostgresClusterSpec;
       try {
-        // Only once provisioned (the cluster's Services exist), so a budget never precedes its cluster's objects.
-        if (!(await this.objects.read('v1', 'Service', key.namespace, `${key.name}-rw`))) continue;
+        if (!settled(key)) continue;
         await this.budgets(key, r.metadata.uid, spec.instances);
         await this.resize(key, spec);
       } catch (e) {

@@ -120,3 +120,22 @@ test('fence / unfence and hibernate write the annotations the operator acts on; 
   assert.match((await plugin(['hibernate', 'demo', 'maybe'])).stderr, /on or off/);
   assert.match((await plugin(['status', 'nosuch'])).stderr, /postgrescluster "nosuch" not found/);
 });
+
+test('kubectl pgop restart recreates a replica on its volume; the primary is refused; backup creates a BackupJob', async () => {
+  const refused = await plugin(['restart', 'demo', 'demo-2']);
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /demo-2 is the primary: switch over first/);
+  const before = (await env.kc.makeApiClient(CoreV1Api).readNamespacedPod({ namespace: ns, name: 'demo-1' })).metadata?.uid;
+  const r = await plugin(['restart', 'demo', 'demo-1', '--timeout', '300']);
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}\n${env.operatorLog()}`);
+  assert.match(r.stdout, /demo-1 is back/);
+  const after = (await env.kc.makeApiClient(CoreV1Api).readNamespacedPod({ namespace: ns, name: 'demo-1' })).metadata?.uid;
+  assert.notEqual(after, before, 'a new pod');
+  await withLog(eventually(() => env.custom('postgresclusters', 'demo'), (c) => c?.status?.phase === 'Ready' && c.status.readyInstances === 2, 300_000));
+
+  const b = await plugin(['backup', 'demo']);
+  assert.equal(b.status, 0, b.stderr);
+  const name = /backupjob\/(\S+) created/.exec(b.stdout)?.[1] ?? '';
+  const job = await env.custom('backupjobs', name);
+  assert.equal((job?.spec?.cluster as { name?: string } | undefined)?.name, 'demo');
+});

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startControlPlane, kubectlBin, type ControlPlane } from './harness/control-plane.js';
 import { helmBin, renderChart } from './harness/helm.js';
 import { instancePod } from '../../adapters/k8s/specs/pod.js';
+import { poolerDeployment } from '../../adapters/k8s/specs/pooler-objects.js';
 
 const NS = 'restricted';
 let cp: ControlPlane;
@@ -57,6 +58,14 @@ test('an instance Pod as the operator builds it is admitted at the restricted le
   const pod = instancePod({ cluster: 'demo', namespace: NS, instance: 'demo-1', serial: 1, bootstrap: 'initdb', image: 'pgop:dev', storageSize: '1Gi', owner });
   // The owner does not exist here; the reference is irrelevant to admission.
   const r = createPod({ ...pod, metadata: { ...pod.metadata, ownerReferences: [] } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /Warning/, r.stderr);
+});
+
+test('a Pooler\'s PgBouncer Pod as its Deployment builds it is admitted at the restricted level', () => {
+  const owner = { apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'Pooler', name: 'pool', uid: '00000000-0000-0000-0000-000000000002' };
+  const template = poolerDeployment({ name: 'pool', namespace: NS, cluster: 'demo', image: 'pgop:dev', owner, instances: 2 }).spec.template;
+  const r = createPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pool-1', namespace: NS, labels: template.metadata.labels }, spec: template.spec });
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /Warning/, r.stderr);
 });

@@ -160,6 +160,12 @@ test('under its own token the operator applies a Pooler: Deployment, Service, Ne
     ['get', 'secrets/demo-superuser', WATCHED, false], ['list', 'secrets', WATCHED, false], ['get', 'configmaps/demo-pgop', WATCHED, false],
     ['update', 'configmaps/demo-pooler-pgbouncer', WATCHED, false], ['create', 'pods', WATCHED, false], ['get', 'pods', WATCHED, false],
   ]);
+  // A read-only pooler goes to the cluster's -ro Service (which spreads over the ready replicas).
+  const ro = await poolers.apply({ namespace: WATCHED, name: 'demo-pooler', spec: { ...spec, type: 'ro' }, generation: 2 }, { route: { kind: 'readOnly' }, primary: null });
+  assert.equal(ro.target, 'demo-ro');
+  const cm = await admin.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace: WATCHED, name: 'demo-pooler-pgbouncer' });
+  const config = JSON.parse(cm.data?.['pooler.json'] ?? '{}') as { server: { host: string; port: number } | null; tls: { caSecret: string } | null };
+  assert.deepEqual({ host: config.server?.host, port: config.server?.port, ca: config.tls?.caSecret }, { host: `demo-ro.${WATCHED}.svc`, port: 5432, ca: 'demo-ca' });
   await poolers.remove({ namespace: WATCHED, name: 'demo-pooler' });
   const left = kubectl(['get', 'deployments,services,roles,rolebindings,serviceaccounts,networkpolicies,configmaps', '-n', WATCHED, '-l', 'postgres.keiailab.io/pooler=demo-pooler', '-o', 'name']);
   assert.equal(left.stdout.trim(), '', 'the pooler\'s objects are gone');

@@ -66,10 +66,10 @@ test('the replica disruption budget follows scaling: 1 → 2 creates it, 2 → 1
   assert.ok(await budget('vols-primary'), 'the primary is always protected');
   assert.equal(await budget('vols'), undefined, 'one instance: no replica budget');
   await env.apply(cluster('2Gi', 2));
+  await withLog(eventually(() => env.custom('postgresclusters', 'vols'), (c) => c?.status?.phase === 'Ready' && c.status.readyInstances === 2, 300_000));
   const created = await withLog(eventually(() => budget('vols'), (b) => b !== undefined, 120_000));
   assert.equal(created?.spec?.maxUnavailable, 1);
   assert.deepEqual(created?.spec?.selector?.matchLabels, { 'postgres.keiailab.io/cluster': 'vols', 'postgres.keiailab.io/role': 'replica' });
-  await withLog(eventually(() => env.custom('postgresclusters', 'vols'), (c) => c?.status?.phase === 'Ready' && c.status.readyInstances === 2, 300_000));
   await env.apply(cluster('2Gi', 1));
   await withLog(eventually(() => budget('vols'), (b) => b === undefined, 120_000));
   assert.ok(await budget('vols-primary'));

@@ -40,6 +40,8 @@ export const networkPolicy = (cluster: string, namespace: string, owner: Owner, 
     ingress: [
       { ports: [{ protocol: 'TCP', port: POSTGRES_PORT }], from: [{ podSelector: {} }, operatorPeerSelector(operator)] },
       { ports: [{ protocol: 'TCP', port: AGENT_PORT }], from: [operatorPeerSelector(operator)] },
+      // Prometheus scrapes the agents' /metrics on the same port (the API beside it still needs the token).
+      ...(operator.metricsNamespace ? [{ ports: [{ protocol: 'TCP', port: AGENT_PORT }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': operator.metricsNamespace } } }] }] : []),
     ],
   },
 });

@@ -2,7 +2,12 @@
 // chart passes them down (POD_NAMESPACE, PGOP_OPERATOR_LABELS); a bad value is refused at start, naming the fix.
 
 /** The namespace and the selector labels of the operator's Pods. */
-export interface OperatorPeer { namespace: string; labels: Record<string, string> }
+export interface OperatorPeer {
+  namespace: string;
+  labels: Record<string, string>;
+  /** Where Prometheus runs: its Pods may scrape the agents' /metrics (the agent port; the API still needs the token). */
+  metricsNamespace?: string;
+}
 
 /** The chart's selector labels without a release: what a bare `pgop operator` matches. */
 export const DEFAULT_OPERATOR_LABELS: Record<string, string> = { 'app.kubernetes.io/name': 'pgop' };
@@ -34,9 +39,10 @@ export function checkNamespace(value: string, source: string): string {
   return value;
 }
 
-export function operatorPeer(namespace: string, labelsText?: string): OperatorPeer {
+export function operatorPeer(namespace: string, labelsText?: string, metricsNamespace?: string): OperatorPeer {
   checkNamespace(namespace, 'the operator namespace (--namespace or POD_NAMESPACE)');
-  return { namespace, labels: labelsText ? parseOperatorLabels(labelsText) : { ...DEFAULT_OPERATOR_LABELS } };
+  if (metricsNamespace) checkNamespace(metricsNamespace, 'PGOP_METRICS_NAMESPACE (chart value metrics.podMonitor.scraperNamespace)');
+  return { namespace, labels: labelsText ? parseOperatorLabels(labelsText) : { ...DEFAULT_OPERATOR_LABELS }, ...(metricsNamespace ? { metricsNamespace } : {}) };
 }
 
 /** A NetworkPolicy peer that matches exactly the operator's Pods in the operator's namespace. */

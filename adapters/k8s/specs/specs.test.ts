@@ -91,3 +91,11 @@ test('role labels follow the primary record only: primary, replicas, a fenced ol
   assert.deepEqual(desiredRoleLabels({ pods, primary: 'demo-2', fenced: null }), { 'demo-1': 'replica', 'demo-2': 'primary', 'demo-3': 'replica' });
   assert.deepEqual(desiredRoleLabels({ pods, primary: 'demo-2', fenced: 'demo-2' }), { 'demo-1': 'replica', 'demo-2': null, 'demo-3': 'replica' });
 });
+
+test('with a metrics namespace, Prometheus there may reach the agent port; without one, only the operator', () => {
+  const rules = (p: ReturnType<typeof operatorPeer>) => networkPolicy('demo', 'db', owner, p).spec.ingress;
+  assert.equal(rules(peer).length, 2);
+  const withProm = rules(operatorPeer('pgop-system', undefined, 'monitoring'));
+  assert.deepEqual(withProm[2], { ports: [{ protocol: 'TCP', port: 8000 }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] });
+  assert.throws(() => operatorPeer('pgop-system', undefined, 'Bad NS'), /PGOP_METRICS_NAMESPACE/);
+});
