@@ -13,11 +13,22 @@ test('flags and file combine; the password comes from a file or the environment,
   const pw = file('pw', 'secret\n');
   const c = loadRouterConfig({ config: file('a.json', { backend: { port: 5433 }, pool: { size: 5 } }), listen: '0.0.0.0:7000', authPasswordFile: pw }, {});
   assert.deepEqual(c.listen, { host: '0.0.0.0', port: 7000 });
-  assert.deepEqual(c.backend, { host: '127.0.0.1', port: 5433 });
+  assert.deepEqual(c.backend, { host: '127.0.0.1', port: 5433, tls: null });
   assert.equal(c.auth.password, 'secret');
   assert.equal(c.pool.size, 5);
   assert.equal(loadRouterConfig({}, { PGOP_ROUTER_AUTH_PASSWORD: 'env' }).auth.password, 'env');
   assert.deepEqual(parseAddress('6432', '--listen'), { port: 6432 });
+});
+
+test('backend TLS, per-shard server names, reference tables and buffering come from the file', () => {
+  const c = loadRouterConfig({ config: file('t.json', {
+    backend: { tls: { caFile: '/etc/pgop/ca.crt', servername: 'c1-rw' } }, buffer: { timeoutMs: 5000, maxQueued: 10 },
+    sharding: { shards: [{ name: '-80', port: 1 }, { name: '80-', port: 2, servername: 'c1-80-rw' }], tables: {}, referenceTables: ['countries'] },
+  }) }, { PGOP_ROUTER_AUTH_PASSWORD: 'x' });
+  assert.deepEqual(c.backend.tls, { caFile: '/etc/pgop/ca.crt', servername: 'c1-rw' });
+  assert.deepEqual(c.buffer, { timeoutMs: 5000, maxQueued: 10 });
+  assert.deepEqual(c.sharding?.shards.map((s) => s.servername), [null, 'c1-80-rw']);
+  assert.deepEqual(c.sharding?.referenceTables, ['countries']);
 });
 
 test('bad input names the field and the fix', () => {
@@ -31,4 +42,8 @@ test('bad input names the field and the fix', () => {
   assert.throws(() => loadRouterConfig({ tlsCert: 'x' }, env), /both certFile and keyFile/);
   assert.throws(() => loadRouterConfig({ requireTls: true }, env), /tls\.require needs/);
   assert.throws(() => loadRouterConfig({ config: file('e.json', { sharding: { shards: [] } }) }, env), /sharding\.shards must list/);
+  assert.throws(() => loadRouterConfig({ config: file('f.json', { backend: { tls: { cafile: 'x' } } }) }, env), /backend\.tls\.caFile must be/);
+  assert.throws(() => loadRouterConfig({ config: file('g.json', { backend: { tls: { caFile: 'x', verify: 'none' } } }) }, env), /backend\.tls\.verify is unknown/);
+  assert.throws(() => loadRouterConfig({ config: file('h.json', { buffer: { timeoutMs: -1 } }) }, env), /buffer\.timeoutMs/);
+  assert.throws(() => loadRouterConfig({ config: file('i.json', { sharding: { shards: [{ name: '-', port: 1 }], referenceTables: ['Bad Name'] } }) }, env), /referenceTables/);
 });

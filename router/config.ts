@@ -4,14 +4,29 @@ import { readFileSync } from 'node:fs';
 
 export interface RouterConfig {
   listen: { host: string; port: number };
-  backend: { host: string; port: number };
+  /**
+   * The unsharded backend, and TLS towards every backend (shards included) and the auth connection:
+   * `backend.tls: { caFile, servername? }` verifies like libpq's sslmode=verify-full against the CA in `caFile`
+   * (re-read at each reload, so CA rotation needs only a SIGHUP); the certificate must name `servername`, or the
+   * host connected to when absent. Null: plain TCP (loopback tests only; pgop clusters are hostssl-only).
+   */
+  backend: { host: string; port: number; tls?: { caFile: string; servername: string | null } | null };
+  /** Holding new transactions while a backend is unavailable (switchover, failover): at most `maxQueued` clients for `timeoutMs`. */
+  buffer?: { timeoutMs: number; maxQueued: number };
   /** The privileged connection that reads role verifiers from pg_authid. */
   auth: { user: string; password: string; database: string };
   pool: { size: number };
   tls: { certFile: string; keyFile: string; require: boolean } | null;
   metrics: { host: string; port: number } | null;
   /** Sharded mode: shards named after their key range ("-80", "80-"), and which tables are sharded by what. */
-  sharding: { generation: number; shards: { name: string; host: string; port: number }[]; tables: Record<string, unknown> } | null;
+  sharding: {
+    generation: number;
+    /** `servername` overrides backend.tls.servername for this shard's certificate check. */
+    shards: { name: string; host: string; port: number; servername?: string | null }[];
+    tables: Record<string, unknown>;
+    /** Tables copied to every shard: reads go to one shard, writes to all. */
+    referenceTables?: string[];
+  } | null;
 }
 
 export class RouterConfigError extends Error {
@@ -42,6 +57,15 @@ export function parseAddress(s: string, field: string): { host?: string; port: n
   return { ...(host ? { host } : {}), port: port(i >= 0 ? s.slice(i + 1) : s, field) };
 }
 
+const IDENT = /^[a-z_][a-z0-9_$]{0,62}$/;
+function referenceTables(v: unknown): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every((t) => typeof t === 'string' && IDENT.test(t))) {
+    throw new RouterConfigError('sharding.referenceTables must be a list of lower-case unquoted table names, e.g. ["countries"]');
+  }
+  return v as string[];
+}
+
 export interface RouterFlags {
   config?: string;
   listen?: string;
@@ -63,7 +87,7 @@ export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv = pr
       throw new RouterConfigError(`--config ${flags.config}: ${(e as Error).message}`);
     }
   }
-  const known = new Set(['listen', 'backend', 'auth', 'pool', 'tls', 'metrics', 'sharding']);
+  const known = new Set(['listen', 'backend', 'auth', 'pool', 'tls', 'metrics', 'sharding', 'buffer']);
   for (const k of Object.keys(file)) if (!known.has(k)) throw new RouterConfigError(`config key "${k}" is unknown; use ${[...known].join(', ')}`);
   const fl = obj(file.listen, 'listen'), fb = obj(file.backend, 'backend'), fa = obj(file.auth, 'auth'), fp = obj(file.pool, 'pool');
   const listenFlag: { host?: string; port?: number } = flags.listen ? parseAddress(flags.listen, '--listen') : {};
@@ -87,6 +111,13 @@ export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv = pr
   const fm = file.metrics === undefined ? null : obj(file.metrics, 'metrics');
   const metricsFlag = flags.metrics ? parseAddress(flags.metrics, '--metrics') : null;
   const metrics = metricsFlag ?? (fm ? { host: fm.host, port: fm.port } : null);
+  const fbt = fb.tls === undefined || fb.tls === null ? null : obj(fb.tls, 'backend.tls');
+  const backendTls = fbt ? { caFile: str(fbt.caFile, 'backend.tls.caFile'), servername: fbt.servername === undefined ? null : str(fbt.servername, 'backend.tls.servername') } : null;
+  if (fbt) for (const k of Object.keys(fbt)) if (k !== 'caFile' && k !== 'servername') throw new RouterConfigError(`backend.tls.${k} is unknown; use caFile and servername`);
+  const fbuf = obj(file.buffer, 'buffer');
+  const buffer = { timeoutMs: Number(fbuf.timeoutMs ?? 10_000), maxQueued: Number(fbuf.maxQueued ?? 1000) };
+  if (!Number.isInteger(buffer.timeoutMs) || buffer.timeoutMs < 0 || buffer.timeoutMs > 600_000) throw new RouterConfigError('buffer.timeoutMs must be an integer from 0 to 600000 (0 turns buffering off)');
+  if (!Number.isInteger(buffer.maxQueued) || buffer.maxQueued < 0 || buffer.maxQueued > 1_000_000) throw new RouterConfigError('buffer.maxQueued must be an integer from 0 to 1000000');
   let sharding: RouterConfig['sharding'] = null;
   if (file.sharding !== undefined) {
     const fs = obj(file.sharding, 'sharding');
@@ -97,15 +128,18 @@ export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv = pr
       generation,
       shards: shards.map((x: unknown, i: number) => {
         const o = obj(x, `sharding.shards[${i}]`);
-        return { name: str(o.name, `sharding.shards[${i}].name`), host: str(o.host, `sharding.shards[${i}].host`, '127.0.0.1'), port: port(o.port, `sharding.shards[${i}].port`) };
+        return { name: str(o.name, `sharding.shards[${i}].name`), host: str(o.host, `sharding.shards[${i}].host`, '127.0.0.1'), port: port(o.port, `sharding.shards[${i}].port`),
+          servername: o.servername === undefined ? null : str(o.servername, `sharding.shards[${i}].servername`) };
       }),
       tables: obj(fs.tables, 'sharding.tables'),
+      referenceTables: referenceTables(fs.referenceTables),
     };
   }
   return {
     sharding,
     listen: { host: str(listenFlag.host ?? fl.host, 'listen.host', '127.0.0.1'), port: port(listenFlag.port ?? fl.port, 'listen.port', 6432) },
-    backend: { host: str(backendFlag.host ?? fb.host, 'backend.host', '127.0.0.1'), port: port(backendFlag.port ?? fb.port, 'backend.port', 5432) },
+    backend: { host: str(backendFlag.host ?? fb.host, 'backend.host', '127.0.0.1'), port: port(backendFlag.port ?? fb.port, 'backend.port', 5432), tls: backendTls },
+    buffer,
     auth: { user: str(flags.authUser ?? fa.user, 'auth.user', 'postgres'), password, database: str(flags.authDatabase ?? fa.database, 'auth.database', 'postgres') },
     pool: { size },
     tls: certFile && keyFile ? { certFile: str(certFile, 'tls.certFile'), keyFile: str(keyFile, 'tls.keyFile'), require: requireTls } : null,

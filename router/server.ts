@@ -5,7 +5,8 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { RouterConfig } from './config.js';
+import { RouterConfigError, type RouterConfig } from './config.js';
+import type { BackendTarget } from './pool/backend-stream.js';
 import { RouterMetrics } from './metrics.js';
 import { StatementNames } from './session/statement-names.js';
 import { BackendPool } from './pool/backend-pool.js';
@@ -22,16 +23,39 @@ import { buildShardingScheme } from './planner/sharding-scheme.js';
 import { PlanCache, loadParser } from './planner/parse-cache.js';
 import type { ShardRouting } from './session/shard-routing.js';
 
+interface Placement { routing: ShardRouting; addresses: Map<string, BackendTarget> }
+
+/** Where backends are, with the CA read now (a reload re-reads it, so CA rotation needs only a SIGHUP). */
+function targetsFrom(config: RouterConfig): { backend: BackendTarget; target: (host: string, port: number, servername: string | null) => BackendTarget } {
+  let ca: string | null = null;
+  if (config.backend.tls) {
+    try { ca = readFileSync(config.backend.tls.caFile, 'utf8'); } catch (e) {
+      throw new RouterConfigError(`backend.tls.caFile: ${(e as Error).message}`);
+    }
+  }
+  const tlsName = config.backend.tls?.servername ?? null;
+  const target = (host: string, port: number, servername: string | null): BackendTarget =>
+    ({ host, port, tls: ca ? { ca, ...((servername ?? tlsName) ? { servername: (servername ?? tlsName)! } : {}) } : null });
+  return { backend: target(config.backend.host, config.backend.port, null), target };
+}
+
 /** Routing table, plan cache and shard addresses from the config (validated: no gap, no overlap). */
-async function shardingFrom(config: RouterConfig): Promise<{ routing: ShardRouting; addresses: Map<string, { host: string; port: number }> } | null> {
+async function shardingFrom(config: RouterConfig, target: ReturnType<typeof targetsFrom>['target']): Promise<Placement | null> {
   if (!config.sharding) return null;
   const table = buildRoutingTable({ generation: config.sharding.generation, ranges: config.sharding.shards.map((s) => ({ shard: s.name, ...parseShardName(s.name) })) });
   await loadParser();
   return {
-    routing: { table, plans: new PlanCache(buildShardingScheme(config.sharding.tables)), defaultShard: table.shards[0]! },
-    addresses: new Map(config.sharding.shards.map((s) => [s.name, { host: s.host, port: s.port }])),
+    routing: { table, plans: new PlanCache(buildShardingScheme(config.sharding.tables, 'sharding.tables', config.sharding.referenceTables)), defaultShard: table.shards[0]! },
+    addresses: new Map(config.sharding.shards.map((s) => [s.name, target(s.host, s.port, s.servername ?? null)])),
   };
 }
+
+/** The privileged auth-query connection, over TLS verified like the pools when the backends have TLS. */
+function verifierSource(target: BackendTarget, config: RouterConfig, log: Logger): VerifierSource {
+  return new VerifierSource({ host: target.host, port: target.port, ...config.auth, tls: target.tls ?? null }, log);
+}
+
+const DEFAULT_BUFFER = { timeoutMs: 10_000, maxQueued: 1000 };
 
 /** PostgreSQL's authentication_timeout default. */
 const LOGIN_TIMEOUT_MS = 60_000;
@@ -39,20 +63,28 @@ const LOGIN_TIMEOUT_MS = 60_000;
 export interface RunningRouter {
   port: number;
   metrics: RouterMetrics;
+  /**
+   * Applies a re-read config: shard addresses and TLS (failover, switchover, CA rotation), the routing generation
+   * and the sharded/reference tables. Listen address, auth role, pool size and the set of shard names need a restart;
+   * a config changing the shard names is refused whole (the running one stays).
+   */
+  reload(config: RouterConfig): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startRouter(config: RouterConfig, log: Logger): Promise<RunningRouter> {
-  const sharding = await shardingFrom(config);
+  let targets = targetsFrom(config);
+  let sharding = await shardingFrom(config, targets.target);
   // Roles must exist alike on every shard; the verifiers are read from the default (first) one.
-  const authTarget = sharding ? sharding.addresses.get(sharding.routing.defaultShard)! : config.backend;
-  const verifiers = new VerifierSource({ ...authTarget, ...config.auth }, log);
+  const authTargetOf = () => (sharding ? sharding.addresses.get(sharding.routing.defaultShard)! : targets.backend);
+  let authTarget = authTargetOf();
+  let verifiers = verifierSource(authTarget, config, log);
   const pools = new Map<string, ShardPools>();
   const cancelKeys = new Map<number, { secretKey: number; target: Cancellable }>();
   const tls: SecureContext | null = config.tls
     ? createSecureContext({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' })
     : null;
-  const metrics = new RouterMetrics(() => [...pools.values()].flatMap((sp) => sp.all()).map((p) => ({ role: p.role, database: p.database, stats: p.stats() })));
+  const metrics = new RouterMetrics(() => [...pools.values()].flatMap((sp) => sp.all()).map((p) => ({ role: p.role, database: p.database, shard: p.shard, stats: p.stats() })));
 
   const ctx: RouterContext = {
     log,
@@ -67,9 +99,9 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
       const key = `${role}\0${database}`;
       let p = pools.get(key);
       if (!p) {
-        const make = (target: { host: string; port: number }, shard: string) =>
-          new BackendPool(role, database, target, config.pool.size, keys, log.child({ role, database, ...(shard ? { shard } : {}) }));
-        if (!sharding) p = singlePool(make(config.backend, ''));
+        const make = (target: BackendTarget, shard: string) =>
+          new BackendPool(role, database, target, config.pool.size, keys, log.child({ role, database, ...(shard ? { shard } : {}) }), config.buffer ?? DEFAULT_BUFFER, shard, metrics.poolEvents(shard));
+        if (!sharding) p = singlePool(make(targets.backend, ''));
         else {
           const byShard = new Map([...sharding.addresses].map(([name, addr]) => [name, make(addr, name)]));
           const fallback = byShard.get(sharding.routing.defaultShard)!;
@@ -124,6 +156,28 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   return {
     port,
     metrics,
+    async reload(next: RouterConfig) {
+      const nextTargets = targetsFrom(next);
+      const nextSharding = await shardingFrom(next, nextTargets.target);
+      const names = (p: Placement | null) => (p ? [...p.addresses.keys()].sort().join(',') : '');
+      if (names(nextSharding) !== names(sharding)) {
+        throw new RouterConfigError(`reload refused: the shards changed from [${names(sharding)}] to [${names(nextSharding)}]; adding or removing shards needs a router restart`);
+      }
+      targets = nextTargets;
+      sharding = nextSharding;
+      ctx.sharding = sharding?.routing ?? null;
+      for (const sp of pools.values()) {
+        for (const p of sp.all()) p.retarget(sharding ? sharding.addresses.get(p.shard)! : targets.backend);
+      }
+      const nextAuth = authTargetOf();
+      if (nextAuth.host !== authTarget.host || nextAuth.port !== authTarget.port || nextAuth.tls?.ca !== authTarget.tls?.ca || nextAuth.tls?.servername !== authTarget.tls?.servername) {
+        const old = verifiers;
+        verifiers = verifierSource(nextAuth, next, log);
+        authTarget = nextAuth;
+        void old.end().catch(() => undefined);
+      }
+      log.info({ generation: sharding?.routing.table.generation ?? null, backend: sharding ? Object.fromEntries([...sharding.addresses].map(([k, v]) => [k, `${v.host}:${v.port}`])) : `${targets.backend.host}:${targets.backend.port}` }, 'router config reloaded');
+    },
     async close() {
       await new Promise<void>((r) => { server.close(() => r()); for (const s of sockets) s.destroy(); });
       for (const p of pools.values()) for (const one of p.all()) one.close();

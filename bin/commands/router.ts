@@ -2,13 +2,14 @@
 import type { Command } from 'commander';
 import { loadRouterConfig, type RouterFlags } from '../../router/config.js';
 import { startRouter } from '../../router/server.js';
+import { watchRouterConfig } from '../../router/config-watch.js';
 import { createLogger } from '../../adapters/logging/logger.js';
 import { serveMetrics } from '../../adapters/metrics/metrics-server.js';
 
 export function registerRouterCommand(program: Command): void {
   program.command('router')
     .description('run pg-router: PostgreSQL wire protocol with transaction pooling (SCRAM against the cluster\'s own verifiers)')
-    .option('--config <file>', 'JSON config: {listen, backend, auth:{user, passwordFile, database}, pool:{size}, tls:{certFile, keyFile, require}, metrics}')
+    .option('--config <file>', 'JSON config: {listen, backend:{host, port, tls:{caFile, servername}}, auth:{user, passwordFile, database}, pool:{size}, tls:{certFile, keyFile, require}, metrics, buffer:{timeoutMs, maxQueued}, sharding:{generation, shards:[{name, host, port, servername}], tables, referenceTables}}; re-read on SIGHUP and when it changes')
     .option('--listen <host:port>', 'client address (default 127.0.0.1:6432)')
     .option('--backend <host:port>', 'PostgreSQL address (default 127.0.0.1:5432)')
     .option('--auth-user <role>', 'role that may read pg_authid (default postgres)')
@@ -24,6 +25,8 @@ export function registerRouterCommand(program: Command): void {
       const log = createLogger('router');
       const router = await startRouter(config, log);
       if (config.metrics) await serveMetrics(router.metrics.registry, config.metrics.port, config.metrics.host);
+      // SIGHUP or a change of the --config file re-reads it (new shard addresses after a failover, CA rotation).
+      watchRouterConfig(flags, router, log);
       const stop = () => { log.info('router stopping'); router.close().finally(() => process.exit(0)); };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);

@@ -2,9 +2,11 @@
 // file, so password changes and new roles apply at the next login without touching the router.
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { parseVerifier, type ScramVerifier } from './scram.js';
+import type { BackendTls } from '../pool/backend-stream.js';
 
-export interface AuthQueryConfig { host: string; port: number; user: string; password: string; database: string }
+export interface AuthQueryConfig { host: string; port: number; user: string; password: string; database: string; tls?: BackendTls | null }
 
 /** Only roles that may log in now; a role without a SCRAM verifier cannot use the router. */
 const AUTH_QUERY = `select rolpassword from pg_catalog.pg_authid
@@ -17,6 +19,8 @@ export class VerifierSource {
     this.pool = new pg.Pool({
       host: config.host, port: config.port, user: config.user, password: config.password, database: config.database,
       max: 2, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 5_000, application_name: 'pgop-router-auth',
+      // verify-full like the pools: the CA, and the certificate's names against servername (or the host).
+      ssl: config.tls ? { ca: config.tls.ca, rejectUnauthorized: true, checkServerIdentity: (_h: string, cert: PeerCertificate) => checkServerIdentity(config.tls!.servername ?? config.host, cert) } : false,
     });
     this.pool.on('error', (e) => log.warn({ err: e.message }, 'auth query connection failed; it will reconnect'));
   }

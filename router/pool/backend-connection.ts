@@ -1,12 +1,13 @@
 // One server connection: TCP, startup, SCRAM with the client's recovered ClientKey, then raw bytes. Everything after
 // login is handled by whoever holds the connection (the session), so this file only knows the login phase.
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { serialize } from 'pg-protocol';
 import { FrameBuffer, frameLength } from '../protocol/frame-buffer.js';
 import { errorField } from '../protocol/backend-messages.js';
 import { ScramClientWithKey } from '../auth/scram.js';
+import { openBackendStream, BackendTlsError, type BackendTarget } from './backend-stream.js';
 
-export interface BackendTarget { host: string; port: number }
+export type { BackendTarget } from './backend-stream.js';
 export interface BackendCredentials { user: string; database: string; clientKey: Buffer; serverKey: Buffer | null }
 
 export class BackendLoginError extends Error {
@@ -51,8 +52,9 @@ export class BackendConnection {
 
   static open(target: BackendTarget, creds: BackendCredentials, timeoutMs = 10_000): Promise<BackendConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: target.host, port: target.port, noDelay: true });
-      const conn = new BackendConnection(socket, target);
+      let socket: Socket | null = null;
+      const conn = (s: Socket) => new BackendConnection(s, target);
+      let made: BackendConnection | null = null;
       const frames = new FrameBuffer();
       let scram: ScramClientWithKey | null = null;
       let done = false;
@@ -60,13 +62,21 @@ export class BackendConnection {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        socket.destroy();
+        socket?.destroy();
         reject(e);
       };
       const timer = setTimeout(() => fail(new BackendLoginError(`backend ${target.host}:${target.port} did not complete login in ${timeoutMs} ms`)), timeoutMs);
-      socket.once('error', (e) => fail(new BackendLoginError(`backend ${target.host}:${target.port}: ${e.message}`)));
-      socket.once('close', () => fail(new BackendLoginError(`backend ${target.host}:${target.port} closed the connection during login`)));
-      socket.on('connect', () => socket.write(serialize.startup({ user: creds.user, database: creds.database })));
+      const onError = (e: Error) => fail(new BackendLoginError(`backend ${target.host}:${target.port}: ${e.message}`));
+      const onClose = () => fail(new BackendLoginError(`backend ${target.host}:${target.port} closed the connection during login`));
+      openBackendStream(target).then((s) => {
+        if (done) { s.destroy(); return; }
+        socket = s;
+        made = conn(s);
+        s.on('error', onError);
+        s.on('close', onClose);
+        s.on('data', onData);
+        s.write(serialize.startup({ user: creds.user, database: creds.database }));
+      }, (e: Error) => fail(e instanceof BackendTlsError ? new BackendLoginError(e.message, '08006') : new BackendLoginError(`backend ${target.host}:${target.port}: ${e.message}`)));
       const onData = (chunk: Buffer) => {
         try {
           const data = frames.take(chunk);
@@ -83,9 +93,9 @@ export class BackendConnection {
                 const mechs = data.toString('utf8', body + 4, end).split('\0');
                 if (!mechs.includes('SCRAM-SHA-256')) throw new BackendLoginError(`backend offers ${mechs.filter(Boolean).join(', ')}; the router needs SCRAM-SHA-256`, '28000');
                 scram = new ScramClientWithKey(creds.clientKey, creds.serverKey);
-                socket.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.first()));
+                socket!.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.first()));
               } else if (code === 11 && scram) {
-                socket.write(serialize.sendSCRAMClientFinalMessage(scram.final(data.toString('utf8', body + 4, end))));
+                socket!.write(serialize.sendSCRAMClientFinalMessage(scram.final(data.toString('utf8', body + 4, end))));
               } else if (code === 12 && scram) {
                 scram.verify(data.toString('utf8', body + 4, end));
               } else if (code !== 0) {
@@ -93,19 +103,20 @@ export class BackendConnection {
               }
             } else if (type === 0x53 /* S */) {
               const nul = data.indexOf(0, body);
-              conn.params.set(data.toString('utf8', body, nul), data.toString('utf8', nul + 1, end - 1));
+              made!.params.set(data.toString('utf8', body, nul), data.toString('utf8', nul + 1, end - 1));
             } else if (type === 0x4b /* K */) {
-              conn.processId = data.readUInt32BE(body);
-              conn.secretKey = data.readUInt32BE(body + 4);
+              made!.processId = data.readUInt32BE(body);
+              made!.secretKey = data.readUInt32BE(body + 4);
             } else if (type === 0x45 /* E */) {
               throw new BackendLoginError(errorField(data, body, end, 'M') ?? 'backend refused the login', errorField(data, body, end, 'C') ?? '08006');
             } else if (type === 0x5a /* Z */) {
               done = true;
               clearTimeout(timer);
-              socket.removeAllListeners();
-              conn.attach();
+              // Only this login's listeners: a TLS socket has its own internal ones.
+              socket!.off('error', onError); socket!.off('close', onClose); socket!.off('data', onData);
+              made!.attach();
               if (end !== data.length) throw new BackendLoginError('backend sent data after ReadyForQuery during login');
-              resolve(conn);
+              resolve(made!);
               return;
             }
             off = end;
@@ -115,7 +126,6 @@ export class BackendConnection {
           fail(e instanceof BackendLoginError ? e : new BackendLoginError(`backend login failed: ${(e as Error).message}`));
         }
       };
-      socket.on('data', onData);
     });
   }
 
@@ -126,10 +136,9 @@ export class BackendConnection {
 
   /** Sends a CancelRequest for whatever this connection is running, on a fresh connection (protocol rule). */
   cancel(): void {
-    const s = connect({ host: this.target.host, port: this.target.port });
-    s.on('error', () => s.destroy());
     const b = Buffer.allocUnsafe(16);
     b.writeUInt32BE(16, 0); b.writeUInt32BE(80877102, 4); b.writeUInt32BE(this.processId >>> 0, 8); b.writeUInt32BE(this.secretKey >>> 0, 12);
-    s.on('connect', () => s.end(b));
+    // Over TLS too when the backend has it: the cancel key is a secret.
+    openBackendStream(this.target).then((s) => { s.on('error', () => s.destroy()); s.end(b); }, () => undefined);
   }
 }

@@ -19,6 +19,12 @@ import { decide, showRouteTarget, showRouteReply, showRouteQuery, refusalQuery }
 const Z = 0x5a, E = 0x45, S = 0x53, Q = 0x51, F = 0x46, P = 0x50, B = 0x42, D = 0x44, C = 0x43, X = 0x58;
 const PARSE_COMPLETE = 0x31, CLOSE_COMPLETE = 0x33, TX_IDLE = 0x49;
 const PARSE_COMPLETE_MSG = Buffer.from([PARSE_COMPLETE, 0, 0, 0, 4]);
+/** Replies that prove the server did nothing with a transaction and will not soon: shutdown, crash restart, standby. */
+const NOT_NOW = new Set(['57P01', '57P02', '57P03', '25006']);
+const MAX_REPLAY_BYTES = 256 * 1024;
+const MAX_REPLAYS = 5;
+/** ParseComplete, BindComplete, CloseComplete, ParameterDescription, NoData, RowDescription, ParameterStatus, Notice. */
+const NO_EFFECT_REPLIES = new Set([0x31, 0x32, 0x33, 0x74, 0x6e, 0x54, 0x53, 0x4e]);
 type ParseInfoLike = { name: string; tail: Buffer };
 
 /** Whether a query text starts with SHOW (any case, after blanks): the only text an unsharded router looks at. */
@@ -65,6 +71,21 @@ export class ClientSession {
   private unsynced = false;
   private backendPaused = false;
   private clientPaused = false;
+  /**
+   * Everything sent to the linked backend since it was taken, kept until the first byte of its reply reaches the
+   * client: if that reply says the server cannot take work (shutdown, standby), nothing ran, and the same bytes are
+   * replayed on the backend the pool gives once the shard is available again (switchover buffering).
+   */
+  private replay: Buffer[] | null = null;
+  private replayBytes = 0;
+  private replays = 0;
+  /** The deferred BEGIN the current backend got, for a replay. */
+  private txBegin: Buffer | null = null;
+  /** Settings noted from a reply that may still be replayed (a config reload reports default_transaction_read_only before the refusal). */
+  private readonly replayNoted: [string, string | undefined][] = [];
+  private readonly held: Buffer[] = [];
+  /** This shard's query counter (metrics), a plain number bumped per ReadyForQuery. */
+  private shardCell: { n: number } = { n: 0 };
 
   constructor(private readonly ctx: RouterContext, li: LoggedIn) {
     this.socket = li.socket;
@@ -152,6 +173,10 @@ export class ClientSession {
     b.onData = this.onBackendDataBound;
     b.onClose = this.backendLostBound;
     b.socket.on('drain', this.resumeClient);
+    this.replay = [];
+    this.replayBytes = 0;
+    this.txBegin = this.deferredBegin;
+    if (this.ctx.sharding) this.shardCell = this.ctx.metrics.shardCell(this.shard);
     this.syncSettings(b);
     if (this.deferredBegin) {
       b.socket.write(this.deferredBegin);
@@ -182,6 +207,10 @@ export class ClientSession {
 
   private relayToBackend(data: Buffer): void {
     const b = this.backend!;
+    if (this.replay) {
+      this.replayBytes += data.length;
+      if (this.replayBytes > MAX_REPLAY_BYTES) this.releaseHeld(); else this.replay.push(Buffer.from(data));
+    }
     const out = b.socket;
     out.cork();
     let run = 0;
@@ -207,8 +236,13 @@ export class ClientSession {
           case S:
             this.pending++; this.zSent++; this.unsynced = false;
             break;
-          case 0x45 /* Execute */: case 0x48 /* Flush */:
+          case 0x45 /* Execute */:
             this.unsynced = true;
+            break;
+          case 0x48 /* Flush */:
+            // The client waits for replies before its Sync: nothing may be held back from it.
+            this.unsynced = true;
+            this.releaseHeld();
             break;
           case P: {
             this.unsynced = true;
@@ -433,13 +467,34 @@ export class ClientSession {
     let run = 0;
     let off = 0;
     let sawIdle = false;
+    // While a replay is possible, replies without effects are held back, so a replay never shows them twice.
+    const emit = (b: Buffer): boolean => {
+      if (this.replay) { this.held.push(Buffer.from(b)); return true; }
+      return client.write(b);
+    };
     try {
       while (data.length - off >= 5) {
         const end = off + 1 + frameLength(data, off);
         if (end > data.length) break;
         const type = data[off]!;
+        if (this.replay) {
+          if (type === E && this.replays < MAX_REPLAYS) {
+            const state = msg.errorField(data, off + 5, end, 'C');
+            if (state && NOT_NOW.has(state)) {
+              client.uncork();
+              this.replayElsewhere(`${state}: ${msg.errorField(data, off + 5, end, 'M') ?? ''}`);
+              return;
+            }
+          }
+          if (this.swallow === 0 && !NO_EFFECT_REPLIES.has(type)) {
+            // The backend is running the transaction: what was held goes out, in order, and replay is over.
+            if (off > run) emit(data.subarray(run, off));
+            run = off;
+            this.releaseHeld();
+          }
+        }
         if (this.swallow > 0) {
-          if (off > run) client.write(data.subarray(run, off));
+          if (off > run) emit(data.subarray(run, off));
           run = end;
           if (type === Z) { this.swallow--; this.zDone++; this.settle(); } else if (type === E) this.swallowedError = Buffer.from(data.subarray(off, end));
           else if (type === S) this.noteParameter(data, off, end, false);
@@ -448,13 +503,14 @@ export class ClientSession {
         }
         if (type === Z) {
           this.pending--; this.zDone++;
+          this.shardCell.n++;
           this.txStatus = data[off + 5]!;
           this.ctx.metrics.query();
           if (this.expected.length) this.settle();
           sawIdle = this.txStatus === TX_IDLE && this.pending === 0;
         } else if (type === PARSE_COMPLETE || type === CLOSE_COMPLETE) {
           const x = this.expected.shift();
-          if (x?.drop) { if (off > run) client.write(data.subarray(run, off)); run = end; }
+          if (x?.drop) { if (off > run) emit(data.subarray(run, off)); run = end; }
           if (x?.global && x.kind === PARSE_COMPLETE) x.global = null;
         } else if (type === E) {
           this.ctx.metrics.errors.inc({ sqlstate: msg.errorField(data, off + 5, end, 'C') ?? 'unknown' });
@@ -468,12 +524,21 @@ export class ClientSession {
       this.fail(e as Error);
       return;
     }
-    const ok = off > run ? client.write(run === 0 && off === data.length ? data : data.subarray(run, off)) : true;
+    const ok = off > run ? emit(run === 0 && off === data.length ? data : data.subarray(run, off)) : true;
     this.outFrames.keep(data, off);
     client.uncork();
     if (this.swallowedError && this.swallow === 0) { this.settingsRefused(); return; }
     if (sawIdle && this.swallow === 0 && this.pending === 0 && !this.unsynced && this.txStatus === TX_IDLE) this.unlink();
     else if (!ok && this.backend && !this.backendPaused) { this.backendPaused = true; this.backend.socket.pause(); }
+  }
+
+  /** Replay is no longer possible: replies held back go to the client now. */
+  private releaseHeld(): void {
+    this.replay = null;
+    this.replayNoted.length = 0;
+    if (!this.held.length) return;
+    for (const b of this.held) this.socket.write(b);
+    this.held.length = 0;
   }
 
   /** At a ReadyForQuery: replies for messages before it that never came were skipped after an error. */
@@ -493,6 +558,7 @@ export class ClientSession {
     const value = data.toString('utf8', nul + 1, end - 1);
     this.backend?.params.set(name, value);
     if (byClient) {
+      if (this.replay) this.replayNoted.push([name, this.wanted.get(name)]);
       this.wanted.set(name, value);
       this.backend?.clientSet.add(name);
     }
@@ -505,6 +571,7 @@ export class ClientSession {
     b.socket.off('drain', this.resumeClient);
     if (this.backendPaused) { this.backendPaused = false; b.socket.resume(); }
     this.ctx.metrics.transaction();
+    this.replays = 0;
     if (this.outFrames.pending || this.expected.length) {
       this.outFrames.clear();
       this.expected.length = 0;
@@ -526,6 +593,29 @@ export class ClientSession {
     this.backend = null;
     if (b) this.pool.discard(b);
     this.fatal('08006', `server connection lost: ${reason}`);
+  }
+
+  /** The backend refused the transaction before doing anything: hold it until the shard is back, then resend. */
+  private replayElsewhere(reason: string): void {
+    const frames = this.replay!;
+    const b = this.backend!;
+    this.replay = null;
+    this.replays++;
+    this.backend = null;
+    b.socket.off('drain', this.resumeClient);
+    this.pool.discard(b);
+    this.pool.markUnavailable(reason);
+    this.pending = 0; this.unsynced = false; this.swallow = 0; this.swallowedError = null;
+    this.expected.length = 0; this.zSent = this.zDone = 0; this.backendPaused = false;
+    this.outFrames.clear();
+    this.held.length = 0;
+    this.deferredBegin = this.txBegin;
+    // What the refusing server reported is not the client's choice (nor the next server's state).
+    for (const [name, prev] of this.replayNoted.reverse()) { if (prev === undefined) this.wanted.delete(name); else this.wanted.set(name, prev); }
+    this.replayNoted.length = 0;
+    this.queued = [...frames, ...this.queued];
+    this.ctx.log.info({ shard: this.shard, reason }, 'backend refused a transaction before running it; replaying it when the shard is back');
+    this.link();
   }
 
   cancelRunning(): void { this.backend?.cancel(); }

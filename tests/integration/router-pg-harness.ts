@@ -10,6 +10,10 @@ export interface ScratchPostgres {
   host: string;
   port: number;
   user: string;
+  data: string;
+  /** Stops the server (fast shutdown: sessions get 57P01), optionally changes its port, starts it again. */
+  restart: (opts?: { port?: number; stopOnly?: boolean }) => Promise<void>;
+  start: () => Promise<void>;
   password: string;
   dir: string;
   uri: (database?: string, user?: string, password?: string) => string;
@@ -28,7 +32,14 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startScratchPostgres(settings: Record<string, string> = {}): Promise<ScratchPostgres> {
+export interface ScratchOptions {
+  /** Replaces pg_hba.conf (e.g. hostssl-only). */
+  hba?: string;
+  /** Files written into the data directory, owned by the server's user, mode 0600 (certificates, keys). */
+  files?: Record<string, string>;
+}
+
+export async function startScratchPostgres(settings: Record<string, string> = {}, opts: ScratchOptions = {}): Promise<ScratchPostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'pgop-router-pg-'));
   chmodSync(dir, 0o755);
   const user = postgresUser();
@@ -42,14 +53,23 @@ export async function startScratchPostgres(settings: Record<string, string> = {}
   const port = await freePort();
   const conf = { listen_addresses: "'127.0.0.1'", port: String(port), unix_socket_directories: `'${dir}'`, fsync: 'off', max_connections: '200', ...settings };
   appendFileSync(join(data, 'postgresql.conf'), Object.entries(conf).map(([k, v]) => `${k} = ${v}\n`).join(''));
+  if (opts.hba !== undefined) { writeFileSync(join(data, 'pg_hba.conf'), opts.hba); handOver(join(data, 'pg_hba.conf'), user); }
+  for (const [name, body] of Object.entries(opts.files ?? {})) { writeFileSync(join(data, name), body, { mode: 0o600 }); handOver(join(data, name), user); }
   await runCommand('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', 'start'], { user });
   const uri = (database = 'postgres', u = 'postgres', p = password) =>
-    `postgresql://${encodeURIComponent(u)}:${encodeURIComponent(p)}@127.0.0.1:${port}/${database}?sslmode=disable`;
-  return {
-    host: '127.0.0.1', port, user: 'postgres', password, dir, uri,
+    `postgresql://${encodeURIComponent(u)}:${encodeURIComponent(p)}@127.0.0.1:${server.port}/${database}?sslmode=${opts.hba?.includes('hostssl') ? 'no-verify' : 'disable'}`;
+  const server: ScratchPostgres = {
+    host: '127.0.0.1', port, user: 'postgres', password, dir, data, uri,
+    restart: async (o = {}) => {
+      await runCommand('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop'], { user });
+      if (o.port !== undefined) { appendFileSync(join(data, 'postgresql.conf'), `port = ${o.port}\n`); server.port = o.port; }
+      if (!o.stopOnly) await server.start();
+    },
+    start: async () => { await runCommand('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', 'start'], { user }); },
     stop: async () => {
       await runCommand('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop'], { user }).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return server;
 }
