@@ -87,8 +87,8 @@ export class InstanceObserver {
   /**
    * Detection from the lease itself: a timer armed at the moment the lease would run out reads it again, so an
    * expiry is seen within milliseconds instead of at the next round (which a frozen agent slows down by its status
-   * timeout). When it is gone, the last holder gets a short look (reported lost unless it answers at once), then
-   * the expiry goes out; the cluster machine starts its plan from there.
+   * timeout). When it is gone, the expiry goes out and the last holder gets a short look (reported lost unless it
+   * answers at once); the cluster machine starts its plan as soon as both hold.
    */
   private watchExpiry(namespace: string, cluster: string, holder: string | null, ttlMs: number): void {
     const id = `${namespace}/${cluster}`;
@@ -104,12 +104,14 @@ export class InstanceObserver {
   private async recheckLease(namespace: string, cluster: string, lastHolder: string): Promise<void> {
     const state = await this.platform.lease({ namespace, name: cluster }).read();
     const holder = state.holder?.holder ?? null;
+    this.watchExpiry(namespace, cluster, holder, state.ttlMs);
+    // The expiry goes out first: when the holder is already known lost (its status timed out meanwhile), the plan
+    // starts now; otherwise the short look below reports it.
+    this.send(`lease:${namespace}/${cluster}`, { kind: 'PostgresCluster', namespace, name: cluster }, { type: 'lease.observed', holder, at: '' });
     if (holder === null) {
       const pod = this.known.get(`${namespace}/${lastHolder}`);
       if (pod) await this.observe(pod, EXPIRED_HOLDER_STATUS_MS);
     }
-    this.watchExpiry(namespace, cluster, holder, state.ttlMs);
-    this.send(`lease:${namespace}/${cluster}`, { kind: 'PostgresCluster', namespace, name: cluster }, { type: 'lease.observed', holder, at: '' });
   }
 
   /** Sends unless the same event went out recently; `at` is stamped here and does not count as a change. */

@@ -13,6 +13,7 @@ import { createLogger } from '../../adapters/logging/logger.js';
 import type { WatchEvent } from '../../actors/ports/resource-store.js';
 import { FINALIZER } from '../../actors/ports/resource-store.js';
 import { repoRoot } from '../helpers/cli.js';
+import { admit } from '../../crds/admission.js';
 
 let cp: ControlPlane;
 const quiet = createLogger('test', {}, { write: () => undefined } as never);
@@ -122,4 +123,25 @@ test('a store limited to one namespace lists and watches only that namespace', a
   for (let i = 0; i < 50 && !seen.some((e) => e.key.namespace === 'elsewhere'); i++) await new Promise((r) => setTimeout(r, 100));
   await stop();
   assert.ok(seen.length > 0 && seen.every((e) => e.key.namespace === 'elsewhere'), JSON.stringify(seen.map((e) => e.key)));
+});
+
+test('objects the operator owns: created with a controller owner reference, unchanged on repeat, updated, deleted', async () => {
+  const store = new K8sResourceStore(loadKubeConfig(cp.kubeconfig), quiet);
+  assert.equal(kubectl(['apply', '-f', join(repoRoot, 'crds', 'samples', 'postgrescluster-sharded.yaml')]).status, 0);
+  const parent = await store.get({ kind: 'PostgresCluster', namespace: 'default', name: 'shop' });
+  assert.ok(parent?.metadata.uid);
+  const owner = { apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'PostgresCluster', name: 'shop', uid: parent.metadata.uid };
+  const child = admit({ apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'PostgresCluster', metadata: { name: 'shop-min-80', namespace: 'default', labels: { 'postgres.keiailab.io/shard': 'min-80' } }, spec: { instances: 2 } });
+  const withNs = { ...child, metadata: { ...child.metadata, namespace: 'default' } };
+  assert.equal(await store.applyOwned(withNs, owner), 'created');
+  const created = await store.get({ kind: 'PostgresCluster', namespace: 'default', name: 'shop-min-80' });
+  assert.deepEqual(created?.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid, o.controller]), [['PostgresCluster', 'shop', parent.metadata.uid, true]]);
+  assert.equal(created?.metadata.labels?.['postgres.keiailab.io/shard'], 'min-80');
+  assert.equal(await store.applyOwned(withNs, owner), 'unchanged', 'the apiserver\'s defaults equal the admitted spec');
+  assert.equal(await store.applyOwned({ ...withNs, spec: { ...(withNs.spec as object), instances: 3 } }, owner), 'configured');
+  assert.equal(((await store.get({ kind: 'PostgresCluster', namespace: 'default', name: 'shop-min-80' }))?.spec as { instances: number }).instances, 3);
+  await store.deleteOwned({ kind: 'PostgresCluster', namespace: 'default', name: 'shop-min-80' });
+  await store.deleteOwned({ kind: 'PostgresCluster', namespace: 'default', name: 'shop-min-80' });
+  for (let i = 0; i < 50 && (await store.get({ kind: 'PostgresCluster', namespace: 'default', name: 'shop-min-80' })); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await store.get({ kind: 'PostgresCluster', namespace: 'default', name: 'shop-min-80' }), undefined);
 });
