@@ -12,6 +12,7 @@ import { startStepWorker } from '../actors/queues/step-worker.js';
 import { openStepsQueue, bullConnection, removeJobsOf } from '../adapters/queues/steps-queue.js';
 import { cloneInstanceProcessor } from '../adapters/implementations/clone-step.js';
 import { runBackupProcessor, type BackupHosts } from '../adapters/backup/backup-step.js';
+import { verifyRestoreProcessor } from '../adapters/backup/verify-step.js';
 import { PermanentError } from '../actors/ports/errors.js';
 import type { Logger } from '../adapters/logging/logger.js';
 import type { ResourceKey, ResourceStore } from '../actors/ports/resource-store.js';
@@ -82,6 +83,9 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
       runBackup: o.backupHosts
         ? runBackupProcessor({ store, hosts: o.backupHosts })
         : async () => { throw new PermanentError('backups run on the local platform only for now (Kubernetes: not implemented yet)'); },
+      verifyRestore: o.backupHosts
+        ? verifyRestoreProcessor({ store, hosts: o.backupHosts })
+        : async () => { throw new PermanentError('restore rehearsals run on the local platform only for now (Kubernetes: not implemented yet)'); },
     },
     log: log.child({ component: 'worker' }),
     onJobDone: (name, outcome, ms) => metrics.job(name, outcome, ms),

@@ -7,6 +7,7 @@ import { OPERATOR_OWNED_PARAMETERS, PARAMETER_RULES, parameterProblems } from '.
 import { HBA_LINE_RULES, hbaProblems } from './pg-hba.js';
 import { reservedRoleRule } from './reserved-roles.js';
 import { BackupSpec, RecoverySpec } from './backup-repository.js';
+import { scheduleProblem } from './cron-schedule.js';
 
 export { OPERATOR_OWNED_PARAMETERS };
 
@@ -128,6 +129,26 @@ export const FailoverRecord = Type.Object({
   steps: Type.Array(Type.Object({ step: Type.String(), at: Type.String(), durationMs: Type.Optional(Type.Integer()) })),
 });
 
+export const RestoreVerificationRecord = Type.Object({
+  verified: Type.Boolean(),
+  reason: Type.String({ description: 'RestoreVerified, or why the rehearsal failed (RestoreFailed, ChecksumFailure, IndexCorruption, FingerprintMismatch, RehearsalFailed)' }),
+  message: Type.String(),
+  backup: Type.Optional(Type.String({ description: 'Backup label restored' })),
+  startedAt: Type.String(),
+  finishedAt: Type.Optional(Type.String()),
+  durationSeconds: Type.Optional(Type.Integer()),
+  tablesCompared: Type.Optional(Type.Integer()),
+});
+
+export const RestoreVerificationStatus = Type.Object({
+  phase: Type.String({ description: 'Waiting or Verifying' }),
+  nextRunAt: Type.Optional(Type.String()),
+  progress: Type.Optional(Type.String()),
+  last: Type.Optional(RestoreVerificationRecord),
+  history: Type.Optional(Type.Array(RestoreVerificationRecord, { maxItems: 50, description: 'The last spec.backup.verify.keep rehearsals, newest last' })),
+  machine: Type.Optional(Opaque({ description: 'Persisted snapshot of the restore rehearsal machine' })),
+});
+
 export const PostgresClusterStatus = Type.Object({
   phase: Type.Optional(Type.String()),
   phaseReason: Type.Optional(Type.String()),
@@ -140,7 +161,16 @@ export const PostgresClusterStatus = Type.Object({
   observedGeneration: Type.Optional(Type.Integer()),
   endpoints: Type.Optional(Type.Object({ readWrite: Type.Optional(Type.String()), readOnly: Type.Optional(Type.String()) })),
   machine: Type.Optional(Opaque({ description: 'Persisted statechart snapshot envelope; read by the operator on restart.' })),
+  restoreVerification: Type.Optional(RestoreVerificationStatus),
 });
+
+/** spec.backup.verify.schedule must be a cron expression croner reads, firing at most every few seconds. */
+function verifyScheduleProblems(spec: PostgresClusterSpec): { field: string; message: string }[] {
+  const schedule = spec.backup?.verify?.schedule;
+  if (schedule === undefined) return [];
+  const problem = scheduleProblem(schedule);
+  return problem ? [{ field: 'spec.backup.verify.schedule', message: `${JSON.stringify(schedule)} ${problem}; use e.g. "0 3 * * *" (daily at 03:00 UTC)` }] : [];
+}
 
 export type PostgresClusterSpec = Static<typeof PostgresClusterSpec>;
 export type PostgresClusterStatus = Static<typeof PostgresClusterStatus>;
@@ -173,6 +203,8 @@ export const postgresClusterDefinition: ResourceDefinition = {
   localChecks: (spec) => [
     ...parameterProblems((spec as PostgresClusterSpec).postgresql?.parameters ?? {}).map((message) => ({ field: 'spec.postgresql.parameters', message })),
     ...hbaProblems((spec as PostgresClusterSpec).postgresql?.pgHba ?? []).map(({ index, problem }) => ({ field: `spec.postgresql.pgHba[${index}]`, message: problem })),
+    // The CRD pattern checks the shape only; croner decides whether it is a schedule (the operator reads it the same way).
+    ...verifyScheduleProblems(spec as PostgresClusterSpec),
   ],
   printerColumns: [
     { name: 'Instances', type: 'integer', jsonPath: '.spec.instances' },

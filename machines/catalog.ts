@@ -9,6 +9,7 @@ import { backupMachine } from './backup/backup.machine.js';
 import { poolerMachine } from './pooler/pooler.machine.js';
 import { userMachine } from './user/user.machine.js';
 import { databaseMachine } from './database/database.machine.js';
+import { restoreVerifyMachine } from './restore-verify/restore-verify.machine.js';
 
 export interface CatalogEntry { id: string; machine: AnyStateMachine; summary: string; runsIn: string }
 
@@ -21,5 +22,6 @@ export const machineCatalog: CatalogEntry[] = [
   { id: 'user', machine: userMachine, runsIn: 'operator, one actor per PostgresUser', summary: "One role on the cluster's primary: attributes, memberships and password applied from a plan, drift corrected, dropped on delete when reclaimPolicy is delete." },
   { id: 'database', machine: databaseMachine, runsIn: 'operator, one actor per PostgresDatabase', summary: "One database on the cluster's primary: owner, extensions, schemas, grants and default privileges applied from a plan, drift corrected, dropped on delete when reclaimPolicy is delete." },
   { id: 'agent', machine: agentMachine, runsIn: 'instance agent (pgop instance)', summary: 'Bootstrap, lease-guarded start, supervision with backoff, self-fencing, promotion, demotion, rejoin.' },
+  { id: 'restoreVerify', machine: restoreVerifyMachine, runsIn: 'operator, attached to each PostgresCluster with spec.backup.verify', summary: 'Restore rehearsals: waiting for the schedule → verifying (restore the latest backup into a throwaway instance, pg_checksums, amcheck, table fingerprint) → waiting, the results kept.' },
   { id: 'pooler', machine: poolerMachine, runsIn: 'operator, one actor per Pooler', summary: 'PgBouncer in front of a cluster: apply (config, processes, reload, PAUSE/RESUME) on every spec or route change, retry, removal.' },
 ];

@@ -21,6 +21,7 @@ const sampleInputs: Record<string, unknown> = {
   pooler: { namespace: 'default', name: 'p', generation: 1, spec: { cluster: { name: 'demo' }, type: 'rw', instances: 1, paused: false, pgbouncer: { poolMode: 'session', defaultPoolSize: 20, maxClientConnections: 100 } } },
   user: { namespace: 'default', name: 'app', spec: { cluster: { name: 'demo' }, name: 'app', reclaimPolicy: 'delete' }, generation: 1 },
   database: { namespace: 'default', name: 'shop', spec: { cluster: { name: 'demo' }, name: 'shop', owner: 'app', reclaimPolicy: 'delete' }, generation: 1 },
+  restoreVerify: { namespace: 'default', name: 'demo', uid: 'uid-demo', schedule: '0 3 * * *', keep: 5 },
 };
 
 interface InvokeSite { node: AnyStateNode; id: string; src: string }

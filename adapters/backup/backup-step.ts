@@ -15,6 +15,7 @@ import type { BackupRequest, BackupResult, BackupProgress } from '../../machines
 import { STEP_KINDS } from '../../actors/queues/queue-names.js';
 import { BackupConfigError, PGBACKREST_BIN, renderPgbackrestConf } from './pgbackrest-config.js';
 import { withClient } from '../sql/connect.js';
+import { takeFingerprint } from './fingerprint.js';
 import { readFileSync, writeFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -150,6 +151,11 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
     done = await ours(await info());
     if (!done) throw new Error('pgbackrest reported success but info lists no backup annotated with this job');
   }
+  // Rows per table at a recorded WAL position after the backup, for restore rehearsals; `check` then switches and
+  // archives the WAL segment holding that position, so a rehearsal can replay to it.
+  await progress({ percent: 100, detail: 'recording the table fingerprint', startedAt });
+  const fingerprint = await takeFingerprint({ host: primary.runDir, port: primary.port, user: SUPERUSER, password }, () => new Date().toISOString());
+  await tool(['check']);
   const after = await info();
   const kept = new Set(after.map((b) => b.label));
   const walStart = done.archive.start ?? '';
@@ -162,5 +168,6 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
     timeline: walStart ? parseInt(walStart.slice(0, 8), 16) : 0,
     sizeBytes: done.info.size, repositorySizeBytes: done.info.repository.size,
     expired: before.map((b) => b.label).filter((l) => !kept.has(l)),
+    fingerprint,
   };
 }
