@@ -4,6 +4,8 @@
 // rerouted). This is a composition root: it wires adapters (metrics, inspector, queues) into the runtime's ports.
 import type { ClusterSnapshot } from '../machines/cluster/cluster.selectors.js';
 import type { ClusterMachine } from '../machines/cluster/cluster.machine.js';
+import type { BackupSnapshot } from '../machines/backup/backup.selectors.js';
+import type { RestoreVerifySnapshot } from '../machines/restore-verify/restore-verify.selectors.js';
 import { withDurations } from '../actors/bindings/postgrescluster.binding.js';
 import type { Notice } from '../actors/binding.js';
 import { startRuntime, type Runtime } from '../actors/runtime.js';
@@ -75,6 +77,12 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
     ...(o.poolers ? { poolers: o.poolers } : {}),
   };
   const holder: { runtime?: Runtime } = {};
+  const backupMetrics = (key: ResourceKey, before: BackupSnapshot | undefined, after: BackupSnapshot) => {
+    const c = after.context;
+    if (c.result) metrics.backupSucceeded({ namespace: key.namespace, cluster: c.cluster, ...c.result });
+    // A failure is news only when it happens, not when a failed job's actor is restored.
+    else if (before && after.matches('failed') && !before.matches('failed')) metrics.backupFailed(key.namespace, c.cluster, new Date());
+  };
   const worker = process.env.PGOP_WORKERS === 'external' ? undefined : startStepWorker({
     connection: bullConnection(o.redisUrl),
     processors: {
@@ -102,7 +110,20 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
       ...(inspector ? { inspectorUrl: `ws://127.0.0.1:${inspector.port}` } : {}),
       ...(o.crashAt ? { crashAt: o.crashAt } : {}),
     }),
+    onAttachedSnapshot: (machineId, key, before, after) => {
+      if (machineId !== 'restoreVerify') return;
+      const last = (after as RestoreVerifySnapshot).context.history.at(-1);
+      if (!last) return;
+      metrics.restoreVerified({ namespace: key.namespace, cluster: key.name, verified: last.verified, finishedAt: last.finishedAt ?? last.startedAt, durationSeconds: last.durationSeconds });
+      const previous = (before as RestoreVerifySnapshot | undefined)?.context.history.at(-1);
+      if (before && JSON.stringify(previous) !== JSON.stringify(last)) {
+        const line = { resource: `${key.kind}/${key.namespace}/${key.name}`, rehearsal: last };
+        if (last.verified) log.info(line, `restore rehearsal of ${last.backup ?? '?'} verified`);
+        else log.warn(line, `restore rehearsal failed: ${last.reason}: ${last.message}`);
+      }
+    },
     onSnapshot: (key, before, after) => {
+      if (key.kind === 'BackupJob') { backupMetrics(key, before as BackupSnapshot | undefined, after as BackupSnapshot); return; }
       if (key.kind !== CLUSTER_KIND || !before) return;
       const [b, a] = [before as ClusterSnapshot, after as ClusterSnapshot];
       const known = new Set(b.context.history.map((p) => JSON.stringify(p)));

@@ -82,7 +82,12 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
     token,
     status,
     onError: (err, path) => log.error({ err: err.message, path }, 'agent API request failed'),
-    metrics: async () => { metrics.update(await status()); return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }; },
+    metrics: async () => {
+      const s = await status();
+      metrics.update(s);
+      metrics.updateArchive(s, rt.spec().backup ? rt.spec().dataDir : null);
+      return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+    },
     actions: {
       promote: async () => {
         if (faults().promoteFails) throw new Error('promotion refused (drill: promoteFails)');

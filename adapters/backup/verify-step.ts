@@ -114,7 +114,7 @@ async function rehearse(deps: VerifyStepDeps, req: VerifyRequest, progress: Prog
       '-D', dataDir, '-c', 'listen_addresses=', '-c', `unix_socket_directories=${socketDir}`, '-c', `hba_file=${hba}`, '-c', `port=${port}`,
       // Never archive from a throwaway copy, never wait for standbys, never reach for the source's TLS files or primary.
       '-c', 'archive_mode=off', '-c', 'synchronous_standby_names=', '-c', 'ssl=off', '-c', 'primary_conninfo=', '-c', 'logging_collector=off',
-      '-c', 'max_wal_senders=0', '-c', 'wal_level=replica', '-c', 'hot_standby=on',
+      // (max_connections, max_wal_senders and the like stay as backed up: recovery refuses lower values.)
     ], { stdio: ['ignore', log, log], cwd: '/', ...(user ? { uid: user.uid, gid: user.gid } : {}) });
     closeSync(log);
     const child = postgres;
@@ -124,7 +124,13 @@ async function rehearse(deps: VerifyStepDeps, req: VerifyRequest, progress: Prog
     const deadline = Date.now() + (deps.replayTimeoutMs ?? 3600_000);
     for (;;) {
       if (exit) {
-        const tail = (() => { try { return lastLines(readFileSync(logFile, 'utf8'), 4); } catch { return ''; } })();
+        const tail = (() => {
+          try {
+            const lines = readFileSync(logFile, 'utf8').trim().split('\n');
+            const severe = lines.filter((l) => /\b(FATAL|PANIC|ERROR):/.test(l));
+            return (severe.length ? severe : lines).slice(-3).join(' | ');
+          } catch { return ''; }
+        })();
         return result(false, 'RestoreFailed', `the restored copy of ${latest.label} did not start or replay: ${exit}: ${tail}`, extra);
       }
       if (signal.aborted) throw new Error('rehearsal aborted');
