@@ -15,6 +15,7 @@ import { openStepsQueue, bullConnection, removeJobsOf } from '../adapters/queues
 import { cloneInstanceProcessor } from '../adapters/implementations/clone-step.js';
 import { runBackupProcessor, type BackupHosts } from '../adapters/backup/backup-step.js';
 import { verifyRestoreProcessor } from '../adapters/backup/verify-step.js';
+import { runBackupViaAgentProcessor } from '../adapters/backup/agent-backup-step.js';
 import { PermanentError } from '../actors/ports/errors.js';
 import type { Logger } from '../adapters/logging/logger.js';
 import type { ResourceKey, ResourceStore } from '../actors/ports/resource-store.js';
@@ -88,9 +89,10 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
     processors: {
       cloneInstance: cloneInstanceProcessor(clusterDeps(deps,
         async (c) => (holder.runtime?.snapshot(clusterKey(c)) as ClusterSnapshot | undefined)?.context.currentPrimary ?? null)),
+      // Where the worker cannot reach the data directories (Kubernetes), the primary's agent runs pgBackRest.
       runBackup: o.backupHosts
         ? runBackupProcessor({ store, hosts: o.backupHosts })
-        : async () => { throw new PermanentError('backups run on the local platform only for now (Kubernetes: not implemented yet)'); },
+        : runBackupViaAgentProcessor({ store, agent: (c, instance) => platform.agent(c, instance) }),
       verifyRestore: o.backupHosts
         ? verifyRestoreProcessor({ store, hosts: o.backupHosts })
         : async () => { throw new PermanentError('restore rehearsals run on the local platform only for now (Kubernetes: not implemented yet)'); },

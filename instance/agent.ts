@@ -13,6 +13,7 @@ import { InstanceRuntime } from './runtime.js';
 import { PostgresSupervisor } from './supervisor.js';
 import { collectStatus, stateName } from './status.js';
 import { createAgentMetrics } from './metrics.js';
+import { backupHere, parseBackupRequest } from './backup-action.js';
 import { startAgentApi } from './http-api.js';
 import { checkHandoverTo, checkReason } from './api-auth.js';
 import { readSecret } from './files.js';
@@ -116,6 +117,11 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
       checkpoint: async () => {
         await withClient(rt.superuser(), (c) => c.query('CHECKPOINT'), 60_000);
         return { checkpoint: true };
+      },
+      // Kubernetes backups: the operator's worker asks the primary's agent, which has the data directory.
+      backup: async (body) => {
+        if (actor.getSnapshot().context.role !== 'primary') throw new Error(`${rt.spec().name} is not the primary`);
+        return backupHere(rt.spec(), rt.user, parseBackupRequest(body));
       },
     },
   });

@@ -40,7 +40,7 @@ export const ANNOTATION = 'pgop-backupjob';
 export const describeRepository = (r: RepositorySpec): string =>
   r.posix ? `posix:${r.posix.path}` : r.s3 ? `s3://${r.s3.bucket}${r.s3.path}` : 'unknown';
 
-interface InfoBackup {
+export interface InfoBackup {
   label: string;
   type: 'full' | 'diff' | 'incr';
   archive: { start: string | null; stop: string | null };
@@ -158,16 +158,22 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
   await tool(['check']);
   const after = await info();
   const kept = new Set(after.map((b) => b.label));
+  return backupResult(done, {
+    instance: standby?.name ?? primary.name, stanza, repository: describeRepository(spec.backup.repository),
+    expired: before.map((b) => b.label).filter((l) => !kept.has(l)), fingerprint,
+  });
+}
+
+/** A backup as pgBackRest's `info` lists it, as the BackupJob records it. */
+export function backupResult(done: InfoBackup, o: Pick<BackupResult, 'instance' | 'stanza' | 'repository' | 'expired' | 'fingerprint'>): BackupResult {
   const walStart = done.archive.start ?? '';
   return {
-    label: done.label, type: done.type, instance: standby?.name ?? primary.name, stanza,
-    repository: describeRepository(spec.backup.repository),
+    label: done.label, type: done.type, instance: o.instance, stanza: o.stanza, repository: o.repository,
     startedAt: new Date(done.timestamp.start * 1000).toISOString(), stoppedAt: new Date(done.timestamp.stop * 1000).toISOString(),
     durationSeconds: Math.max(0, done.timestamp.stop - done.timestamp.start),
     startLsn: done.lsn.start, stopLsn: done.lsn.stop, walStart, walEnd: done.archive.stop ?? '',
     timeline: walStart ? parseInt(walStart.slice(0, 8), 16) : 0,
     sizeBytes: done.info.size, repositorySizeBytes: done.info.repository.size,
-    expired: before.map((b) => b.label).filter((l) => !kept.has(l)),
-    fingerprint,
+    expired: o.expired, ...(o.fingerprint ? { fingerprint: o.fingerprint } : {}),
   };
 }

@@ -13,6 +13,7 @@ import { LocalCluster, stateDir } from '../../tests/helpers/cli.js';
 import { query, uriFor } from '../../tests/helpers/sql.js';
 import type { BackupJob } from '../../crds/backupjob.js';
 import { postgresUser } from '../../adapters/os/os-user.js';
+import { REPLICATION_USER } from '../../adapters/instance/spec.js';
 
 const { values } = parseArgs({ options: {
   scale: { type: 'string', default: '30' },
@@ -22,10 +23,10 @@ const scale = values.smoke ? 1 : Number(values.scale);
 const pgUser = postgresUser();
 const asPostgres = pgUser ? { uid: pgUser.uid, gid: pgUser.gid } : {};
 
-function run(bin: string, args: string[], env: Record<string, string> = {}): Promise<void> {
+function run(bin: string, args: string[], env: Record<string, string> = {}, as: 'postgres' | 'me' = 'postgres'): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(bin, args, { env: { ...process.env, ...env }, maxBuffer: 64 << 20, cwd: '/', ...asPostgres },
-      (err, _out, stderr) => (err ? reject(new Error(`${bin} ${args.slice(0, 3).join(' ')}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`)) : resolve()));
+    execFile(bin, args, { env: { ...process.env, ...env }, maxBuffer: 64 << 20, cwd: '/', ...(as === 'postgres' ? asPostgres : {}) },
+      (err, _out, stderr) => (err ? reject(new Error(`${bin.split('/').pop()}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`)) : resolve()));
   });
 }
 const timed = async (fn: () => Promise<unknown>): Promise<number> => { const t = process.hrtime.bigint(); await fn(); return Number(process.hrtime.bigint() - t) / 1e9; };
@@ -62,8 +63,10 @@ try {
   const pgopBackup = await timed(() => source.ok(['local', 'backup', 'bsrc', '--type', 'full', '--wait', '--timeout', '3600']));
   const conf = join(spec.runDir, 'pgbackrest.conf');
   const byHand = await timed(() => run('pgbackrest', [`--config=${conf}`, '--stanza=default_bsrc', 'backup', '--type=full'], { PGPASSWORD: password }));
-  const basebackupDir = owned(join(scratch, 'basebackup'));
-  const basebackup = await timed(() => run(join(spec.pgBinDir, 'pg_basebackup'), ['-h', spec.runDir, '-p', String(spec.port), '-U', 'postgres', '-D', basebackupDir, '-Ft', '-X', 'stream', '-c', 'fast'], { PGPASSWORD: password }));
+  const basebackupDir = join(scratch, 'basebackup');
+  // As replicas clone: the replication role over TLS (the only way pg_hba lets it in).
+  const replication = uriFor(REPLICATION_USER, source.secret('replication'), spec.port, 'postgres', source.caFile());
+  const basebackup = await timed(() => run(join(spec.pgBinDir, 'pg_basebackup'), ['-d', replication, '-D', basebackupDir, '-Ft', '-X', 'stream', '-c', 'fast'], {}, 'me'));
   const jobs = (JSON.parse(await source.ok(['local', 'get', 'backupjob', '-o', 'json'])) as { items: BackupJob[] }).items;
   const newest = jobs.map((j) => j.status?.backupId ?? '').sort().at(-1) ?? '';
 
