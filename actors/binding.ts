@@ -6,6 +6,7 @@ import type { AnyStateMachine, EventFromLogic, InputFrom, SnapshotFrom } from 'x
 import type { Resource } from '../crds/definition.js';
 import type { MachineId } from '../machines/shared/versions.js';
 import type { ResourceKey, ResourceReader } from './ports/resource-store.js';
+import type { ConditionIntent } from '../machines/shared/conditions.js';
 
 /** What `machine.provide()` takes: the effect slots a binding's implementations factory fills. */
 export type ImplementationsOf<M extends AnyStateMachine> = Parameters<M['provide']>[0];
@@ -41,6 +42,20 @@ export interface KindBinding<M extends AnyStateMachine> {
   watches?: readonly Trigger[];
   /** Events to record when a snapshot follows another (phase changes, finished plans). Pure. */
   notices?(before: SnapshotFrom<M> | undefined, after: SnapshotFrom<M>): Notice[];
+  /**
+   * Set for a second machine attached to objects of `kind` (e.g. restore rehearsals of a PostgresCluster). It runs
+   * in the object's lane beside the kind's own machine, only while `runsFor` holds; `status` is the value of
+   * `status[field]`, where its snapshot is kept too; `conditions` are merged into the object's conditions. The
+   * kind's own status writes carry that field and those condition types over. It adds no finalizer.
+   */
+  attached?: AttachedTo<M>;
+}
+
+export interface AttachedTo<M extends AnyStateMachine> {
+  field: string;
+  conditionTypes: readonly string[];
+  runsFor(resource: Resource): boolean;
+  conditions(snapshot: SnapshotFrom<M>): ConditionIntent[];
 }
 
 /** The runtime as the implementations of a kind may see it: other actors' snapshots and a way to send them events. */

@@ -9,6 +9,7 @@ import type { Logger } from './ports/logger.js';
 import type { KindBinding, Notice } from './binding.js';
 import { envelope, readEnvelope } from './persistence/envelope.js';
 import { SerializedWriter } from './persistence/serialized-writer.js';
+import { conditionsOfTypes, upsertConditions, type Condition } from './status/conditions.js';
 
 export type { KindBinding } from './binding.js';
 
@@ -31,6 +32,8 @@ export interface ControllerOptions {
   onWriteError?: (e: unknown) => void;
   /** The object's machine finished its deletion: clean up what is keyed on its uid (queued jobs). */
   onFinished?: (key: ResourceKey, uid: string) => Promise<void>;
+  /** Status fields and condition types attached machines own: this controller's writes carry them over. */
+  carried?: { fields: readonly string[]; conditionTypes: readonly string[] };
 }
 
 export class ResourceController<M extends AnyStateMachine> {
@@ -54,9 +57,22 @@ export class ResourceController<M extends AnyStateMachine> {
     const key = keyOfResource(resource);
     const id = keyString(key);
     if (this.blocked.has(id)) return;
+    const attached = this.binding.attached;
+    if (attached && (resource.metadata.deletionTimestamp || !attached.runsFor(resource))) {
+      await this.release(id);
+      // Switched off (not deleted): its record and conditions go too, or the owner's writes would carry them on.
+      const status = resource.status as Record<string, unknown> | undefined;
+      if (!resource.metadata.deletionTimestamp && status?.[attached.field] !== undefined) {
+        await this.store.patchStatus(key, (current) => {
+          const { [attached.field]: _gone, ...rest } = current;
+          return { ...rest, conditions: ((current.conditions as Condition[] | undefined) ?? []).filter((c) => !attached.conditionTypes.includes(c.type)) };
+        });
+      }
+      return;
+    }
     let held = this.held.get(id);
     if (!held) {
-      if (!resource.metadata.deletionTimestamp) await this.store.addFinalizer(key, FINALIZER);
+      if (!resource.metadata.deletionTimestamp && !attached) await this.store.addFinalizer(key, FINALIZER);
       const created = await this.spawn(resource);
       if (!created) return;
       held = created;
@@ -100,7 +116,9 @@ export class ResourceController<M extends AnyStateMachine> {
     const key = keyOfResource(resource);
     const id = keyString(key);
     const log = this.log.child({ resource: id, machine: this.binding.machineId });
-    const stored = readEnvelope(this.binding.machineId, (resource.status as { machine?: unknown } | undefined)?.machine,
+    const root = resource.status as Record<string, unknown> | undefined;
+    const home = (this.binding.attached ? root?.[this.binding.attached.field] : root) as { machine?: unknown } | undefined;
+    const stored = readEnvelope(this.binding.machineId, home?.machine,
       { uid: resource.metadata.uid ?? '', generation: resource.metadata.generation ?? 1 });
     if (stored.kind === 'incompatible') return this.refuse(key, stored.reason, log);
     const machine = (this.options.machine ?? this.binding.machine) as M;
@@ -139,6 +157,20 @@ export class ResourceController<M extends AnyStateMachine> {
     const done = (snap as { status: string }).status === 'done';
     const persisted = actor.getPersistedSnapshot();
     const now = this.now();
+    const saved = envelope(this.binding.machineId, this.binding.generationOf(snap), persisted, now);
+    const attached = this.binding.attached;
+    if (attached) {
+      // Only its own field and conditions: the rest of the status belongs to the kind's own machine.
+      const value = this.binding.status(snap, {}, now);
+      const intents = attached.conditions(snap);
+      await this.store.patchStatus(key, (current) => ({
+        ...current,
+        [attached.field]: { ...value, machine: saved },
+        conditions: upsertConditions(current.conditions as Condition[] | undefined, attached.conditionTypes, intents, now, (current.observedGeneration as number | undefined) ?? 0),
+      }));
+      if (done) setImmediate(() => { void this.release(keyString(key)); });
+      return;
+    }
     const previous = (await this.store.get(key))?.status as Record<string, unknown> | undefined;
     const own = this.binding.status(snap, previous ?? {}, now);
     const extra = this.options.extraStatus ? await this.options.extraStatus(key) : {};
@@ -147,7 +179,13 @@ export class ResourceController<M extends AnyStateMachine> {
       ? { conditions: [...(own.conditions as { type: string }[]), ...(extra.conditions as { type: string }[]).filter((c) => !(own.conditions as { type: string }[]).some((o) => o.type === c.type))] }
       : {};
     const status = { ...own, ...extra, ...conditions };
-    await this.store.patchStatus(key, () => ({ ...status, machine: envelope(this.binding.machineId, this.binding.generationOf(snap), persisted, now) }));
+    const carried = this.options.carried;
+    await this.store.patchStatus(key, (current) => ({
+      ...status,
+      ...(carried ? Object.fromEntries(carried.fields.filter((f) => current[f] !== undefined).map((f) => [f, current[f]])) : {}),
+      ...(carried?.conditionTypes.length ? { conditions: [...(status.conditions as Condition[] | undefined ?? []), ...conditionsOfTypes(current.conditions, carried.conditionTypes)] } : {}),
+      machine: saved,
+    }));
     if (done) {
       // Cleanup must not hold the deletion: a job left behind expires on its own (removeOnComplete/removeOnFail).
       if (uid) await this.options.onFinished?.(key, uid).catch((e: unknown) => this.log.error({ resource: keyString(key), err: (e as Error).message }, 'cleanup after deletion failed'));
@@ -161,6 +199,11 @@ export class ResourceController<M extends AnyStateMachine> {
     this.blocked.add(keyString(key));
     log.error({ reason }, 'persisted snapshot not restorable; leaving the resource untouched');
     const now = this.now().toISOString();
+    const attached = this.binding.attached;
+    if (attached) {
+      await this.store.patchStatus(key, (s) => ({ ...s, [attached.field]: { phase: 'Failed', message: `persisted machine snapshot cannot be restored: ${reason}` } }));
+      return undefined;
+    }
     await this.store.patchStatus(key, (s) => ({
       ...s,
       phase: 'Failed',

@@ -26,6 +26,8 @@ export interface RuntimeOptions<D> {
   onNotice?: (key: ResourceKey, notice: Notice) => void;
   /** Called with each new snapshot of a kind's actor, for per-kind wiring in the composition root. */
   onSnapshot?: (key: ResourceKey, before: unknown, after: unknown) => void;
+  /** The same for attached machines (a second machine on an object, e.g. restore rehearsals), by machine id. */
+  onAttachedSnapshot?: (machineId: string, key: ResourceKey, before: unknown, after: unknown) => void;
   /** An object's machine finished its deletion (before its finalizer goes): remove its queued jobs. */
   onFinished?: (key: ResourceKey, uid: string) => Promise<void>;
   resyncMs?: number;
@@ -51,11 +53,29 @@ export async function startRuntime<D>(o: RuntimeOptions<D>): Promise<Runtime> {
       return { kind: k, namespace, name: rest.join('/') };
     }),
   };
+  // Attached machines (a second machine on the same objects, its own status field) run in their owner's lanes.
+  const attached = new Map<string, ResourceController<AnyStateMachine>[]>();
+  const carried = (kind: string) => {
+    const regs = o.registrations.filter((r) => r.binding.kind === kind && r.binding.attached);
+    return { fields: regs.map((r) => r.binding.attached!.field), conditionTypes: regs.flatMap((r) => [...r.binding.attached!.conditionTypes]) };
+  };
   for (const reg of o.registrations) {
     const { binding } = reg;
-    if (controllers.has(binding.kind)) throw new Error(`two bindings registered for ${binding.kind}`);
     const machine = binding.machine.provide(reg.implementations(o.deps, view));
+    if (binding.attached) {
+      attached.set(binding.kind, [...(attached.get(binding.kind) ?? []), new ResourceController(binding, store, log, {
+        machine,
+        ...(o.now ? { now: o.now } : {}),
+        ...(o.inspect ? { inspect: o.inspect } : {}),
+        ...(o.onNotice ? { onNotice: o.onNotice } : {}),
+        onSnapshot: (key, before, after) => o.onAttachedSnapshot?.(binding.machineId, key, before, after),
+        onWriteError: () => o.metrics?.reconcileError(binding.kind),
+      })]);
+      continue;
+    }
+    if (controllers.has(binding.kind)) throw new Error(`two bindings registered for ${binding.kind}`);
     controllers.set(binding.kind, new ResourceController(binding, store, log, {
+      carried: carried(binding.kind),
       machine,
       ...(o.now ? { now: o.now } : {}),
       ...(o.inspect ? { inspect: o.inspect } : {}),
@@ -85,6 +105,7 @@ export async function startRuntime<D>(o: RuntimeOptions<D>): Promise<Runtime> {
       return lanes.run(id, async () => {
         const r = await store.get(key);
         if (r) await ctl.sync(r); else await ctl.release(id);
+        for (const a of attached.get(key.kind) ?? []) { if (r) await a.sync(r); else await a.release(id); }
       });
     }
     if (unimplemented.includes(key.kind)) {
@@ -114,9 +135,14 @@ export async function startRuntime<D>(o: RuntimeOptions<D>): Promise<Runtime> {
       if (stopped) return;
       const objects = await store.list(kind);
       // Through the lanes, so a resync never overlaps a watch-driven sync of the same object.
-      await Promise.all(objects.map((r) => lanes.run(keyString(keyOfResource(r)), () => ctl.sync(r))));
+      const extra = attached.get(kind) ?? [];
+      await Promise.all(objects.map((r) => lanes.run(keyString(keyOfResource(r)), async () => {
+        await ctl.sync(r);
+        for (const a of extra) await a.sync(r);
+      })));
       const seen = new Set(objects.map((r) => keyString(keyOfResource(r))));
       for (const id of ctl.keys()) if (!seen.has(id)) await lanes.run(id, () => ctl.release(id));
+      for (const a of extra) for (const id of a.keys()) if (!seen.has(id)) await lanes.run(id, () => a.release(id));
       o.metrics?.actors(kind, ctl.size);
     }
     for (const kind of unimplemented) {
@@ -145,6 +171,7 @@ export async function startRuntime<D>(o: RuntimeOptions<D>): Promise<Runtime> {
       await unwatch();
       await lanes.idle();
       for (const ctl of controllers.values()) await ctl.stopAll();
+      for (const list of attached.values()) for (const a of list) await a.stopAll();
     },
   };
 }

@@ -17,6 +17,8 @@ import type { PlanPlatform } from '../adapters/platform.js';
 import type { Logger } from '../adapters/logging/logger.js';
 import { backupJobBinding } from '../actors/bindings/backupjob.binding.js';
 import { createBackupImplementations } from '../adapters/implementations/backup.impl.js';
+import { restoreVerifyBinding } from '../actors/bindings/restore-verify.binding.js';
+import { createRestoreVerifyImplementations } from '../adapters/implementations/restore-verify.impl.js';
 import type { BackupHosts } from '../adapters/backup/backup-step.js';
 import type { SecretStore } from '../adapters/secrets/secret-store.js';
 import { postgresUserBinding } from '../actors/bindings/postgresuser.binding.js';
@@ -76,6 +78,7 @@ export const registrations: readonly KindRegistration<OperatorDeps>[] = [
       async (c) => (runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined)?.context.currentPrimary ?? null)),
     { extraStatus: async (key, deps) => deps.clusterExtraStatus?.(key) ?? {} }),
   register(backupJobBinding, (deps: OperatorDeps) => createBackupImplementations({ steps: deps.steps })),
+  register(restoreVerifyBinding, (deps: OperatorDeps) => createRestoreVerifyImplementations({ steps: deps.steps })),
   register(poolerBinding, (deps: OperatorDeps, runtime) => createPoolerImplementations({
     poolers: deps.poolers, platform: deps.platform, log: deps.log,
     clusterSnapshot: (c) => runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined,

@@ -4,6 +4,8 @@
 // rerouted). This is a composition root: it wires adapters (metrics, inspector, queues) into the runtime's ports.
 import type { ClusterSnapshot } from '../machines/cluster/cluster.selectors.js';
 import type { ClusterMachine } from '../machines/cluster/cluster.machine.js';
+import type { BackupSnapshot } from '../machines/backup/backup.selectors.js';
+import type { RestoreVerifySnapshot } from '../machines/restore-verify/restore-verify.selectors.js';
 import { withDurations } from '../actors/bindings/postgrescluster.binding.js';
 import type { Notice } from '../actors/binding.js';
 import { startRuntime, type Runtime } from '../actors/runtime.js';
@@ -12,6 +14,8 @@ import { startStepWorker } from '../actors/queues/step-worker.js';
 import { openStepsQueue, bullConnection, removeJobsOf } from '../adapters/queues/steps-queue.js';
 import { cloneInstanceProcessor } from '../adapters/implementations/clone-step.js';
 import { runBackupProcessor, type BackupHosts } from '../adapters/backup/backup-step.js';
+import { verifyRestoreProcessor } from '../adapters/backup/verify-step.js';
+import { runBackupViaAgentProcessor } from '../adapters/backup/agent-backup-step.js';
 import { PermanentError } from '../actors/ports/errors.js';
 import type { Logger } from '../adapters/logging/logger.js';
 import type { ResourceKey, ResourceStore, OwnedResourceWriter } from '../actors/ports/resource-store.js';
@@ -74,14 +78,24 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
     ...(o.poolers ? { poolers: o.poolers } : {}),
   };
   const holder: { runtime?: Runtime } = {};
+  const backupMetrics = (key: ResourceKey, before: BackupSnapshot | undefined, after: BackupSnapshot) => {
+    const c = after.context;
+    if (c.result) metrics.backupSucceeded({ namespace: key.namespace, cluster: c.cluster, ...c.result });
+    // A failure is news only when it happens, not when a failed job's actor is restored.
+    else if (before && after.matches('failed') && !before.matches('failed')) metrics.backupFailed(key.namespace, c.cluster, new Date());
+  };
   const worker = process.env.PGOP_WORKERS === 'external' ? undefined : startStepWorker({
     connection: bullConnection(o.redisUrl),
     processors: {
       cloneInstance: cloneInstanceProcessor(clusterDeps(deps,
         async (c) => (holder.runtime?.snapshot(clusterKey(c)) as ClusterSnapshot | undefined)?.context.currentPrimary ?? null)),
+      // Where the worker cannot reach the data directories (Kubernetes), the primary's agent runs pgBackRest.
       runBackup: o.backupHosts
         ? runBackupProcessor({ store, hosts: o.backupHosts })
-        : async () => { throw new PermanentError('backups run on the local platform only for now (Kubernetes: not implemented yet)'); },
+        : runBackupViaAgentProcessor({ store, agent: (c, instance) => platform.agent(c, instance) }),
+      verifyRestore: o.backupHosts
+        ? verifyRestoreProcessor({ store, hosts: o.backupHosts })
+        : async () => { throw new PermanentError('restore rehearsals run on the local platform only for now (Kubernetes: not implemented yet)'); },
     },
     log: log.child({ component: 'worker' }),
     onJobDone: (name, outcome, ms) => metrics.job(name, outcome, ms),
@@ -98,7 +112,20 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
       ...(inspector ? { inspectorUrl: `ws://127.0.0.1:${inspector.port}` } : {}),
       ...(o.crashAt ? { crashAt: o.crashAt } : {}),
     }),
+    onAttachedSnapshot: (machineId, key, before, after) => {
+      if (machineId !== 'restoreVerify') return;
+      const last = (after as RestoreVerifySnapshot).context.history.at(-1);
+      if (!last) return;
+      metrics.restoreVerified({ namespace: key.namespace, cluster: key.name, verified: last.verified, finishedAt: last.finishedAt ?? last.startedAt, durationSeconds: last.durationSeconds });
+      const previous = (before as RestoreVerifySnapshot | undefined)?.context.history.at(-1);
+      if (before && JSON.stringify(previous) !== JSON.stringify(last)) {
+        const line = { resource: `${key.kind}/${key.namespace}/${key.name}`, rehearsal: last };
+        if (last.verified) log.info(line, `restore rehearsal of ${last.backup ?? '?'} verified`);
+        else log.warn(line, `restore rehearsal failed: ${last.reason}: ${last.message}`);
+      }
+    },
     onSnapshot: (key, before, after) => {
+      if (key.kind === 'BackupJob') { backupMetrics(key, before as BackupSnapshot | undefined, after as BackupSnapshot); return; }
       if (key.kind !== CLUSTER_KIND || !before) return;
       const [b, a] = [before as ClusterSnapshot, after as ClusterSnapshot];
       const known = new Set(b.context.history.map((p) => JSON.stringify(p)));

@@ -37,6 +37,10 @@ test('each bad field is named with a fix', () => {
     [{ certificates: { serverCASecret: 'my-ca' } }, 'spec.certificates.serverCASecret', /set serverTLSSecret too/],
     [{ certificates: { serverTLSSecret: '../etc/x' } }, 'spec.certificates.serverTLSSecret', /pattern|must match/],
     [{ postgresql: { parameters: { ssl_key_file: '/tmp/k' } } }, 'spec.postgresql.parameters', /parameter ssl_key_file is managed by the operator/],
+    [{ backup: { repository: { posix: { path: '/r' } }, verify: { schedule: '0 3 * * *; rm -rf /' } } }, 'spec.backup.verify.schedule', /cron expression/],
+    [{ backup: { repository: { posix: { path: '/r' } }, verify: { schedule: '0 3 * * * * * *' } } }, 'spec.backup.verify.schedule', /cron expression/],
+    [{ backup: { repository: { posix: { path: '/r' } }, verify: { schedule: '* * * * * *' } } }, 'spec.backup.verify.schedule', /more often than every 10 s/],
+    [{ backup: { repository: { posix: { path: '/r' } }, verify: { schedule: '0 3 * * *', keep: 0 } } }, 'spec.backup.verify.keep', /at least 1/],
   ];
   for (const [spec, field, message] of cases) {
     const e = refused(cluster(spec));

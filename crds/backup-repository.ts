@@ -58,9 +58,22 @@ export const Retention = Strict({
   days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650, description: 'Full backups younger than this many days are kept' })),
 });
 
+/** Cron as croner reads it: 5 fields, or 6 with seconds first; names (MON, JAN) and ? L W # allowed. */
+export const CRON_PATTERN = '^[0-9A-Za-z*/,?#-]+( [0-9A-Za-z*/,?#-]+){4,5}$';
+
+export const VerifySpec = Strict({
+  schedule: Type.String({
+    pattern: CRON_PATTERN, maxLength: 120,
+    description: 'When to rehearse a restore of the latest backup: cron, 5 fields or 6 with seconds first (UTC)',
+    [HINT]: 'must be a cron expression such as "0 3 * * *" (5 fields) or "0 0 3 * * *" (6 fields, seconds first)',
+  }),
+  keep: Type.Integer({ minimum: 1, maximum: 50, default: 5, description: 'Rehearsal results kept in status.restoreVerification.history (newest last)' }),
+});
+
 export const BackupSpec = Strict({
   repository: Repository,
   retention: Type.Optional(Retention),
+  verify: Type.Optional(VerifySpec),
 });
 
 export const RecoveryTarget = Strict({
@@ -80,6 +93,7 @@ export const RecoverySpec = Strict({
 
 export type RepositorySpec = Static<typeof Repository>;
 export type BackupSpec = Static<typeof BackupSpec>;
+export type VerifySpec = Static<typeof VerifySpec>;
 export type RecoverySpec = Static<typeof RecoverySpec>;
 export type RecoveryTarget = Static<typeof RecoveryTarget>;
 

@@ -29,6 +29,14 @@ export const BackupJobSpec = Strict({
   ],
 });
 
+/** Rows per user table right after the backup, at a recorded WAL position: what a restore rehearsal must find. */
+export const TableFingerprint = Type.Object({
+  lsn: Type.String({ description: 'WAL position of the snapshot the rows were counted in; rehearsals replay exactly to it' }),
+  takenAt: Type.String(),
+  tables: Type.Array(Type.Object({ database: Type.String(), schema: Type.String(), table: Type.String(), rows: Type.Integer() }), { maxItems: 500 }),
+  tablesTotal: Type.Integer({ description: 'User tables found; only the first 500 by name are recorded' }),
+});
+
 export const BackupJobStatus = Type.Object({
   ...CommonStatus,
   startedAt: Type.Optional(Type.String()),
@@ -52,9 +60,11 @@ export const BackupJobStatus = Type.Object({
   percent: Type.Optional(Type.Number()),
   bytesDone: Type.Optional(Type.Integer()),
   bytesTotal: Type.Optional(Type.Integer()),
+  fingerprint: Type.Optional(TableFingerprint),
 });
 
 export type BackupJobSpec = Static<typeof BackupJobSpec>;
+export type TableFingerprint = Static<typeof TableFingerprint>;
 export type BackupJob = Resource<BackupJobSpec, Static<typeof BackupJobStatus>>;
 
 export const backupJobDefinition: ResourceDefinition = {

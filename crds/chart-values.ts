@@ -28,6 +28,13 @@ export const ChartValues = Obj({
   }),
   // PgBouncer pods of Poolers run `pgop pooler` from this image ('' = the operator's own image, which carries PgBouncer).
   pooler: Obj({ image: Type.String({ maxLength: 512, pattern: '^(|[^\\s]+)$' }) }),
+  backupAlerts: Obj({
+    maxBackupAgeHours: Type.Integer({ minimum: 1, maximum: 8760 }),
+    maxBackupDurationMinutes: Type.Integer({ minimum: 1, maximum: 10080 }),
+    sizeJumpFactor: Type.Number({ minimum: 1, maximum: 1000 }),
+    maxPendingSegments: Type.Integer({ minimum: 1, maximum: 100000 }),
+    maxRehearsalAgeHours: Type.Integer({ minimum: 1, maximum: 8760 }),
+  }),
   resources: Obj({}, { additionalProperties: true }),
   logLevel: Type.Union(['trace', 'debug', 'info', 'warn', 'error'].map((v) => Type.Literal(v))),
 }, { $schema: 'http://json-schema.org/draft-07/schema#', title: 'pgop chart values', additionalProperties: false });

@@ -8,6 +8,7 @@ import { HBA_LINE_RULES, hbaProblems } from './pg-hba.js';
 import { reservedRoleRule } from './reserved-roles.js';
 import { BackupSpec, RecoverySpec } from './backup-repository.js';
 import { ShardingSpec, shardingProblems, SHARDED_NAME_MAX } from './sharding.js';
+import { scheduleProblem } from './cron-schedule.js';
 
 export { OPERATOR_OWNED_PARAMETERS };
 
@@ -141,6 +142,26 @@ export const FailoverRecord = Type.Object({
   })),
 });
 
+export const RestoreVerificationRecord = Type.Object({
+  verified: Type.Boolean(),
+  reason: Type.String({ description: 'RestoreVerified, or why the rehearsal failed (RestoreFailed, ChecksumFailure, IndexCorruption, FingerprintMismatch, RehearsalFailed)' }),
+  message: Type.String(),
+  backup: Type.Optional(Type.String({ description: 'Backup label restored' })),
+  startedAt: Type.String(),
+  finishedAt: Type.Optional(Type.String()),
+  durationSeconds: Type.Optional(Type.Integer()),
+  tablesCompared: Type.Optional(Type.Integer()),
+});
+
+export const RestoreVerificationStatus = Type.Object({
+  phase: Type.String({ description: 'Waiting or Verifying' }),
+  nextRunAt: Type.Optional(Type.String()),
+  progress: Type.Optional(Type.String()),
+  last: Type.Optional(RestoreVerificationRecord),
+  history: Type.Optional(Type.Array(RestoreVerificationRecord, { maxItems: 50, description: 'The last spec.backup.verify.keep rehearsals, newest last' })),
+  machine: Type.Optional(Opaque({ description: 'Persisted snapshot of the restore rehearsal machine' })),
+});
+
 export const PostgresClusterStatus = Type.Object({
   phase: Type.Optional(Type.String()),
   phaseReason: Type.Optional(Type.String()),
@@ -161,7 +182,16 @@ export const PostgresClusterStatus = Type.Object({
     message: Type.Optional(Type.String()),
   }, { description: 'Progress of a volume expansion (Kubernetes); the StorageResize condition says whether it can proceed' })),
   machine: Type.Optional(Opaque({ description: 'Persisted statechart snapshot envelope; read by the operator on restart.' })),
+  restoreVerification: Type.Optional(RestoreVerificationStatus),
 });
+
+/** spec.backup.verify.schedule must be a cron expression croner reads, firing at most every few seconds. */
+function verifyScheduleProblems(spec: PostgresClusterSpec): { field: string; message: string }[] {
+  const schedule = spec.backup?.verify?.schedule;
+  if (schedule === undefined) return [];
+  const problem = scheduleProblem(schedule);
+  return problem ? [{ field: 'spec.backup.verify.schedule', message: `${JSON.stringify(schedule)} ${problem}; use e.g. "0 3 * * *" (daily at 03:00 UTC)` }] : [];
+}
 
 export type PostgresClusterSpec = Static<typeof PostgresClusterSpec>;
 export type PostgresClusterStatus = Static<typeof PostgresClusterStatus>;
@@ -198,6 +228,8 @@ export const postgresClusterDefinition: ResourceDefinition = {
     ...parameterProblems((spec as PostgresClusterSpec).postgresql?.parameters ?? {}).map((message) => ({ field: 'spec.postgresql.parameters', message })),
     ...hbaProblems((spec as PostgresClusterSpec).postgresql?.pgHba ?? []).map(({ index, problem }) => ({ field: `spec.postgresql.pgHba[${index}]`, message: problem })),
     ...shardingProblems((spec as PostgresClusterSpec).sharding),
+    // The CRD pattern checks the shape only; croner decides whether it is a schedule (the operator reads it the same way).
+    ...verifyScheduleProblems(spec as PostgresClusterSpec),
   ],
   printerColumns: [
     { name: 'Instances', type: 'integer', jsonPath: '.spec.instances' },

@@ -13,6 +13,7 @@ import { InstanceRuntime } from './runtime.js';
 import { PostgresSupervisor } from './supervisor.js';
 import { collectStatus, stateName } from './status.js';
 import { createAgentMetrics } from './metrics.js';
+import { backupHere, parseBackupRequest } from './backup-action.js';
 import { startAgentApi } from './http-api.js';
 import { checkHandoverTo, checkReason } from './api-auth.js';
 import { readSecret } from './files.js';
@@ -88,9 +89,12 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
     status,
     onError: (err, path) => log.error({ err: err.message, path }, 'agent API request failed'),
     metrics: async () => {
-      metrics.update(await status());
+      const s = await status();
+      metrics.update(s);
       metrics.certificate(readCertificate(rt.spec()));
-      return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }; },
+      metrics.updateArchive(s, rt.spec().backup ? rt.spec().dataDir : null);
+      return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+    },
     actions: {
       promote: async () => {
         if (faults().promoteFails) throw new Error('promotion refused (drill: promoteFails)');
@@ -119,6 +123,11 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
       checkpoint: async () => {
         await withClient(rt.superuser(), (c) => c.query('CHECKPOINT'), 60_000);
         return { checkpoint: true };
+      },
+      // Kubernetes backups: the operator's worker asks the primary's agent, which has the data directory.
+      backup: async (body) => {
+        if (actor.getSnapshot().context.role !== 'primary') throw new Error(`${rt.spec().name} is not the primary`);
+        return backupHere(rt.spec(), rt.user, parseBackupRequest(body));
       },
     },
   });

@@ -1,4 +1,6 @@
 import { X509Certificate } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
 import type { AgentStatus } from './status.js';
 
@@ -18,8 +20,24 @@ export function createAgentMetrics(labels: { cluster: string; instance: string }
   const renewals = new Counter({ name: 'pgop_instance_lease_renewals_total', help: 'Primary lease renewals attempted', labelNames: ['result'], registers: [registry] });
   const certExpiry = new Gauge({ name: 'pgop_instance_certificate_expiry_timestamp_seconds', help: 'When the server certificate this instance serves expires (Unix time)', registers: [registry] });
   const roleChanges = new Counter({ name: 'pgop_instance_role_changes_total', help: 'Agent state changes by role', labelNames: ['role'], registers: [registry] });
+  const pending = new Gauge({ name: 'pgop_instance_archive_pending_segments', help: 'Primary with a backup repository: WAL segments waiting for archive_command (.ready files in pg_wal/archive_status)', registers: [registry] });
+  const archiveFailing = new Gauge({ name: 'pgop_instance_archive_failing', help: 'Primary: 1 while the newest archive attempt failed (pg_stat_archiver), else 0', registers: [registry] });
+  const lastArchived = new Gauge({ name: 'pgop_instance_archive_last_archived_timestamp_seconds', help: 'Primary: when the last segment was archived (pg_stat_archiver)', registers: [registry] });
+  const archiveFailures = new Gauge({ name: 'pgop_instance_archive_failed_count', help: 'Primary: failed archive attempts since the statistics were reset (pg_stat_archiver.failed_count)', registers: [registry] });
   return {
     registry,
+    /** Archiving of a primary with a repository; `dataDir` to count the segments not yet archived. */
+    updateArchive(s: AgentStatus, dataDir: string | null) {
+      const a = s.role === 'primary' ? s.archiver : null;
+      if (!a || !dataDir) {
+        for (const g of [pending, archiveFailing, lastArchived, archiveFailures]) g.reset();
+        return;
+      }
+      pending.set(countReady(dataDir));
+      archiveFailing.set(a.lastFailedAt && (!a.lastArchivedAt || a.lastFailedAt > a.lastArchivedAt) ? 1 : 0);
+      archiveFailures.set(a.failedCount);
+      if (a.lastArchivedAt) lastArchived.set(Date.parse(a.lastArchivedAt) / 1000);
+    },
     fenced: () => fencings.inc(),
     renewal: (ok: boolean) => renewals.inc({ result: ok ? 'ok' : 'failed' }),
     transition: (role: string) => roleChanges.inc({ role }),
@@ -38,4 +56,9 @@ export function createAgentMetrics(labels: { cluster: string; instance: string }
       restarts.set(s.restarts);
     },
   };
+}
+
+/** Segments (and history files) postgres has handed to archive_command but not yet seen archived. */
+function countReady(dataDir: string): number {
+  try { return readdirSync(join(dataDir, 'pg_wal', 'archive_status')).filter((f) => f.endsWith('.ready')).length; } catch { return 0; }
 }

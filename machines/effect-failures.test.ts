@@ -22,6 +22,7 @@ const sampleInputs: Record<string, unknown> = {
   user: { namespace: 'default', name: 'app', spec: { cluster: { name: 'demo' }, name: 'app', reclaimPolicy: 'delete' }, generation: 1 },
   database: { namespace: 'default', name: 'shop', spec: { cluster: { name: 'demo' }, name: 'shop', owner: 'app', reclaimPolicy: 'delete' }, generation: 1 },
   shardRange: { namespace: 'default', name: 'demo-orders', generation: 1, spec: { cluster: { name: 'demo' }, tableGroup: 'orders', vindex: { type: 'hash', column: 'customer_id' }, ranges: [{ start: '', end: '80', shard: '-80' }, { start: '80', end: '', shard: '80-' }] } },
+  restoreVerify: { namespace: 'default', name: 'demo', uid: 'uid-demo', schedule: '0 3 * * *', keep: 5 },
 };
 
 interface InvokeSite { node: AnyStateNode; id: string; src: string }

@@ -47,4 +47,5 @@ export const MIGRATIONS: { [K in MachineId]: Record<number, Migration> } = {
   user: {},
   database: {},
   shardRange: {},
+  restoreVerify: {},
 };

@@ -23,6 +23,11 @@ export const STEP_KINDS = {
     attempts: 3, backoff: { type: 'exponential', delayMs: 5000 }, timeoutMs: 6 * 3600_000,
     keepCompletedS: 7 * 24 * 3600, keepFailedS: 7 * 24 * 3600,
   },
+  /** A restore rehearsal: the latest backup restored into a throwaway instance, checked, removed. */
+  verifyRestore: {
+    attempts: 2, backoff: { type: 'exponential', delayMs: 10_000 }, timeoutMs: 6 * 3600_000,
+    keepCompletedS: 7 * 24 * 3600, keepFailedS: 7 * 24 * 3600,
+  },
 } as const satisfies Record<string, StepPolicy>;
 
 export type StepName = keyof typeof STEP_KINDS;

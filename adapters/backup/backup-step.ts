@@ -15,6 +15,7 @@ import type { BackupRequest, BackupResult, BackupProgress } from '../../machines
 import { STEP_KINDS } from '../../actors/queues/queue-names.js';
 import { BackupConfigError, PGBACKREST_BIN, renderPgbackrestConf } from './pgbackrest-config.js';
 import { withClient } from '../sql/connect.js';
+import { takeFingerprint } from './fingerprint.js';
 import { readFileSync, writeFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -39,7 +40,7 @@ export const ANNOTATION = 'pgop-backupjob';
 export const describeRepository = (r: RepositorySpec): string =>
   r.posix ? `posix:${r.posix.path}` : r.s3 ? `s3://${r.s3.bucket}${r.s3.path}` : 'unknown';
 
-interface InfoBackup {
+export interface InfoBackup {
   label: string;
   type: 'full' | 'diff' | 'incr';
   archive: { start: string | null; stop: string | null };
@@ -150,17 +151,29 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
     done = await ours(await info());
     if (!done) throw new Error('pgbackrest reported success but info lists no backup annotated with this job');
   }
+  // Rows per table at a recorded WAL position after the backup, for restore rehearsals; `check` then switches and
+  // archives the WAL segment holding that position, so a rehearsal can replay to it.
+  await progress({ percent: 100, detail: 'recording the table fingerprint', startedAt });
+  const fingerprint = await takeFingerprint({ host: primary.runDir, port: primary.port, user: SUPERUSER, password }, () => new Date().toISOString());
+  await tool(['check']);
   const after = await info();
   const kept = new Set(after.map((b) => b.label));
+  return backupResult(done, {
+    instance: standby?.name ?? primary.name, stanza, repository: describeRepository(spec.backup.repository),
+    expired: before.map((b) => b.label).filter((l) => !kept.has(l)), fingerprint,
+  });
+}
+
+/** A backup as pgBackRest's `info` lists it, as the BackupJob records it. */
+export function backupResult(done: InfoBackup, o: Pick<BackupResult, 'instance' | 'stanza' | 'repository' | 'expired' | 'fingerprint'>): BackupResult {
   const walStart = done.archive.start ?? '';
   return {
-    label: done.label, type: done.type, instance: standby?.name ?? primary.name, stanza,
-    repository: describeRepository(spec.backup.repository),
+    label: done.label, type: done.type, instance: o.instance, stanza: o.stanza, repository: o.repository,
     startedAt: new Date(done.timestamp.start * 1000).toISOString(), stoppedAt: new Date(done.timestamp.stop * 1000).toISOString(),
     durationSeconds: Math.max(0, done.timestamp.stop - done.timestamp.start),
     startLsn: done.lsn.start, stopLsn: done.lsn.stop, walStart, walEnd: done.archive.stop ?? '',
     timeline: walStart ? parseInt(walStart.slice(0, 8), 16) : 0,
     sizeBytes: done.info.size, repositorySizeBytes: done.info.repository.size,
-    expired: before.map((b) => b.label).filter((l) => !kept.has(l)),
+    expired: o.expired, ...(o.fingerprint ? { fingerprint: o.fingerprint } : {}),
   };
 }

@@ -17,8 +17,10 @@ export function createOperatorMetrics() {
   const currentState = new Map<string, string>();
   const queueErrors = new Counter({ name: 'pgop_queue_errors_total', help: 'Errors raised by the steps queue, its event stream or its workers', labelNames: ['source'], registers: [registry] });
   const reconcileErrors = new Counter({ name: 'pgop_reconcile_errors_total', help: 'Errors while syncing resources or writing status', labelNames: ['kind'], registers: [registry] });
+  const backups = createBackupMetrics(registry);
   return {
     registry,
+    ...backups,
     transition: (machine: string, from: string, to: string) => transitions.inc({ machine, from, to }),
     step: (plan: string, step: string) => steps.inc({ plan, step }),
     planFinished: (kind: 'failover' | 'switchover', outcome: string, durationMs: number | undefined) => {
@@ -37,6 +39,46 @@ export function createOperatorMetrics() {
       resourceState.set({ kind, resource, state }, 1);
     },
     job: (step: string, outcome: string, ms: number) => { jobs.inc({ step, outcome }); jobSeconds.observe({ step }, ms / 1000); },
+  };
+}
+
+/**
+ * Backup and restore-rehearsal gauges per cluster, set from BackupJob and rehearsal snapshots (restored actors
+ * set them again after an operator restart). Times are Unix seconds so alerts compare them with time().
+ */
+function createBackupMetrics(registry: Registry) {
+  const labelNames = ['namespace', 'cluster'] as const;
+  const g = (name: string, help: string) => new Gauge({ name, help, labelNames, registers: [registry] });
+  const lastSuccess = g('pgop_backup_last_success_timestamp_seconds', 'When the newest successful backup of the cluster finished');
+  const lastFailure = g('pgop_backup_last_failure_timestamp_seconds', 'When a BackupJob of the cluster last failed (as observed by the operator)');
+  const duration = g('pgop_backup_last_duration_seconds', 'Duration of the newest successful backup');
+  const size = g('pgop_backup_last_size_bytes', 'Database size copied by the newest successful backup');
+  const repoSize = g('pgop_backup_last_repository_size_bytes', 'Bytes the newest successful backup occupies in the repository');
+  const verified = g('pgop_restore_verification_success', 'Last restore rehearsal of the cluster: 1 verified, 0 failed');
+  const verifiedAt = g('pgop_restore_verification_last_run_timestamp_seconds', 'When the last restore rehearsal finished');
+  const verifiedSeconds = g('pgop_restore_verification_duration_seconds', 'Duration of the last restore rehearsal');
+  const newest = new Map<string, number>();
+  return {
+    /** A BackupJob's finished backup; only the newest per cluster sets the "last" gauges. */
+    backupSucceeded(b: { namespace: string; cluster: string; stoppedAt: string; durationSeconds: number; sizeBytes: number; repositorySizeBytes: number }) {
+      const key = `${b.namespace}/${b.cluster}`;
+      const at = Date.parse(b.stoppedAt) / 1000;
+      if (Number.isNaN(at) || at < (newest.get(key) ?? 0)) return;
+      newest.set(key, at);
+      const l = { namespace: b.namespace, cluster: b.cluster };
+      lastSuccess.set(l, at);
+      duration.set(l, b.durationSeconds);
+      size.set(l, b.sizeBytes);
+      repoSize.set(l, b.repositorySizeBytes);
+    },
+    backupFailed(namespace: string, cluster: string, at: Date) { lastFailure.set({ namespace, cluster }, at.getTime() / 1000); },
+    restoreVerified(r: { namespace: string; cluster: string; verified: boolean; finishedAt: string; durationSeconds: number | undefined }) {
+      const l = { namespace: r.namespace, cluster: r.cluster };
+      verified.set(l, r.verified ? 1 : 0);
+      const at = Date.parse(r.finishedAt) / 1000;
+      if (!Number.isNaN(at)) verifiedAt.set(l, at);
+      if (r.durationSeconds !== undefined) verifiedSeconds.set(l, r.durationSeconds);
+    },
   };
 }
 

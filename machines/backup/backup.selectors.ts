@@ -60,6 +60,7 @@ export function selectBackupStatus(s: BackupSnapshot): BackupStatusIntent {
       repositorySizeBytes: r.repositorySizeBytes, size: humanBytes(r.sizeBytes), expired: r.expired,
       ...(duration !== null ? { durationSeconds: duration, duration: humanDuration(duration) } : {}),
       percent: 100,
+      ...(r.fingerprint ? { fingerprint: r.fingerprint } : {}),
     });
   } else if (p) {
     Object.assign(out, {

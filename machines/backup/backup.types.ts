@@ -1,4 +1,5 @@
 // Context, input and events of the backup machine. Context is persisted JSON.
+import type { TableFingerprint } from '../../crds/backupjob.js';
 
 export type BackupType = 'full' | 'diff' | 'incr';
 export type BackupTarget = 'prefer-standby' | 'primary';
@@ -25,6 +26,8 @@ export interface BackupResult {
   repositorySizeBytes: number;
   /** Backups removed by retention right after this one. */
   expired: string[];
+  /** Rows per user table at a WAL position after the backup (absent in results of older operators). */
+  fingerprint?: TableFingerprint;
 }
 
 export interface BackupProgress {

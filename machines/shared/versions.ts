@@ -13,6 +13,7 @@ export const MACHINE_VERSIONS = {
   user: 1,
   database: 1,
   shardRange: 1,
+  restoreVerify: 1,
 } as const;
 
 export type MachineId = keyof typeof MACHINE_VERSIONS;

@@ -1,0 +1,102 @@
+// bench/backup: a full backup and a restore of a pgbench database through pgop, against baselines run by hand in the
+// same run on the same instance: the same pgBackRest command (the agent's own config) and pg_basebackup (a tar copy
+// of the same data directory, WAL streamed). Restore: `kubectl apply`-style — a recovery manifest applied with
+// `pgop local apply` until the new cluster answers a query — against `pgbackrest restore` by hand into an empty
+// directory (no start, no replay: the floor). Ratios are printed as baseline time / pgop time (1.0x = same speed).
+// `--smoke` runs at scale 1 to check that it works; numbers worth keeping need a quiet machine and a larger scale.
+import { parseArgs } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync, chownSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile, execFileSync } from 'node:child_process';
+import { LocalCluster, stateDir } from '../../tests/helpers/cli.js';
+import { query, uriFor } from '../../tests/helpers/sql.js';
+import type { BackupJob } from '../../crds/backupjob.js';
+import { postgresUser } from '../../adapters/os/os-user.js';
+import { REPLICATION_USER } from '../../adapters/instance/spec.js';
+
+const { values } = parseArgs({ options: {
+  scale: { type: 'string', default: '30' },
+  smoke: { type: 'boolean', default: false },
+} });
+const scale = values.smoke ? 1 : Number(values.scale);
+const pgUser = postgresUser();
+const asPostgres = pgUser ? { uid: pgUser.uid, gid: pgUser.gid } : {};
+
+function run(bin: string, args: string[], env: Record<string, string> = {}, as: 'postgres' | 'me' = 'postgres'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { env: { ...process.env, ...env }, maxBuffer: 64 << 20, cwd: '/', ...(as === 'postgres' ? asPostgres : {}) },
+      (err, _out, stderr) => (err ? reject(new Error(`${bin.split('/').pop()}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`)) : resolve()));
+  });
+}
+const timed = async (fn: () => Promise<unknown>): Promise<number> => { const t = process.hrtime.bigint(); await fn(); return Number(process.hrtime.bigint() - t) / 1e9; };
+const mib = (bytes: number) => bytes / 1048576;
+const owned = (dir: string) => { mkdirSync(dir, { recursive: true, mode: 0o700 }); if (pgUser) chownSync(dir, pgUser.uid, pgUser.gid); return dir; };
+
+const state = stateDir('pgop-bench-backup-');
+const repo = mkdtempSync(join(tmpdir(), 'pgop-bench-repo-'));
+execFileSync('chmod', ['755', repo]);
+if (pgUser) chownSync(repo, pgUser.uid, pgUser.gid);
+const scratch = mkdtempSync(join(tmpdir(), 'pgop-bench-scratch-'));
+execFileSync('chmod', ['755', scratch]);
+const source = new LocalCluster(state, 'bsrc');
+const restored = new LocalCluster(state, 'brst');
+const manifest = (name: string, body: string) => {
+  const file = join(state, `${name}.yaml`);
+  writeFileSync(file, `apiVersion: postgres.keiailab.io/v1alpha1\nkind: PostgresCluster\nmetadata:\n  name: ${name}\nspec:\n  instances: 1\n  postgresVersion: 15\n${body}`);
+  return file;
+};
+const repoYaml = (indent: string) => `${indent}repository:\n${indent}  posix:\n${indent}    path: ${repo}\n`;
+
+try {
+  await source.ok(['local', 'up', '-f', manifest('bsrc', `  backup:\n${repoYaml('    ')}`), '--wait', '--timeout', '300']);
+  const primary = (await source.get()).status?.currentPrimary ?? '';
+  const spec = source.instanceSpec(primary);
+  const password = source.secret('superuser');
+  console.log(`pgbench -i -s ${scale} ...`);
+  await run('pgbench', ['-i', '-s', String(scale), '-q', '-h', spec.runDir, '-p', String(spec.port), '-U', 'postgres', 'app'], { PGPASSWORD: password });
+  const [{ size = '0' } = {}] = await query<{ size: string }>(uriFor('postgres', password, spec.port, 'app', source.caFile()), 'SELECT sum(pg_database_size(datname))::bigint::text AS size FROM pg_database');
+  const bytes = Number(size);
+
+  // The same instance, the same repository, one after the other; a warm-up backup first so no run pays for a cold cache alone.
+  await source.ok(['local', 'backup', 'bsrc', '--type', 'full', '--wait', '--timeout', '3600']);
+  const pgopBackup = await timed(() => source.ok(['local', 'backup', 'bsrc', '--type', 'full', '--wait', '--timeout', '3600']));
+  const conf = join(spec.runDir, 'pgbackrest.conf');
+  const byHand = await timed(() => run('pgbackrest', [`--config=${conf}`, '--stanza=default_bsrc', 'backup', '--type=full'], { PGPASSWORD: password }));
+  const basebackupDir = join(scratch, 'basebackup');
+  // As replicas clone: the replication role over TLS (the only way pg_hba lets it in).
+  const replication = uriFor(REPLICATION_USER, source.secret('replication'), spec.port, 'postgres', source.caFile());
+  const basebackup = await timed(() => run(join(spec.pgBinDir, 'pg_basebackup'), ['-d', replication, '-D', basebackupDir, '-Ft', '-X', 'stream', '-c', 'fast'], {}, 'me'));
+  const jobs = (JSON.parse(await source.ok(['local', 'get', 'backupjob', '-o', 'json'])) as { items: BackupJob[] }).items;
+  const newest = jobs.map((j) => j.status?.backupId ?? '').sort().at(-1) ?? '';
+
+  // Restore: apply → first accepted query on the new cluster, against pgbackrest restore by hand (files only).
+  const handDir = owned(join(scratch, 'restore'));
+  const handConf = join(scratch, 'restore.conf');
+  writeFileSync(handConf, `[global]\nrepo1-path=${repo}\nlog-level-console=off\nlog-level-stderr=warn\n\n[default_bsrc]\npg1-path=${handDir}\n`);
+  if (pgUser) chownSync(handConf, pgUser.uid, pgUser.gid);
+  const restoreByHand = await timed(() => run('pgbackrest', [`--config=${handConf}`, '--stanza=default_bsrc', 'restore', `--set=${newest}`, '--type=immediate']));
+  const pgopRestore = await timed(async () => {
+    await restored.ok(['local', 'apply', '-f', manifest('brst', `  bootstrap:\n    recovery:\n${repoYaml('      ')}      sourceCluster: { namespace: default, name: bsrc }\n      backup: "${newest}"\n`)]);
+    await restored.waitFor('the restored cluster Ready', (c) => c.status?.phase === 'Ready', 3600_000);
+    const rs = restored.instanceSpec((await restored.get()).status?.currentPrimary ?? '');
+    await query(uriFor('postgres', password, rs.port, 'app', restored.caFile()), 'SELECT count(*) FROM pgbench_accounts').catch(async () => {
+      await query(uriFor('postgres', restored.secret('superuser'), rs.port, 'app', restored.caFile()), 'SELECT count(*) FROM pgbench_accounts');
+    });
+  });
+
+  const row = (what: string, s: number, base: number | null) => `| ${what} | ${s.toFixed(1)} s | ${mib(bytes / s).toFixed(1)} MiB/s | ${base === null ? '—' : `${(base / s).toFixed(2)}x`} |`;
+  console.log(`\nbench/backup: pgbench scale ${scale}, ${mib(bytes).toFixed(0)} MiB in all databases, ${new Date().toISOString()}\n`);
+  console.log('| run | time | throughput | baseline time / this time |\n| --- | --- | --- | --- |');
+  console.log(row('pgop full backup (`pgop local backup --wait`)', pgopBackup, byHand));
+  console.log(row('pgbackrest backup by hand (same config)', byHand, null));
+  console.log(row('pg_basebackup -Ft -X stream', basebackup, null));
+  console.log(`| pgop vs pg_basebackup | | | ${(basebackup / pgopBackup).toFixed(2)}x |`);
+  console.log(row('pgop restore: apply → first query', pgopRestore, restoreByHand));
+  console.log(row('pgbackrest restore by hand (files only)', restoreByHand, null));
+} finally {
+  await restored.down().catch(() => undefined);
+  await source.down().catch(() => undefined);
+  rmSync(repo, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
+}
