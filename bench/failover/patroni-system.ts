@@ -54,7 +54,8 @@ export async function startPatroni(mode: 'async' | 'required', timings: PatroniT
     scope: 'bench', name: n.name,
     restapi: { listen: `127.0.0.1:${n.rest}`, connect_address: `127.0.0.1:${n.rest}` },
     // Through the node's own relay, which can cut it off from etcd (the partition scenario).
-    etcd: { host: `127.0.0.1:${n.dcsPort}` },
+    // use_proxies: no topology discovery, or its etcd client would learn etcd's own address and bypass the relay.
+    etcd: { host: `127.0.0.1:${n.dcsPort}`, use_proxies: true },
     bootstrap: {
       dcs: {
         ...timings, maximum_lag_on_failover: 1048576,
