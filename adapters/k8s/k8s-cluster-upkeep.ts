@@ -23,8 +23,12 @@ export class K8sClusterUpkeep {
   private readonly objects: K8sObjects;
   /** The last status written per cluster, also handed to every status write of the cluster actor. */
   private readonly last = new Map<string, ClusterUpkeepStatus>();
+  /** Budgets applied per cluster (instances, when): re-applied on a change, or now and then to repair drift. */
+  private readonly budgetsApplied = new Map<string, { instances: number; at: number }>();
+  private ranAt = 0;
 
-  constructor(kc: KubeConfig, private readonly store: ResourceStore, private readonly log: Logger) {
+  constructor(kc: KubeConfig, private readonly store: ResourceStore, private readonly log: Logger,
+    private readonly everyMs = Number(process.env.PGOP_UPKEEP_MS ?? 5000), private readonly repairMs = 5 * 60_000) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.storage = kc.makeApiClient(StorageV1Api);
     this.objects = new K8sObjects(kc);
@@ -41,6 +45,9 @@ export class K8sClusterUpkeep {
    * provisions or deletes, so nothing here recreates a budget that deprovisioning has just removed.
    */
   async tick(settled: (key: ResourceKey) => boolean): Promise<void> {
+    // On the observation beat, but not at its pace: a few requests per cluster every few seconds are plenty.
+    if (Date.now() - this.ranAt < this.everyMs) return;
+    this.ranAt = Date.now();
     for (const r of await this.store.list('PostgresCluster')) {
       if (r.metadata.deletionTimestamp || !r.metadata.uid) continue;
       const key: ResourceKey = { kind: 'PostgresCluster', namespace: r.metadata.namespace ?? 'default', name: r.metadata.name };
@@ -56,11 +63,15 @@ export class K8sClusterUpkeep {
   }
 
   private async budgets(key: ResourceKey, uid: string, instances: number): Promise<void> {
+    const id = `${key.namespace}/${key.name}/${uid}`;
+    const done = this.budgetsApplied.get(id);
+    if (done && done.instances === instances && Date.now() - done.at < this.repairMs) return;
     const owner = { apiVersion: API_VERSION, kind: 'PostgresCluster', name: key.name, uid };
     const want = disruptionBudgets(key.name, key.namespace, owner, instances);
     for (const pdb of want) await this.objects.apply(pdb);
     // One instance has no replica to protect: a leftover replica budget would block node drains for nothing.
     if (!want.some((p) => p.metadata.name === key.name)) await this.objects.delete('policy/v1', 'PodDisruptionBudget', key.namespace, key.name);
+    this.budgetsApplied.set(id, { instances, at: Date.now() });
   }
 
   private async resize(key: ResourceKey, spec: PostgresClusterSpec): Promise<void> {
