@@ -1,0 +1,16 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseBackupRequest } from './backup-action.js';
+import { BadRequest } from './api-auth.js';
+
+test('POST /backup takes only a backup type, a uid-shaped annotation value and a time: anything else is a 400', () => {
+  assert.deepEqual(parseBackupRequest({ type: 'full', uid: 'a1b2-c3', since: 1700000000 }), { type: 'full', uid: 'a1b2-c3', since: 1700000000 });
+  for (const body of [
+    { type: 'full --repo1-path=/tmp', uid: 'u', since: 1 },
+    { type: 'incr', uid: 'u=1 --annotation=x', since: 1 },
+    { type: 'diff', uid: 'u\nrepo1-path=/etc', since: 1 },
+    { type: 'full', uid: '', since: 1 },
+    { type: 'full', uid: 'u', since: 'yesterday' },
+    { type: 'full', uid: 'u', since: -1 },
+  ]) assert.throws(() => parseBackupRequest(body as Record<string, unknown>), BadRequest, JSON.stringify(body));
+});
