@@ -91,6 +91,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
     metrics,
     statements: new StatementNames(),
     lookupVerifier: (role) => verifiers.lookup(role),
+    roleVerifier: (role) => verifiers.raw(role),
     tls,
     requireTls: config.tls?.require ?? false,
     mockSecret: randomBytes(32),

@@ -22,6 +22,8 @@ const tiers: Record<string, { files: () => string[]; concurrency: number }> = {
     concurrency: 2,
   },
   integration: { files: () => find(join(dist, 'tests', 'integration')), concurrency: 1 },
+  // The router against 4 real shards and one unsharded PostgreSQL: same statements, same rows.
+  compat: { files: () => find(join(dist, 'tests', 'compat')), concurrency: 1 },
   k8s: { files: () => find(join(dist, 'tests', 'k8s')), concurrency: 1 },
 };
 

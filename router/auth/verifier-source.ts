@@ -30,5 +30,10 @@ export class VerifierSource {
     return parseVerifier(r.rows[0]?.rolpassword ?? null);
   }
 
+  async raw(role: string): Promise<string | null> {
+    const r = await this.pool.query<{ rolpassword: string | null }>('select rolpassword from pg_catalog.pg_authid where rolname = $1', [role]);
+    return r.rows[0]?.rolpassword ?? null;
+  }
+
   end(): Promise<void> { return this.pool.end(); }
 }

@@ -3,13 +3,33 @@
 // AND conjunct of WHERE (SELECT / UPDATE / DELETE) or the key column of a one-row INSERT ... VALUES. Anything else
 // says why it is not single-shard, which is what `SHOW pgop.route` prints.
 import type { ShardingScheme, ShardedTable } from './sharding-scheme.js';
+import { planScatter, NotScatterable, type ScatterSelect } from './scatter-plan.js';
+import { colocation, fromTables } from './colocation.js';
 
 export type KeySource = { literal: string } | { param: number };
 
 export type RoutePlan =
   | { kind: 'keyed'; table: string; key: ShardedTable; source: KeySource }
   | { kind: 'unsharded'; reason: string; tx?: 'begin' | 'commit' | 'rollback' }
-  | { kind: 'scatter'; reason: string };
+  | { kind: 'scatter'; reason: string; select?: ScatterSelect }
+  | { kind: 'fanout'; reason: string; what: 'ddl' | 'reference' | 'role' };
+
+/** Utility statements that define or change objects: they apply to every shard. */
+const FANOUT = /^(Create|Alter|Drop|Rename|Grant|Comment|Index|View|Define|CompositeType|Truncate|Vacuum|Reindex|Cluster|Rule|ReassignOwned|SecLabel)/;
+const NOT_FANOUT = new Set(['CreateTableAsStmt', 'AlterSystemStmt']);
+
+function scatterSelect(n: Node, scheme: ShardingScheme, why: string): RoutePlan {
+  try {
+    return { kind: 'scatter', reason: `${why}; runs on every shard and merges`, select: planScatter(n, scheme) };
+  } catch (e) {
+    if (e instanceof NotScatterable) return { kind: 'scatter', reason: `${why}, and ${e.message} cannot be merged exactly across shards` };
+    throw e;
+  }
+}
+
+function roleWithPassword(n: Node): boolean {
+  return list(n.options).some((o) => tag(o)?.[1].defname === 'password' && tag(tag(o)?.[1].arg)?.[0] === 'String');
+}
 
 type Node = Record<string, unknown>;
 const isObj = (v: unknown): v is Node => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -81,6 +101,12 @@ function mentionsSharded(v: unknown, scheme: ShardingScheme): boolean {
   return Object.values(v).some((x) => mentionsSharded(x, scheme));
 }
 
+function referenceWrite(n: Node, table: string, scheme: ShardingScheme): RoutePlan {
+  const { relation: _r, ...rest } = n;
+  if (mentionsSharded(rest, scheme)) return { kind: 'scatter', reason: `a write to reference table ${table} that reads sharded tables would differ per shard` };
+  return { kind: 'fanout', reason: `a write to reference table ${table} applies to every shard`, what: 'reference' };
+}
+
 export function planStatement(parsed: { stmts?: unknown[] }, scheme: ShardingScheme): RoutePlan {
   const stmts = list(parsed.stmts);
   if (stmts.length !== 1) return { kind: 'scatter', reason: `${stmts.length} statements in one query string` };
@@ -92,20 +118,32 @@ export function planStatement(parsed: { stmts?: unknown[] }, scheme: ShardingSch
   if (kind === 'SelectStmt') {
     const from = list(n.fromClause);
     if (from.length === 0 && !mentionsSharded(n, scheme)) return { kind: 'unsharded', reason: 'no table' };
-    const only = from.length === 1 ? relation(from[0]) : null;
-    if (!only || !scheme.tables.has(only)) {
+    const co = colocation(from, n.whereClause, scheme, source);
+    if (co.sharded.length === 0) {
       return mentionsSharded(n, scheme)
-        ? { kind: 'scatter', reason: 'joins and subqueries over sharded tables are not single-shard yet' }
+        ? scatterSelect(n, scheme, 'subqueries over sharded tables are not single-shard')
         : { kind: 'unsharded', reason: 'no sharded table' };
     }
-    table = only;
-    found = keyInWhere(n.whereClause, scheme.tables.get(table)!.column);
+    // A subquery over a sharded table sees only one shard's rows on the fast path: it must not take it.
+    const { fromClause: _f, ...outsideFrom } = n;
+    if (mentionsSharded(outsideFrom, scheme) || JSON.stringify(from).includes('"RangeSubselect"')) return scatterSelect(n, scheme, 'a subquery over a sharded table');
+    if (!co.colocated) return scatterSelect(n, scheme, 'joins of sharded tables not tied by their sharding columns are not single-shard');
+    const stray = fromTables(from).tables.find((t) => !scheme.tables.has(t.name) && !scheme.referenceTables.has(t.name));
+    if (stray) return { kind: 'scatter', reason: `table ${stray.name} is neither sharded nor a reference table, so it lives on one shard only and cannot be joined with sharded rows` };
+    if (!co.key) {
+      const cols = [...new Set(co.sharded.map((t) => scheme.tables.get(t.name)!.column))].join('/');
+      return scatterSelect(n, scheme, `no "${cols} = <literal or $n>" for sharded table${co.sharded.length > 1 ? 's' : ''} ${co.sharded.map((t) => t.name).join(', ')}`);
+    }
+    table = co.key.table;
+    found = co.key.source;
   } else if (kind === 'UpdateStmt' || kind === 'DeleteStmt') {
     table = relation(n.relation);
+    if (table && scheme.referenceTables.has(table)) return referenceWrite(n, table, scheme);
     if (!table || !scheme.tables.has(table)) return { kind: 'unsharded', reason: 'no sharded table' };
     found = keyInWhere(n.whereClause, scheme.tables.get(table)!.column);
   } else if (kind === 'InsertStmt') {
     table = relation(n.relation);
+    if (table && scheme.referenceTables.has(table)) return referenceWrite(n, table, scheme);
     if (!table || !scheme.tables.has(table)) return { kind: 'unsharded', reason: 'no sharded table' };
     const cols = list(n.cols).map((c) => (tag(c)?.[1].name as string | undefined) ?? null);
     const idx = cols.indexOf(scheme.tables.get(table)!.column);
@@ -119,6 +157,10 @@ export function planStatement(parsed: { stmts?: unknown[] }, scheme: ShardingSch
     const k = String(n.kind);
     const tx = k === 'TRANS_STMT_BEGIN' || k === 'TRANS_STMT_START' ? 'begin' : k === 'TRANS_STMT_COMMIT' ? 'commit' : k === 'TRANS_STMT_ROLLBACK' ? 'rollback' : undefined;
     return { kind: 'unsharded', reason: `${kind} is not routed by key`, ...(tx ? { tx } : {}) };
+  } else if ((kind === 'CreateRoleStmt' || kind === 'AlterRoleStmt') && roleWithPassword(n)) {
+    return { kind: 'fanout', reason: `${kind} applies to every shard, with the same password verifier`, what: 'role' };
+  } else if (FANOUT.test(kind) && !NOT_FANOUT.has(kind)) {
+    return { kind: 'fanout', reason: `${kind} applies to every shard`, what: 'ddl' };
   } else {
     return { kind: 'unsharded', reason: `${kind} is not routed by key` };
   }

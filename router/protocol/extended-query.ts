@@ -97,3 +97,52 @@ export function buildBind(portal: string, statement: string): Buffer {
   body.copy(out, 5);
   return out;
 }
+
+/** A Bind's parameter section (formats, count, values) verbatim, and its result format codes. */
+export function readBindSections(data: Buffer, off: number, end: number): { params: Buffer; resultFormats: number[] } {
+  const [, afterPortal] = readCString(data, off + 5, end);
+  const [, afterName] = readCString(data, afterPortal, end);
+  let p = afterName;
+  const nFormats = data.readUInt16BE(p); p += 2 + 2 * nFormats;
+  const nParams = data.readUInt16BE(p); p += 2;
+  for (let i = 0; i < nParams; i++) { const len = data.readInt32BE(p); p += 4 + Math.max(0, len); }
+  const params = data.subarray(afterName, p);
+  const nResults = data.readUInt16BE(p); p += 2;
+  const resultFormats: number[] = [];
+  for (let i = 0; i < nResults; i++) { resultFormats.push(data.readUInt16BE(p)); p += 2; }
+  return { params, resultFormats };
+}
+
+/** Bind (B) of the unnamed statement into the unnamed portal with a verbatim parameter section. */
+export function buildBindRaw(params: Buffer, resultFormats: readonly number[]): Buffer {
+  const len = 4 + 2 + params.length + 2 + 2 * resultFormats.length;
+  const out = Buffer.allocUnsafe(1 + len);
+  out[0] = 0x42;
+  out.writeUInt32BE(len, 1);
+  out[5] = 0; out[6] = 0;
+  params.copy(out, 7);
+  let p = 7 + params.length;
+  out.writeUInt16BE(resultFormats.length, p); p += 2;
+  for (const f of resultFormats) { out.writeUInt16BE(f, p); p += 2; }
+  return out;
+}
+
+/** Text-format parameters (count 0 formats = all text), for the router's own statements. */
+export function textParams(values: readonly (string | null)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from([0, 0]), Buffer.allocUnsafe(2)];
+  parts[1]!.writeUInt16BE(values.length);
+  for (const v of values) {
+    const len = Buffer.allocUnsafe(4);
+    if (v === null) { len.writeInt32BE(-1); parts.push(len); continue; }
+    const b = Buffer.from(v, 'utf8');
+    len.writeInt32BE(b.length);
+    parts.push(len, b);
+  }
+  return Buffer.concat(parts);
+}
+
+/** The parameter-type part of a Parse tail (after the query text). */
+export const parseTypes = (tail: Buffer) => tail.subarray(tail.indexOf(0) + 1);
+
+/** A Parse tail for `text` with the given parameter-type part. */
+export const parseTail = (text: string, types: Buffer) => Buffer.concat([Buffer.from(`${text}\0`, 'utf8'), types]);

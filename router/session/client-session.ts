@@ -11,10 +11,13 @@ import type { BackendConnection } from '../pool/backend-connection.js';
 import type { BackendPool } from '../pool/backend-pool.js';
 import { FrameBuffer, frameLength, ProtocolViolation } from '../protocol/frame-buffer.js';
 import * as msg from '../protocol/backend-messages.js';
-import { readParse, buildParse, readBindStatement, replaceName, readTarget, buildCloseStatement, readBindParams, parseText, buildBind } from '../protocol/extended-query.js';
+import { readParse, buildParse, readBindStatement, replaceName, readTarget, buildCloseStatement, readBindParams, parseText, buildBind, readBindSections, parseTypes } from '../protocol/extended-query.js';
 import { readCString } from '../protocol/frame-buffer.js';
 import type { ShardPools } from '../pool/shard-pools.js';
 import { decide, showRouteTarget, showRouteReply, showRouteQuery, refusalQuery } from './shard-routing.js';
+import { scatter, fanOut, MultiShardError, type Extended } from './multi-shard.js';
+import { roleWithVerifier } from './role-fanout.js';
+import type { RoutePlan } from '../planner/shard-key.js';
 
 const Z = 0x5a, E = 0x45, S = 0x53, Q = 0x51, F = 0x46, P = 0x50, B = 0x42, D = 0x44, C = 0x43, X = 0x58;
 const PARSE_COMPLETE = 0x31, CLOSE_COMPLETE = 0x33, TX_IDLE = 0x49;
@@ -36,6 +39,38 @@ function startsWithShow(data: Buffer, off: number, end: number): boolean {
 /** A reply the router expects for a ParseComplete/CloseComplete-producing message it sent, in send order. */
 interface Expected { kind: number; drop: boolean; global: string | null; zSeq: number }
 interface ClientStatement { global: string; tail: Buffer }
+
+const BIND_COMPLETE_MSG = Buffer.from([0x32, 0, 0, 0, 4]);
+const NO_DATA_MSG = Buffer.from([0x6e, 0, 0, 0, 4]);
+
+/**
+ * The message types of a batch the router can run on every shard: Parse (optional), Bind, Describe portal
+ * (optional), Execute, Sync, in that order, one statement. Null for anything else.
+ */
+function extendedShape(frames: Buffer): number[] | null {
+  const types: number[] = [];
+  for (let off = 0; off < frames.length; off += 1 + frames.readUInt32BE(off + 1)) {
+    const t = frames[off]!;
+    if (t === D && frames[off + 5] !== 0x50 /* P */) return null;
+    types.push(t);
+  }
+  const shape = types.join(',');
+  const ok = [[B, E, S], [P, B, E, S], [B, D, E, S], [P, B, D, E, S]].some((x) => x.join(',') === shape);
+  return ok ? types : null;
+}
+
+/** The reply to such a batch, message by message, from the shards' (or the merge's) frames. */
+function extendedReply(frames: Buffer[], shape: number[]): Buffer[] {
+  if (frames.some((f) => f[0] === E)) return frames.filter((f) => f[0] === E || f[0] === 0x4e);
+  const out: Buffer[] = [];
+  for (const t of shape) {
+    if (t === P) out.push(PARSE_COMPLETE_MSG);
+    else if (t === B) out.push(BIND_COMPLETE_MSG);
+    else if (t === D) out.push(frames.find((f) => f[0] === 0x54) ?? NO_DATA_MSG);
+    else if (t === E) out.push(...frames.filter((f) => f[0] !== 0x54 && f[0] !== 0x6e));
+  }
+  return out;
+}
 
 export class ClientSession {
   private readonly socket: Socket;
@@ -84,6 +119,8 @@ export class ClientSession {
   /** Settings noted from a reply that may still be replayed (a config reload reports default_transaction_read_only before the refusal). */
   private readonly replayNoted: [string, string | undefined][] = [];
   private readonly held: Buffer[] = [];
+  /** Sharded mode: extended messages that do not decide a shard yet, waiting for the ones that do. */
+  private undecided: Buffer | null = null;
   /** This shard's query counter (metrics), a plain number bumped per ReadyForQuery. */
   private shardCell: { n: number } = { n: 0 };
 
@@ -130,8 +167,13 @@ export class ClientSession {
     } catch (e) { this.fail(e as Error); return; }
     this.inFrames.keep(data, end);
     if (end === 0) return;
-    const frames = end === data.length ? data : data.subarray(0, end);
+    this.dispatch(end === data.length ? data : data.subarray(0, end));
+  }
+
+  /** Complete client frames: to the linked backend, or to the shard (or shards) the first statement picks. */
+  private dispatch(frames: Buffer): void {
     if (this.backend) { this.relayToBackend(frames); return; }
+    if (this.undecided) { frames = Buffer.concat([this.undecided, frames]); this.undecided = null; }
     if (!this.queued.length && frames[0] === X) { this.close(); return; }
     if (!this.acquiring && !this.queued.length) {
       const shard = this.chooseShard(frames);
@@ -192,6 +234,15 @@ export class ClientSession {
 
   /** Applies the client's settings to a backend that last served someone else: one SET/RESET query, swallowed. */
   private syncSettings(b: BackendConnection): void {
+    const sql = this.settingsSql(b);
+    if (!sql) return;
+    this.swallow++;
+    this.zSent++;
+    b.socket.write(serialize.query(sql));
+  }
+
+  /** The SET/RESET text that gives a backend this client's settings, or null when it has them already. */
+  private settingsSql(b: BackendConnection): string | null {
     const sql: string[] = [];
     for (const [k, v] of this.wanted) {
       if (b.params.get(k) !== v) { sql.push(`SET ${k} TO ${pg.escapeLiteral(v)}`); b.params.set(k, v); b.clientSet.add(k); }
@@ -199,10 +250,7 @@ export class ClientSession {
     for (const k of b.clientSet) {
       if (!this.wanted.has(k)) { sql.push(`RESET ${k}`); b.clientSet.delete(k); b.params.delete(k); }
     }
-    if (!sql.length) return;
-    this.swallow++;
-    this.zSent++;
-    b.socket.write(serialize.query(sql.join('; ')));
+    return sql.length ? sql.join('; ') : null;
   }
 
   private relayToBackend(data: Buffer): void {
@@ -335,6 +383,12 @@ export class ClientSession {
         this.reply(msg.commandComplete(tx === 'commit' ? 'COMMIT' : 'ROLLBACK'), 'I');
         return null;
       }
+      this.countRoute(d.plan.kind);
+      if (d.plan.kind === 'fanout' || (d.plan.kind === 'scatter' && d.plan.select)) {
+        if (this.deferredBegin) return this.shardOr(null, `${d.plan.reason}, which is not supported inside a transaction block yet (autocommit only until 2PC exists)`, frames);
+        this.runOnEveryShard(d.plan, sql);
+        return null;
+      }
       return this.shardOr(d.shard, d.route.kind === 'none' ? d.route.reason : '', frames);
     }
     if (!r) return '';
@@ -355,11 +409,26 @@ export class ClientSession {
         const tail = parsed.get(bp.statement) ?? this.statements.get(bp.statement)?.tail;
         if (tail) {
           const d = decide(r, parseText(tail), bp.params);
+          this.countRoute(d.plan.kind);
+          if (d.plan.kind === 'fanout' || (d.plan.kind === 'scatter' && d.plan.select)) {
+            const shape = extendedShape(frames);
+            if (!shape) return this.shardOr(null, `${d.plan.reason}, which the router runs as one Parse/Bind/Describe portal/Execute/Sync at a time`, frames);
+            if (this.deferredBegin) return this.shardOr(null, `${d.plan.reason}, which is not supported inside a transaction block yet (autocommit only until 2PC exists)`, frames);
+            for (const [name, t] of parsed) if (name) this.statements.set(name, { global: this.ctx.statements.nameFor(t), tail: Buffer.from(t) });
+            const sec = readBindSections(frames, off, end);
+            this.runOnEveryShard(d.plan, parseText(tail), { ext: { types: Buffer.from(parseTypes(tail)), params: Buffer.from(sec.params), resultFormats: sec.resultFormats }, shape });
+            return null;
+          }
           return this.shardOr(d.shard, d.route.kind === 'none' ? d.route.reason : '', frames);
         }
       }
       off = end;
     }
+    // Parse/Describe without a Bind yet and nothing asking for replies (no Sync, no Flush): the statement that
+    // decides the shard is still to come (pipelines arrive in pieces), so wait for it.
+    let asks = false;
+    for (let o = 0; o < frames.length; o += 1 + frames.readUInt32BE(o + 1)) if (frames[o] === S || frames[o] === 0x48) asks = true;
+    if (!asks && frames.length < MAX_REPLAY_BYTES) { this.undecided = Buffer.from(frames); return null; }
     return r.defaultShard;
   }
 
@@ -391,10 +460,63 @@ export class ClientSession {
     return true;
   }
 
-  /** The shard, or a refusal for a statement that would need several shards (scatter-gather comes later). */
+  private countRoute(kind: RoutePlan['kind']): void {
+    this.ctx.metrics.route(kind === 'keyed' ? 'fast_path' : kind);
+  }
+
+  /**
+   * Scatter-gather reads and fan-out statements: a backend from every shard's pool (taken in shard order, so two
+   * such clients cannot hold each other's), the statement on each, the merged or checked reply to the client.
+   * The client's further messages wait in `queued` meanwhile.
+   */
+  private runOnEveryShard(plan: RoutePlan & { kind: 'scatter' | 'fanout' }, sql: string, ext: { ext: Extended; shape: number[] } | null = null): void {
+    this.acquiring = true;
+    this.socket.pause();
+    const def = this.ctx.sharding!.defaultShard;
+    const pools = this.pools.all().slice().sort((a, b) => (a.shard === def ? -1 : b.shard === def ? 1 : a.shard < b.shard ? -1 : 1));
+    const taken: { pool: BackendPool; b: BackendConnection }[] = [];
+    const prelude = (b: BackendConnection) => this.settingsSql(b);
+    const run = async (): Promise<Buffer[]> => {
+      for (const pool of pools) taken.push({ pool, b: await pool.acquire() });
+      const backends = taken.map((t) => t.b);
+      if (plan.kind === 'scatter') return scatter(backends, plan.select!, prelude, ext?.ext ?? null);
+      const rewrite = plan.what === 'role' && !ext ? () => roleWithVerifier(sql, (role) => this.ctx.roleVerifier(role)) : null;
+      if (plan.what === 'role' && ext) throw new MultiShardError('CREATE/ALTER ROLE with a password must come as a simple query through the router (it copies the verifier between shards)');
+      return fanOut(pools.map((p) => p.shard), backends, sql, prelude, rewrite, ext?.ext ?? null);
+    };
+    run().then((result) => {
+      const frames = ext ? extendedReply(result, ext.shape) : result;
+      for (const t of taken) t.pool.release(t.b);
+      if (frames.some((f) => f[0] === E)) this.ctx.metrics.multiShardFailures.inc({ route: plan.kind });
+      this.finishLocal(frames);
+    }, (e: Error) => {
+      for (const t of taken) t.pool.discard(t.b);
+      this.ctx.metrics.multiShardFailures.inc({ route: plan.kind });
+      this.finishLocal([msg.errorResponse({ severity: 'ERROR', code: (e as { sqlstate?: string }).sqlstate ?? '0A000', message: e.message })]);
+    });
+  }
+
+  /** Ends a reply the router made itself, then handles what the client sent meanwhile. */
+  private finishLocal(frames: Buffer[]): void {
+    this.acquiring = false;
+    if (this.closed) return;
+    this.socket.cork();
+    for (const f of frames) {
+      if (f[0] === E) this.ctx.metrics.errors.inc({ sqlstate: msg.errorField(f, 5, f.length, 'C') ?? 'unknown' });
+      this.socket.write(f);
+    }
+    this.socket.write(msg.readyForQuery('I'));
+    this.socket.uncork();
+    this.socket.resume();
+    const q = this.queued;
+    this.queued = [];
+    for (const f of q) this.dispatch(f);
+  }
+
+  /** The shard, or a refusal for a statement that would need several shards in a way the router cannot do exactly. */
   private shardOr(shard: string | null, reason: string, frames: Buffer): string | null {
     if (shard !== null) return shard;
-    const error = msg.errorResponse({ severity: 'ERROR', code: '0A000', message: `statement needs more than one shard, which the router does not do yet: ${reason}`,
+    const error = msg.errorResponse({ severity: 'ERROR', code: '0A000', message: `statement needs more than one shard, and the router cannot run it there exactly: ${reason}`,
       hint: 'add "<sharding column> = <value>" to the statement, or run it on each shard directly' });
     if (this.deferredBegin) { this.deferredBegin = null; this.deferredFailed = true; }
     // One ReadyForQuery per Query/Sync in the batch, as PostgreSQL would send after skipping to each Sync.
@@ -422,7 +544,7 @@ export class ClientSession {
     const r = this.ctx.sharding;
     if (!r) return null;
     const d = decide(r, sql);
-    if (d.shard === null) return refusalQuery(`statement needs more than one shard, which the router does not do yet: ${d.route.kind === 'none' ? d.route.reason : ''}`);
+    if (d.shard === null) return refusalQuery(`statement needs more than one shard, which the router does not do inside a transaction block yet: ${d.route.kind === 'none' ? d.route.reason : ''}`);
     if (d.route.kind === 'shard' && d.shard !== this.shard) {
       return refusalQuery(`this transaction runs on shard ${this.shard}; the statement belongs to shard ${d.shard} (cross-shard transactions are not supported yet)`);
     }

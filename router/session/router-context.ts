@@ -14,6 +14,8 @@ export interface RouterContext {
   metrics: RouterMetrics;
   statements: StatementNames;
   lookupVerifier(role: string): Promise<ScramVerifier | null>;
+  /** The role's stored verifier text on the default shard (copied to the others by role fan-out). */
+  roleVerifier(role: string): Promise<string | null>;
   /** Server TLS for clients (SSLRequest); null answers 'N'. */
   tls: SecureContext | null;
   /** Refuse clients that do not ask for TLS (only meaningful with tls set). */

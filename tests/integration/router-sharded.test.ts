@@ -74,10 +74,13 @@ test('a transaction starts on the shard of its first keyed statement; a second s
   });
 });
 
-test('statements without a key: unsharded ones run on the default shard, scatter ones are refused with the reason', async () => {
+test('statements without a key: unsharded ones run on the default shard, scatter reads merge, what cannot merge is refused with the reason', async () => {
+  const direct = await Promise.all([0, 1].map((i) => withClient(shards[i]!.uri('app'), async (c) => Number((await c.query('select count(*) from orders')).rows[0].count))));
   await withClient(uri(), async (c) => {
     assert.equal((await c.query('select 6 * 7 as n')).rows[0].n, 42);
-    await assert.rejects(c.query('select count(*) from orders'), (e: pg.DatabaseError) => e.code === '0A000' && /customer_id = <literal or \$n>/.test(e.message));
+    // Scatter-gather (ADR 0025): the count over both shards.
+    assert.equal(Number((await c.query('select count(*) from orders')).rows[0].count), direct[0]! + direct[1]!);
+    await assert.rejects(c.query("select string_agg(note, ',') from orders"), (e: pg.DatabaseError) => e.code === '0A000' && /customer_id = <literal or \$n>/.test(e.message) && /string_agg/.test(e.message));
     await c.query('begin');
     await assert.rejects(c.query('select * from orders where note = $1', ['x']), (e: pg.DatabaseError) => e.code === '0A000');
     await assert.rejects(c.query('select 1'), (e: pg.DatabaseError) => e.code === '25P02');
