@@ -11,7 +11,7 @@ import type { PoolerPlatform } from '../adapters/pooler/pooler-platform.js';
 import type { ClusterSnapshot } from '../machines/cluster/cluster.selectors.js';
 import type { ClusterRef } from '../machines/instance/instance.types.js';
 import type { QueuedStepDeps } from '../actors/queues/from-queued-step.js';
-import type { ResourceKey, ResourceReader } from '../actors/ports/resource-store.js';
+import type { ResourceKey, ResourceReader, ResourceWriter } from '../actors/ports/resource-store.js';
 import { createClusterImplementations, type ClusterDeps } from '../adapters/implementations/cluster.impl.js';
 import type { PlanPlatform } from '../adapters/platform.js';
 import type { Logger } from '../adapters/logging/logger.js';
@@ -24,11 +24,15 @@ import { createUserImplementations } from '../adapters/implementations/user.impl
 import { postgresDatabaseBinding } from '../actors/bindings/postgresdatabase.binding.js';
 import { createDatabaseImplementations } from '../adapters/implementations/database.impl.js';
 import type { SqlObjectDeps } from '../adapters/implementations/sql-object-deps.js';
+import { scheduledBackupBinding } from '../actors/bindings/scheduledbackup.binding.js';
+import { createScheduledBackupImplementations } from '../adapters/implementations/scheduled-backup.impl.js';
 
 /** What every kind's implementations may draw on; the operator builds it once per platform. */
 export interface OperatorDeps {
   platform: PlanPlatform;
   store: ResourceReader;
+  /** Objects controllers create and delete themselves (a ScheduledBackup's BackupJobs). */
+  objects: ResourceWriter;
   /** The effects' logger. */
   log: Logger;
   steps: QueuedStepDeps;
@@ -71,6 +75,7 @@ export const registrations: readonly KindRegistration<OperatorDeps>[] = [
       async (c) => (runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined)?.context.currentPrimary ?? null)),
     { extraStatus: async (key, deps) => deps.clusterExtraStatus?.(key) ?? {} }),
   register(backupJobBinding, (deps: OperatorDeps) => createBackupImplementations({ steps: deps.steps })),
+  register(scheduledBackupBinding, (deps: OperatorDeps) => createScheduledBackupImplementations({ store: deps.store, objects: deps.objects })),
   register(poolerBinding, (deps: OperatorDeps, runtime) => createPoolerImplementations({
     poolers: deps.poolers, platform: deps.platform, log: deps.log,
     clusterSnapshot: (c) => runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined,

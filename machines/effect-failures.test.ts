@@ -21,6 +21,7 @@ const sampleInputs: Record<string, unknown> = {
   pooler: { namespace: 'default', name: 'p', generation: 1, spec: { cluster: { name: 'demo' }, type: 'rw', instances: 1, paused: false, pgbouncer: { poolMode: 'session', defaultPoolSize: 20, maxClientConnections: 100 } } },
   user: { namespace: 'default', name: 'app', spec: { cluster: { name: 'demo' }, name: 'app', reclaimPolicy: 'delete' }, generation: 1 },
   database: { namespace: 'default', name: 'shop', spec: { cluster: { name: 'demo' }, name: 'shop', owner: 'app', reclaimPolicy: 'delete' }, generation: 1 },
+  scheduledBackup: { namespace: 'default', name: 'nightly', uid: 'sb-uid', generation: 1, createdAt: at, spec: { cluster: { name: 'demo' }, schedule: '30 2 * * *', suspend: false, immediate: false, backupType: 'full', target: 'prefer-standby', concurrencyPolicy: 'forbid', successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 1 } },
 };
 
 interface InvokeSite { node: AnyStateNode; id: string; src: string }

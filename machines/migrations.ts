@@ -41,4 +41,5 @@ export const MIGRATIONS: { [K in MachineId]: Record<number, Migration> } = {
   pooler: {},
   user: {},
   database: {},
+  scheduledBackup: {},
 };

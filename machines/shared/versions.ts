@@ -11,6 +11,7 @@ export const MACHINE_VERSIONS = {
   pooler: 1,
   user: 1,
   database: 1,
+  scheduledBackup: 1,
 } as const;
 
 export type MachineId = keyof typeof MACHINE_VERSIONS;
