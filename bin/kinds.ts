@@ -11,7 +11,7 @@ import type { PoolerPlatform } from '../adapters/pooler/pooler-platform.js';
 import type { ClusterSnapshot } from '../machines/cluster/cluster.selectors.js';
 import type { ClusterRef } from '../machines/instance/instance.types.js';
 import type { QueuedStepDeps } from '../actors/queues/from-queued-step.js';
-import type { ResourceKey, ResourceReader, OwnedResourceWriter } from '../actors/ports/resource-store.js';
+import type { ResourceKey, ResourceReader, OwnedResourceWriter, ResourceWriter } from '../actors/ports/resource-store.js';
 import { createClusterImplementations, type ClusterDeps } from '../adapters/implementations/cluster.impl.js';
 import type { PlanPlatform } from '../adapters/platform.js';
 import type { Logger } from '../adapters/logging/logger.js';
@@ -28,6 +28,8 @@ import { createDatabaseImplementations } from '../adapters/implementations/datab
 import type { SqlObjectDeps } from '../adapters/implementations/sql-object-deps.js';
 import { shardRangeBinding } from '../actors/bindings/shardrange.binding.js';
 import { createShardRangeImplementations } from '../adapters/implementations/shardrange.impl.js';
+import { scheduledBackupBinding } from '../actors/bindings/scheduledbackup.binding.js';
+import { createScheduledBackupImplementations } from '../adapters/implementations/scheduled-backup.impl.js';
 
 /** What every kind's implementations may draw on; the operator builds it once per platform. */
 export interface OperatorDeps {
@@ -35,6 +37,8 @@ export interface OperatorDeps {
   store: ResourceReader;
   /** Objects the operator owns (the shards and ShardRanges of a sharded cluster). */
   writer: OwnedResourceWriter;
+  /** Objects controllers create and delete themselves (a ScheduledBackup's BackupJobs). */
+  objects: ResourceWriter;
   /** The effects' logger. */
   log: Logger;
   steps: QueuedStepDeps;
@@ -79,6 +83,7 @@ export const registrations: readonly KindRegistration<OperatorDeps>[] = [
     { extraStatus: async (key, deps) => deps.clusterExtraStatus?.(key) ?? {} }),
   register(backupJobBinding, (deps: OperatorDeps) => createBackupImplementations({ steps: deps.steps })),
   register(restoreVerifyBinding, (deps: OperatorDeps) => createRestoreVerifyImplementations({ steps: deps.steps })),
+  register(scheduledBackupBinding, (deps: OperatorDeps) => createScheduledBackupImplementations({ store: deps.store, objects: deps.objects })),
   register(poolerBinding, (deps: OperatorDeps, runtime) => createPoolerImplementations({
     poolers: deps.poolers, platform: deps.platform, log: deps.log,
     clusterSnapshot: (c) => runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined,

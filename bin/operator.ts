@@ -71,7 +71,7 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
   const effectsLog = log.child({ component: 'effects' });
   const steps = await openStepsQueue(o.redisUrl, log.child({ component: 'queue' }), metrics);
   const deps: OperatorDeps = {
-    platform, store, writer: store, log: effectsLog, steps, secrets: o.secrets,
+    platform, store, writer: store, objects: store, log: effectsLog, steps, secrets: o.secrets,
     onStep: (plan, step) => { metrics.step(plan, step); effectsLog.info({ plan, step }, `${plan} step done: ${step}`); },
     ...(o.extraStatus ? { clusterExtraStatus: o.extraStatus } : {}),
     ...(o.backupHosts ? { backupHosts: o.backupHosts } : {}),

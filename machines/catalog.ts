@@ -11,6 +11,7 @@ import { userMachine } from './user/user.machine.js';
 import { databaseMachine } from './database/database.machine.js';
 import { shardRangeMachine } from './shardrange/shardrange.machine.js';
 import { restoreVerifyMachine } from './restore-verify/restore-verify.machine.js';
+import { scheduledBackupMachine } from './scheduled-backup/scheduled-backup.machine.js';
 
 export interface CatalogEntry { id: string; machine: AnyStateMachine; summary: string; runsIn: string }
 
@@ -20,6 +21,7 @@ export const machineCatalog: CatalogEntry[] = [
   { id: 'failover', machine: failoverMachine, runsIn: 'operator, a child of the cluster during an unplanned failover', summary: 'The promotion plan: confirming → fencing → choosing → promoting → repointing → rerouting → rejoining → done.' },
   { id: 'switchover', machine: switchoverMachine, runsIn: 'operator, a child of the cluster during a planned switchover', summary: 'Planned switchover with zero data loss, rolled back when the candidate cannot finish.' },
   { id: 'backup', machine: backupMachine, runsIn: 'operator, one actor per BackupJob', summary: 'One pgBackRest backup as a queued step: pending → running (progress) → succeeded | failed.' },
+  { id: 'scheduledBackup', machine: scheduledBackupMachine, runsIn: 'operator, one actor per ScheduledBackup', summary: 'Cron-scheduled BackupJobs: wait for the next occurrence (one catch-up after an outage), forbid or replace a running job, create it with an owner reference, prune history, suspend.' },
   { id: 'user', machine: userMachine, runsIn: 'operator, one actor per PostgresUser', summary: "One role on the cluster's primary: attributes, memberships and password applied from a plan, drift corrected, dropped on delete when reclaimPolicy is delete." },
   { id: 'database', machine: databaseMachine, runsIn: 'operator, one actor per PostgresDatabase', summary: "One database on the cluster's primary: owner, extensions, schemas, grants and default privileges applied from a plan, drift corrected, dropped on delete when reclaimPolicy is delete." },
   { id: 'agent', machine: agentMachine, runsIn: 'instance agent (pgop instance)', summary: 'Bootstrap, lease-guarded start, supervision with backoff, self-fencing, promotion, demotion, rejoin.' },

@@ -23,6 +23,7 @@ const sampleInputs: Record<string, unknown> = {
   database: { namespace: 'default', name: 'shop', spec: { cluster: { name: 'demo' }, name: 'shop', owner: 'app', reclaimPolicy: 'delete' }, generation: 1 },
   shardRange: { namespace: 'default', name: 'demo-orders', generation: 1, spec: { cluster: { name: 'demo' }, tableGroup: 'orders', vindex: { type: 'hash', column: 'customer_id' }, ranges: [{ start: '', end: '80', shard: '-80' }, { start: '80', end: '', shard: '80-' }] } },
   restoreVerify: { namespace: 'default', name: 'demo', uid: 'uid-demo', schedule: '0 3 * * *', keep: 5 },
+  scheduledBackup: { namespace: 'default', name: 'nightly', uid: 'sb-uid', generation: 1, createdAt: at, spec: { cluster: { name: 'demo' }, schedule: '30 2 * * *', suspend: false, immediate: false, backupType: 'full', target: 'prefer-standby', concurrencyPolicy: 'forbid', successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 1 } },
 };
 
 interface InvokeSite { node: AnyStateNode; id: string; src: string }

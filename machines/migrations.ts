@@ -48,4 +48,5 @@ export const MIGRATIONS: { [K in MachineId]: Record<number, Migration> } = {
   database: {},
   shardRange: {},
   restoreVerify: {},
+  scheduledBackup: {},
 };

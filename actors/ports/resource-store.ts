@@ -1,5 +1,5 @@
 // The port every platform implements for custom resources: the Kubernetes apiserver, or the local Redis store.
-import type { Resource } from '../../crds/definition.js';
+import type { OwnerReference, Resource } from '../../crds/definition.js';
 
 export interface ResourceKey { kind: string; namespace: string; name: string }
 export type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; key: ResourceKey };
@@ -10,7 +10,18 @@ export interface ResourceReader {
   list(kind: string): Promise<Resource[]>;
 }
 
-export interface ResourceStore extends ResourceReader {
+/** Objects a controller creates and deletes itself (a ScheduledBackup's BackupJobs). */
+export interface ResourceWriter {
+  /**
+   * Creates `manifest` (admitted like a user's) owned by `owner`; an object of that name already owned by the same
+   * owner uid is 'exists' (a retried create), one owned by anybody else is an error.
+   */
+  create(manifest: Resource, owner: OwnerReference): Promise<'created' | 'exists'>;
+  /** Deletes (finalizers run first); an absent object is fine. */
+  remove(key: ResourceKey): Promise<void>;
+}
+
+export interface ResourceStore extends ResourceReader, ResourceWriter {
   /** Reread → pure mutation → skip when equal → write only if nobody else wrote meanwhile (retry on conflict). */
   patchStatus(key: ResourceKey, mutate: (status: Record<string, unknown>) => Record<string, unknown>): Promise<void>;
   addFinalizer(key: ResourceKey, finalizer: string): Promise<void>;

@@ -3,7 +3,7 @@
 // same way, and supervised informers as the watch (restarted on errors, relisted periodically).
 import { CustomObjectsApi, makeInformer, type KubeConfig, type KubernetesObject, type Informer, type ObjectCache } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
-import type { Resource } from '../../crds/definition.js';
+import type { OwnerReference, Resource } from '../../crds/definition.js';
 import { GROUP, VERSION, API_VERSION } from '../../crds/definition.js';
 import { definitionFor, definitions } from '../../crds/registry.js';
 import type { ResourceKey, ResourceStore, WatchEvent, OwnedResourceWriter, OwnerRef } from '../../actors/ports/resource-store.js';
@@ -80,6 +80,30 @@ export class K8sResourceStore implements ResourceStore, OwnedResourceWriter {
     const { plural } = this.plural(key.kind);
     try {
       await this.co.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: key.namespace, plural, name: key.name });
+    } catch (e) {
+      if (httpStatus(e) !== 404) throw e;
+    }
+  }
+
+  async create(manifest: Resource, owner: OwnerReference): Promise<'created' | 'exists'> {
+    const { plural } = this.plural(manifest.kind);
+    const namespace = manifest.metadata.namespace ?? 'default';
+    const body = { ...manifest, apiVersion: API_VERSION, metadata: { ...manifest.metadata, namespace, ownerReferences: [owner] } };
+    try {
+      await this.co.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, body });
+      return 'created';
+    } catch (e) {
+      if (httpStatus(e) !== 409) throw e;
+      const old = await this.get({ kind: manifest.kind, namespace, name: manifest.metadata.name });
+      if (old?.metadata.ownerReferences?.some((o) => o.uid === owner.uid)) return 'exists';
+      throw new Error(`${manifest.kind} ${namespace}/${manifest.metadata.name} already exists and is not owned by ${owner.kind} ${owner.name}`);
+    }
+  }
+
+  async remove(key: ResourceKey): Promise<void> {
+    const { plural } = this.plural(key.kind);
+    try {
+      await this.co.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: key.namespace, plural, name: key.name, propagationPolicy: 'Background' });
     } catch (e) {
       if (httpStatus(e) !== 404) throw e;
     }

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../redis/connection.js';
-import type { Resource } from '../../crds/definition.js';
+import type { OwnerReference, Resource } from '../../crds/definition.js';
 import { admitManifest } from './admit-manifest.js';
 import type { ResourceKey, ResourceStore, WatchEvent, OwnedResourceWriter, OwnerRef } from '../../actors/ports/resource-store.js';
 import { keyOfResource } from '../../actors/ports/resource-store.js';
@@ -116,6 +116,27 @@ export class RedisResourceStore implements ResourceStore, OwnedResourceWriter {
     }
     throw new ConflictError('too many concurrent writers; try again');
   }
+
+  /** Creates an object a controller owns: admitted like a manifest, then stored with its owner reference. */
+  async create(manifest: Resource, owner: OwnerReference): Promise<'created' | 'exists'> {
+    const next = admitManifest(manifest);
+    const key = keyOfResource(next);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const old = await this.get(key);
+      if (old) {
+        if (old.metadata.ownerReferences?.some((o) => o.uid === owner.uid)) return 'exists';
+        throw new Error(`${key.kind} ${key.namespace}/${key.name} already exists and is not owned by ${owner.kind} ${owner.name}`);
+      }
+      const stored: Resource = {
+        ...next,
+        metadata: { ...next.metadata, uid: randomUUID(), generation: 1, creationTimestamp: this.now().toISOString(), ownerReferences: [owner] },
+      };
+      if (await this.commit(key, undefined, stored, 'ADDED')) return 'created';
+    }
+    throw new ConflictError('too many concurrent writers; try again');
+  }
+
+  async remove(key: ResourceKey): Promise<void> { await this.delete(key); }
 
   /** Marks for deletion (finalizers run first); without finalizers the object goes at once. */
   async delete(key: ResourceKey): Promise<'deleting' | 'deleted' | 'absent'> {

@@ -14,6 +14,7 @@ export const MACHINE_VERSIONS = {
   database: 1,
   shardRange: 1,
   restoreVerify: 1,
+  scheduledBackup: 1,
 } as const;
 
 export type MachineId = keyof typeof MACHINE_VERSIONS;

@@ -53,3 +53,18 @@ test('delete waits for finalizers; removing the last one removes the object and 
   assert.equal(events.at(-1)?.type, 'DELETED');
   await stop();
 });
+
+test('create: an owned object is admitted like a manifest and carries its owner; a retry is "exists"; a stranger is refused', async () => {
+  const owner = { apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'ScheduledBackup', name: 'nightly', uid: 'u-1', controller: true };
+  const job = { apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'BackupJob', metadata: { name: 'nightly-20260101000000', namespace: 'default' }, spec: { cluster: { name: 'db' } } };
+  assert.equal(await store.create(job, owner), 'created');
+  const stored = await store.get({ kind: 'BackupJob', namespace: 'default', name: 'nightly-20260101000000' });
+  assert.deepEqual(stored?.metadata.ownerReferences, [owner]);
+  assert.equal((stored?.spec as { backupType?: string }).backupType, 'full', 'defaults applied by admission');
+  assert.equal(await store.create(job, owner), 'exists');
+  await assert.rejects(store.create(job, { ...owner, uid: 'u-2' }), /already exists and is not owned by ScheduledBackup nightly/);
+  await assert.rejects(store.create({ ...job, metadata: { name: 'Bad_Name' } }, owner), /metadata\.name/);
+  await store.remove({ kind: 'BackupJob', namespace: 'default', name: 'nightly-20260101000000' });
+  await store.remove({ kind: 'BackupJob', namespace: 'default', name: 'nightly-20260101000000' });
+  assert.deepEqual(await store.list('BackupJob'), []);
+});
