@@ -127,6 +127,13 @@ test('the same statements return the same rows through the router on 4 shards as
   }
 });
 
+test('metrics count routes, per-shard queries and multi-shard failures', async () => {
+  const text = await router.metrics.registry.metrics();
+  for (const route of ['fast_path', 'scatter', 'fanout', 'unsharded']) assert.match(text, new RegExp(`pgop_router_routes_total\\{route="${route}"\\} [1-9]`), route);
+  for (const shard of SHARDS) assert.match(text, new RegExp(`pgop_router_shard_queries_total\\{shard="${shard}"\\} [1-9]`), shard);
+  assert.match(text, /pgop_router_pool_connections\{role="app",database="app",shard="c0-",state="idle"\}/);
+});
+
 test('column names and types of merged results are PostgreSQL\'s', async () => {
   for (const sql of ['select count(*), sum(amount), avg(amount), min(note) from orders', 'select note, count(*) as n from orders group by note order by note limit 1', 'select id, created from orders order by created, id limit 2']) {
     const [a, b] = await Promise.all([routerUri(), singleUri()].map((u) => withClient(u, async (c) => (await c.query(sql)).fields.map((f) => [f.name, f.dataTypeID]))));
