@@ -109,3 +109,7 @@ test('every metric an alert or a dashboard refers to is registered by the code',
   // And the check itself bites: a name the code does not register is caught.
   assert.equal(isKnown('pgop_instance_lag_seconds'), false);
 });
+
+test('without metrics.prometheusRule.enabled the chart renders no rules', () => {
+  assert.ok(!renderChart(helmBin(), 'pgop', 'pgop-system').objects.some((o) => o.kind === 'PrometheusRule'));
+});
