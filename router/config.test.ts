@@ -47,3 +47,15 @@ test('bad input names the field and the fix', () => {
   assert.throws(() => loadRouterConfig({ config: file('h.json', { buffer: { timeoutMs: -1 } }) }, env), /buffer\.timeoutMs/);
   assert.throws(() => loadRouterConfig({ config: file('i.json', { sharding: { shards: [{ name: '-', port: 1 }], referenceTables: ['Bad Name'] } }) }, env), /referenceTables/);
 });
+
+test('each shard may name its own CA (sharding.shards[i].tls), overriding backend.tls; unknown keys are refused', () => {
+  const env = { PGOP_ROUTER_AUTH_PASSWORD: 'x' };
+  const c = loadRouterConfig({ config: file('s.json', {
+    backend: { tls: { caFile: '/ca/all.crt' } },
+    sharding: { shards: [{ name: '-80', port: 1, tls: { caFile: '/ca/a.crt', servername: '127.0.0.1' } }, { name: '80-', port: 2 }], tables: {} },
+  }) }, env);
+  assert.deepEqual(c.sharding?.shards.map((s) => s.tls), [{ caFile: '/ca/a.crt', servername: '127.0.0.1' }, null]);
+  assert.throws(() => loadRouterConfig({ config: file('s1.json', { sharding: { shards: [{ name: '-', port: 1, tls: { caFile: '' } }], tables: {} } }) }, env), /sharding\.shards\[0\]\.tls\.caFile must be/);
+  assert.throws(() => loadRouterConfig({ config: file('s2.json', { sharding: { shards: [{ name: '-', port: 1, tls: { caFile: 'x', insecure: true } }], tables: {} } }) }, env), /sharding\.shards\[0\]\.tls\.insecure is unknown/);
+  assert.throws(() => loadRouterConfig({ config: file('s3.json', { sharding: { shards: [{ name: '-', port: 1, caFil: 'x' }], tables: {} } }) }, env), /sharding\.shards\[0\]\.caFil is unknown/);
+});

@@ -21,8 +21,11 @@ export interface RouterConfig {
   /** Sharded mode: shards named after their key range ("-80", "80-"), and which tables are sharded by what. */
   sharding: {
     generation: number;
-    /** `servername` overrides backend.tls.servername for this shard's certificate check. */
-    shards: { name: string; host: string; port: number; servername?: string | null }[];
+    /**
+     * `servername` overrides backend.tls.servername for this shard's certificate check. `tls: { caFile, servername? }`
+     * verifies this shard against its own CA (each shard is its own cluster with its own CA), overriding backend.tls.
+     */
+    shards: { name: string; host: string; port: number; servername?: string | null; tls?: { caFile: string; servername: string | null } | null }[];
     tables: Record<string, unknown>;
     /** Tables copied to every shard: reads go to one shard, writes to all. */
     referenceTables?: string[];
@@ -56,6 +59,16 @@ export function parseAddress(s: string, field: string): { host?: string; port: n
   const host = i > 0 ? s.slice(0, i).replace(/^\[|\]$/g, '') : undefined;
   return { ...(host ? { host } : {}), port: port(i >= 0 ? s.slice(i + 1) : s, field) };
 }
+
+function tlsSection(v: unknown, field: string): { caFile: string; servername: string | null } | null {
+  if (v === undefined || v === null) return null;
+  const o = obj(v, field);
+  const caFile = str(o.caFile, `${field}.caFile`);
+  for (const k of Object.keys(o)) if (k !== 'caFile' && k !== 'servername') throw new RouterConfigError(`${field}.${k} is unknown; use caFile and servername`);
+  return { caFile, servername: o.servername === undefined ? null : str(o.servername, `${field}.servername`) };
+}
+
+const SHARD_KEYS = new Set(['name', 'host', 'port', 'servername', 'tls']);
 
 const IDENT = /^[a-z_][a-z0-9_$]{0,62}$/;
 function referenceTables(v: unknown): string[] {
@@ -111,9 +124,7 @@ export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv = pr
   const fm = file.metrics === undefined ? null : obj(file.metrics, 'metrics');
   const metricsFlag = flags.metrics ? parseAddress(flags.metrics, '--metrics') : null;
   const metrics = metricsFlag ?? (fm ? { host: fm.host, port: fm.port } : null);
-  const fbt = fb.tls === undefined || fb.tls === null ? null : obj(fb.tls, 'backend.tls');
-  const backendTls = fbt ? { caFile: str(fbt.caFile, 'backend.tls.caFile'), servername: fbt.servername === undefined ? null : str(fbt.servername, 'backend.tls.servername') } : null;
-  if (fbt) for (const k of Object.keys(fbt)) if (k !== 'caFile' && k !== 'servername') throw new RouterConfigError(`backend.tls.${k} is unknown; use caFile and servername`);
+  const backendTls = tlsSection(fb.tls, 'backend.tls');
   const fbuf = obj(file.buffer, 'buffer');
   const buffer = { timeoutMs: Number(fbuf.timeoutMs ?? 10_000), maxQueued: Number(fbuf.maxQueued ?? 1000) };
   if (!Number.isInteger(buffer.timeoutMs) || buffer.timeoutMs < 0 || buffer.timeoutMs > 600_000) throw new RouterConfigError('buffer.timeoutMs must be an integer from 0 to 600000 (0 turns buffering off)');
@@ -127,9 +138,11 @@ export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv = pr
     sharding = {
       generation,
       shards: shards.map((x: unknown, i: number) => {
-        const o = obj(x, `sharding.shards[${i}]`);
-        return { name: str(o.name, `sharding.shards[${i}].name`), host: str(o.host, `sharding.shards[${i}].host`, '127.0.0.1'), port: port(o.port, `sharding.shards[${i}].port`),
-          servername: o.servername === undefined ? null : str(o.servername, `sharding.shards[${i}].servername`) };
+        const f = `sharding.shards[${i}]`;
+        const o = obj(x, f);
+        for (const k of Object.keys(o)) if (!SHARD_KEYS.has(k)) throw new RouterConfigError(`${f}.${k} is unknown; use ${[...SHARD_KEYS].join(', ')}`);
+        return { name: str(o.name, `${f}.name`), host: str(o.host, `${f}.host`, '127.0.0.1'), port: port(o.port, `${f}.port`),
+          servername: o.servername === undefined ? null : str(o.servername, `${f}.servername`), tls: tlsSection(o.tls, `${f}.tls`) };
       }),
       tables: obj(fs.tables, 'sharding.tables'),
       referenceTables: referenceTables(fs.referenceTables),

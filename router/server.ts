@@ -25,28 +25,37 @@ import type { ShardRouting } from './session/shard-routing.js';
 
 interface Placement { routing: ShardRouting; addresses: Map<string, BackendTarget> }
 
-/** Where backends are, with the CA read now (a reload re-reads it, so CA rotation needs only a SIGHUP). */
-function targetsFrom(config: RouterConfig): { backend: BackendTarget; target: (host: string, port: number, servername: string | null) => BackendTarget } {
-  let ca: string | null = null;
-  if (config.backend.tls) {
-    try { ca = readFileSync(config.backend.tls.caFile, 'utf8'); } catch (e) {
-      throw new RouterConfigError(`backend.tls.caFile: ${(e as Error).message}`);
-    }
+const readCa = (file: string, field: string): string => {
+  try { return readFileSync(file, 'utf8'); } catch (e) {
+    throw new RouterConfigError(`${field}: ${(e as Error).message}`);
   }
+};
+
+type TargetOf = (host: string, port: number, servername: string | null, shardTls?: { caFile: string; servername: string | null } | null, field?: string) => BackendTarget;
+
+/**
+ * Where backends are, with every CA read now (a reload re-reads them, so CA rotation needs only a SIGHUP). A shard's
+ * own `tls` (its cluster's CA) wins over backend.tls.
+ */
+function targetsFrom(config: RouterConfig): { backend: BackendTarget; target: TargetOf } {
+  const ca = config.backend.tls ? readCa(config.backend.tls.caFile, 'backend.tls.caFile') : null;
   const tlsName = config.backend.tls?.servername ?? null;
-  const target = (host: string, port: number, servername: string | null): BackendTarget =>
-    ({ host, port, tls: ca ? { ca, ...((servername ?? tlsName) ? { servername: (servername ?? tlsName)! } : {}) } : null });
+  const target: TargetOf = (host, port, servername, shardTls, field = 'sharding.shards') => {
+    const shardCa = shardTls ? readCa(shardTls.caFile, `${field}.tls.caFile`) : ca;
+    const name = servername ?? shardTls?.servername ?? tlsName;
+    return { host, port, tls: shardCa ? { ca: shardCa, ...(name ? { servername: name } : {}) } : null };
+  };
   return { backend: target(config.backend.host, config.backend.port, null), target };
 }
 
 /** Routing table, plan cache and shard addresses from the config (validated: no gap, no overlap). */
-async function shardingFrom(config: RouterConfig, target: ReturnType<typeof targetsFrom>['target']): Promise<Placement | null> {
+async function shardingFrom(config: RouterConfig, target: TargetOf): Promise<Placement | null> {
   if (!config.sharding) return null;
   const table = buildRoutingTable({ generation: config.sharding.generation, ranges: config.sharding.shards.map((s) => ({ shard: s.name, ...parseShardName(s.name) })) });
   await loadParser();
   return {
     routing: { table, plans: new PlanCache(buildShardingScheme(config.sharding.tables, 'sharding.tables', config.sharding.referenceTables)), defaultShard: table.shards[0]! },
-    addresses: new Map(config.sharding.shards.map((s) => [s.name, target(s.host, s.port, s.servername ?? null)])),
+    addresses: new Map(config.sharding.shards.map((s, i) => [s.name, target(s.host, s.port, s.servername ?? null, s.tls ?? null, `sharding.shards[${i}]`)])),
   };
 }
 

@@ -9,7 +9,7 @@ import { assertManagedRole, assertGrantableRole } from './sql-names.js';
 
 const validUntilSql = (v: string | null) => `VALID UNTIL ${literal(v ?? 'infinity')}`;
 
-function render(role: string, a: RoleAction, password: string | null): string | null {
+function render(role: string, a: RoleAction, password: string | null, verifier: string | undefined): string | null {
   const r = ident(role);
   switch (a.kind) {
     case 'createRole':
@@ -22,7 +22,7 @@ function render(role: string, a: RoleAction, password: string | null): string | 
     }
     case 'setPassword':
       if (password === null) throw new Error('a password is needed but none was found');
-      return `ALTER ROLE ${r} WITH PASSWORD ${literal(scramVerifier(password))}`;
+      return `ALTER ROLE ${r} WITH PASSWORD ${literal(verifier ?? scramVerifier(password))}`;
     case 'clearPassword': return `ALTER ROLE ${r} WITH PASSWORD NULL`;
     case 'grantMembership': assertGrantableRole(a.role); return `GRANT ${ident(a.role)} TO ${r}`;
     case 'revokeMembership': return `REVOKE ${ident(a.role)} FROM ${r}`;
@@ -30,7 +30,8 @@ function render(role: string, a: RoleAction, password: string | null): string | 
   }
 }
 
-export async function applyRoleActions(c: pg.Client, role: string, actions: RoleAction[], password: string | null): Promise<void> {
+/** `verifier`: the SCRAM verifier to store instead of one with a fresh salt (a sharded cluster's, the same on every shard). */
+export async function applyRoleActions(c: pg.Client, role: string, actions: RoleAction[], password: string | null, verifier?: string): Promise<void> {
   assertManagedRole(role);
   await c.query('BEGIN');
   try {
@@ -42,7 +43,7 @@ export async function applyRoleActions(c: pg.Client, role: string, actions: Role
       if (a.kind !== 'createRole' && a.kind !== 'dropRole' && !exists && !actions.some((x) => x.kind === 'createRole')) {
         throw new Error(`role ${JSON.stringify(role)} disappeared while it was being applied`);
       }
-      const sql = render(role, a, password);
+      const sql = render(role, a, password, verifier);
       if (sql) await c.query(sql);
     }
     await c.query('COMMIT');

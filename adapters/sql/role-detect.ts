@@ -11,8 +11,12 @@ const iso = (v: unknown): string | null => {
   return String(v);
 };
 
-/** null when the role does not exist. `password` undefined means "do not compare" (no password wanted). */
-export async function readRole(c: pg.Client, name: string, password: string | null): Promise<ObservedRole | null> {
+/**
+ * null when the role does not exist. `password` undefined means "do not compare" (no password wanted).
+ * `expectedVerifier`: the password matches only when the stored verifier is exactly this one (a sharded cluster's
+ * roles carry one verifier on every shard, salt included).
+ */
+export async function readRole(c: pg.Client, name: string, password: string | null, expectedVerifier?: string): Promise<ObservedRole | null> {
   const r = await c.query<{
     rolsuper: boolean; rolinherit: boolean; rolcreaterole: boolean; rolcreatedb: boolean; rolcanlogin: boolean;
     rolreplication: boolean; rolbypassrls: boolean; rolconnlimit: number; rolvaliduntil: unknown; rolpassword: string | null; member_of: string[];
@@ -26,7 +30,8 @@ export async function readRole(c: pg.Client, name: string, password: string | nu
     superuser: row.rolsuper, inherit: row.rolinherit, createrole: row.rolcreaterole, createdb: row.rolcreatedb,
     login: row.rolcanlogin, replication: row.rolreplication, bypassrls: row.rolbypassrls,
     connectionLimit: row.rolconnlimit, validUntil: iso(row.rolvaliduntil), memberOf: row.member_of,
-    passwordMatches: row.rolpassword === null ? null : password === null ? false : verifierMatches(password, row.rolpassword),
+    passwordMatches: row.rolpassword === null ? null : password === null ? false
+      : expectedVerifier !== undefined ? row.rolpassword === expectedVerifier : verifierMatches(password, row.rolpassword),
   };
 }
 

@@ -9,3 +9,13 @@ export function scramVerifier(password: string, iterations = 4096, salt: Buffer 
   const serverKey = createHmac('sha256', salted).update('Server Key').digest();
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
+
+/**
+ * A salt that is the same wherever it is computed for one role of one cluster: a sharded cluster's role must carry
+ * the very same verifier on every shard, because the router checks the client against one shard's verifier and
+ * logs in to every shard with the ClientKey that check recovers (router/auth/scram.ts). Keyed by the cluster's uid,
+ * so two clusters (or a re-created one) do not share salts.
+ */
+export function stableSalt(clusterKey: string, role: string): Buffer {
+  return createHmac('sha256', clusterKey).update(`pgop-scram-salt:${role}`).digest().subarray(0, 16);
+}
