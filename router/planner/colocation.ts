@@ -3,15 +3,8 @@
 // A `key = value` on any of them (in WHERE or an inner join's ON) then names the one shard.
 import type { ShardingScheme } from './sharding-scheme.js';
 import type { KeySource } from './shard-key.js';
+import { isObj, list, tag } from './parse-tree.js';
 
-type Node = Record<string, unknown>;
-const isObj = (v: unknown): v is Node => typeof v === 'object' && v !== null && !Array.isArray(v);
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-function tag(v: unknown): [string, Node] | null {
-  if (!isObj(v)) return null;
-  const k = Object.keys(v)[0];
-  return k && isObj(v[k]) ? [k, v[k]] : null;
-}
 
 export interface FromTable { name: string; alias: string }
 

@@ -6,15 +6,8 @@
 import { deparseSync } from 'pgsql-deparser';
 import type { ShardingScheme } from './sharding-scheme.js';
 import { colocation } from './colocation.js';
+import { isObj, list, tag, type Node } from './parse-tree.js';
 
-type Node = Record<string, unknown>;
-const isObj = (v: unknown): v is Node => typeof v === 'object' && v !== null && !Array.isArray(v);
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-function tag(v: unknown): [string, Node] | null {
-  if (!isObj(v)) return null;
-  const k = Object.keys(v)[0];
-  return k && isObj(v[k]) ? [k, v[k]] : null;
-}
 
 /** How one output column of the final query is made from partial columns c0, c1, ... */
 export type FinalColumn =

@@ -5,6 +5,7 @@
 import type { ShardingScheme, ShardedTable } from './sharding-scheme.js';
 import { planScatter, NotScatterable, type ScatterSelect } from './scatter-plan.js';
 import { colocation, fromTables } from './colocation.js';
+import { isObj, list, tag, type Node } from './parse-tree.js';
 
 export type KeySource = { literal: string } | { param: number };
 
@@ -31,15 +32,6 @@ function roleWithPassword(n: Node): boolean {
   return list(n.options).some((o) => tag(o)?.[1].defname === 'password' && tag(tag(o)?.[1].arg)?.[0] === 'String');
 }
 
-type Node = Record<string, unknown>;
-const isObj = (v: unknown): v is Node => typeof v === 'object' && v !== null && !Array.isArray(v);
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-/** The single key of a parse-tree node ({"SelectStmt": {...}}) and its body. */
-function tag(v: unknown): [string, Node] | null {
-  if (!isObj(v)) return null;
-  const k = Object.keys(v)[0];
-  return k && isObj(v[k]) ? [k, v[k]] : null;
-}
 
 function constValue(v: unknown): string | null {
   const t = tag(v);
