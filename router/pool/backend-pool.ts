@@ -70,12 +70,22 @@ export class BackendPool {
 
   /** An idle connection right now, or null: the hot path links without a promise or a pause. */
   tryAcquire(): BackendConnection | null {
-    return this.waiters.length || this.unavailable ? null : this.idle.pop() ?? null;
+    return this.waiters.length || this.unavailable ? null : this.popIdle();
+  }
+
+  /** The newest idle connection still open; ones whose socket already ended are dropped on the way. */
+  private popIdle(): BackendConnection | null {
+    for (let c = this.idle.pop(); c; c = this.idle.pop()) {
+      if (!c.closed && !c.socket.destroyed && c.socket.writable) return c;
+      this.idle.push(c);
+      this.discard(c);
+    }
+    return null;
   }
 
   acquire(): Promise<BackendConnection> {
     if (!this.unavailable) {
-      const c = this.idle.pop();
+      const c = this.popIdle();
       if (c) return Promise.resolve(c);
     }
     return new Promise((resolve, reject) => {
@@ -170,7 +180,10 @@ export class BackendPool {
   /** Serves waiters from idle connections, then by opening new ones up to `size`. */
   private pump(): void {
     if (this.closed || this.unavailable) return;
-    while (this.waiters.length && this.idle.length) this.give(this.waiters.shift()!, this.idle.pop()!);
+    while (this.waiters.length && this.idle.length) {
+      const c = this.popIdle();
+      if (c) this.give(this.waiters.shift()!, c);
+    }
     while (this.waiters.length > this.opening && this.total < this.size) {
       this.open().then((c) => this.release(c), (e: Error) => {
         if (isUnavailable(e) && this.buffer.timeoutMs > 0) { this.markUnavailable(e.message); return; }
@@ -235,7 +248,8 @@ export class BackendPool {
     if (chunk[0] === 0x45) {
       const sqlstate = errorField(chunk, 5, chunk.length, 'C');
       this.log.warn({ role: this.role, backendPid: c.processId, sqlstate }, 'idle backend reported an error; dropping it');
-      c.socket.destroy();
+      // Out of the idle list now, not at the 'close' event: a session taking it in between would write to a dead socket.
+      this.discard(c);
     }
   }
 
