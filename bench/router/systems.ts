@@ -50,6 +50,19 @@ export async function startPgBouncer(dir: string, backendPort: number, port: num
   return { name: 'pgbouncer', port, pid: child.pid ?? null, stop: () => stopChild(child) };
 }
 
+/** The router over shards: a JSON config naming each shard and the sharded tables, as the operator writes it. */
+export async function startShardedRouter(dir: string, shards: { name: string; port: number }[], tables: Record<string, { column: string; type: 'integer' }>,
+  port: number, poolSize: number, authPassword: string): Promise<Target> {
+  const config = join(dir, 'router-sharded.json');
+  writeFileSync(config, JSON.stringify({
+    listen: { host: '127.0.0.1', port }, auth: { user: 'postgres', password: authPassword, database: 'postgres' }, pool: { size: poolSize },
+    sharding: { generation: 1, shards: shards.map((s) => ({ name: s.name, host: '127.0.0.1', port: s.port })), tables },
+  }), { mode: 0o600 });
+  const child = spawn(process.execPath, [pgopBin, 'router', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PGOP_LOG_LEVEL: 'warn' } });
+  await waitForPort(port, child, 'pgop router (2 shards)');
+  return { name: 'pgop router, 2 shards', port, pid: child.pid ?? null, stop: () => stopChild(child) };
+}
+
 export async function startPgopRouter(dir: string, backendPort: number, port: number, poolSize: number, authPassword: string): Promise<Target> {
   const pw = join(dir, 'router-auth-password');
   writeFileSync(pw, authPassword, { mode: 0o600 });
