@@ -80,9 +80,23 @@ export const repoCredentials = (repo: BackupRepo) => repo.credentialFiles
   ? { accessKeyId: readSecret(repo.credentialFiles.accessKeyId), secretAccessKey: readSecret(repo.credentialFiles.secretAccessKey) }
   : undefined;
 
+/**
+ * The repository's CA as postgres's own copy in the run directory: archive_command runs as postgres, and the
+ * platform's file (a mounted Secret, or the local state tree) may sit where only the agent can read.
+ */
+export function installRepoCa(spec: InstanceSpec, repo: BackupRepo, user: OsUser | null, name: string): BackupRepo {
+  if (!repo.caFile) return repo;
+  if (!existsSync(repo.caFile)) throw new Error(`the repository CA file ${repo.caFile} is missing: provide the caSecret's ca.crt`);
+  ensureDir(spec.runDir, user);
+  const copy = join(spec.runDir, name);
+  writeOwned(copy, readFileSync(repo.caFile, 'utf8'), user, 0o644);
+  return { ...repo, caFile: copy };
+}
+
 /** Written before postgres can run archive_command; 0600 because it may hold S3 keys. */
 export function writePgbackrestConf(spec: InstanceSpec, user: OsUser | null): void {
   if (!spec.backup) return;
-  const text = renderInstancePgbackrest(spec, repoCredentials(spec.backup));
+  const backup = installRepoCa(spec, spec.backup, user, 'repo-ca.crt');
+  const text = renderInstancePgbackrest({ ...spec, backup }, repoCredentials(backup));
   if (text) writeOwned(pgbackrestConfPath(spec), text, user);
 }

@@ -8,7 +8,7 @@ import { runCommand } from '../adapters/os/run-command.js';
 import type { BackupRepo, InstanceSpec } from '../adapters/instance/spec.js';
 import { PGBACKREST_BIN, renderPgbackrestConf } from '../adapters/backup/pgbackrest-config.js';
 import { pgbackrestConfPath } from './render.js';
-import { readSecret, repoCredentials, writeOwned, writePgbackrestConf } from './files.js';
+import { installRepoCa, readSecret, repoCredentials, writeOwned, writePgbackrestConf } from './files.js';
 
 /** A posix repository directory the postgres OS user can write (created with its missing parents). */
 export function ensurePosixRepository(repo: BackupRepo, user: OsUser | null): void {
@@ -36,8 +36,9 @@ export async function ensureStanza(spec: InstanceSpec, user: OsUser | null, opts
 }
 
 /** The read-only view of the source's repository used by a restore: its stanza, this data directory as pg1. */
-export function writeSourceConf(spec: InstanceSpec, source: BackupRepo, user: OsUser | null): string {
+export function writeSourceConf(spec: InstanceSpec, from: BackupRepo, user: OsUser | null): string {
   const file = join(spec.runDir, 'pgbackrest-source.conf');
+  const source = installRepoCa(spec, from, user, 'repo-source-ca.crt');
   writeOwned(file, renderPgbackrestConf({
     stanza: source.stanza, repository: source.repository, credentials: repoCredentials(source), caFile: source.caFile,
     pg: [{ path: spec.dataDir, port: spec.port, socketPath: spec.runDir }],

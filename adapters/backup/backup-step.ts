@@ -3,6 +3,7 @@
 // the BackupJob's uid as a pgBackRest annotation, and a retried step that finds its own backup returns it instead
 // of taking a second one. Secrets reach pgBackRest only through its 0600 config file and the environment.
 import type { OsUser } from '../os/os-user.js';
+import { withReadableCa } from './repo-ca.js';
 import { runCommand, CommandError } from '../os/run-command.js';
 import type { InstanceSpec } from '../instance/spec.js';
 import { SUPERUSER } from '../instance/spec.js';
@@ -89,9 +90,9 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
     : undefined;
 
   const stanza = stanzaName(req.namespace, req.cluster);
-  const access = await deps.hosts.repoAccess(req.namespace, spec.backup.repository);
   const config = join(primary.runDir, 'pgbackrest-backup.conf');
   const user = deps.hosts.user;
+  const access = withReadableCa(await deps.hosts.repoAccess(req.namespace, spec.backup.repository), primary.runDir, user, 'repo-backup-ca.crt');
   writeFileSync(config, renderPgbackrestConf({
     stanza, repository: spec.backup.repository, ...access, retention: spec.backup.retention,
     pg: [primary, ...(standby ? [standby] : [])].map((s) => ({ path: s.dataDir, port: s.port, socketPath: s.runDir })),

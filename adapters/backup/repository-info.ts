@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { OsUser } from '../os/os-user.js';
 import { runCommand } from '../os/run-command.js';
 import type { RepositorySpec } from '../../crds/backup-repository.js';
+import { withReadableCa } from './repo-ca.js';
 import { PGBACKREST_BIN, renderPgbackrestConf, type RepoAccess } from './pgbackrest-config.js';
 
 export interface RepositoryBackup {
@@ -52,7 +53,7 @@ export async function withRepositoryConfig<T>(stanza: string, access: RepoAccess
   try {
     if (user) chownSync(dir, user.uid, user.gid);
     const config = join(dir, 'pgbackrest.conf');
-    writeFileSync(config, renderPgbackrestConf({ stanza, ...access, pg: [], lockPath: join(dir, 'lock') }), { mode: 0o600 });
+    writeFileSync(config, renderPgbackrestConf({ stanza, ...withReadableCa(access, dir, user), pg: [], lockPath: join(dir, 'lock') }), { mode: 0o600 });
     if (user) chownSync(config, user.uid, user.gid);
     return await fn((args) => runCommand(PGBACKREST_BIN, [`--config=${config}`, `--stanza=${stanza}`, ...args], { user }));
   } finally {

@@ -18,6 +18,7 @@ import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
 import type { BackupJob, TableFingerprint } from '../../crds/backupjob.js';
 import { stanzaName } from '../../crds/backup-repository.js';
 import type { VerifyRequest, VerifyResult, VerifyReason } from '../../machines/restore-verify/restore-verify.types.js';
+import { withReadableCa } from './repo-ca.js';
 import { PGBACKREST_BIN, renderPgbackrestConf, restoreArgs } from './pgbackrest-config.js';
 import { stanzaInfo } from './repository-info.js';
 import { countTables, fingerprintMismatches } from './fingerprint.js';
@@ -93,7 +94,7 @@ async function rehearse(deps: VerifyStepDeps, req: VerifyRequest, progress: Prog
   try {
     // Restore: a config naming the source stanza with the throwaway directory as pg1; nothing is written to the repository.
     const config = join(work, 'pgbackrest.conf');
-    owned(config, renderPgbackrestConf({ stanza, ...access, pg: [{ path: dataDir, port: 5432, socketPath: socketDir }], lockPath: join(work, 'lock') }));
+    owned(config, renderPgbackrestConf({ stanza, ...withReadableCa(access, work, user), pg: [{ path: dataDir, port: 5432, socketPath: socketDir }], lockPath: join(work, 'lock') }));
     const target = fingerprint ? restoreArgs({ backup: latest.label, target: { lsn: fingerprint.lsn, inclusive: true } }) : [`--set=${latest.label}`, '--type=immediate', '--target-action=promote'];
     await progress({ percent: 10, detail: `restoring backup ${latest.label}` });
     try {

@@ -17,19 +17,17 @@ const s3dir = mkdtempSync(join(tmpdir(), 'pgop-s3gw-'));
 let s3: S3Server;
 const src = new LocalCluster(state, 's3src');
 
-/** The local stand-in for Secrets: files under <state>/secrets/<namespace>/<secret>/<key>, readable by postgres. */
+/** The local stand-in for Secrets: files under <state>/secrets/<namespace>/<secret>/<key>, readable by the operator only. */
 function secretFile(secret: string, key: string, value: string) {
   const dir = join(state, 'secrets', 'default', secret);
   mkdirSync(dir, { recursive: true });
-  for (const d of [join(state, 'secrets'), join(state, 'secrets', 'default'), dir]) chmodSync(d, 0o755);
-  writeFileSync(join(dir, key), value, { mode: 0o644 });
+  for (const d of [join(state, 'secrets'), join(state, 'secrets', 'default'), dir]) chmodSync(d, 0o700);
+  writeFileSync(join(dir, key), value, { mode: 0o600 });
 }
 
 before(async () => {
   s3 = await startVersitygw(s3dir);
   await s3.createBucket('pgop-backups');
-  // archive_command runs as postgres and reads the CA file in place: the state directory must be traversable.
-  chmodSync(state, 0o711);
   secretFile('s3-creds', 'accessKeyId', s3.accessKeyId);
   secretFile('s3-creds', 'secretAccessKey', s3.secretAccessKey);
   secretFile('s3-wrong', 'accessKeyId', s3.accessKeyId);
