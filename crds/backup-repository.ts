@@ -48,9 +48,19 @@ export const S3Repository = Strict({
   verifyTLS: Type.Boolean({ default: true, description: 'TLS verification cannot be turned off; use caSecret for a private CA', 'x-kubernetes-validations': [{ rule: 'self == true', message: 'TLS verification cannot be turned off; use caSecret for a private CA' }] }),
 });
 
+export const COMPRESSION_TYPES = ['gz', 'lz4', 'zst', 'bz2', 'none'] as const;
+export const MAX_PARALLEL = 32;
+
 export const Repository = Strict({
   posix: Type.Optional(PosixRepository),
   s3: Type.Optional(S3Repository),
+  compression: Type.Optional(Type.Union(COMPRESSION_TYPES.map((t) => Type.Literal(t)), {
+    description: 'How backup files and archived WAL are compressed (pgBackRest compress-type; default gz). lz4 is the fastest on small machines; a restore reads whatever each backup used',
+  })),
+  parallel: Type.Optional(Type.Integer({
+    minimum: 1, maximum: MAX_PARALLEL,
+    description: 'Processes that copy and compress files in a backup or restore (pgBackRest process-max; default 1). More is faster and takes that many cores from the host',
+  })),
 }, { rules: [{ rule: '[has(self.posix), has(self.s3)].filter(x, x).size() == 1', message: 'set exactly one of posix, s3' }] });
 
 export const Retention = Strict({

@@ -25,6 +25,14 @@ test('a posix repository renders one stanza with its PostgreSQL host', () => {
   assert.match(text, /^\[default_demo\]\npg1-path=\/data\/pgdata\npg1-port=5432\npg1-socket-path=\/run\/pg\npg1-user=postgres$/m);
 });
 
+test('compression and parallel copies reach pgBackRest as compress-type and process-max; absent, its defaults stay', () => {
+  const text = renderPgbackrestConf({ stanza: 'default_demo', repository: { posix: { path: '/r' }, compression: 'lz4', parallel: 2 }, pg, lockPath: '/tmp/l' });
+  assert.match(text, /^compress-type=lz4$/m);
+  assert.match(text, /^process-max=2$/m);
+  const plain = renderPgbackrestConf({ stanza: 'default_demo', repository: posix('/r'), pg, lockPath: '/tmp/l' });
+  assert.doesNotMatch(plain, /compress-type|process-max/);
+});
+
 test('an S3 repository keeps TLS verification on and its keys only in the file', () => {
   const text = renderPgbackrestConf({ stanza: 'default_demo', repository: s3(), credentials: creds, caFile: '/certs/ca.crt', pg, lockPath: '/tmp/l' });
   assert.match(text, /^repo1-s3-endpoint=localhost$/m);
@@ -47,6 +55,10 @@ test('hostile values never reach the config or the shell command', () => {
     ['bucket with slash', s3({ bucket: 'a/b' })],
     ['region injection', s3({ region: 'us-east-1\nx=y' })],
     ['TLS off', s3({ verifyTLS: false })],
+    ['unknown compression', { posix: { path: '/r' }, compression: 'gz\nrepo1-path=/' as RepositorySpec['compression'] }],
+    ['parallel zero', { posix: { path: '/r' }, parallel: 0 }],
+    ['parallel fraction', { posix: { path: '/r' }, parallel: 1.5 }],
+    ['parallel huge', { posix: { path: '/r' }, parallel: 1000 }],
   ];
   for (const [what, repo] of hostile) {
     assert.ok(repositoryProblems(repo).length > 0, what);
@@ -87,6 +99,8 @@ test('admission refuses hostile repository values and a restore under the source
   refused({ backup: { repository: { s3: { endpoint: 'https://x', bucket: 'b1b', path: '/p', credentialsSecret: 'c' } } } }, /spec\.backup\.repository\.s3\.endpoint/);
   refused({ backup: { repository: { s3: { endpoint: 'localhost', bucket: 'b1b', path: '/p', credentialsSecret: 'c', verifyTLS: false } } } }, /verifyTLS/);
   refused({ backup: { repository: { s3: { endpoint: '127.0.0.1:9000', bucket: 'b1b', path: '/p', credentialsSecret: 'c' } } } }, /not an IP address/);
+  refused({ backup: { repository: { posix: { path: '/a' }, compression: 'rar' } } }, /spec\.backup\.repository\.compression/);
+  refused({ backup: { repository: { posix: { path: '/a' }, parallel: 0 } } }, /spec\.backup\.repository\.parallel/);
   refused({ backup: { repository: { posix: { path: '/a' }, s3: { endpoint: 'localhost', bucket: 'b1b', path: '/p', credentialsSecret: 'c' } } } }, /exactly one of posix, s3/);
   refused({ bootstrap: { recovery: { repository: { posix: { path: '/r' } }, sourceCluster: { namespace: 'default', name: 'demo' } } } }, /sourceCluster.name must differ/);
   refused({ bootstrap: { recovery: { repository: { posix: { path: '/r' } }, sourceCluster: { namespace: 'default', name: 'src' }, target: { time: '2026-01-01T00:00:00Z', lsn: '0/1' } } } }, /exactly one of time, lsn, xid, name/);

@@ -5,7 +5,7 @@
 // 0600 config file, never into argv.
 import {
   REPO_PATH_PATTERN, S3_BUCKET_PATTERN, IP_ENDPOINT_PATTERN, S3_ENDPOINT_PATTERN, S3_REGION_PATTERN, BACKUP_LABEL_PATTERN, LSN_PATTERN,
-  XID_PATTERN, RESTORE_POINT_PATTERN, type RepositorySpec, type RecoveryTarget,
+  XID_PATTERN, RESTORE_POINT_PATTERN, COMPRESSION_TYPES, MAX_PARALLEL, type RepositorySpec, type RecoveryTarget,
 } from '../../crds/backup-repository.js';
 
 export const PGBACKREST_CONF = 'pgbackrest.conf';
@@ -42,6 +42,12 @@ export function repositoryProblems(repo: RepositorySpec): string[] {
     if (!re(REPO_PATH_PATTERN).test(s.path) || dotdot(s.path)) out.push(`repository.s3.path ${JSON.stringify(s.path)} must be an absolute path of letters, digits, and . _ / - without ..`);
     if (s.uriStyle !== 'host' && s.uriStyle !== 'path') out.push('repository.s3.uriStyle must be host or path');
     if (s.verifyTLS !== true) out.push('repository.s3.verifyTLS cannot be turned off');
+  }
+  if (repo.compression !== undefined && !(COMPRESSION_TYPES as readonly string[]).includes(repo.compression)) {
+    out.push(`repository.compression ${JSON.stringify(repo.compression)} must be one of ${COMPRESSION_TYPES.join(', ')}`);
+  }
+  if (repo.parallel !== undefined && !(Number.isInteger(repo.parallel) && repo.parallel >= 1 && repo.parallel <= MAX_PARALLEL)) {
+    out.push(`repository.parallel ${JSON.stringify(repo.parallel)} must be a whole number from 1 to ${MAX_PARALLEL}`);
   }
   return out;
 }
@@ -93,6 +99,8 @@ function repoLines(a: RepoAccess): string[] {
     check(SECRET_VALUE.test(a.credentials.secretAccessKey), 'S3 secret access key (not shown)', '');
     lines.push(`repo1-s3-key=${a.credentials.accessKeyId}`, `repo1-s3-key-secret=${a.credentials.secretAccessKey}`);
   }
+  if (a.repository.compression) lines.push(`compress-type=${a.repository.compression}`);
+  if (a.repository.parallel) lines.push(`process-max=${a.repository.parallel}`);
   const r = a.retention;
   // Without a retention the repository keeps everything; saying so explicitly silences pgBackRest's warning.
   if (r?.fullCount === undefined && r?.days === undefined) lines.push('repo1-retention-full=9999999');

@@ -1,12 +1,13 @@
 // bench/backup: a full backup and a restore of a pgbench database through pgop, against baselines run by hand in the
 // same run on the same instance: the same pgBackRest command (the agent's own config) and pg_basebackup (a tar copy
-// of the same data directory, WAL streamed). Restore: `kubectl apply`-style — a recovery manifest applied with
-// `pgop local apply` until the new cluster answers a query — against `pgbackrest restore` by hand into an empty
-// directory (no start, no replay: the floor). Ratios are printed as baseline time / pgop time (1.0x = same speed).
-// `--smoke` runs at scale 1 to check that it works; numbers worth keeping need a quiet machine and a larger scale.
+// of the same data directory, WAL streamed). Restore: the `pgbackrest restore` pgop's new instance runs (its
+// duration from the agent's progress log) against the same restore by hand into an empty directory, and the time
+// from applying the recovery manifest (`pgop local apply`) to the first accepted query on the new cluster.
+// Ratios are printed as baseline time / pgop time (1.0x = same speed). `--smoke` runs at scale 1 to check that it
+// works; numbers worth keeping need a quiet machine and a larger scale (150 ≈ 2.2 GB).
 import { parseArgs } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync, chownSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync, chownSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
 import { LocalCluster, stateDir } from '../../tests/helpers/cli.js';
@@ -17,6 +18,8 @@ import { REPLICATION_USER } from '../../adapters/instance/spec.js';
 
 const { values } = parseArgs({ options: {
   scale: { type: 'string', default: '30' },
+  compression: { type: 'string', default: 'lz4' },
+  parallel: { type: 'string', default: '1' },
   smoke: { type: 'boolean', default: false },
 } });
 const scale = values.smoke ? 1 : Number(values.scale);
@@ -46,7 +49,17 @@ const manifest = (name: string, body: string) => {
   writeFileSync(file, `apiVersion: postgres.keiailab.io/v1alpha1\nkind: PostgresCluster\nmetadata:\n  name: ${name}\nspec:\n  instances: 1\n  postgresVersion: 15\n${body}`);
   return file;
 };
-const repoYaml = (indent: string) => `${indent}repository:\n${indent}  posix:\n${indent}    path: ${repo}\n`;
+const repoYaml = (indent: string) => `${indent}repository:\n${indent}  posix:\n${indent}    path: ${repo}\n${indent}  compression: ${values.compression}\n${indent}  parallel: ${Number(values.parallel)}\n`;
+
+/** Seconds between two bootstrap progress steps in an agent's JSON log (pino: `time` in ms, `progress.step`). */
+function stepSeconds(agentLog: string, from: RegExp, to: RegExp): number {
+  const steps = readFileSync(agentLog, 'utf8').split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l) as { time?: number; progress?: { step?: string } }; } catch { return {}; } })
+    .filter((e) => e.progress?.step && e.time);
+  const start = steps.find((e) => from.test(e.progress!.step!));
+  const end = steps.find((e) => e.time! >= (start?.time ?? Infinity) && to.test(e.progress!.step!));
+  if (!start || !end) throw new Error(`the agent log ${agentLog} has no progress steps ${from} → ${to}`);
+  return (end.time! - start.time!) / 1000;
+}
 
 try {
   await source.ok(['local', 'up', '-f', manifest('bsrc', `  backup:\n${repoYaml('    ')}`), '--wait', '--timeout', '300']);
@@ -70,12 +83,13 @@ try {
   const jobs = (JSON.parse(await source.ok(['local', 'get', 'backupjob', '-o', 'json'])) as { items: BackupJob[] }).items;
   const newest = jobs.map((j) => j.status?.backupId ?? '').sort().at(-1) ?? '';
 
-  // Restore: apply → first accepted query on the new cluster, against pgbackrest restore by hand (files only).
+  // Restore: the same `pgbackrest restore` pgop's new instance runs (same repository options, same backup, same
+  // recovery type), by hand into an empty directory; then apply → first accepted query on a new cluster.
   const handDir = owned(join(scratch, 'restore'));
   const handConf = join(scratch, 'restore.conf');
-  writeFileSync(handConf, `[global]\nrepo1-path=${repo}\nlog-level-console=off\nlog-level-stderr=warn\n\n[default_bsrc]\npg1-path=${handDir}\n`);
+  writeFileSync(handConf, `[global]\nrepo1-path=${repo}\nprocess-max=${Number(values.parallel)}\nlog-level-console=off\nlog-level-stderr=warn\n\n[default_bsrc]\npg1-path=${handDir}\n`);
   if (pgUser) chownSync(handConf, pgUser.uid, pgUser.gid);
-  const restoreByHand = await timed(() => run('pgbackrest', [`--config=${handConf}`, '--stanza=default_bsrc', 'restore', `--set=${newest}`, '--type=immediate']));
+  const restoreByHand = await timed(() => run('pgbackrest', [`--config=${handConf}`, '--stanza=default_bsrc', 'restore', `--set=${newest}`, '--type=default']));
   const pgopRestore = await timed(async () => {
     await restored.ok(['local', 'apply', '-f', manifest('brst', `  bootstrap:\n    recovery:\n${repoYaml('      ')}      sourceCluster: { namespace: default, name: bsrc }\n      backup: "${newest}"\n`)]);
     await restored.waitFor('the restored cluster Ready', (c) => c.status?.phase === 'Ready', 3600_000);
@@ -85,15 +99,19 @@ try {
     });
   });
 
+  const restoredPrimary = (await restored.get()).status?.currentPrimary ?? '';
+  const pgopRestoreCopy = stepSeconds(join(state, 'instances', 'default', restoredPrimary, 'agent.log'), /^pgbackrest restore from stanza/, /^replaying WAL/);
+
   const row = (what: string, s: number, base: number | null) => `| ${what} | ${s.toFixed(1)} s | ${mib(bytes / s).toFixed(1)} MiB/s | ${base === null ? '—' : `${(base / s).toFixed(2)}x`} |`;
-  console.log(`\nbench/backup: pgbench scale ${scale}, ${mib(bytes).toFixed(0)} MiB in all databases, ${new Date().toISOString()}\n`);
+  console.log(`\nbench/backup: pgbench scale ${scale}, ${mib(bytes).toFixed(0)} MiB in all databases, compression ${values.compression}, parallel ${values.parallel}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}\n`);
   console.log('| run | time | throughput | baseline time / this time |\n| --- | --- | --- | --- |');
   console.log(row('pgop full backup (`pgop local backup --wait`)', pgopBackup, byHand));
   console.log(row('pgbackrest backup by hand (same config)', byHand, null));
   console.log(row('pg_basebackup -Ft -X stream', basebackup, null));
   console.log(`| pgop vs pg_basebackup | | | ${(basebackup / pgopBackup).toFixed(2)}x |`);
-  console.log(row('pgop restore: apply → first query', pgopRestore, restoreByHand));
-  console.log(row('pgbackrest restore by hand (files only)', restoreByHand, null));
+  console.log(row('pgop restore: the new instance\'s pgbackrest restore', pgopRestoreCopy, restoreByHand));
+  console.log(row('pgbackrest restore by hand (same options)', restoreByHand, null));
+  console.log(row('pgop restore: apply → first accepted query', pgopRestore, null));
 } finally {
   await restored.down().catch(() => undefined);
   await source.down().catch(() => undefined);
