@@ -56,6 +56,8 @@ export class K8sRouters {
   /** Sharded clusters whose router objects exist (as far as this leader knows): removed when the cluster goes. */
   private readonly known = new Set<string>();
   private readonly certCheckedAt = new Map<string, number>();
+  /** Deleted clusters (by uid) whose router objects are already gone: not deleted again on every beat. */
+  private readonly removedUids = new Set<string>();
   private ranAt = 0;
 
   constructor(kc: KubeConfig, private readonly store: ResourceStore, private readonly shardMap: ShardMap, private readonly image: string,
@@ -86,22 +88,31 @@ export class K8sRouters {
         this.log.warn({ cluster: id, err: (e as Error).message }, 'router sync failed; retried next beat');
       }
     }
-    // A deleted cluster's router goes at once (the cluster waits for its shards; the router must not outlive them).
+    // A deleted cluster's router goes at once (the cluster waits for its shards; the router must not outlive them),
+    // even one this leader never applied (it took over mid-deletion): once per deleted cluster.
     for (const c of clusters) {
       const id = `${c.metadata.namespace ?? 'default'}/${c.metadata.name}`;
-      if (!wanted.has(id) && (this.known.has(id) || c.metadata.deletionTimestamp)) await this.remove(c.metadata.namespace ?? 'default', c.metadata.name, id);
+      const deleting = !!c.spec.sharding && !!c.metadata.deletionTimestamp && !this.removedUids.has(c.metadata.uid ?? '');
+      if (!wanted.has(id) && (this.known.has(id) || deleting)) {
+        if (await this.remove(c.metadata.namespace ?? 'default', c.metadata.name, id) && c.metadata.deletionTimestamp) this.removedUids.add(c.metadata.uid ?? '');
+      }
     }
     for (const id of this.known) if (!wanted.has(id)) { const [ns = '', name = ''] = id.split('/'); await this.remove(ns, name, id); }
+    const live = new Set(clusters.map((c) => c.metadata.uid));
+    for (const uid of this.removedUids) if (!live.has(uid)) this.removedUids.delete(uid);
   }
 
-  private async remove(namespace: string, cluster: string, id: string): Promise<void> {
+  /** Deletes every router object of the cluster; false when that failed (retried next beat). */
+  private async remove(namespace: string, cluster: string, id: string): Promise<boolean> {
     try {
       for (const [apiVersion, kind, name] of routerObjectRefs(cluster)) await this.objects.delete(apiVersion, kind, namespace, name);
       if (this.known.delete(id)) this.log.info({ cluster: id }, 'router objects removed');
       this.last.delete(id);
       this.certCheckedAt.delete(id);
+      return true;
     } catch (e) {
       this.log.warn({ cluster: id, err: (e as Error).message }, 'removing the router failed; retried next beat');
+      return false;
     }
   }
 
