@@ -10,6 +10,9 @@ import { K8sResourceStore } from '../adapters/k8s/k8s-resource-store.js';
 import { K8sPlatform, DEFAULT_IMAGE_REPOSITORY } from '../adapters/k8s/k8s-platform.js';
 import { K8sPoolers } from '../adapters/k8s/k8s-poolers.js';
 import { K8sClusterUpkeep } from '../adapters/k8s/k8s-cluster-upkeep.js';
+import { K8sRouters } from '../adapters/k8s/k8s-routers.js';
+import { shardingFromShardRanges } from '../router/shard-map-source.js';
+import { tlsPolicyFrom } from '../adapters/certs/tls-policy.js';
 import { checkNamespace, operatorPeer } from '../adapters/k8s/specs/operator-peer.js';
 import { K8sSecretStore } from '../adapters/k8s/k8s-secret-store.js';
 import { K8sEvents } from '../adapters/k8s/k8s-events.js';
@@ -41,6 +44,12 @@ const clusterPhase = (runtime: Runtime, namespace: string, name: string) => {
   return snap ? selectPhase(snap) : null;
 };
 
+/** Two platform contributions to a cluster's status: fields side by side, conditions joined. */
+function mergeExtraStatus(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const conditions = [...((a.conditions as unknown[] | undefined) ?? []), ...((b.conditions as unknown[] | undefined) ?? [])];
+  return { ...a, ...b, ...(conditions.length ? { conditions } : {}) };
+}
+
 export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promise<void> {
   const redisUrl = process.env.REDIS_URL;
   if (!redisUrl) throw new Error('REDIS_URL is not set: the operator keeps its step queues in Redis (the Helm chart sets it; e.g. REDIS_URL=redis://pgop-redis:6379)');
@@ -69,6 +78,10 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   const certificates = certificateRotation(store, platform, log);
   // PodDisruptionBudgets follow `instances`, PVCs follow `storage.size`; their status joins the cluster's.
   const upkeep = new K8sClusterUpkeep(kc, store, log.child({ component: 'upkeep' }));
+  // Sharded clusters' routers: a Deployment of `pgop router --kubernetes` pods, the operator's own image unless the
+  // chart names another (values router.image).
+  const routers = new K8sRouters(kc, store, shardingFromShardRanges, process.env.PGOP_ROUTER_IMAGE ?? `${DEFAULT_IMAGE_REPOSITORY}:pg17`,
+    tlsPolicyFrom(process.env), log.child({ component: 'routers' }));
   const snapshots = (runtime: Runtime): ClusterSnapshots => () => runtime.keys('PostgresCluster').flatMap(({ namespace, name }) => {
     const snap = clusterSnapshot(runtime, namespace, name);
     return snap ? [{ ref: { namespace, name }, snap }] : [];
@@ -76,7 +89,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   const source = (runtime: Runtime) => k8sInstanceSource(snapshots(runtime), platform, log, PRIMARY_RECREATE_GRACE_MS);
 
   const operator = await startOperator({
-    store, platform, redisUrl, log, extraStatus: async (key) => upkeep.statusOf(key),
+    store, platform, redisUrl, log, extraStatus: async (key) => mergeExtraStatus(upkeep.statusOf(key), routers.statusOf(key)),
     // The pooler pods run `pgop pooler`: the operator's own image unless the chart names another (values pooler.image).
     poolers: new K8sPoolers(kc, process.env.PGOP_POOLER_IMAGE ?? `${DEFAULT_IMAGE_REPOSITORY}:pg17`, log.child({ component: 'poolers' })), metricsPort: port, metricsHost: METRICS_HOST, secrets: new K8sSecretStore(kc),
     ...(o.inspectPort !== undefined ? { inspectPort: o.inspectPort } : {}),
@@ -85,6 +98,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
       observer ??= new InstanceObserver(source(runtime), platform, (key, event) => runtime.send(key, event));
       await observer.tick();
       await certificates.tick();
+      await routers.tick().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'router sync failed'));
       await upkeep.tick((key) => {
         const phase = clusterPhase(runtime, key.namespace, key.name);
         return phase === 'Ready' || phase === 'Degraded';

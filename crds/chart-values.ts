@@ -28,6 +28,8 @@ export const ChartValues = Obj({
   }),
   // PgBouncer pods of Poolers run `pgop pooler` from this image ('' = the operator's own image, which carries PgBouncer).
   pooler: Obj({ image: Type.String({ maxLength: 512, pattern: '^(|[^\\s]+)$' }) }),
+  // Sharded clusters' router pods run `pgop router --kubernetes` from this image ('' = the operator's own image).
+  router: Obj({ image: Type.String({ maxLength: 512, pattern: '^(|[^\\s]+)$' }) }),
   backupAlerts: Obj({
     maxBackupAgeHours: Type.Integer({ minimum: 1, maximum: 8760 }),
     maxBackupDurationMinutes: Type.Integer({ minimum: 1, maximum: 10080 }),

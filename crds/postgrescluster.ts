@@ -175,6 +175,13 @@ export const PostgresClusterStatus = Type.Object({
   shards: Type.Optional(Type.Array(Type.Object({ name: Type.String(), cluster: Type.String(), phase: Type.String(), readyInstances: Type.Optional(Type.Integer()) }), { description: 'A sharded cluster: each shard\'s own PostgresCluster and its phase.' })),
   shardsReady: Type.Optional(Type.String({ description: 'A sharded cluster: ready shards / shards, e.g. 2/2.' })),
   endpoints: Type.Optional(Type.Object({ readWrite: Type.Optional(Type.String()), readOnly: Type.Optional(Type.String()) })),
+  router: Type.Optional(Type.Object({
+    endpoint: Type.String({ description: 'The router Service, host:port' }),
+    caSecret: Type.String({ description: 'The Secret whose ca.crt verifies the router certificate (the first shard\'s CA)' }),
+    replicas: Type.Integer(),
+    readyReplicas: Type.Integer(),
+    generation: Type.Optional(Type.Integer({ description: 'Routing table generation the router is configured with (the highest ShardRange version)' })),
+  }, { description: 'A sharded cluster on Kubernetes: its router Deployment; the RouterReady condition says whether it serves' })),
   storage: Type.Optional(Type.Object({
     size: Type.String({ description: 'The size the volumes are asked to have (spec.storage.size)' }),
     volumes: Type.Integer(),

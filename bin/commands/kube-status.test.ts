@@ -29,3 +29,16 @@ test('status renders the cluster, its instances with lag, the last plans, backup
   assert.match(text, /^nightly +Completed +60m$/m);
   assert.match(text, /expires 2026-03-01T00:00:00.000Z \(in 58 days\)/);
 });
+
+test('a sharded cluster\'s status names its shards and its router: endpoint, readiness, routing generation, CA Secret', () => {
+  const sharded = {
+    ...cluster, metadata: { name: 'shop', namespace: 'db' }, spec: { instances: 1 },
+    status: {
+      phase: 'Ready', shardsReady: '2/2', shards: [{ name: '-80', cluster: 'shop-min-80', phase: 'Ready' }, { name: '80-', cluster: 'shop-80-max', phase: 'Ready' }],
+      router: { endpoint: 'shop-router.db.svc:5432', caSecret: 'shop-min-80-ca', replicas: 2, readyReplicas: 2, generation: 3 },
+    },
+  } as unknown as PostgresCluster;
+  const text = renderStatus({ cluster: sharded, poolers: [], backups: [], certificate: null });
+  assert.match(text, /^Shards: +2\/2 ready \(-80 shop-min-80 Ready, 80- shop-80-max Ready\)$/m);
+  assert.match(text, /^Router: +shop-router\.db\.svc:5432, 2\/2 ready, routing generation 3 \(CA: Secret shop-min-80-ca\)$/m);
+});

@@ -24,6 +24,9 @@ export function renderStatus(s: StatusInput, now = new Date()): string {
   lines.push(`Ready:     ${st.readyInstances ?? 0}/${c.spec.instances}`);
   const storage = (st as { storage?: { size: string; volumes: number; resized: number; message?: string } }).storage;
   if (storage) lines.push(`Storage:   ${storage.resized}/${storage.volumes} volume(s) at ${storage.size}${storage.message ? ` (${storage.message})` : ''}`);
+  if (st.shardsReady) lines.push(`Shards:    ${st.shardsReady} ready (${(st.shards ?? []).map((x) => `${x.name} ${x.cluster} ${x.phase}`).join(', ')})`);
+  // A sharded cluster is reached through its router: where, how it is verified, and whether it serves.
+  if (st.router) lines.push(`Router:    ${st.router.endpoint}, ${st.router.readyReplicas}/${st.router.replicas} ready, routing generation ${st.router.generation ?? '-'} (CA: Secret ${st.router.caSecret})`);
   const annotations = c.metadata.annotations ?? {};
   if (annotations['postgres.keiailab.io/fenced-instances']) lines.push(`Fenced:    ${annotations['postgres.keiailab.io/fenced-instances']}`);
   if (annotations['postgres.keiailab.io/hibernation']) lines.push(`Hibernation: ${annotations['postgres.keiailab.io/hibernation']}`);

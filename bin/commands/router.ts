@@ -1,8 +1,9 @@
-// `pgop router`: the pg-router process (transaction pooling pass-through for now; sharding comes next, ADR 0013).
+// `pgop router`: the pg-router process (ADR 0013); `--kubernetes` is the entrypoint of the router Deployment's pods (ADR 0031).
 import type { Command } from 'commander';
 import { loadRouterConfig, type RouterFlags } from '../../router/config.js';
 import { startRouter } from '../../router/server.js';
 import { watchRouterConfig } from '../../router/config-watch.js';
+import { runKubernetesRouter } from '../../router/k8s-router-pod.js';
 import { createLogger } from '../../adapters/logging/logger.js';
 import { serveMetrics } from '../../adapters/metrics/metrics-server.js';
 
@@ -20,7 +21,9 @@ export function registerRouterCommand(program: Command): void {
     .option('--tls-key <file>', 'its private key (PEM)')
     .option('--require-tls', 'refuse clients that do not use TLS')
     .option('--metrics <host:port>', 'serve /metrics here')
-    .action(async (flags: RouterFlags) => {
+    .option('--kubernetes', 'run as a pod of a sharded cluster\'s router Deployment: the config comes from its ConfigMap and Secrets (POD_NAMESPACE, POD_IP, PGOP_ROUTER_CLUSTER)')
+    .action(async (flags: RouterFlags & { kubernetes?: boolean }) => {
+      if (flags.kubernetes) { await runKubernetesRouter(); return; }
       const config = loadRouterConfig(flags);
       const log = createLogger('router');
       const router = await startRouter(config, log);

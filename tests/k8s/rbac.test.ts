@@ -14,7 +14,12 @@ import { applyChartRbac, serviceAccountKubeConfig } from './harness/chart-identi
 import { loadKubeConfig, httpStatus } from '../../adapters/k8s/client.js';
 import { K8sPlatform } from '../../adapters/k8s/k8s-platform.js';
 import { K8sPoolers } from '../../adapters/k8s/k8s-poolers.js';
+import { K8sRouters } from '../../adapters/k8s/k8s-routers.js';
+import { K8sResourceStore } from '../../adapters/k8s/k8s-resource-store.js';
+import { shardingFromShardRanges } from '../../router/shard-map-source.js';
+import { DEFAULT_TLS_POLICY } from '../../adapters/certs/tls-policy.js';
 import { createLogger } from '../../adapters/logging/logger.js';
+import { createCa, inspectCert } from '../../adapters/certs/x509.js';
 import type { PoolerSpec } from '../../crds/pooler.js';
 import { operatorPeer } from '../../adapters/k8s/specs/operator-peer.js';
 import { LABEL } from '../../adapters/k8s/specs/labels.js';
@@ -209,4 +214,57 @@ test('without watchNamespace: one ClusterRole, still no bind/escalate, no Secret
     ['create', 'clusterrolebindings', undefined, false], ['impersonate', 'users', undefined, false], ['create', 'pods#exec', OTHER, false],
     ['update', 'leases/pgop-operator', 'cw-system', true],
   ]);
+});
+
+test('under its own token the operator runs a sharded cluster\'s router: Deployment, Service, certificate and the pods\' read-only Role', async () => {
+  const operator = await serviceAccountKubeConfig(admin, RELEASE_NS, 'pgop');
+  const objects = KubernetesObjectApi.makeApiClient(admin);
+  const API = 'postgres.keiailab.io/v1alpha1';
+  const status = (resource: string, name: string, body: object) => {
+    const r = kubectl(['patch', resource, name, '-n', WATCHED, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: body })]);
+    assert.equal(r.status, 0, r.stderr);
+  };
+  await objects.create({ apiVersion: API, kind: 'PostgresCluster', metadata: { name: 'shop', namespace: WATCHED },
+    spec: { instances: 1, sharding: { shards: 2, tableGroups: [{ name: 'orders', vindex: { type: 'hash', column: 'customer_id' }, tables: ['orders'] }] } } } as KubernetesObject);
+  const ca = await createCa('test CA', new Date(), 86_400_000);
+  for (const [i, shard] of ['shop-min-80', 'shop-80-max'].entries()) {
+    await objects.create({ apiVersion: API, kind: 'PostgresCluster', metadata: { name: shard, namespace: WATCHED }, spec: { instances: 1 } } as KubernetesObject);
+    status('postgrescluster', shard, { currentPrimary: `${shard}-1` });
+    await objects.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${shard}-1`, namespace: WATCHED }, spec: { containers: [{ name: 'postgres', image: 'img:test' }] } } as KubernetesObject);
+    status('pod', `${shard}-1`, { podIP: `10.9.0.${i + 5}`, podIPs: [{ ip: `10.9.0.${i + 5}` }] });
+  }
+  await objects.create({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'shop-min-80-ca-key', namespace: WATCHED },
+    stringData: { 'tls.crt': ca.cert, 'tls.key': ca.key } } as KubernetesObject);
+  await objects.create({ apiVersion: API, kind: 'ShardRange', metadata: { name: 'shop-orders', namespace: WATCHED }, spec: {
+    cluster: { name: 'shop' }, tableGroup: 'orders', vindex: { type: 'hash', column: 'customer_id' }, tables: ['orders'],
+    ranges: [{ start: '', end: '80', shard: '-80' }, { start: '80', end: '', shard: '80-' }],
+  } } as KubernetesObject);
+  status('shardrange', 'shop-orders', { phase: 'Ready', version: 1 });
+
+  const log = createLogger('test');
+  const routers = new K8sRouters(operator, new K8sResourceStore(operator, log, undefined, WATCHED), shardingFromShardRanges, 'img:test', DEFAULT_TLS_POLICY, log, 0);
+  await routers.tick();
+  const core = admin.makeApiClient(CoreV1Api);
+  const cm = await core.readNamespacedConfigMap({ namespace: WATCHED, name: 'shop-router' });
+  const table = JSON.parse(cm.data?.['router.json'] ?? '{}') as { shards: { name: string; host: string; ca: { secret: string } }[] };
+  assert.deepEqual(table.shards.map((s) => [s.name, s.host, s.ca.secret]), [['-80', '10.9.0.5', 'shop-min-80-ca'], ['80-', '10.9.0.6', 'shop-80-max-ca']]);
+  const tls = await core.readNamespacedSecret({ namespace: WATCHED, name: 'shop-router-tls' });
+  const facts = await inspectCert(Buffer.from(tls.data?.['tls.crt'] ?? '', 'base64').toString(), ca.cert);
+  assert.ok(facts.signedByCa && facts.dns.includes(`shop-router.${WATCHED}.svc`), 'the router certificate: the first shard\'s CA, the Service\'s name');
+  const shop = await objects.read({ apiVersion: API, kind: 'PostgresCluster', metadata: { name: 'shop', namespace: WATCHED } }) as { status?: { router?: unknown; conditions?: { type: string; status: string; reason: string }[] } };
+  assert.deepEqual(shop.status?.router, { endpoint: `shop-router.${WATCHED}.svc:5432`, caSecret: 'shop-min-80-ca', replicas: 2, readyReplicas: 0, generation: 1 });
+  assert.deepEqual(shop.status?.conditions?.filter((c) => c.type === 'RouterReady').map((c) => [c.status, c.reason]), [['False', 'NoReadyRouter']]);
+  expectCan(`system:serviceaccount:${WATCHED}:shop-router`, [
+    ['get', 'configmaps/shop-router', WATCHED, true], ['get', 'secrets/shop-min-80-ca', WATCHED, true], ['get', 'secrets/shop-80-max-ca', WATCHED, true],
+    ['get', 'secrets/shop-min-80-superuser', WATCHED, true], ['get', 'secrets/shop-router-tls', WATCHED, true],
+    ['get', 'secrets/shop-min-80-ca-key', WATCHED, false], ['get', 'secrets/shop-80-max-superuser', WATCHED, false], ['list', 'secrets', WATCHED, false],
+    ['get', 'shardranges.postgres.keiailab.io', WATCHED, false], ['update', 'configmaps/shop-router', WATCHED, false], ['create', 'pods', WATCHED, false],
+  ]);
+
+  // The cluster gone: the next beat removes everything the router owned.
+  assert.equal(kubectl(['delete', 'postgrescluster', 'shop', '-n', WATCHED]).status, 0);
+  await routers.tick();
+  const left = kubectl(['get', 'deployments,services,roles,rolebindings,serviceaccounts,networkpolicies,configmaps,secrets', '-n', WATCHED, '-l', 'postgres.keiailab.io/router=shop', '-o', 'name']);
+  assert.equal(left.status, 0, left.stderr);
+  assert.equal(left.stdout.trim(), '', 'the router\'s objects are gone');
 });

@@ -1,0 +1,220 @@
+// The routers of sharded clusters on Kubernetes, level-triggered on the operator's observation beat: a sharded
+// cluster whose ShardRanges are Ready and whose shards have primaries gets the router's ConfigMap (the routing
+// table), its certificate, identity, Deployment, Service and NetworkPolicy; the pods re-read the ConfigMap every
+// few seconds and reload in place, so a routing change or a failover (new primary IP) needs no rollout. A cluster
+// being deleted, gone, or no longer sharded loses its router objects here too (owner references would let the
+// garbage collector do it, but removal must not depend on it). Status: status.router and the RouterReady condition.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { ResourceKey, ResourceStore } from '../../actors/ports/resource-store.js';
+import type { PostgresCluster, PostgresClusterSpec } from '../../crds/postgrescluster.js';
+import type { ShardRange } from '../../crds/shardrange.js';
+import { shardsOf } from '../../crds/sharding.js';
+import { API_VERSION } from '../../crds/definition.js';
+import type { Logger } from '../logging/logger.js';
+import { SUPERUSER } from '../instance/spec.js';
+import { K8sObjects } from './objects.js';
+import type { Owner } from './specs/labels.js';
+import { POSTGRES_PORT, caKeySecretName, secretName, tlsSources } from './specs/names.js';
+import {
+  ROUTER_PORT, ROUTER_REPLICAS, routerConfigMap, routerDeployment, routerIdentity, routerName, routerNetworkPolicy, routerObjectRefs,
+  routerServerNames, routerService, routerTlsSecret, routerTlsSecretName, type RouterPlacement, type RouterPodConfig,
+} from './specs/router-objects.js';
+import { renewalDecision, type TlsPolicy } from '../certs/tls-policy.js';
+import { x509Builders } from '../certs/local-certificates.js';
+
+/** The routing table derived from ShardRanges (router/shard-map-source.ts; injected: adapters/ does not import router/). */
+export interface ShardMapSection {
+  generation: number;
+  shards: { name: string; host: string; port: number; tls: { caFile: string; servername: string } }[];
+  tables: Record<string, { column: string; type: 'integer' | 'text' }>;
+}
+export type ShardMap = (ranges: ShardRange[], endpoint: (shard: string) => { host: string; port: number; caFile: string } | undefined) => ShardMapSection | null;
+
+export interface RouterStatus {
+  endpoint: string;
+  /** The Secret whose ca.crt verifies the router's certificate (the first shard's CA). */
+  caSecret: string;
+  replicas: number;
+  readyReplicas: number;
+  /** The routing table's generation in the ConfigMap (the highest ShardRange version). */
+  generation?: number;
+}
+interface RouterCondition { type: 'RouterReady'; status: 'True' | 'False'; reason: string; message: string; lastTransitionTime: string }
+interface Observed { router: RouterStatus; condition: RouterCondition }
+
+interface Meta { metadata: { uid?: string; deletionTimestamp?: Date }; apiVersion: string; kind: string }
+interface PodLike extends Meta { status?: { podIP?: string } }
+interface DeploymentLike extends Meta { status?: { readyReplicas?: number; replicas?: number } }
+interface SecretLike extends Meta { data?: Record<string, string> }
+
+const decode = (s: SecretLike | undefined, key: string) => (s?.data?.[key] ? Buffer.from(s.data[key], 'base64').toString('utf8') : null);
+const CERT_CHECK_MS = 10_000;
+
+export class K8sRouters {
+  private readonly objects: K8sObjects;
+  private readonly last = new Map<string, Observed>();
+  /** Sharded clusters whose router objects exist (as far as this leader knows): removed when the cluster goes. */
+  private readonly known = new Set<string>();
+  private readonly certCheckedAt = new Map<string, number>();
+  /** Deleted clusters (by uid) whose router objects are already gone: not deleted again on every beat. */
+  private readonly removedUids = new Set<string>();
+  private ranAt = 0;
+
+  constructor(kc: KubeConfig, private readonly store: ResourceStore, private readonly shardMap: ShardMap, private readonly image: string,
+    private readonly policy: TlsPolicy, private readonly log: Logger, private readonly everyMs = Number(process.env.PGOP_ROUTER_SYNC_MS ?? 2000)) {
+    this.objects = new K8sObjects(kc);
+  }
+
+  /** What the cluster's status carries from the router (merged into the cluster actor's status writes). */
+  statusOf(key: ResourceKey): Record<string, unknown> {
+    const o = this.last.get(`${key.namespace}/${key.name}`);
+    return o ? { router: o.router, conditions: [o.condition] } : {};
+  }
+
+  async tick(): Promise<void> {
+    if (Date.now() - this.ranAt < this.everyMs) return;
+    this.ranAt = Date.now();
+    const clusters = (await this.store.list('PostgresCluster')) as PostgresCluster[];
+    const ranges = (await this.store.list('ShardRange')) as ShardRange[];
+    const wanted = new Set<string>();
+    for (const c of clusters) {
+      const ns = c.metadata.namespace ?? 'default';
+      const id = `${ns}/${c.metadata.name}`;
+      if (!c.spec.sharding || c.metadata.deletionTimestamp || !c.metadata.uid) continue;
+      wanted.add(id);
+      try {
+        await this.sync(c, ranges.filter((r) => (r.metadata.namespace ?? 'default') === ns && r.spec.cluster.name === c.metadata.name));
+      } catch (e) {
+        this.log.warn({ cluster: id, err: (e as Error).message }, 'router sync failed; retried next beat');
+      }
+    }
+    // A deleted cluster's router goes at once (the cluster waits for its shards; the router must not outlive them),
+    // even one this leader never applied (it took over mid-deletion): once per deleted cluster.
+    for (const c of clusters) {
+      const id = `${c.metadata.namespace ?? 'default'}/${c.metadata.name}`;
+      const deleting = !!c.spec.sharding && !!c.metadata.deletionTimestamp && !this.removedUids.has(c.metadata.uid ?? '');
+      if (!wanted.has(id) && (this.known.has(id) || deleting)) {
+        if (await this.remove(c.metadata.namespace ?? 'default', c.metadata.name, id) && c.metadata.deletionTimestamp) this.removedUids.add(c.metadata.uid ?? '');
+      }
+    }
+    for (const id of this.known) if (!wanted.has(id)) { const [ns = '', name = ''] = id.split('/'); await this.remove(ns, name, id); }
+    const live = new Set(clusters.map((c) => c.metadata.uid));
+    for (const uid of this.removedUids) if (!live.has(uid)) this.removedUids.delete(uid);
+  }
+
+  /** Deletes every router object of the cluster; false when that failed (retried next beat). */
+  private async remove(namespace: string, cluster: string, id: string): Promise<boolean> {
+    try {
+      for (const [apiVersion, kind, name] of routerObjectRefs(cluster)) await this.objects.delete(apiVersion, kind, namespace, name);
+      if (this.known.delete(id)) this.log.info({ cluster: id }, 'router objects removed');
+      this.last.delete(id);
+      this.certCheckedAt.delete(id);
+      return true;
+    } catch (e) {
+      this.log.warn({ cluster: id, err: (e as Error).message }, 'removing the router failed; retried next beat');
+      return false;
+    }
+  }
+
+  private async sync(c: PostgresCluster, ranges: ShardRange[]): Promise<void> {
+    const namespace = c.metadata.namespace ?? 'default';
+    const cluster = c.metadata.name;
+    const id = `${namespace}/${cluster}`;
+    const sharding = c.spec.sharding!;
+    const owner: Owner = { apiVersion: API_VERSION, kind: 'PostgresCluster', name: cluster, uid: c.metadata.uid! };
+    const shards = shardsOf(cluster, sharding);
+    const first = shards[0]!.cluster;
+    const specs = new Map<string, PostgresClusterSpec>();
+    const endpoints = new Map<string, { host: string; port: number; caFile: string }>();
+    const cas = new Map<string, { secret: string; key: string }>();
+    for (const s of shards) {
+      const shard = (await this.store.get({ kind: 'PostgresCluster', namespace, name: s.cluster })) as PostgresCluster | undefined;
+      if (!shard) continue;
+      specs.set(s.cluster, shard.spec);
+      const src = tlsSources(s.cluster, shard.spec.certificates);
+      cas.set(s.shard, { secret: src.ca, key: src.caKey });
+      const primary = shard.status?.currentPrimary;
+      const pod = primary ? await this.objects.read<PodLike>('v1', 'Pod', namespace, primary) : undefined;
+      const ip = pod && !pod.metadata.deletionTimestamp ? pod.status?.podIP : undefined;
+      // caFile carries the shard's name; the pods map it to the file they write from the CA Secret.
+      if (ip) endpoints.set(s.shard, { host: ip, port: POSTGRES_PORT, caFile: s.shard });
+    }
+    const section = ranges.length === sharding.tableGroups.length ? this.shardMap(ranges, (shard) => endpoints.get(shard)) : null;
+    const placement: RouterPlacement = { cluster, namespace, image: this.image, owner, replicas: ROUTER_REPLICAS };
+    const firstSpec = specs.get(first);
+    let generation: number | undefined;
+    if (section && firstSpec) {
+      const tlsSecret = await this.certificate(placement, first, firstSpec);
+      const config: RouterPodConfig = {
+        cluster, generation: section.generation,
+        shards: section.shards.map((s) => ({ name: s.name, host: s.host, port: s.port, servername: s.tls.servername, ca: cas.get(s.name)! })),
+        tables: section.tables,
+        referenceTables: sharding.referenceTables ?? [],
+        auth: { user: SUPERUSER, database: 'postgres', password: { secret: secretName(first, 'superuser'), key: 'password' } },
+        tls: { secret: tlsSecret },
+        pool: { size: 20 },
+      };
+      await this.objects.applyAll([...routerIdentity(placement, config), routerConfigMap(placement, config), routerDeployment(placement), routerService(placement), routerNetworkPolicy(placement)]);
+      if (!this.known.has(id)) this.log.info({ cluster: id, generation: config.generation }, 'router objects applied');
+      this.known.add(id);
+      generation = config.generation;
+    } else {
+      // Keep the last routing table while a ShardRange is being updated or a shard has no primary (failover).
+      const cm = await this.objects.read<Meta & { data?: Record<string, string> }>('v1', 'ConfigMap', namespace, routerName(cluster));
+      const raw = cm?.data?.['router.json'];
+      if (raw) { this.known.add(id); generation = (JSON.parse(raw) as RouterPodConfig).generation; }
+    }
+    const dep = await this.objects.read<DeploymentLike>('apps/v1', 'Deployment', namespace, routerName(cluster));
+    const ready = dep?.status?.readyReplicas ?? 0;
+    const router: RouterStatus = {
+      endpoint: `${routerName(cluster)}.${namespace}.svc:${ROUTER_PORT}`, caSecret: firstSpec ? tlsSources(first, firstSpec.certificates).ca : `${first}-ca`,
+      replicas: dep ? ROUTER_REPLICAS : 0, readyReplicas: ready, ...(generation !== undefined ? { generation } : {}),
+    };
+    const [status, reason, message] = !dep
+      ? ['False', 'WaitingForShards', 'the router starts once every ShardRange is Ready and every shard has a primary'] as const
+      : ready < 1 ? ['False', 'NoReadyRouter', `0/${ROUTER_REPLICAS} router pods ready`] as const
+        : ['True', 'RouterReady', `${ready}/${ROUTER_REPLICAS} router pods ready, routing table generation ${generation ?? '?'}`] as const;
+    await this.record({ kind: 'PostgresCluster', namespace, name: cluster }, router, { type: 'RouterReady', status, reason, message });
+  }
+
+  /**
+   * The router's own certificate, issued by the first shard's CA (the CA logins are checked against, so a client
+   * trusts one CA for the router and that shard) for the Service's names; renewed like the servers'. A first
+   * shard with user-supplied certificates has no CA key here: the router serves that shard's server certificate.
+   */
+  private async certificate(p: RouterPlacement, first: string, firstSpec: PostgresClusterSpec): Promise<string> {
+    if (firstSpec.certificates?.serverTLSSecret) return firstSpec.certificates.serverTLSSecret;
+    const id = `${p.namespace}/${p.cluster}`;
+    const name = routerTlsSecretName(p.cluster);
+    if (Date.now() - (this.certCheckedAt.get(id) ?? 0) < CERT_CHECK_MS) return name;
+    const caData = await this.objects.read<SecretLike>('v1', 'Secret', p.namespace, caKeySecretName(first));
+    const ca = { cert: decode(caData, 'tls.crt'), key: decode(caData, 'tls.key') };
+    if (!ca.cert || !ca.key) throw new Error(`Secret ${p.namespace}/${caKeySecretName(first)} has no CA yet (the first shard is provisioning)`);
+    const { inspectCert, issueServerCert } = await x509Builders();
+    const current = decode(await this.objects.read<SecretLike>('v1', 'Secret', p.namespace, name), 'tls.crt');
+    const wanted = routerServerNames(p.cluster, p.namespace);
+    const now = new Date();
+    const decision = renewalDecision(current ? await inspectCert(current, ca.cert) : null, wanted, now, this.policy);
+    if (decision.renew) {
+      const issued = await issueServerCert({ cert: ca.cert, key: ca.key }, `${routerName(p.cluster)}.${p.namespace}`, wanted, now, this.policy.validityMs);
+      await this.objects.apply(routerTlsSecret(p, issued.cert, issued.key, ca.cert));
+      this.log.info({ cluster: id, reason: decision.reason }, 'router certificate issued');
+    }
+    this.certCheckedAt.set(id, Date.now());
+    return name;
+  }
+
+  private async record(key: ResourceKey, router: RouterStatus, c: Omit<RouterCondition, 'lastTransitionTime'>): Promise<void> {
+    const id = `${key.namespace}/${key.name}`;
+    const prev = this.last.get(id);
+    const since = prev && prev.condition.status === c.status ? prev.condition.lastTransitionTime : new Date().toISOString();
+    const next: Observed = { router, condition: { ...c, lastTransitionTime: since } };
+    if (JSON.stringify(next) === JSON.stringify(prev)) return;
+    this.last.set(id, next);
+    // Written now as well: a settled cluster's actor may not write its status for a long time.
+    await this.store.patchStatus(key, (s) => ({
+      ...s, router: next.router,
+      conditions: [...((s.conditions as { type: string }[] | undefined) ?? []).filter((x) => x.type !== 'RouterReady'), next.condition],
+    }));
+  }
+}

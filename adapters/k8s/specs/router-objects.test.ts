@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  routerConfigMap, routerDeployment, routerIdentity, routerObjectRefs, routerServerNames, routerService, type RouterPlacement, type RouterPodConfig,
+} from './router-objects.js';
+
+const owner = { apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'PostgresCluster', name: 'shop', uid: 'u-1' };
+const p: RouterPlacement = { cluster: 'shop', namespace: 'ns', image: 'img:1', owner, replicas: 1 };
+const config: RouterPodConfig = {
+  cluster: 'shop', generation: 3,
+  shards: [
+    { name: '-80', host: '10.0.0.1', port: 5432, servername: '10.0.0.1', ca: { secret: 'shop-min-80-ca', key: 'ca.crt' } },
+    { name: '80-', host: '10.0.0.2', port: 5432, servername: '10.0.0.2', ca: { secret: 'shop-80-max-ca', key: 'ca.crt' } },
+  ],
+  tables: { orders: { column: 'customer_id', type: 'integer' } }, referenceTables: [],
+  auth: { user: 'postgres', database: 'postgres', password: { secret: 'shop-min-80-superuser', key: 'password' } },
+  tls: { secret: 'shop-router-tls' }, pool: { size: 20 },
+};
+
+test('the router Deployment runs `pgop router --kubernetes` restricted, never fewer than 2 pods; the Service selects them', () => {
+  const d = routerDeployment(p);
+  assert.equal(d.metadata.name, 'shop-router');
+  assert.equal(d.spec.replicas, 2, 'stateless and at least two: one pod lost never empties the Service');
+  const c = d.spec.template.spec.containers[0]!;
+  assert.equal(c.image, 'img:1');
+  assert.deepEqual(c.args, ['router', '--kubernetes']);
+  assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+  assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
+  assert.equal(d.spec.template.spec.securityContext.runAsNonRoot, true);
+  assert.deepEqual(d.spec.selector.matchLabels, routerService(p).spec.selector);
+  for (const [k, v] of Object.entries(routerService(p).spec.selector)) assert.equal(d.spec.template.metadata.labels[k], v);
+  assert.deepEqual(d.metadata.ownerReferences, [{ ...owner, controller: true, blockOwnerDeletion: true }]);
+});
+
+test('the pods may read their ConfigMap and the Secrets it names only; the ConfigMap holds no secret value', () => {
+  const role = routerIdentity(p, config)[1] as { rules: { resources: string[]; resourceNames: string[]; verbs: string[] }[] };
+  assert.deepEqual(role.rules.map((r) => [r.resources[0], r.resourceNames, r.verbs]), [
+    ['configmaps', ['shop-router'], ['get']],
+    ['secrets', ['shop-min-80-ca', 'shop-80-max-ca', 'shop-min-80-superuser', 'shop-router-tls'], ['get']],
+  ]);
+  const cm = routerConfigMap(p, config);
+  assert.deepEqual(JSON.parse(cm.data['router.json']), config);
+});
+
+test('the router certificate names the Service in every form; removal covers every object the router owns', () => {
+  assert.deepEqual(routerServerNames('shop', 'ns').dns.slice(0, 4), ['shop-router', 'shop-router.ns', 'shop-router.ns.svc', 'shop-router.ns.svc.cluster.local']);
+  assert.deepEqual(routerObjectRefs('shop').map(([, kind, name]) => `${kind}/${name}`), [
+    'Deployment/shop-router', 'Service/shop-router', 'NetworkPolicy/shop-router', 'ConfigMap/shop-router',
+    'RoleBinding/shop-router', 'Role/shop-router', 'ServiceAccount/shop-router', 'Secret/shop-router-tls',
+  ]);
+});

@@ -1,0 +1,167 @@
+// A sharded cluster's router on Kubernetes: a Deployment of stateless `pgop router --kubernetes` pods (at least two),
+// the Service `<cluster>-router`, the ConfigMap they build their router.json from, the pods' read-only identity and a
+// NetworkPolicy. The ConfigMap holds the routing table the operator derived from the Ready ShardRanges and names the
+// Secrets (each shard's CA, the login check's password, the router's certificate); the pods read those through the
+// API themselves, so no secret value is ever in the ConfigMap. Pure builders.
+import { ownedBy, type Owner } from './labels.js';
+import { restrictedContainer, POSTGRES_UID } from './pod.js';
+import { RUN_MOUNT } from './names.js';
+
+export const ROUTER_PORT = 5432;
+export const ROUTER_METRICS_PORT = 9128;
+export const ROUTER_CONFIG_KEY = 'router.json';
+/** Stateless: two pods so that one pod's loss or rollout never leaves the Service empty. */
+export const ROUTER_REPLICAS = 2;
+/** The Deployment, Service, ConfigMap, ServiceAccount, Role and NetworkPolicy all carry this name. */
+export const routerName = (cluster: string) => `${cluster}-router`;
+/** The router's server certificate (kubernetes.io/tls), issued by the first shard's CA. */
+export const routerTlsSecretName = (cluster: string) => `${cluster}-router-tls`;
+
+export const ROUTER_LABEL = 'postgres.keiailab.io/router';
+
+export const routerLabels = (cluster: string): Record<string, string> => ({
+  'app.kubernetes.io/name': 'pgop-router', 'app.kubernetes.io/managed-by': 'pgop', 'app.kubernetes.io/part-of': 'pgop',
+  'postgres.keiailab.io/cluster': cluster, [ROUTER_LABEL]: cluster,
+});
+const selector = (cluster: string) => ({ [ROUTER_LABEL]: cluster, 'app.kubernetes.io/name': 'pgop-router' });
+
+export interface SecretKeyRef { secret: string; key: string }
+
+/**
+ * What the pods turn into router.json. Shard hosts are the shards' primary pod IPs (in each shard's certificate, so
+ * verify-full holds), verified against that shard's own CA; the operator rewrites them after a failover.
+ */
+export interface RouterPodConfig {
+  cluster: string;
+  generation: number;
+  shards: { name: string; host: string; port: number; servername: string; ca: SecretKeyRef }[];
+  tables: Record<string, { column: string; type: 'integer' | 'text' }>;
+  referenceTables: string[];
+  /** The role whose connection reads the logins' verifiers (pg_authid) on the first shard. */
+  auth: { user: string; database: string; password: SecretKeyRef };
+  /** The certificate the router serves to clients: tls.crt and tls.key of this Secret. */
+  tls: { secret: string };
+  pool: { size: number };
+}
+
+export interface RouterPlacement { cluster: string; namespace: string; image: string; owner: Owner; replicas: number }
+
+const meta = (p: RouterPlacement, name: string) => ({ name, namespace: p.namespace, labels: routerLabels(p.cluster), ownerReferences: ownedBy(p.owner) });
+
+export const routerConfigMap = (p: RouterPlacement, config: RouterPodConfig) => ({
+  apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(p, routerName(p.cluster)),
+  data: { [ROUTER_CONFIG_KEY]: JSON.stringify(config) },
+});
+
+export function routerDeployment(p: RouterPlacement) {
+  const name = routerName(p.cluster);
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(p, name),
+    spec: {
+      replicas: Math.max(ROUTER_REPLICAS, p.replicas),
+      selector: { matchLabels: selector(p.cluster) },
+      // A new pod is ready before an old one goes: the Service always has a router behind it.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels: routerLabels(p.cluster) },
+        spec: {
+          serviceAccountName: name,
+          automountServiceAccountToken: true,
+          securityContext: { runAsNonRoot: true, runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID, fsGroup: POSTGRES_UID, seccompProfile: { type: 'RuntimeDefault' } },
+          terminationGracePeriodSeconds: 30,
+          // Spread over nodes where possible: two routers on one node fall together.
+          affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector(p.cluster) } } },
+          ] } },
+          containers: [{
+            name: 'router', image: p.image, args: ['router', '--kubernetes'],
+            env: [
+              { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+              { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+              { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+              { name: 'PGOP_ROUTER_CLUSTER', value: p.cluster },
+              { name: 'PGOP_RUN_DIR', value: RUN_MOUNT },
+            ],
+            ports: [{ name: 'postgres', containerPort: ROUTER_PORT }, { name: 'metrics', containerPort: ROUTER_METRICS_PORT }],
+            readinessProbe: { httpGet: { path: '/readyz', port: ROUTER_METRICS_PORT }, periodSeconds: 2, failureThreshold: 2 },
+            livenessProbe: { httpGet: { path: '/healthz', port: ROUTER_METRICS_PORT }, periodSeconds: 10, failureThreshold: 6 },
+            volumeMounts: [{ name: 'run', mountPath: RUN_MOUNT }, { name: 'tmp', mountPath: '/tmp' }],
+            securityContext: restrictedContainer(),
+          }],
+          volumes: [{ name: 'run', emptyDir: {} }, { name: 'tmp', emptyDir: {} }],
+        },
+      },
+    },
+  };
+}
+
+export const routerService = (p: RouterPlacement) => ({
+  apiVersion: 'v1', kind: 'Service', metadata: meta(p, routerName(p.cluster)),
+  spec: {
+    type: 'ClusterIP', selector: selector(p.cluster),
+    ports: [
+      { name: 'postgres', port: ROUTER_PORT, targetPort: ROUTER_PORT, protocol: 'TCP' },
+      { name: 'metrics', port: ROUTER_METRICS_PORT, targetPort: ROUTER_METRICS_PORT, protocol: 'TCP' },
+    ],
+  },
+});
+
+/** The Secrets the pods read: each shard's CA, the auth password and the router certificate. */
+export const routerSecrets = (config: RouterPodConfig): string[] =>
+  [...new Set([...config.shards.map((s) => s.ca.secret), config.auth.password.secret, config.tls.secret])];
+
+/** The pods read their ConfigMap and the Secrets it names; nothing else, and they write nothing. */
+export function routerIdentity(p: RouterPlacement, config: RouterPodConfig) {
+  const name = routerName(p.cluster);
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(p, name) },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(p, name),
+      rules: [
+        { apiGroups: [''], resources: ['configmaps'], resourceNames: [name], verbs: ['get'] },
+        { apiGroups: [''], resources: ['secrets'], resourceNames: routerSecrets(config), verbs: ['get'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta(p, name),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: p.namespace }],
+    },
+  ];
+}
+
+/** Clients from the namespace's workloads (like the shards themselves); metrics from any namespace (Prometheus). */
+export const routerNetworkPolicy = (p: RouterPlacement) => ({
+  apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta(p, routerName(p.cluster)),
+  spec: {
+    podSelector: { matchLabels: selector(p.cluster) },
+    policyTypes: ['Ingress'],
+    ingress: [
+      { ports: [{ protocol: 'TCP', port: ROUTER_PORT }], from: [{ podSelector: {} }] },
+      { ports: [{ protocol: 'TCP', port: ROUTER_METRICS_PORT }], from: [{ namespaceSelector: {} }] },
+    ],
+  },
+});
+
+/** The names a client may verify the router by: its Service in every form. */
+export function routerServerNames(cluster: string, namespace: string): { dns: string[]; ips: string[] } {
+  const svc = routerName(cluster);
+  return { dns: [svc, `${svc}.${namespace}`, `${svc}.${namespace}.svc`, `${svc}.${namespace}.svc.cluster.local`, 'localhost'], ips: ['127.0.0.1'] };
+}
+
+/** The router certificate Secret, in the kubernetes.io/tls shape, with the issuing CA beside it. */
+export const routerTlsSecret = (p: Pick<RouterPlacement, 'cluster' | 'namespace' | 'owner'>, crt: string, key: string, caCrt: string) => ({
+  apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls',
+  metadata: { name: routerTlsSecretName(p.cluster), namespace: p.namespace, labels: routerLabels(p.cluster), ownerReferences: ownedBy(p.owner) },
+  data: Object.fromEntries(Object.entries({ 'tls.crt': crt, 'tls.key': key, 'ca.crt': caCrt }).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
+});
+
+/** Every object kind the router owns, for removal (apiVersion, kind, name). */
+export const routerObjectRefs = (cluster: string): [string, string, string][] => {
+  const name = routerName(cluster);
+  return [
+    ['apps/v1', 'Deployment', name], ['v1', 'Service', name], ['networking.k8s.io/v1', 'NetworkPolicy', name], ['v1', 'ConfigMap', name],
+    ['rbac.authorization.k8s.io/v1', 'RoleBinding', name], ['rbac.authorization.k8s.io/v1', 'Role', name], ['v1', 'ServiceAccount', name],
+    ['v1', 'Secret', routerTlsSecretName(cluster)],
+  ];
+};

@@ -1,0 +1,150 @@
+// `pgop router --kubernetes`: the entrypoint of a sharded cluster's router pods. It reads the ConfigMap the operator
+// writes (the routing table from the ShardRanges, adapters/k8s/specs/router-objects.ts) and the Secrets it names
+// (each shard's CA, the auth password, the router certificate) through the API with the pod's read-only identity,
+// writes router.json and those files into the pod's run directory, and runs the router on them. Every few seconds
+// it reads the API again; a change rewrites the files and reloads the router in place (clients stay connected).
+// Beside it, on the metrics port: /metrics, /readyz (the router listens with a config) and /healthz.
+import { createServer } from 'node:http';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { Gauge } from 'prom-client';
+import { loadKubeConfig } from '../adapters/k8s/client.js';
+import { createLogger } from '../adapters/logging/logger.js';
+import { writeFileAtomicIfChanged } from '../adapters/os/atomic-file.js';
+import { ROUTER_CONFIG_KEY, ROUTER_METRICS_PORT, ROUTER_PORT, routerName, type RouterPodConfig } from '../adapters/k8s/specs/router-objects.js';
+import { RUN_MOUNT } from '../adapters/k8s/specs/names.js';
+import { loadRouterConfig, RouterConfigError } from './config.js';
+import { startRouter, type RunningRouter } from './server.js';
+
+const REFRESH_MS = Number(process.env.PGOP_ROUTER_REFRESH_MS ?? 2000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface PodEnv { namespace: string; cluster: string; podIP: string; runDir: string }
+
+function podEnv(env: NodeJS.ProcessEnv = process.env): PodEnv {
+  const need = (name: string) => {
+    const v = env[name];
+    if (!v) throw new Error(`${name} is not set: \`pgop router --kubernetes\` runs in a Pod of a sharded cluster's router Deployment, which sets it`);
+    return v;
+  };
+  return { namespace: need('POD_NAMESPACE'), cluster: need('PGOP_ROUTER_CLUSTER'), podIP: need('POD_IP'), runDir: env.PGOP_RUN_DIR ?? RUN_MOUNT };
+}
+
+/** A shard name ("-80", "80-") as a file name: the key range's hex digits only. */
+const caFileName = (shard: string) => `ca${shard.replace(/[^0-9a-f-]/g, '')}.crt`;
+
+/** router.json and the files it names, rendered from the API; each file is written only when it changed. */
+export class RouterFiles {
+  private readonly core: CoreV1Api;
+  readonly configFile: string;
+  generation = 0;
+  /** The served certificate changed at the last refresh (the router reads it at start only). */
+  certificateChanged = false;
+
+  constructor(private readonly env: PodEnv) {
+    this.core = loadKubeConfig().makeApiClient(CoreV1Api);
+    this.configFile = join(env.runDir, 'router.json');
+  }
+
+  private async secret(name: string, key: string): Promise<string> {
+    const s = await this.core.readNamespacedSecret({ namespace: this.env.namespace, name });
+    const v = s.data?.[key];
+    if (!v) throw new Error(`Secret ${name} has no ${key}`);
+    return Buffer.from(v, 'base64').toString('utf8');
+  }
+
+  private write(name: string, text: string): boolean {
+    return writeFileAtomicIfChanged(join(this.env.runDir, name), text, { mode: 0o600 });
+  }
+
+  /** Re-reads the API and rewrites the files; true when router.json or a file it names changed. */
+  async refresh(): Promise<boolean> {
+    const name = routerName(this.env.cluster);
+    const cm = await this.core.readNamespacedConfigMap({ namespace: this.env.namespace, name });
+    const raw = cm.data?.[ROUTER_CONFIG_KEY];
+    if (!raw) throw new Error(`ConfigMap ${name} has no ${ROUTER_CONFIG_KEY}`);
+    const c = JSON.parse(raw) as RouterPodConfig;
+    let changed = false;
+    const shards = [];
+    for (const s of c.shards) {
+      const file = caFileName(s.name);
+      changed = this.write(file, await this.secret(s.ca.secret, s.ca.key)) || changed;
+      shards.push({ name: s.name, host: s.host, port: s.port, tls: { caFile: join(this.env.runDir, file), servername: s.servername } });
+    }
+    changed = this.write('auth.password', `${await this.secret(c.auth.password.secret, c.auth.password.key)}\n`) || changed;
+    const crt = this.write('tls.crt', await this.secret(c.tls.secret, 'tls.crt'));
+    const key = this.write('tls.key', await this.secret(c.tls.secret, 'tls.key'));
+    this.certificateChanged = crt || key;
+    changed = changed || crt || key;
+    // The same file format and checks as a router run by hand (router/config.ts); the first shard is the default.
+    const body = {
+      listen: { host: this.env.podIP, port: ROUTER_PORT },
+      backend: { host: c.shards[0]?.host ?? '127.0.0.1', port: c.shards[0]?.port ?? 5432 },
+      auth: { user: c.auth.user, passwordFile: join(this.env.runDir, 'auth.password'), database: c.auth.database },
+      pool: c.pool,
+      tls: { certFile: join(this.env.runDir, 'tls.crt'), keyFile: join(this.env.runDir, 'tls.key'), require: true },
+      sharding: { generation: c.generation, shards, tables: c.tables, referenceTables: c.referenceTables },
+    };
+    changed = this.write('router.json', `${JSON.stringify(body, null, 2)}\n`) || changed;
+    this.generation = c.generation;
+    return changed;
+  }
+}
+
+export async function runKubernetesRouter(): Promise<void> {
+  const env = podEnv();
+  const log = createLogger('router', { cluster: `${env.namespace}/${env.cluster}`, platform: 'kubernetes' });
+  mkdirSync(env.runDir, { recursive: true, mode: 0o700 });
+  const files = new RouterFiles(env);
+  let lastProblem = '';
+  for (;;) {
+    try { await files.refresh(); break; } catch (e) {
+      const problem = (e as Error).message;
+      if (problem !== lastProblem) log.warn({ err: problem }, 'router configuration not complete yet; retrying');
+      lastProblem = problem;
+      await sleep(REFRESH_MS);
+    }
+  }
+  const router: RunningRouter = await startRouter(loadRouterConfig({ config: files.configFile }), log);
+  const generation = new Gauge({ name: 'pgop_router_routing_generation', help: 'generation of the routing table the router routes by (the highest ShardRange version)', registers: [router.metrics.registry] });
+  generation.set(files.generation);
+
+  const server = createServer((req, res) => {
+    if (req.url === '/metrics') {
+      router.metrics.registry.metrics().then((body) => { res.writeHead(200, { 'content-type': router.metrics.registry.contentType }); res.end(body); },
+        (e: unknown) => { res.writeHead(500); res.end(String(e)); });
+    } else if (req.url === '/readyz' || req.url === '/healthz') { res.writeHead(200); res.end('ok\n'); } else { res.writeHead(404); res.end(); }
+  });
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(ROUTER_METRICS_PORT, env.podIP, resolve); });
+
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    files.refresh().then(async (changed) => {
+      if (!changed) return;
+      // A renewed certificate: start again on it (the other router pods keep serving meanwhile).
+      if (files.certificateChanged) { log.info('router certificate renewed; restarting'); stop(); return; }
+      try {
+        await router.reload(loadRouterConfig({ config: files.configFile }));
+        generation.set(files.generation);
+      } catch (e) {
+        // Adding or removing shards cannot be reloaded: exit, and the kubelet starts the pod again on the new table.
+        if (e instanceof RouterConfigError && /needs a router restart/.test(e.message)) { log.error({ err: e.message }, 'restarting for a new set of shards'); process.exit(1); }
+        throw e;
+      }
+    }).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'router refresh failed; keeping the running config'))
+      .finally(() => { busy = false; });
+  }, REFRESH_MS);
+
+  const stop = () => {
+    log.info('router stopping');
+    clearInterval(timer);
+    server.close();
+    router.close().finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  log.info({ listen: `${env.podIP}:${ROUTER_PORT}`, metrics: ROUTER_METRICS_PORT, generation: files.generation }, 'router started');
+}
