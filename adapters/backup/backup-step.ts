@@ -15,7 +15,7 @@ import { stanzaName, type RepositorySpec } from '../../crds/backup-repository.js
 import type { BackupRequest, BackupResult, BackupProgress } from '../../machines/backup/backup.types.js';
 import { STEP_KINDS } from '../../actors/queues/queue-names.js';
 import { BackupConfigError, PGBACKREST_BIN, renderPgbackrestConf } from './pgbackrest-config.js';
-import { withClient } from '../sql/connect.js';
+import { withClient, type Endpoint } from '../sql/connect.js';
 import { takeFingerprint } from './fingerprint.js';
 import { readFileSync, writeFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
@@ -146,23 +146,45 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
       }).catch(() => undefined));
     });
     await Promise.all(pending);
-    // The backup command already expires by the retention in the config; an explicit expire says so in the log
-    // and covers a backup command that ended before its own expire ran.
-    await tool(['expire']);
+    // The backup command itself expires by the retention in the config before it returns.
     done = await ours(await info());
     if (!done) throw new Error('pgbackrest reported success but info lists no backup annotated with this job');
   }
-  // Rows per table at a recorded WAL position after the backup, for restore rehearsals; `check` then switches and
-  // archives the WAL segment holding that position, so a rehearsal can replay to it.
+  // Rows per table at a recorded WAL position after the backup, for restore rehearsals; a WAL switch then hands the
+  // segment holding that position to archive_command, and the step ends once it is archived, so a rehearsal can
+  // replay to it (what `pgbackrest check` does, without starting another pgBackRest process).
   await progress({ percent: 100, detail: 'recording the table fingerprint', startedAt });
-  const fingerprint = await takeFingerprint({ host: primary.runDir, port: primary.port, user: SUPERUSER, password }, () => new Date().toISOString());
-  await tool(['check']);
+  const endpoint = { host: primary.runDir, port: primary.port, user: SUPERUSER, password };
+  const fingerprint = await takeFingerprint(endpoint, () => new Date().toISOString());
+  await waitArchived(endpoint, fingerprint.lsn, both);
   const after = await info();
   const kept = new Set(after.map((b) => b.label));
   return backupResult(done, {
     instance: standby?.name ?? primary.name, stanza, repository: describeRepository(spec.backup.repository),
     expired: before.map((b) => b.label).filter((l) => !kept.has(l)), fingerprint,
   });
+}
+
+const ARCHIVE_WAIT_MS = 60_000;
+
+/** Switches WAL and waits until the segment holding `lsn` is archived; an archiving error ends the wait with its text. */
+async function waitArchived(ep: Endpoint, lsn: string, signal: AbortSignal): Promise<void> {
+  await withClient(ep, async (c) => {
+    const segment = (await c.query<{ f: string }>('SELECT pg_walfile_name($1::pg_lsn) AS f', [lsn])).rows[0]!.f;
+    await c.query('SELECT pg_switch_wal()');
+    const deadline = Date.now() + ARCHIVE_WAIT_MS;
+    for (;;) {
+      // WAL file names sort by timeline, then position: archived up to here means this segment is in the repository.
+      const a = (await c.query<{ last: string | null; failed: string | null; failedAt: string | null }>(
+        'SELECT last_archived_wal AS last, last_failed_wal AS failed, last_failed_time::text AS "failedAt" FROM pg_stat_archiver')).rows[0];
+      if (a?.last && a.last.slice(0, 24) >= segment) return;
+      if (signal.aborted) throw new Error('backup step aborted while waiting for WAL archiving');
+      if (Date.now() > deadline) {
+        throw new Error(`WAL segment ${segment} was not archived within ${ARCHIVE_WAIT_MS / 1000} s${a?.failed ? ` (last failure: ${a.failed} at ${a.failedAt ?? '?'}; see the primary's log)` : ''}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }, 10_000);
 }
 
 /** A backup as pgBackRest's `info` lists it, as the BackupJob records it. */

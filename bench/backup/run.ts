@@ -51,14 +51,15 @@ const manifest = (name: string, body: string) => {
 };
 const repoYaml = (indent: string) => `${indent}repository:\n${indent}  posix:\n${indent}    path: ${repo}\n${indent}  compression: ${values.compression}\n${indent}  parallel: ${Number(values.parallel)}\n`;
 
-/** Seconds between two bootstrap progress steps in an agent's JSON log (pino: `time` in ms, `progress.step`). */
+/** Seconds between two bootstrap progress steps in an agent's JSON log (pino: ISO `time`, `progress.step`). */
 function stepSeconds(agentLog: string, from: RegExp, to: RegExp): number {
-  const steps = readFileSync(agentLog, 'utf8').split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l) as { time?: number; progress?: { step?: string } }; } catch { return {}; } })
-    .filter((e) => e.progress?.step && e.time);
-  const start = steps.find((e) => from.test(e.progress!.step!));
-  const end = steps.find((e) => e.time! >= (start?.time ?? Infinity) && to.test(e.progress!.step!));
+  const steps = readFileSync(agentLog, 'utf8').split('\n').filter(Boolean)
+    .map((l) => { try { return JSON.parse(l) as { time?: string; progress?: { step?: string } }; } catch { return {}; } })
+    .flatMap((e) => (e.progress?.step && e.time ? [{ step: e.progress.step, at: Date.parse(e.time) }] : []));
+  const start = steps.find((e) => from.test(e.step));
+  const end = start && steps.find((e) => e.at >= start.at && to.test(e.step));
   if (!start || !end) throw new Error(`the agent log ${agentLog} has no progress steps ${from} → ${to}`);
-  return (end.time! - start.time!) / 1000;
+  return (end.at - start.at) / 1000;
 }
 
 try {
