@@ -10,7 +10,7 @@ import type { PostgresClusterSpec } from '../crds/postgrescluster.js';
 import { GROUP, VERSION } from '../crds/definition.js';
 import { definitionFor } from '../crds/registry.js';
 import { buildInstanceSpec } from '../adapters/instance-spec.js';
-import type { InstanceSpec } from '../adapters/instance/spec.js';
+import type { BackupRepo, InstanceSpec } from '../adapters/instance/spec.js';
 import { handOver, type OsUser } from '../adapters/os/os-user.js';
 import { pgBinDir } from '../adapters/local/postgres-install.js';
 import { LABEL } from '../adapters/k8s/specs/labels.js';
@@ -19,8 +19,13 @@ import {
 } from '../adapters/k8s/specs/names.js';
 import { anyInstanceName } from '../adapters/certs/tls-policy.js';
 import { httpStatus } from '../adapters/k8s/client.js';
+import { REPO_PATH_ENV } from '../adapters/k8s/specs/repository-mounts.js';
 
-export interface PodIdentity { namespace: string; pod: string; podIP: string; cluster: string; dataRoot: string; runDir: string; pgBinDir: string | null }
+export interface PodIdentity {
+  namespace: string; pod: string; podIP: string; cluster: string; dataRoot: string; runDir: string; pgBinDir: string | null;
+  /** Where the Pod mounts its posix repository volumes, as this process sees them (repository-mounts.ts). */
+  repoPaths: { backup?: string; recovery?: string };
+}
 
 /** The downward-API environment the operator's Pod spec sets; a missing variable is named. */
 export function podIdentity(env: NodeJS.ProcessEnv = process.env): PodIdentity {
@@ -32,6 +37,10 @@ export function podIdentity(env: NodeJS.ProcessEnv = process.env): PodIdentity {
   return {
     namespace: need('POD_NAMESPACE'), pod: need('POD_NAME'), podIP: need('POD_IP'), cluster: need('PGOP_CLUSTER'),
     dataRoot: env.PGOP_DATA_ROOT ?? DATA_MOUNT, runDir: env.PGOP_RUN_DIR ?? RUN_MOUNT, pgBinDir: env.PGOP_PG_BIN_DIR ?? null,
+    repoPaths: {
+      ...(env[REPO_PATH_ENV.backup] ? { backup: env[REPO_PATH_ENV.backup] } : {}),
+      ...(env[REPO_PATH_ENV.recovery] ? { recovery: env[REPO_PATH_ENV.recovery] } : {}),
+    },
   };
 }
 
@@ -83,14 +92,14 @@ export class KubernetesSpecSource {
       throw new Error(`waiting for the primary${primaryName ? ` ${primaryName}` : ''} to have an address to clone from`);
     }
     const members = [...new Set([...pods.items.filter(live).map((p) => p.metadata?.name ?? ''), me])].filter(Boolean).sort();
-    return buildInstanceSpec(obj.spec, {
+    return withMountedRepositories(buildInstanceSpec(obj.spec, {
       namespace, cluster, name: me, serial: Number(self.metadata?.annotations?.['postgres.keiailab.io/serial'] ?? 0), bootstrap,
       host: this.id.podIP, port: POSTGRES_PORT, httpPort: AGENT_PORT, home: this.id.dataRoot,
       paths: { dataDir: join(this.id.dataRoot, 'pgdata'), runDir: this.id.runDir, logFile: join(this.id.dataRoot, 'postgres.log') },
       pgBinDir: this.id.pgBinDir ?? pgBinDir(obj.spec.postgresVersion),
       secrets: await this.writeSecrets(), runAsUser: this.user?.name ?? null, primary, members,
       leaseUrl: 'kubernetes:', faultsFile: null, tls: await this.writeTls(obj.spec),
-    });
+    }), this.id.repoPaths);
   }
 
   private previous(): InstanceSpec | null {
@@ -145,3 +154,16 @@ export class KubernetesSpecSource {
 }
 
 const live = (p: V1Pod) => !p.metadata?.deletionTimestamp;
+
+/**
+ * A posix repository on a volume is used where the Pod mounted it (the same path in a real Pod). Without a mounted
+ * volume the path stays as written: it must then exist in the container (ADR 0030).
+ */
+export function withMountedRepositories(spec: InstanceSpec, paths: PodIdentity['repoPaths']): InstanceSpec {
+  const at = (repo: BackupRepo, path: string | undefined): BackupRepo => (repo.repository.posix?.volumeClaim && path
+    ? { ...repo, repository: { posix: { ...repo.repository.posix, path } } } : repo);
+  const bootstrap = spec.bootstrap.mode === 'recovery'
+    ? { ...spec.bootstrap, recovery: { ...spec.bootstrap.recovery, source: at(spec.bootstrap.recovery.source, paths.recovery) } }
+    : spec.bootstrap;
+  return { ...spec, bootstrap, ...(spec.backup ? { backup: at(spec.backup, paths.backup) } : {}) };
+}
