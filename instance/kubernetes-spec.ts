@@ -10,7 +10,7 @@ import type { PostgresClusterSpec } from '../crds/postgrescluster.js';
 import { GROUP, VERSION } from '../crds/definition.js';
 import { definitionFor } from '../crds/registry.js';
 import { buildInstanceSpec } from '../adapters/instance-spec.js';
-import type { BackupRepo, InstanceSpec } from '../adapters/instance/spec.js';
+import type { InstanceSpec } from '../adapters/instance/spec.js';
 import { handOver, type OsUser } from '../adapters/os/os-user.js';
 import { pgBinDir } from '../adapters/local/postgres-install.js';
 import { LABEL } from '../adapters/k8s/specs/labels.js';
@@ -19,7 +19,7 @@ import {
 } from '../adapters/k8s/specs/names.js';
 import { anyInstanceName } from '../adapters/certs/tls-policy.js';
 import { httpStatus } from '../adapters/k8s/client.js';
-import { REPO_PATH_ENV } from '../adapters/k8s/specs/repository-mounts.js';
+import { REPO_PATH_ENV, withMountedRepositories } from '../adapters/k8s/specs/repository-mounts.js';
 
 export interface PodIdentity {
   namespace: string; pod: string; podIP: string; cluster: string; dataRoot: string; runDir: string; pgBinDir: string | null;
@@ -155,15 +155,3 @@ export class KubernetesSpecSource {
 
 const live = (p: V1Pod) => !p.metadata?.deletionTimestamp;
 
-/**
- * A posix repository on a volume is used where the Pod mounted it (the same path in a real Pod). Without a mounted
- * volume the path stays as written: it must then exist in the container (ADR 0030).
- */
-export function withMountedRepositories(spec: InstanceSpec, paths: PodIdentity['repoPaths']): InstanceSpec {
-  const at = (repo: BackupRepo, path: string | undefined): BackupRepo => (repo.repository.posix?.volumeClaim && path
-    ? { ...repo, repository: { posix: { ...repo.repository.posix, path } } } : repo);
-  const bootstrap = spec.bootstrap.mode === 'recovery'
-    ? { ...spec.bootstrap, recovery: { ...spec.bootstrap.recovery, source: at(spec.bootstrap.recovery.source, paths.recovery) } }
-    : spec.bootstrap;
-  return { ...spec, bootstrap, ...(spec.backup ? { backup: at(spec.backup, paths.backup) } : {}) };
-}

@@ -108,3 +108,22 @@ test('kubectl apply of a BackupJob: the primary\'s agent takes it and the job re
   const table = (await kubectl(['get', 'backupjob'])).stdout;
   assert.match(table, /bk-full\s+bk\s+full\s+Succeeded\s+[\d.]+ MiB/);
 });
+
+test('spec.backup.verify on Kubernetes: an instance\'s agent rehearses the latest backup from the mounted repository', async () => {
+  const label = (await get<BackupJob>('backupjobs', 'bk-full'))?.status?.backupId ?? '';
+  const fp = (await get<BackupJob>('backupjobs', 'bk-full'))?.status?.fingerprint;
+  assert.ok(label && fp);
+  const r = await kubectl(['patch', 'postgrescluster', 'bk', '--type', 'merge', '-p', JSON.stringify({ spec: { backup: { verify: { schedule: '*/15 * * * * *', keep: 3 } } } })]);
+  assert.equal(r.status, 0, r.stderr);
+  type Rehearsal = { verified: boolean; reason: string; message: string; backup?: string; tablesCompared?: number };
+  const last = (c: PostgresCluster) => (c.status as { restoreVerification?: { last?: Rehearsal } } | undefined)?.restoreVerification?.last;
+  const c = await waitFor(`a rehearsal of ${label}`, () => get<PostgresCluster>('postgresclusters', 'bk'), (x) => last(x)?.backup === label, 180_000);
+  const rehearsal = last(c);
+  assert.equal(rehearsal?.verified, true, rehearsal?.message);
+  assert.equal(rehearsal?.reason, 'RestoreVerified');
+  assert.equal(rehearsal?.tablesCompared, fp.tables.length);
+  assert.match(rehearsal?.message ?? '', /amcheck clean/);
+  assert.match(rehearsal?.message ?? '', /pg_checksums/);
+  const cond = c.status?.conditions?.find((k) => k.type === 'LastRestoreVerified');
+  assert.equal(cond?.status, 'True');
+});

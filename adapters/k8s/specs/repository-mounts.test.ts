@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { repositoryMounts } from './repository-mounts.js';
+import { repositoryMounts, withMountedRepositories } from './repository-mounts.js';
 import { instancePod } from './pod.js';
-import { withMountedRepositories } from '../../../instance/kubernetes-spec.js';
 import { buildInstanceSpec } from '../../instance-spec.js';
 import type { PostgresClusterSpec } from '../../../crds/postgrescluster.js';
 

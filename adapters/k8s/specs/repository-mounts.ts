@@ -6,6 +6,7 @@
 // the test kubelet, which has no mount namespace, rewrites it to the host directory behind the claim.
 import type { PostgresClusterSpec } from '../../../crds/postgrescluster.js';
 import { DATA_MOUNT, RUN_MOUNT } from './names.js';
+import type { BackupRepo, InstanceSpec } from '../../instance/spec.js';
 
 export interface RepositoryMount { role: 'backup' | 'recovery'; claim: string; path: string; volume: string; env: string }
 
@@ -41,3 +42,16 @@ export function repositoryMounts(spec: PostgresClusterSpec, bootstrap: 'initdb' 
 
 /** The volumes to declare: one per distinct path (a recovery source on the cluster's own claim and path shares it). */
 export const distinctVolumes = (mounts: RepositoryMount[]) => mounts.filter((m, i) => mounts.findIndex((x) => x.path === m.path) === i);
+
+/**
+ * A posix repository on a volume is used where the Pod mounted it (the same path in a real Pod, the host directory
+ * behind the claim under the test kubelet). Without the mount environment the paths stay as written (ADR 0030).
+ */
+export function withMountedRepositories(spec: InstanceSpec, paths: { backup?: string; recovery?: string }): InstanceSpec {
+  const at = (repo: BackupRepo, path: string | undefined): BackupRepo => (repo.repository.posix?.volumeClaim && path
+    ? { ...repo, repository: { posix: { ...repo.repository.posix, path } } } : repo);
+  const bootstrap = spec.bootstrap.mode === 'recovery'
+    ? { ...spec.bootstrap, recovery: { ...spec.bootstrap.recovery, source: at(spec.bootstrap.recovery.source, paths.recovery) } }
+    : spec.bootstrap;
+  return { ...spec, bootstrap, ...(spec.backup ? { backup: at(spec.backup, paths.backup) } : {}) };
+}
