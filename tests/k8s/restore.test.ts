@@ -26,12 +26,20 @@ const secret = async (name: string, key: string) => {
 };
 /** The superuser on one instance over TLS, verified by the cluster's CA and "any instance" name, as peers do. */
 async function sql<T extends pg.QueryResultRow>(cluster: string, instance: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({
-    host: env.kubelet.podIP(ns, instance) ?? '', port: 5432, user: 'postgres', password: await secret(`${cluster}-superuser`, 'password'), database: 'postgres',
-    ssl: { ca: await secret(`${cluster}-ca`, 'ca.crt'), servername: `${cluster}-r.${ns}.svc`, rejectUnauthorized: true }, connectionTimeoutMillis: 5000,
-  });
-  await client.connect();
-  try { return (await client.query<T>(text, values)).rows; } finally { await client.end(); }
+  // Connecting is retried briefly (a loaded machine can drop a TLS handshake); a query is never retried.
+  for (let attempt = 1; ; attempt++) {
+    const client = new pg.Client({
+      host: env.kubelet.podIP(ns, instance) ?? '', port: 5432, user: 'postgres', password: await secret(`${cluster}-superuser`, 'password'), database: 'postgres',
+      ssl: { ca: await secret(`${cluster}-ca`, 'ca.crt'), servername: `${cluster}-r.${ns}.svc`, rejectUnauthorized: true }, connectionTimeoutMillis: 5000,
+    });
+    try { await client.connect(); } catch (e) {
+      await client.end().catch(() => undefined);
+      if (attempt >= 5) throw new Error(`connecting to ${instance} for ${JSON.stringify(text)}: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 1000 * attempt));
+      continue;
+    }
+    try { return (await client.query<T>(text, values)).rows; } finally { await client.end(); }
+  }
 }
 const waitCluster = (name: string, what: string, ok: (c: NonNullable<Awaited<ReturnType<K8sEnv['custom']>>>) => boolean, timeoutMs = 240_000) =>
   eventually(() => env.custom('postgresclusters', name), (c) => !!c && ok(c), timeoutMs)
