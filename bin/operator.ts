@@ -15,8 +15,8 @@ import { openStepsQueue, bullConnection, removeJobsOf } from '../adapters/queues
 import { cloneInstanceProcessor } from '../adapters/implementations/clone-step.js';
 import { runBackupProcessor, type BackupHosts } from '../adapters/backup/backup-step.js';
 import { verifyRestoreProcessor } from '../adapters/backup/verify-step.js';
+import { verifyRestoreViaAgentProcessor } from '../adapters/backup/agent-verify-step.js';
 import { runBackupViaAgentProcessor } from '../adapters/backup/agent-backup-step.js';
-import { PermanentError } from '../actors/ports/errors.js';
 import type { Logger } from '../adapters/logging/logger.js';
 import type { ResourceKey, ResourceStore, OwnedResourceWriter } from '../actors/ports/resource-store.js';
 import type { PlanPlatform } from '../adapters/platform.js';
@@ -95,7 +95,7 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
         : runBackupViaAgentProcessor({ store, agent: (c, instance) => platform.agent(c, instance) }),
       verifyRestore: o.backupHosts
         ? verifyRestoreProcessor({ store, hosts: o.backupHosts })
-        : async () => { throw new PermanentError('restore rehearsals run on the local platform only for now (Kubernetes: not implemented yet)'); },
+        : verifyRestoreViaAgentProcessor({ store, agent: (c, instance) => platform.agent(c, instance) }),
     },
     log: log.child({ component: 'worker' }),
     onJobDone: (name, outcome, ms) => metrics.job(name, outcome, ms),

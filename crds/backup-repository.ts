@@ -30,7 +30,10 @@ const RepoPath = (description: string) => Type.String({
 });
 
 export const PosixRepository = Strict({
-  path: RepoPath('Directory holding the repository (local platform: a directory on this machine; Kubernetes: where the backup volume is mounted)'),
+  path: RepoPath('Directory holding the repository (local platform: a directory on this machine; Kubernetes: where volumeClaim is mounted in the instance Pods)'),
+  volumeClaim: Type.Optional(Name({
+    description: 'Kubernetes: a PersistentVolumeClaim in the cluster\'s namespace, mounted at path in every instance Pod (ReadWriteMany when the cluster has more than one instance or another cluster restores from it). The operator does not create it',
+  })),
 });
 
 export const S3Repository = Strict({

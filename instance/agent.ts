@@ -14,6 +14,7 @@ import { PostgresSupervisor } from './supervisor.js';
 import { collectStatus, stateName } from './status.js';
 import { createAgentMetrics } from './metrics.js';
 import { backupHere, parseBackupRequest } from './backup-action.js';
+import { verifyHere, parseVerifyRequest } from './verify-action.js';
 import { startAgentApi } from './http-api.js';
 import { checkHandoverTo, checkReason } from './api-auth.js';
 import { readSecret } from './files.js';
@@ -129,6 +130,8 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
         if (actor.getSnapshot().context.role !== 'primary') throw new Error(`${rt.spec().name} is not the primary`);
         return backupHere(rt.spec(), rt.user, parseBackupRequest(body));
       },
+      // Kubernetes restore rehearsals: next to the repository volume, on whichever instance the operator asks.
+      verify: async (body) => verifyHere(rt.spec(), rt.user, parseVerifyRequest(body)),
     },
   });
   actor.start();

@@ -19,8 +19,13 @@ import {
 } from '../adapters/k8s/specs/names.js';
 import { anyInstanceName } from '../adapters/certs/tls-policy.js';
 import { httpStatus } from '../adapters/k8s/client.js';
+import { REPO_PATH_ENV, withMountedRepositories } from '../adapters/k8s/specs/repository-mounts.js';
 
-export interface PodIdentity { namespace: string; pod: string; podIP: string; cluster: string; dataRoot: string; runDir: string; pgBinDir: string | null }
+export interface PodIdentity {
+  namespace: string; pod: string; podIP: string; cluster: string; dataRoot: string; runDir: string; pgBinDir: string | null;
+  /** Where the Pod mounts its posix repository volumes, as this process sees them (repository-mounts.ts). */
+  repoPaths: { backup?: string; recovery?: string };
+}
 
 /** The downward-API environment the operator's Pod spec sets; a missing variable is named. */
 export function podIdentity(env: NodeJS.ProcessEnv = process.env): PodIdentity {
@@ -32,6 +37,10 @@ export function podIdentity(env: NodeJS.ProcessEnv = process.env): PodIdentity {
   return {
     namespace: need('POD_NAMESPACE'), pod: need('POD_NAME'), podIP: need('POD_IP'), cluster: need('PGOP_CLUSTER'),
     dataRoot: env.PGOP_DATA_ROOT ?? DATA_MOUNT, runDir: env.PGOP_RUN_DIR ?? RUN_MOUNT, pgBinDir: env.PGOP_PG_BIN_DIR ?? null,
+    repoPaths: {
+      ...(env[REPO_PATH_ENV.backup] ? { backup: env[REPO_PATH_ENV.backup] } : {}),
+      ...(env[REPO_PATH_ENV.recovery] ? { recovery: env[REPO_PATH_ENV.recovery] } : {}),
+    },
   };
 }
 
@@ -83,14 +92,14 @@ export class KubernetesSpecSource {
       throw new Error(`waiting for the primary${primaryName ? ` ${primaryName}` : ''} to have an address to clone from`);
     }
     const members = [...new Set([...pods.items.filter(live).map((p) => p.metadata?.name ?? ''), me])].filter(Boolean).sort();
-    return buildInstanceSpec(obj.spec, {
+    return withMountedRepositories(buildInstanceSpec(obj.spec, {
       namespace, cluster, name: me, serial: Number(self.metadata?.annotations?.['postgres.keiailab.io/serial'] ?? 0), bootstrap,
       host: this.id.podIP, port: POSTGRES_PORT, httpPort: AGENT_PORT, home: this.id.dataRoot,
       paths: { dataDir: join(this.id.dataRoot, 'pgdata'), runDir: this.id.runDir, logFile: join(this.id.dataRoot, 'postgres.log') },
       pgBinDir: this.id.pgBinDir ?? pgBinDir(obj.spec.postgresVersion),
       secrets: await this.writeSecrets(), runAsUser: this.user?.name ?? null, primary, members,
       leaseUrl: 'kubernetes:', faultsFile: null, tls: await this.writeTls(obj.spec),
-    });
+    }), this.id.repoPaths);
   }
 
   private previous(): InstanceSpec | null {
@@ -145,3 +154,4 @@ export class KubernetesSpecSource {
 }
 
 const live = (p: V1Pod) => !p.metadata?.deletionTimestamp;
+

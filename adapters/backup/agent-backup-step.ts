@@ -30,8 +30,11 @@ export function runBackupViaAgentProcessor(deps: AgentBackupDeps): StepProcessor
     const agent = await deps.agent({ namespace: req.namespace, name: req.cluster }, primary);
     if (!agent) throw new Error(`the primary ${primary} has no address yet`);
     const startedAt = new Date().toISOString();
-    // prefer-standby is not offered here yet: the primary's agent copies its own files.
-    await progress({ percent: null, detail: `pgbackrest ${req.backupType} backup on ${primary}`, startedAt } as never);
+    // prefer-standby is not offered here yet: pgBackRest 2.45 backs up a standby only while it also reaches the
+    // primary through its own remote protocol (SSH or its TLS server), which the Pods do not run (ADR 0030). The
+    // primary's agent copies its own files, and status.instance says so.
+    const where = req.target === 'prefer-standby' ? `${primary} (prefer-standby: standby backups are not available on Kubernetes yet)` : primary;
+    await progress({ percent: null, detail: `pgbackrest ${req.backupType} backup on ${where}`, startedAt } as never);
     const r = await agent.post<{ backup: InfoBackup; expired: string[]; fingerprint: TableFingerprint }>('backup',
       { type: req.backupType, uid: req.uid, since: Math.floor((Date.parse(req.createdAt) || 0) / 1000) }, STEP_KINDS.runBackup.timeoutMs);
     const out: BackupResult = backupResult(r.backup, {

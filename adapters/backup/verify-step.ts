@@ -19,7 +19,8 @@ import type { BackupJob, TableFingerprint } from '../../crds/backupjob.js';
 import { stanzaName } from '../../crds/backup-repository.js';
 import type { VerifyRequest, VerifyResult, VerifyReason } from '../../machines/restore-verify/restore-verify.types.js';
 import { withReadableCa } from './repo-ca.js';
-import { PGBACKREST_BIN, renderPgbackrestConf, restoreArgs } from './pgbackrest-config.js';
+import { PGBACKREST_BIN, renderPgbackrestConf, restoreArgs, type RepoAccess } from './pgbackrest-config.js';
+import type { OsUser } from '../os/os-user.js';
 import { stanzaInfo } from './repository-info.js';
 import { countTables, fingerprintMismatches } from './fingerprint.js';
 import { withClient, ident, type Endpoint } from '../sql/connect.js';
@@ -36,7 +37,7 @@ export interface VerifyStepDeps {
   replayTimeoutMs?: number;
 }
 
-type Progress = (p: { percent: number | null; detail: string }) => Promise<void>;
+export type Progress = (p: { percent: number | null; detail: string }) => Promise<void>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const lastLines = (s: string, n = 3) => s.trim().split('\n').slice(-n).join(' | ');
@@ -63,10 +64,30 @@ async function rehearse(deps: VerifyStepDeps, req: VerifyRequest, progress: Prog
   if (!cluster) throw new PermanentError(`PostgresCluster ${req.namespace}/${req.cluster} not found`);
   const spec = cluster.spec as PostgresClusterSpec;
   if (!spec.backup) throw new PermanentError(`PostgresCluster ${req.cluster} has no spec.backup.repository`);
-  const user = deps.hosts.user;
-  const stanza = stanzaName(req.namespace, req.cluster);
-  const access = { repository: spec.backup.repository, ...(await deps.hosts.repoAccess(req.namespace, spec.backup.repository)) };
-  const startedAt = req.startedAt || new Date().toISOString();
+  const pgBinDir = (await deps.hosts.instances(req.namespace, req.cluster))[0]?.pgBinDir;
+  if (!pgBinDir) throw new Error(`PostgresCluster ${req.cluster} has no instance to take the PostgreSQL binaries from yet`);
+  return rehearseLatest({
+    stanza: stanzaName(req.namespace, req.cluster), access: { repository: spec.backup.repository, ...(await deps.hosts.repoAccess(req.namespace, spec.backup.repository)) },
+    user: deps.hosts.user, pgBinDir, fingerprintFor: (label) => recordedFingerprint(deps.store, req.namespace, req.cluster, label),
+    ...(deps.workRoot ? { workRoot: deps.workRoot } : {}), ...(deps.replayTimeoutMs ? { replayTimeoutMs: deps.replayTimeoutMs } : {}),
+  }, req.startedAt, progress, signal);
+}
+
+/** What a rehearsal needs wherever it runs: the operator's worker (local) or an instance's agent (Kubernetes). */
+export interface RehearsalSource {
+  stanza: string;
+  access: RepoAccess;
+  user: OsUser | null;
+  pgBinDir: string;
+  /** The table fingerprint recorded with a backup (by its BackupJob), if one was. */
+  fingerprintFor(label: string): Promise<TableFingerprint | null>;
+  workRoot?: string;
+  replayTimeoutMs?: number;
+}
+
+export async function rehearseLatest(o: RehearsalSource, decidedAt: string, progress: Progress, signal: AbortSignal): Promise<VerifyResult> {
+  const { stanza, access, user, pgBinDir } = o;
+  const startedAt = decidedAt || new Date().toISOString();
   const result = (verified: boolean, reason: VerifyReason, message: string, extra: Partial<VerifyResult> = {}): VerifyResult => {
     const finishedAt = new Date().toISOString();
     return { verified, reason, message, startedAt, finishedAt, durationSeconds: Math.max(0, Math.round((Date.parse(finishedAt) - Date.parse(startedAt)) / 1000)), ...extra };
@@ -76,11 +97,9 @@ async function rehearse(deps: VerifyStepDeps, req: VerifyRequest, progress: Prog
   const info = await stanzaInfo(stanza, access, user);
   const latest = info.backups.at(-1);
   if (!latest) return result(false, 'NoBackup', `the repository holds no backup of stanza ${stanza} yet`);
-  const fingerprint = await recordedFingerprint(deps.store, req.namespace, req.cluster, latest.label);
-  const pgBinDir = (await deps.hosts.instances(req.namespace, req.cluster))[0]?.pgBinDir;
-  if (!pgBinDir) throw new Error(`PostgresCluster ${req.cluster} has no instance to take the PostgreSQL binaries from yet`);
+  const fingerprint = await o.fingerprintFor(latest.label);
 
-  const work = mkdtempSync(join(deps.workRoot ?? tmpdir(), 'pgop-rehearsal-'));
+  const work = mkdtempSync(join(o.workRoot ?? tmpdir(), 'pgop-rehearsal-'));
   const dataDir = join(work, 'data');
   const socketDir = join(work, 'socket');
   for (const d of [dataDir, socketDir]) mkdirSync(d, { mode: 0o700 });
@@ -122,7 +141,7 @@ async function rehearse(deps: VerifyStepDeps, req: VerifyRequest, progress: Prog
     exited = new Promise<void>((resolve) => child.once('exit', (code, sig) => { exit = `postgres exited (${code ?? sig})`; resolve(); }));
     child.once('error', () => undefined);
     const local: Endpoint = { host: socketDir, port, user: SUPERUSER, password: '' };
-    const deadline = Date.now() + (deps.replayTimeoutMs ?? 3600_000);
+    const deadline = Date.now() + (o.replayTimeoutMs ?? 3600_000);
     for (;;) {
       if (exit) {
         const tail = (() => {

@@ -15,6 +15,7 @@ import { K8sObjects, FIELD_MANAGER } from './objects.js';
 import { LABEL, type Owner } from './specs/labels.js';
 import { clusterServices } from './specs/services.js';
 import { instancePod, instancePvc, pvcName, type InstancePlacement } from './specs/pod.js';
+import { repositoryMounts } from './specs/repository-mounts.js';
 import { desiredRoleLabels, type RoleLabel } from './specs/role-labels.js';
 import {
   agentTokenSecret, credentialSecret, disruptionBudgets, instanceIdentity, networkPolicy, primaryConfigMap, primaryLease, stateConfigMap, timelinesConfigMap,
@@ -130,6 +131,7 @@ export class K8sPlatform implements PlanPlatform {
       cluster: cluster.name, namespace: cluster.namespace, instance, serial, bootstrap, image: imageFor(spec),
       storageSize: spec.storage?.size ?? '1Gi', ...(spec.storage?.storageClass ? { storageClass: spec.storage.storageClass } : {}),
       ...(spec.postgresVersion ? { postgresVersion: spec.postgresVersion } : {}), owner,
+      repositories: repositoryMounts(spec, bootstrap),
     };
   }
 

@@ -1,17 +1,16 @@
-// Backups on a real kube-apiserver with the process kubelet: a cluster with a posix repository archives WAL from
-// its primary Pod (ContinuousArchiving=True), and a BackupJob applied with kubectl reaches Succeeded with the
+// Backups on a real kube-apiserver with the process kubelet: a cluster with a posix repository on a
+// PersistentVolumeClaim (mounted in its Pods) archives WAL from its primary Pod (ContinuousArchiving=True), and a BackupJob applied with kubectl reaches Succeeded with the
 // pgBackRest label in its status — taken by the primary's agent (POST /backup), since the operator's worker does
 // not reach the data directory on Kubernetes. The operator runs under the chart's ServiceAccount and RBAC.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, chmodSync, writeFileSync, mkdirSync, chownSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane, kubectlBin, type ControlPlane } from './harness/control-plane.js';
 import { startProcessKubelet, type ProcessKubelet } from './harness/process-kubelet.js';
-import { volumeOwner } from './harness/process-kubelet-pod.js';
 import { helmBin, renderChart } from './harness/helm.js';
 import { applyChartRbac, serviceAccountKubeconfigFile } from './harness/chart-identity.js';
 import { loadKubeConfig } from '../../adapters/k8s/client.js';
@@ -29,8 +28,8 @@ let redis: { url: string; pid: number };
 let operator: ChildProcess | undefined;
 const work = mkdtempSync(join(tmpdir(), 'pgop-k8s-backup-'));
 chmodSync(work, 0o755);
-// The repository directory: on a real cluster a mounted volume; here a directory the postgres user owns.
-const repo = join(work, 'repo');
+// Where the repository claim is mounted in the Pods; the process kubelet maps it to a host directory.
+const repo = '/var/lib/pgbackrest';
 const ns = 'default';
 const kubectl = (args: string[]) => new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
   execFile(kubectlBin, ['--kubeconfig', cp.kubeconfig, ...args], { encoding: 'utf8', timeout: 300_000 }, (err, stdout, stderr) => {
@@ -72,9 +71,6 @@ before(async () => {
     kubeconfig: cp.kubeconfig, root: join(work, 'kubelet'), pgopCommand: (args) => pgopCommand(args),
     log: (line) => appendFileSync(join(work, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`),
   });
-  mkdirSync(repo, { mode: 0o750 });
-  const owner = volumeOwner();
-  if (owner) chownSync(repo, owner.uid, owner.gid);
   const log = openSync(join(work, 'operator.log'), 'a');
   operator = spawn(process.execPath, [pgopBin, 'operator', '--platform', 'kubernetes', '--kubeconfig', kubeconfig, '--namespace', ns, '--watch-namespace', ns, '--metrics-port', '0'], {
     env: { ...process.env, REDIS_URL: redis.url, POD_NAME: 'operator-a' }, stdio: ['ignore', log, log],
@@ -91,11 +87,13 @@ after(async () => {
 });
 
 test('the primary Pod archives WAL into the posix repository: ContinuousArchiving=True', async () => {
-  await apply('cluster.yaml', `apiVersion: postgres.keiailab.io/v1alpha1\nkind: PostgresCluster\nmetadata:\n  name: bk\nspec:\n  instances: 1\n  backup:\n    repository:\n      posix:\n        path: ${repo}\n`);
+  await apply('pvc.yaml', 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: bk-backups\nspec:\n  accessModes: [ReadWriteMany]\n  resources: { requests: { storage: 1Gi } }\n');
+  await apply('cluster.yaml', `apiVersion: postgres.keiailab.io/v1alpha1\nkind: PostgresCluster\nmetadata:\n  name: bk\nspec:\n  instances: 1\n  backup:\n    repository:\n      posix:\n        path: ${repo}\n        volumeClaim: bk-backups\n`);
   const archiving = (c: PostgresCluster) => c.status?.conditions?.find((x) => x.type === 'ContinuousArchiving');
   await waitFor('Ready', () => get<PostgresCluster>('postgresclusters', 'bk'), (c) => c.status?.phase === 'Ready', 300_000);
   const c = await waitFor('ContinuousArchiving=True', () => get<PostgresCluster>('postgresclusters', 'bk'), (x) => archiving(x)?.status === 'True', 120_000);
   assert.equal(archiving(c)?.reason, 'Archiving');
+  assert.ok(existsSync(join(kubelet.volumeDir(ns, 'bk-backups'), 'archive', 'default_bk', 'archive.info')), 'the stanza is on the claim\'s volume');
 });
 
 test('kubectl apply of a BackupJob: the primary\'s agent takes it and the job reaches Succeeded with the label', async () => {
@@ -109,4 +107,23 @@ test('kubectl apply of a BackupJob: the primary\'s agent takes it and the job re
   assert.ok(job.status?.fingerprint?.lsn, 'the table fingerprint is recorded');
   const table = (await kubectl(['get', 'backupjob'])).stdout;
   assert.match(table, /bk-full\s+bk\s+full\s+Succeeded\s+[\d.]+ MiB/);
+});
+
+test('spec.backup.verify on Kubernetes: an instance\'s agent rehearses the latest backup from the mounted repository', async () => {
+  const label = (await get<BackupJob>('backupjobs', 'bk-full'))?.status?.backupId ?? '';
+  const fp = (await get<BackupJob>('backupjobs', 'bk-full'))?.status?.fingerprint;
+  assert.ok(label && fp);
+  const r = await kubectl(['patch', 'postgrescluster', 'bk', '--type', 'merge', '-p', JSON.stringify({ spec: { backup: { verify: { schedule: '*/15 * * * * *', keep: 3 } } } })]);
+  assert.equal(r.status, 0, r.stderr);
+  type Rehearsal = { verified: boolean; reason: string; message: string; backup?: string; tablesCompared?: number };
+  const last = (c: PostgresCluster) => (c.status as { restoreVerification?: { last?: Rehearsal } } | undefined)?.restoreVerification?.last;
+  const c = await waitFor(`a rehearsal of ${label}`, () => get<PostgresCluster>('postgresclusters', 'bk'), (x) => last(x)?.backup === label, 180_000);
+  const rehearsal = last(c);
+  assert.equal(rehearsal?.verified, true, rehearsal?.message);
+  assert.equal(rehearsal?.reason, 'RestoreVerified');
+  assert.equal(rehearsal?.tablesCompared, fp.tables.length);
+  assert.match(rehearsal?.message ?? '', /amcheck clean/);
+  assert.match(rehearsal?.message ?? '', /pg_checksums/);
+  const cond = c.status?.conditions?.find((k) => k.type === 'LastRestoreVerified');
+  assert.equal(cond?.status, 'True');
 });

@@ -2,6 +2,7 @@
 // and the PVC outlives the Pod: a recreated Pod finds its data.
 import { LABEL, clusterLabels, ownedBy, type Owner } from './labels.js';
 import { AGENT_PORT, AGENT_TOKEN_ENV, AGENT_TOKEN_KEY, DATA_MOUNT, POSTGRES_PORT, RUN_MOUNT, agentTokenSecretName, instanceServiceAccount, pgBinDirFor } from './names.js';
+import { distinctVolumes, type RepositoryMount } from './repository-mounts.js';
 
 /** The image's postgres user (Dockerfile: uid/gid 26). */
 export const POSTGRES_UID = 26;
@@ -26,9 +27,13 @@ export interface InstancePlacement {
   storageClass?: string;
   postgresVersion?: number;
   owner: Owner;
+  /** posix repositories on PersistentVolumeClaims (repository-mounts.ts), mounted at their paths. */
+  repositories?: RepositoryMount[];
 }
 
 const placementAnnotations = (p: InstancePlacement) => ({ 'postgres.keiailab.io/serial': String(p.serial), 'postgres.keiailab.io/bootstrap': p.bootstrap });
+
+type PodVolume = { name: string; persistentVolumeClaim?: { claimName: string }; emptyDir?: object };
 
 export const pvcName = (instance: string) => `${instance}-data`;
 
@@ -70,6 +75,8 @@ export function instancePod(p: InstancePlacement) {
           { name: 'PGOP_DATA_ROOT', value: DATA_MOUNT },
           { name: 'PGOP_RUN_DIR', value: RUN_MOUNT },
           ...(p.postgresVersion ? [{ name: 'PGOP_PG_BIN_DIR', value: pgBinDirFor(p.postgresVersion) }] : []),
+          // Where each repository volume is mounted as the agent sees it: the path itself in a real Pod.
+          ...(p.repositories ?? []).map((r) => ({ name: r.env, value: r.path })),
         ],
         ports: [{ name: 'postgres', containerPort: POSTGRES_PORT }, { name: 'agent', containerPort: AGENT_PORT }],
         readinessProbe: { httpGet: { path: '/readyz', port: AGENT_PORT }, periodSeconds: 2, failureThreshold: 2 },
@@ -77,13 +84,15 @@ export function instancePod(p: InstancePlacement) {
         volumeMounts: [
           { name: 'data', mountPath: DATA_MOUNT }, { name: 'run', mountPath: RUN_MOUNT },
           ...SCRATCH.map((d) => ({ name: d.volume, mountPath: d.mountPath })),
+          ...distinctVolumes(p.repositories ?? []).map((r) => ({ name: r.volume, mountPath: r.path })),
         ],
         securityContext: restrictedContainer(),
       }],
       volumes: [
-        { name: 'data', persistentVolumeClaim: { claimName: pvcName(p.instance) } } as { name: string; persistentVolumeClaim?: { claimName: string }; emptyDir?: object },
+        { name: 'data', persistentVolumeClaim: { claimName: pvcName(p.instance) } } as PodVolume,
         { name: 'run', emptyDir: {} },
         ...SCRATCH.map((d) => ({ name: d.volume, emptyDir: {} })),
+        ...distinctVolumes(p.repositories ?? []).map((r): PodVolume => ({ name: r.volume, persistentVolumeClaim: { claimName: r.claim } })),
       ],
     },
   };
