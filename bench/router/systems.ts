@@ -13,8 +13,13 @@ const pgopBin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin',
 /** Extra node flags for the routers (run.ts --profile adds --cpu-prof: a profile per router, written when it stops). */
 export const routerNodeArgs: string[] = [];
 
+/**
+ * Waits up to a minute: on a shared 2-core machine at load 30 the router's start (module loading) alone took over
+ * 10 s. A child that never listens is killed, so a failed run leaves no router behind.
+ */
 async function waitForPort(port: number, child: ChildProcess, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
     const ok = await new Promise<boolean>((res) => {
       const s = connect(port, '127.0.0.1');
@@ -24,7 +29,8 @@ async function waitForPort(port: number, child: ChildProcess, what: string): Pro
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`${what} did not listen on ${port}`);
+  child.kill('SIGKILL');
+  throw new Error(`${what} did not listen on ${port} within 60 s`);
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
