@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import pg from 'pg';
 import { startScratchPostgres, freePort, type ScratchPostgres } from '../../tests/integration/router-pg-harness.js';
-import { startPgBouncer, startPgopRouter, startShardedRouter, cpuSeconds, type Target } from './systems.js';
+import { startPgBouncer, startPgopRouter, startShardedRouter, cpuTimes, routerNodeArgs, type Target } from './systems.js';
 import { percentile } from '../stats.js';
 import { postgresUser, handOver } from '../../adapters/os/os-user.js';
 
@@ -25,7 +25,10 @@ const { values } = parseArgs({ options: {
   rounds: { type: 'string', default: '3' },
   workloads: { type: 'string', default: 'select-only,tpcb-like,keyed-extended' },
   smoke: { type: 'boolean', default: false },
+  /** A directory for V8 CPU profiles of the routers (node --cpu-prof); the CPU figures then include the profiler's cost. */
+  profile: { type: 'string' },
 } });
+if (values.profile) routerNodeArgs.push('--cpu-prof', `--cpu-prof-dir=${values.profile}`);
 const smoke = values.smoke;
 const duration = smoke ? 3 : Number(values.duration);
 const clientCounts = (smoke ? '1,8' : String(values.clients)).split(',').map(Number);
@@ -38,7 +41,7 @@ const workloads = String(values.workloads).split(',') as Workload[];
 const STATEMENTS: Record<Workload, number> = { 'select-only': 1, 'tpcb-like': 7, 'keyed-extended': 1 };
 const KEYED_SCRIPT = '\\set aid random(1, 100000 * :scale)\nSELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n';
 
-interface Result { tps: number; p99ms: number; failed: number; cpuUsPerTx: number | null }
+interface Result { tps: number; p99ms: number; failed: number; cpuUsPerTx: number | null; sysUsPerTx: number | null }
 
 function pgbench(port: number, password: string, args: string[], cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -57,10 +60,10 @@ function workloadArgs(w: Workload, dir: string): string[] {
 async function measure(t: Target, password: string, w: Workload, clients: number): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'pgop-bench-log-'));
   try {
-    const cpu0 = t.pid ? cpuSeconds(t.pid) : 0;
+    const cpu0 = t.pid ? cpuTimes(t.pid) : { user: 0, system: 0 };
     const out = await pgbench(t.port, password, [...workloadArgs(w, dir), '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(duration),
       '-n', '-l', '--log-prefix', join(dir, 'tx')], dir);
-    const cpu1 = t.pid ? cpuSeconds(t.pid) : 0;
+    const cpu1 = t.pid ? cpuTimes(t.pid) : { user: 0, system: 0 };
     const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(out)?.[1] ?? NaN);
     const processed = Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1] ?? 0);
     const failed = Number(/number of failed transactions: (\d+)/.exec(out)?.[1] ?? 0);
@@ -72,7 +75,8 @@ async function measure(t: Target, password: string, w: Workload, clients: number
         if (line && Number.isFinite(us)) latencies.push(us / 1000);
       }
     }
-    return { tps, p99ms: percentile(latencies, 99), failed, cpuUsPerTx: t.pid && processed ? ((cpu1 - cpu0) * 1e6) / processed : null };
+    const perTx = (s: number) => (t.pid && processed ? (s * 1e6) / processed : null);
+    return { tps, p99ms: percentile(latencies, 99), failed, cpuUsPerTx: perTx(cpu1.user + cpu1.system - cpu0.user - cpu0.system), sysUsPerTx: perTx(cpu1.system - cpu0.system) };
   } finally { rmSync(dir, { recursive: true, force: true }); }
 }
 
@@ -121,8 +125,8 @@ async function main(): Promise<void> {
         { pgbench_accounts: { column: 'aid', type: 'integer' } }, await freePort(), poolSize, shards[0]!.password);
     }
     console.log(`# pgbench ${duration} s per run, median of ${rounds} rotating rounds, scale ${scale}, pool ${poolSize} (PgBouncer and router); load average at start ${loadavg()[0]!.toFixed(1)} on ${(await import('node:os')).cpus().length} cores${smoke ? ' — SMOKE RUN: figures are not measurements' : ''}`);
-    console.log('| workload | clients | system | TPS | p99 ms | TPS vs PgBouncer | p99 vs PgBouncer | router CPU µs/tx (µs/stmt) | failed |');
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    console.log('| workload | clients | system | TPS | p99 ms | TPS vs PgBouncer | p99 vs PgBouncer | router CPU µs/tx (µs/stmt) | of which system µs/tx | failed |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     const everyone = [...single, ...(shardedRouter ? [shardedRouter] : [])];
     // Warm-up: the router's JIT and every pool's connections, so the first measured run is not a cold start.
     for (const t of everyone) await pgbench(t.port, password, ['-S', '-c', '8', '-j', '2', '-T', smoke ? '2' : '10', '-n'], dir).catch(() => undefined);
@@ -140,13 +144,17 @@ async function main(): Promise<void> {
         const summary = (name: string): Result => {
           const rs = runs.get(name)!;
           const cpu = rs.map((x) => x.cpuUsPerTx).filter((x): x is number => x !== null);
-          return { tps: median(rs.map((x) => x.tps)), p99ms: median(rs.map((x) => x.p99ms)), failed: rs.reduce((a, x) => a + x.failed, 0), cpuUsPerTx: cpu.length ? median(cpu) : null };
+          const sys = rs.map((x) => x.sysUsPerTx).filter((x): x is number => x !== null);
+          return { tps: median(rs.map((x) => x.tps)), p99ms: median(rs.map((x) => x.p99ms)), failed: rs.reduce((a, x) => a + x.failed, 0),
+            cpuUsPerTx: cpu.length ? median(cpu) : null, sysUsPerTx: sys.length ? median(sys) : null };
         };
         const bouncer = summary('pgbouncer');
         for (const t of targets) {
           const r = summary(t.name);
-          const cpu = t.name.startsWith('pgop router') && r.cpuUsPerTx !== null ? `${r.cpuUsPerTx.toFixed(1)} (${(r.cpuUsPerTx / STATEMENTS[w]).toFixed(1)})` : '';
-          console.log(`| ${w} | ${c} | ${t.name} | ${r.tps.toFixed(0)} | ${r.p99ms.toFixed(2)} | ${(r.tps / bouncer.tps).toFixed(2)}x | ${(r.p99ms / bouncer.p99ms).toFixed(2)}x | ${cpu} | ${r.failed} |`);
+          const mine = t.name.startsWith('pgop router');
+          const cpu = mine && r.cpuUsPerTx !== null ? `${r.cpuUsPerTx.toFixed(1)} (${(r.cpuUsPerTx / STATEMENTS[w]).toFixed(1)})` : '';
+          const sys = mine && r.sysUsPerTx !== null ? r.sysUsPerTx.toFixed(1) : '';
+          console.log(`| ${w} | ${c} | ${t.name} | ${r.tps.toFixed(0)} | ${r.p99ms.toFixed(2)} | ${(r.tps / bouncer.tps).toFixed(2)}x | ${(r.p99ms / bouncer.p99ms).toFixed(2)}x | ${cpu} | ${sys} | ${r.failed} |`);
         }
       }
     }

@@ -10,9 +10,16 @@ import { postgresUser, handOver } from '../../adapters/os/os-user.js';
 export interface Target { name: string; port: number; pid: number | null; stop(): Promise<void> }
 
 const pgopBin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'pgop.js');
+/** Extra node flags for the routers (run.ts --profile adds --cpu-prof: a profile per router, written when it stops). */
+export const routerNodeArgs: string[] = [];
 
+/**
+ * Waits up to a minute: on a shared 2-core machine at load 30 the router's start (module loading) alone took over
+ * 10 s. A child that never listens is killed, so a failed run leaves no router behind.
+ */
 async function waitForPort(port: number, child: ChildProcess, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
     const ok = await new Promise<boolean>((res) => {
       const s = connect(port, '127.0.0.1');
@@ -22,7 +29,8 @@ async function waitForPort(port: number, child: ChildProcess, what: string): Pro
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`${what} did not listen on ${port}`);
+  child.kill('SIGKILL');
+  throw new Error(`${what} did not listen on ${port} within 60 s`);
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
@@ -58,7 +66,7 @@ export async function startShardedRouter(dir: string, shards: { name: string; po
     listen: { host: '127.0.0.1', port }, auth: { user: 'postgres', password: authPassword, database: 'postgres' }, pool: { size: poolSize },
     sharding: { generation: 1, shards: shards.map((s) => ({ name: s.name, host: '127.0.0.1', port: s.port })), tables },
   }), { mode: 0o600 });
-  const child = spawn(process.execPath, [pgopBin, 'router', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PGOP_LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, [...routerNodeArgs, pgopBin, 'router', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PGOP_LOG_LEVEL: 'warn' } });
   await waitForPort(port, child, 'pgop router (2 shards)');
   return { name: 'pgop router, 2 shards', port, pid: child.pid ?? null, stop: () => stopChild(child) };
 }
@@ -66,15 +74,15 @@ export async function startShardedRouter(dir: string, shards: { name: string; po
 export async function startPgopRouter(dir: string, backendPort: number, port: number, poolSize: number, authPassword: string): Promise<Target> {
   const pw = join(dir, 'router-auth-password');
   writeFileSync(pw, authPassword, { mode: 0o600 });
-  const child = spawn(process.execPath, [pgopBin, 'router', '--listen', `127.0.0.1:${port}`, '--backend', `127.0.0.1:${backendPort}`,
+  const child = spawn(process.execPath, [...routerNodeArgs, pgopBin, 'router', '--listen', `127.0.0.1:${port}`, '--backend', `127.0.0.1:${backendPort}`,
     '--auth-password-file', pw, '--pool-size', String(poolSize)], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PGOP_LOG_LEVEL: 'warn' } });
   await waitForPort(port, child, 'pgop router');
   return { name: 'pgop router', port, pid: child.pid ?? null, stop: () => stopChild(child) };
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-export function cpuSeconds(pid: number): number {
+/** CPU seconds a process has used so far, from /proc/<pid>/stat: user time is the router's own code (JS, libuv), system time its syscalls (socket reads and writes). */
+export function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }

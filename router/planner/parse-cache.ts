@@ -1,5 +1,6 @@
 // Parsing costs ~17 µs a statement (ROUTER.md); applications repeat a few statement texts, so each distinct text is
-// parsed once and its plan kept, least recently used evicted.
+// parsed once and its plan kept. A hit is one Map lookup: recency is a flag (the CLOCK / second-chance scheme), not
+// a delete and re-insert per hit, which on a full Map also made V8 rehash it every few thousand hits.
 import { loadModule, parseSync } from 'libpg-query';
 import { planStatement, type RoutePlan } from './shard-key.js';
 import type { ShardingScheme } from './sharding-scheme.js';
@@ -8,8 +9,11 @@ let loaded: Promise<void> | null = null;
 /** The parser is WebAssembly: load it once before the first parse. */
 export const loadParser = () => (loaded ??= loadModule());
 
+interface Entry { plan: RoutePlan; used: boolean }
+
 export class PlanCache {
-  private readonly plans = new Map<string, RoutePlan>();
+  /** In insertion order; an entry used since it was last passed by eviction gets a second chance at the back. */
+  private readonly plans = new Map<string, Entry>();
   hits = 0;
   misses = 0;
 
@@ -19,18 +23,27 @@ export class PlanCache {
     const cached = this.plans.get(sql);
     if (cached) {
       this.hits++;
-      this.plans.delete(sql);
-      this.plans.set(sql, cached);
-      return cached;
+      cached.used = true;
+      return cached.plan;
     }
     this.misses++;
     let plan: RoutePlan;
     try { plan = planStatement(parseSync(sql) as { stmts?: unknown[] }, this.scheme); } catch (e) {
       plan = { kind: 'unsharded', reason: `does not parse (${(e as Error).message}); PostgreSQL will say why` };
     }
-    this.plans.set(sql, plan);
-    if (this.plans.size > this.capacity) this.plans.delete(this.plans.keys().next().value!);
+    this.plans.set(sql, { plan, used: false });
+    if (this.plans.size > this.capacity) this.evictOne();
     return plan;
+  }
+
+  /** Drops the oldest entry not used since eviction last passed it; used ones move to the back, unmarked. */
+  private evictOne(): void {
+    for (const [sql, e] of this.plans) {
+      this.plans.delete(sql);
+      if (!e.used) return;
+      e.used = false;
+      this.plans.set(sql, e);
+    }
   }
 
   get size(): number { return this.plans.size; }

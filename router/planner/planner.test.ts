@@ -64,7 +64,7 @@ test('what is not single-shard says why', () => {
   assert.match(why('selec nonsense'), /does not parse/);
 });
 
-test('each distinct text is parsed once; the cache evicts the least recently used', () => {
+test('each distinct text is parsed once; the cache evicts a text not used since the last eviction pass', () => {
   const cache = new PlanCache(scheme, 2);
   cache.plan('select * from orders where customer_id = $1');
   cache.plan('select * from orders where customer_id = $1');

@@ -33,7 +33,8 @@ export function route(plan: RoutePlan, table: RoutingTable, params: readonly (st
   }
   try {
     const id = keyspaceId(plan.key.type, value);
-    return { kind: 'shard', shard: shardForKeyspaceId(table, id), keyspaceId: keyspaceIdHex(id), table: plan.table, column: plan.key.column, generation: table.generation };
+    // The hex form is for SHOW pgop.route only: made when read, not for every routed statement.
+    return { kind: 'shard', shard: shardForKeyspaceId(table, id), get keyspaceId() { return keyspaceIdHex(id); }, table: plan.table, column: plan.key.column, generation: table.generation };
   } catch (e) {
     return { kind: 'none', reason: (e as Error).message, plan: plan.kind };
   }

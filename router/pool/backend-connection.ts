@@ -15,6 +15,7 @@ export class BackendLoginError extends Error {
 }
 
 let nextId = 0;
+export const noop = (): void => undefined;
 
 export class BackendConnection {
   readonly id = ++nextId;
@@ -32,6 +33,8 @@ export class BackendConnection {
   /** Who receives the server's bytes: the pool while idle, a session while linked. Swapped, never re-subscribed. */
   onData: (chunk: Buffer) => void = () => undefined;
   onClose: (reason: string) => void = () => undefined;
+  /** The linked session's "the server takes writes again" handler; swapped like onData (no listener churn per link). */
+  onDrain: () => void = noop;
   /** The pool's handlers for this connection, made once so hand-backs allocate nothing. */
   idleOnData: (chunk: Buffer) => void = () => undefined;
   idleOnClose: (reason: string) => void = () => undefined;
@@ -40,6 +43,7 @@ export class BackendConnection {
 
   private attach(): void {
     this.socket.on('data', (c: Buffer) => this.onData(c));
+    this.socket.on('drain', () => this.onDrain());
     this.socket.on('error', (e) => { this.socket.destroy(); this.closeWith(e.message); });
     this.socket.on('close', () => this.closeWith('server closed the connection'));
   }

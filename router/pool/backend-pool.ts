@@ -6,7 +6,7 @@
 // pool holds new acquisitions, at most `buffer.maxQueued` of them for `buffer.timeoutMs` each, probes the backend
 // and serves them once it (or the new address a config reload gives via retarget()) accepts a primary connection.
 import type { Logger } from 'pino';
-import { BackendConnection, type BackendTarget } from './backend-connection.js';
+import { BackendConnection, noop, type BackendTarget } from './backend-connection.js';
 import { errorField } from '../protocol/backend-messages.js';
 
 export interface PoolStats { total: number; idle: number; waiting: number; buffered: number }
@@ -100,6 +100,7 @@ export class BackendPool {
   release(c: BackendConnection): void {
     c.onData = c.idleOnData;
     c.onClose = c.idleOnClose;
+    c.onDrain = noop;
     if (c.closed || this.closed || c.target !== this.target || this.unavailable) { this.discard(c); return; }
     const w = this.waiters.shift();
     if (w) { this.give(w, c); return; }
@@ -110,8 +111,9 @@ export class BackendPool {
   discard(c: BackendConnection): void {
     if (this.gone.has(c)) return;
     this.gone.add(c);
-    c.onData = () => undefined;
-    c.onClose = () => undefined;
+    c.onData = noop;
+    c.onClose = noop;
+    c.onDrain = noop;
     if (c.socket.destroyed === false) c.socket.destroy();
     c.closed = true;
     const i = this.idle.indexOf(c);

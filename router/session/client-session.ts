@@ -7,21 +7,22 @@ import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import type { RouterContext } from './router-context.js';
 import type { LoggedIn } from './client-login.js';
-import type { BackendConnection } from '../pool/backend-connection.js';
+import { noop, type BackendConnection } from '../pool/backend-connection.js';
 import type { BackendPool } from '../pool/backend-pool.js';
 import { FrameBuffer, frameLength, ProtocolViolation } from '../protocol/frame-buffer.js';
 import * as msg from '../protocol/backend-messages.js';
 import { readParse, buildParse, readBindStatement, replaceName, readTarget, buildCloseStatement, readBindParams, parseText, buildBind, readBindSections, parseTypes } from '../protocol/extended-query.js';
 import { readCString } from '../protocol/frame-buffer.js';
 import type { ShardPools } from '../pool/shard-pools.js';
-import { decide, showRouteTarget, showRouteReply, showRouteQuery, refusalQuery } from './shard-routing.js';
+import { decide, decidePlan, showRouteTarget, showRouteReply, showRouteQuery, refusalQuery } from './shard-routing.js';
 import { scatter, fanOut, MultiShardError, type Extended } from './multi-shard.js';
 import { roleWithVerifier } from './role-fanout.js';
 import type { RoutePlan } from '../planner/shard-key.js';
+import { PlanMemo } from './plan-memo.js';
+import { startsWithShow, extendedShape, extendedReply, PARSE_COMPLETE_MSG } from './batch-shapes.js';
 
 const Z = 0x5a, E = 0x45, S = 0x53, Q = 0x51, F = 0x46, P = 0x50, B = 0x42, D = 0x44, C = 0x43, X = 0x58;
 const PARSE_COMPLETE = 0x31, CLOSE_COMPLETE = 0x33, TX_IDLE = 0x49;
-const PARSE_COMPLETE_MSG = Buffer.from([PARSE_COMPLETE, 0, 0, 0, 4]);
 /** Replies that prove the server did nothing with a transaction and will not soon: shutdown, crash restart, standby. */
 const NOT_NOW = new Set(['57P01', '57P02', '57P03', '25006']);
 const MAX_REPLAY_BYTES = 256 * 1024;
@@ -30,47 +31,9 @@ const MAX_REPLAYS = 5;
 const NO_EFFECT_REPLIES = new Set([0x31, 0x32, 0x33, 0x74, 0x6e, 0x54, 0x53, 0x4e]);
 type ParseInfoLike = { name: string; tail: Buffer };
 
-/** Whether a query text starts with SHOW (any case, after blanks): the only text an unsharded router looks at. */
-function startsWithShow(data: Buffer, off: number, end: number): boolean {
-  while (off < end && (data[off] === 0x20 || data[off] === 0x0a || data[off] === 0x09 || data[off] === 0x0d)) off++;
-  return end - off >= 4 && (data[off]! | 0x20) === 0x73 && (data[off + 1]! | 0x20) === 0x68 && (data[off + 2]! | 0x20) === 0x6f && (data[off + 3]! | 0x20) === 0x77;
-}
-
 /** A reply the router expects for a ParseComplete/CloseComplete-producing message it sent, in send order. */
 interface Expected { kind: number; drop: boolean; global: string | null; zSeq: number }
 interface ClientStatement { global: string; tail: Buffer }
-
-const BIND_COMPLETE_MSG = Buffer.from([0x32, 0, 0, 0, 4]);
-const NO_DATA_MSG = Buffer.from([0x6e, 0, 0, 0, 4]);
-
-/**
- * The message types of a batch the router can run on every shard: Parse (optional), Bind, Describe portal
- * (optional), Execute, Sync, in that order, one statement. Null for anything else.
- */
-function extendedShape(frames: Buffer): number[] | null {
-  const types: number[] = [];
-  for (let off = 0; off < frames.length; off += 1 + frames.readUInt32BE(off + 1)) {
-    const t = frames[off]!;
-    if (t === D && frames[off + 5] !== 0x50 /* P */) return null;
-    types.push(t);
-  }
-  const shape = types.join(',');
-  const ok = [[B, E, S], [P, B, E, S], [B, D, E, S], [P, B, D, E, S]].some((x) => x.join(',') === shape);
-  return ok ? types : null;
-}
-
-/** The reply to such a batch, message by message, from the shards' (or the merge's) frames. */
-function extendedReply(frames: Buffer[], shape: number[]): Buffer[] {
-  if (frames.some((f) => f[0] === E)) return frames.filter((f) => f[0] === E || f[0] === 0x4e);
-  const out: Buffer[] = [];
-  for (const t of shape) {
-    if (t === P) out.push(PARSE_COMPLETE_MSG);
-    else if (t === B) out.push(BIND_COMPLETE_MSG);
-    else if (t === D) out.push(frames.find((f) => f[0] === 0x54) ?? NO_DATA_MSG);
-    else if (t === E) out.push(...frames.filter((f) => f[0] !== 0x54 && f[0] !== 0x6e));
-  }
-  return out;
-}
 
 export class ClientSession {
   private readonly socket: Socket;
@@ -123,6 +86,8 @@ export class ClientSession {
   private undecided: Buffer | null = null;
   /** This shard's query counter (metrics), a plain number bumped per ReadyForQuery. */
   private shardCell: { n: number } = { n: 0 };
+  /** Sharded mode: plans of this client's recent extended-protocol statements, by Parse bytes. */
+  private readonly plans = new PlanMemo();
 
   constructor(private readonly ctx: RouterContext, li: LoggedIn) {
     this.socket = li.socket;
@@ -214,7 +179,7 @@ export class ClientSession {
     this.txStatus = TX_IDLE;
     b.onData = this.onBackendDataBound;
     b.onClose = this.backendLostBound;
-    b.socket.on('drain', this.resumeClient);
+    b.onDrain = this.resumeClient;
     this.replay = [];
     this.replayBytes = 0;
     this.txBegin = this.deferredBegin;
@@ -243,24 +208,28 @@ export class ClientSession {
 
   /** The SET/RESET text that gives a backend this client's settings, or null when it has them already. */
   private settingsSql(b: BackendConnection): string | null {
-    const sql: string[] = [];
+    // Allocates nothing in the common case (the backend already has every setting): this runs at every link.
+    let sql: string[] | null = null;
     for (const [k, v] of this.wanted) {
-      if (b.params.get(k) !== v) { sql.push(`SET ${k} TO ${pg.escapeLiteral(v)}`); b.params.set(k, v); b.clientSet.add(k); }
+      if (b.params.get(k) !== v) { (sql ??= []).push(`SET ${k} TO ${pg.escapeLiteral(v)}`); b.params.set(k, v); b.clientSet.add(k); }
     }
     for (const k of b.clientSet) {
-      if (!this.wanted.has(k)) { sql.push(`RESET ${k}`); b.clientSet.delete(k); b.params.delete(k); }
+      if (!this.wanted.has(k)) { (sql ??= []).push(`RESET ${k}`); b.clientSet.delete(k); b.params.delete(k); }
     }
-    return sql.length ? sql.join('; ') : null;
+    return sql ? sql.join('; ') : null;
   }
 
   private relayToBackend(data: Buffer): void {
     const b = this.backend!;
     if (this.replay) {
       this.replayBytes += data.length;
-      if (this.replayBytes > MAX_REPLAY_BYTES) this.releaseHeld(); else this.replay.push(Buffer.from(data));
+      // No copy: every socket read is its own buffer and nothing writes into it (frame-buffer.ts forwards slices too).
+      if (this.replayBytes > MAX_REPLAY_BYTES) this.releaseHeld(); else this.replay.push(data);
     }
     const out = b.socket;
-    out.cork();
+    // Corked only when the batch is cut into several writes; the common batch goes out whole in one write.
+    let corked = false;
+    const put = (buf: Buffer) => { if (!corked) { out.cork(); corked = true; } out.write(buf); };
     let run = 0;
     let off = 0;
     try {
@@ -273,9 +242,9 @@ export class ClientSession {
             if (!this.ctx.sharding && !startsWithShow(data, off + 5, end)) break;
             const sub = this.substituteQuery(readCString(data, off + 5, end)[0]);
             if (sub === null) break;
-            if (off > run) out.write(data.subarray(run, off));
+            if (off > run) put(data.subarray(run, off));
             run = end;
-            out.write(serialize.query(sub));
+            put(serialize.query(sub));
             break;
           }
           case F:
@@ -296,12 +265,12 @@ export class ClientSession {
             this.unsynced = true;
             const p = readParse(data, off, end);
             if (p.name === '') { this.expect(PARSE_COMPLETE, false, null); break; }
-            if (off > run) out.write(data.subarray(run, off));
+            if (off > run) put(data.subarray(run, off));
             run = end;
             const global = this.ctx.statements.nameFor(p.tail);
             this.statements.set(p.name, { global, tail: Buffer.from(p.tail) });
-            if (b.prepared.has(global)) { out.write(buildCloseStatement(global)); this.expect(CLOSE_COMPLETE, true, null); }
-            out.write(buildParse(global, p.tail));
+            if (b.prepared.has(global)) { put(buildCloseStatement(global)); this.expect(CLOSE_COMPLETE, true, null); }
+            put(buildParse(global, p.tail));
             b.prepared.add(global);
             this.expect(PARSE_COMPLETE, false, global);
             break;
@@ -312,10 +281,10 @@ export class ClientSession {
             const st = readBindStatement(data, off, end);
             const cs = st.name === '' ? undefined : this.statements.get(st.name);
             if (!cs) break;
-            if (off > run) out.write(data.subarray(run, off));
+            if (off > run) put(data.subarray(run, off));
             run = end;
             this.ensurePrepared(b, cs);
-            out.write(replaceName(data, off, end, st.start, st.next, cs.global));
+            put(replaceName(data, off, end, st.start, st.next, cs.global));
             break;
           }
           case D: case C: {
@@ -325,7 +294,7 @@ export class ClientSession {
             if (t.kind !== S || t.name === '') break;
             const cs = this.statements.get(t.name);
             if (!cs) break;
-            if (off > run) out.write(data.subarray(run, off));
+            if (off > run) put(data.subarray(run, off));
             run = end;
             if (type === C) {
               this.statements.delete(t.name);
@@ -333,24 +302,24 @@ export class ClientSession {
             } else {
               this.ensurePrepared(b, cs);
             }
-            out.write(replaceName(data, off, end, t.start, t.next, cs.global));
+            put(replaceName(data, off, end, t.start, t.next, cs.global));
             break;
           }
           case X:
-            if (off > run) out.write(data.subarray(run, off));
-            out.uncork();
+            if (off > run) put(data.subarray(run, off));
+            if (corked) out.uncork();
             this.close();
             return;
         }
         off = end;
       }
     } catch (e) {
-      out.uncork();
+      if (corked) out.uncork();
       this.fail(e as Error);
       return;
     }
     const ok = out.write(run === 0 ? data : data.subarray(run));
-    out.uncork();
+    if (corked) out.uncork();
     if (!ok && !this.clientPaused) { this.clientPaused = true; this.socket.pause(); }
   }
 
@@ -364,8 +333,10 @@ export class ClientSession {
     if (frames[0] === P && !this.deferredFailed && this.prepareLocally(frames)) return null;
     const r = this.ctx.sharding;
     const onlyQuery = frames[0] === Q && 1 + frames.readUInt32BE(1) === frames.length;
-    const localStatus = () => (this.deferredFailed ? 'E' : this.deferredBegin ? 'T' : 'I');
     if (onlyQuery) {
+      // An unsharded router only answers SHOW pgop.route itself: other texts go by without becoming strings.
+      if (!r && !startsWithShow(frames, 5, frames.length)) return '';
+      const localStatus = () => (this.deferredFailed ? 'E' : this.deferredBegin ? 'T' : 'I');
       const sql = readCString(frames, 5, frames.length)[0];
       const show = showRouteTarget(sql);
       if (show !== null) { this.reply(showRouteReply(r, show), localStatus()); return null; }
@@ -393,7 +364,7 @@ export class ClientSession {
     }
     if (!r) return '';
     let off = 0;
-    const parsed = new Map<string, Buffer>();
+    let parsed: Map<string, Buffer> | null = null;
     while (off < frames.length) {
       const type = frames[off]!;
       const end = off + 1 + frames.readUInt32BE(off + 1);
@@ -403,18 +374,18 @@ export class ClientSession {
       }
       if (type === P) {
         const p = readParse(frames, off, end);
-        parsed.set(p.name, p.tail);
+        (parsed ??= new Map()).set(p.name, p.tail);
       } else if (type === B) {
         const bp = readBindParams(frames, off, end);
-        const tail = parsed.get(bp.statement) ?? this.statements.get(bp.statement)?.tail;
+        const tail = parsed?.get(bp.statement) ?? this.statements.get(bp.statement)?.tail;
         if (tail) {
-          const d = decide(r, parseText(tail), bp.params);
+          const d = decidePlan(r, this.plans.plan(r.plans, tail), bp.params);
           this.countRoute(d.plan.kind);
           if (d.plan.kind === 'fanout' || (d.plan.kind === 'scatter' && d.plan.select)) {
             const shape = extendedShape(frames);
             if (!shape) return this.shardOr(null, `${d.plan.reason}, which the router runs as one Parse/Bind/Describe portal/Execute/Sync at a time`, frames);
             if (this.deferredBegin) return this.shardOr(null, `${d.plan.reason}, which is not supported inside a transaction block yet (autocommit only until 2PC exists)`, frames);
-            for (const [name, t] of parsed) if (name) this.statements.set(name, { global: this.ctx.statements.nameFor(t), tail: Buffer.from(t) });
+            for (const [name, t] of parsed ?? []) if (name) this.statements.set(name, { global: this.ctx.statements.nameFor(t), tail: Buffer.from(t) });
             const sec = readBindSections(frames, off, end);
             this.runOnEveryShard(d.plan, parseText(tail), { ext: { types: Buffer.from(parseTypes(tail)), params: Buffer.from(sec.params), resultFormats: sec.resultFormats }, shape });
             return null;
@@ -439,6 +410,7 @@ export class ClientSession {
    * (pgbench -M prepared with more clients than backends). Errors in the text surface at the first Bind instead.
    */
   private prepareLocally(frames: Buffer): boolean {
+    if (frames[5] === 0) return false; // the first Parse is of the unnamed statement: a statement to run now
     const names: ParseInfoLike[] = [];
     let off = 0;
     while (off < frames.length) {
@@ -557,7 +529,7 @@ export class ClientSession {
     const bp = readBindParams(data, off, end);
     const tail = bp.statement === '' ? null : this.statements.get(bp.statement)?.tail;
     if (!tail) return false;
-    const d = decide(r, parseText(tail), bp.params);
+    const d = decidePlan(r, this.plans.plan(r.plans, tail), bp.params);
     if (d.route.kind !== 'shard' || d.shard === this.shard) return false;
     const out = b.socket;
     if (off > run) out.write(data.subarray(run, off));
@@ -585,13 +557,16 @@ export class ClientSession {
     try { data = this.outFrames.take(chunk); } catch (e) { this.fail(e as Error); return; }
     if (!data) return;
     const client = this.socket;
-    client.cork();
     let run = 0;
     let off = 0;
     let sawIdle = false;
+    // Corked only when the chunk goes out in pieces: the common reply (a chunk of whole frames, nothing dropped) is
+    // one write of the chunk as it came.
+    let corked = false;
     // While a replay is possible, replies without effects are held back, so a replay never shows them twice.
     const emit = (b: Buffer): boolean => {
       if (this.replay) { this.held.push(Buffer.from(b)); return true; }
+      if (!corked) { client.cork(); corked = true; }
       return client.write(b);
     };
     try {
@@ -603,15 +578,15 @@ export class ClientSession {
           if (type === E && this.replays < MAX_REPLAYS) {
             const state = msg.errorField(data, off + 5, end, 'C');
             if (state && NOT_NOW.has(state)) {
-              client.uncork();
+              if (corked) client.uncork();
               this.replayElsewhere(`${state}: ${msg.errorField(data, off + 5, end, 'M') ?? ''}`);
               return;
             }
           }
           if (this.swallow === 0 && !NO_EFFECT_REPLIES.has(type)) {
-            // The backend is running the transaction: what was held goes out, in order, and replay is over.
-            if (off > run) emit(data.subarray(run, off));
-            run = off;
+            // The backend is running the transaction: replay is over. What was held (older) goes out first; this
+            // chunk's own unsent part, data[run..], follows with the rest of the chunk, in the same write.
+            if (this.held.length && !corked) { client.cork(); corked = true; }
             this.releaseHeld();
           }
         }
@@ -642,13 +617,17 @@ export class ClientSession {
         off = end;
       }
     } catch (e) {
-      client.uncork();
+      if (corked) client.uncork();
       this.fail(e as Error);
       return;
     }
-    const ok = off > run ? emit(run === 0 && off === data.length ? data : data.subarray(run, off)) : true;
+    let ok = true;
+    if (off > run) {
+      const rest = run === 0 && off === data.length ? data : data.subarray(run, off);
+      if (this.replay) this.held.push(Buffer.from(rest)); else ok = client.write(rest);
+    }
     this.outFrames.keep(data, off);
-    client.uncork();
+    if (corked) client.uncork();
     if (this.swallowedError && this.swallow === 0) { this.settingsRefused(); return; }
     if (sawIdle && this.swallow === 0 && this.pending === 0 && !this.unsynced && this.txStatus === TX_IDLE) this.unlink();
     else if (!ok && this.backend && !this.backendPaused) { this.backendPaused = true; this.backend.socket.pause(); }
@@ -690,7 +669,7 @@ export class ClientSession {
     const b = this.backend;
     if (!b) return;
     this.backend = null;
-    b.socket.off('drain', this.resumeClient);
+    b.onDrain = noop;
     if (this.backendPaused) { this.backendPaused = false; b.socket.resume(); }
     this.ctx.metrics.transaction();
     this.replays = 0;
@@ -724,7 +703,7 @@ export class ClientSession {
     this.replay = null;
     this.replays++;
     this.backend = null;
-    b.socket.off('drain', this.resumeClient);
+    b.onDrain = noop;
     this.pool.discard(b);
     this.pool.markUnavailable(reason);
     this.pending = 0; this.unsynced = false; this.swallow = 0; this.swallowedError = null;

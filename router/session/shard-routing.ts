@@ -12,7 +12,11 @@ export interface ShardRouting { table: RoutingTable; plans: PlanCache; defaultSh
 export interface Decision { shard: string | null; route: Route; plan: RoutePlan }
 
 export function decide(r: ShardRouting, sql: string, params: readonly (string | Buffer | null)[] = []): Decision {
-  const plan = r.plans.plan(sql);
+  return decidePlan(r, r.plans.plan(sql), params);
+}
+
+/** The same, for a plan the caller already has (a session's memo of its recent statements). */
+export function decidePlan(r: ShardRouting, plan: RoutePlan, params: readonly (string | Buffer | null)[] = []): Decision {
   const rt = route(plan, r.table, params);
   const shard = rt.kind === 'shard' ? rt.shard : plan.kind === 'unsharded' ? r.defaultShard : null;
   return { shard, route: rt, plan };
