@@ -20,8 +20,11 @@ import type { Logger } from '../adapters/logging/logger.js';
 
 /** How often promotion looks whether recovery has ended (pg_promote(wait) polls only every 100 ms). */
 const PROMOTED_POLL_MS = 10;
-/** Every this many polls (50 ms) the startup process is woken, in case it sleeps between WAL retrieval attempts. */
-const WAKE_EVERY_POLLS = 5;
+/**
+ * At these polls (≈ 30 ms, 100 ms, 300 ms; then every second) the startup process is woken again, in case it sleeps
+ * between WAL retrieval attempts: once is enough, a few times in case a wake came before the sleep began.
+ */
+const WAKE_AT_POLLS = [3, 10, 30];
 const PROMOTE_TIMEOUT_MS = 60_000;
 
 /**
@@ -47,24 +50,27 @@ export async function promote(rt: InstanceRuntime, lease: PrimaryLease | null, h
   const timeline = await withClient(rt.superuser(), async (c) => {
     await c.query('SELECT pg_reload_conf()');
     await c.query('SELECT pg_promote(false)');
+    // A standby whose primary just vanished notices the promote request, then still sleeps out
+    // wal_retrieve_retry_interval (since its last failed connection) before it ends recovery: up to 1 s. A SIGHUP
+    // wakes the startup process from that sleep (StartupProcSigHupHandler sets its latch); reloading an unchanged
+    // configuration does nothing else. Sent at once and a few times more while waiting (not every poll: a long
+    // replay would fill the log with reloads).
+    await c.query('SELECT pg_reload_conf()');
+    // Meanwhile the other members' slots (a standby may create physical slots; they survive its promotion), so
+    // they exist before anyone is pointed here: a standby that connects with a slot name the server lacks gives up
+    // and retries only after wal_retrieve_retry_interval. The plan ensures them again, so a failure only costs time.
+    for (const m of spec.members) if (m !== spec.name) await ensurePhysicalSlot(c, slotNameFor(m)).catch(() => undefined);
     const deadline = Date.now() + PROMOTE_TIMEOUT_MS;
     for (let i = 1; (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r; i++) {
       if (Date.now() > deadline) throw new Error(`promotion did not finish within ${PROMOTE_TIMEOUT_MS / 1000} s`);
       await new Promise((r) => setTimeout(r, PROMOTED_POLL_MS));
-      // A standby whose primary just vanished notices the promote request, then still sleeps out
-      // wal_retrieve_retry_interval (since its last failed connection) before it ends recovery: up to 1 s. A SIGHUP
-      // wakes the startup process from that sleep (StartupProcSigHupHandler sets its latch); reloading an
-      // unchanged configuration does nothing else.
-      if (i % WAKE_EVERY_POLLS === 0) await c.query('SELECT pg_reload_conf()');
+      if (WAKE_AT_POLLS.includes(i) || i % 100 === 0) await c.query('SELECT pg_reload_conf()');
     }
-    // The other members' slots exist before anyone is pointed here: a standby that connects with a slot name the
-    // server lacks gives up and retries only after wal_retrieve_retry_interval. Same session, no extra round trip;
-    // the plan ensures them again, so a failure here only costs time.
-    for (const m of spec.members) if (m !== spec.name) await ensurePhysicalSlot(c, slotNameFor(m)).catch(() => undefined);
     rt.writeConfig(false);
     await c.query('SELECT pg_reload_conf()');
     return (await readReplicationState(c)).timeline ?? 0;
   }, PROMOTE_TIMEOUT_MS + 5000).finally(() => clearInterval(keep));
+  rt.promotedTimeline = timeline;
   if (lease) await lease.recordPrimary({ name: spec.name, host: spec.host, port: spec.port, timeline, since: new Date().toISOString() });
   const file = historyFile(spec.dataDir, timeline);
   if (histories && existsSync(file)) await histories.record(timeline, readFileSync(file, 'utf8'));

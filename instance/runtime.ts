@@ -15,6 +15,8 @@ export class InstanceRuntime {
   private file: InstanceSpec;
   private upstream: Upstream | null = null;
   syncNames = '';
+  /** The timeline this instance's last promotion started (answered to the plan without another look). */
+  promotedTimeline: number | null = null;
 
   constructor(private readonly path: string, readonly user: OsUser | null) {
     this.file = readInstanceSpec(path);
