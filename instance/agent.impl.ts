@@ -12,7 +12,7 @@ import { REPLICATION_USER, SUPERUSER } from '../adapters/instance/spec.js';
 import { synchronousStandbyNames } from './sync.js';
 import { bootstrapOwner } from './owner.js';
 import { userParameters, userHbaRules } from './render.js';
-import { promote, demote, rejoin } from './roles.js';
+import { promote, demote, rejoin, checkpointAfterPromotion } from './roles.js';
 import { ensureStanza, pushEarlierTimelines } from './pgbackrest.js';
 import { withClient } from '../adapters/sql/connect.js';
 import { ensureRole, ensureDatabase, setPassword } from '../adapters/sql/roles.js';
@@ -58,7 +58,7 @@ export function createAgentImplementations(deps: AgentDeps) {
   const { rt } = deps;
   const now = deps.now ?? Date.now;
   const progress = (p: BootstrapProgress) => { deps.onProgress(p); deps.log.info({ progress: p }, 'bootstrap progress'); };
-  const reload = () => withClient(rt.superuser(), (c) => c.query('SELECT pg_reload_conf()'));
+  const reload = async () => { if (!deps.supervisor.reload()) await withClient(rt.superuser(), (c) => c.query('SELECT pg_reload_conf()')); };
 
   return {
     actors: {
@@ -207,6 +207,11 @@ export function createAgentImplementations(deps: AgentDeps) {
       promoteReplica: fromPromise<void, SupervisorInput>(async () => {
         const timeline = await promote(rt, deps.lease, deps.histories);
         deps.log.info({ timeline }, 'promoted to primary');
+        // Not awaited: the operator's plan (and the first write) need not wait for it.
+        void checkpointAfterPromotion(rt).then(
+          () => deps.log.info({ timeline }, 'checkpoint after promotion done'),
+          (e: unknown) => deps.log.warn({ err: (e as Error).message }, 'checkpoint after promotion failed; the next one stamps the timeline'),
+        );
       }),
 
       demotePrimary: fromPromise<{ checkpointLsn: string }, DemoteInput>(async ({ input }) => {

@@ -107,7 +107,9 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
         actor.send({ type: 'agent.promote' });
         await settle((s) => s.context.role === 'primary' && s.matches({ up: { postgres: { supervising: 'running' } } }),
           (s) => (s.matches({ up: { postgres: { supervising: 'running' } } }) && s.context.role !== 'primary' && s.context.lastError !== errorBefore ? s.context.lastError : null), 70_000);
-        return { promoted: true, ...(await status()) };
+        // Only the timeline: a full status (a fresh connection while the post-promotion checkpoint runs) would
+        // hold the plan's next step back for nothing.
+        return { promoted: true, role: 'primary', timeline: rt.promotedTimeline ?? (await status()).timeline };
       },
       demote: async (body) => {
         const handoverTo = checkHandoverTo(rt.spec(), body.handoverTo);

@@ -6,6 +6,7 @@ import type { Upstream } from '../machines/agent/agent.types.js';
 import { readInstanceSpec, SUPERUSER, type InstanceSpec } from '../adapters/instance/spec.js';
 import { isStandby, readSecret, writeConfig } from './files.js';
 import { tlsFiles } from './layout.js';
+import { synchronousStandbyNames } from './sync.js';
 
 /** How the agent verifies an instance of its cluster (itself included): the installed CA, by name when known. */
 export const peerTls = (s: InstanceSpec) => ({ caFile: tlsFiles(s).ca, serverName: s.tls.serverName });
@@ -14,6 +15,8 @@ export class InstanceRuntime {
   private file: InstanceSpec;
   private upstream: Upstream | null = null;
   syncNames = '';
+  /** The timeline this instance's last promotion started (answered to the plan without another look). */
+  promotedTimeline: number | null = null;
 
   constructor(private readonly path: string, readonly user: OsUser | null) {
     this.file = readInstanceSpec(path);
@@ -32,8 +35,14 @@ export class InstanceRuntime {
     return this.upstream ? { ...this.file, primary: { host: this.upstream.host, port: this.upstream.port } } : this.file;
   }
 
+  /**
+   * A standby runs with the synchronous standby list it would enforce once promoted (PostgreSQL ignores it during
+   * recovery): the checkpointer applies the list long before any promotion, so the first commit on a freshly
+   * promoted server already waits for a standby, without a checkpoint on the failover's critical path to make sure.
+   */
   writeConfig(standby = isStandby(this.spec())): void {
-    writeConfig(this.spec(), this.user, standby, this.syncNames);
+    const spec = this.spec();
+    writeConfig(spec, this.user, standby, standby ? synchronousStandbyNames(spec, []) : this.syncNames);
   }
 
   superuser(): Endpoint {

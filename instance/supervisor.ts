@@ -29,6 +29,14 @@ export class PostgresSupervisor {
 
   get pid(): number | null { return this.child?.pid ?? null; }
 
+  /**
+   * What pg_reload_conf() does (SIGHUP to the postmaster), without a connection: a standby being repointed during a
+   * failover reloads without a TLS handshake and authentication first. False when no postgres of ours runs.
+   */
+  reload(): boolean {
+    try { return this.child?.kill('SIGHUP') ?? false; } catch { return false; }
+  }
+
   /** Starts postgres and reports through `emit`; returns the cleanup for the invoking callback actor. */
   start(emit: (e: SupervisorEvent) => void): () => void {
     let stopped = false;

@@ -78,12 +78,18 @@ export function planEffects(deps: PlanDeps) {
 
   async function repointReplicas(input: RepointInput): Promise<Stamped> {
     const spec = await deps.clusterSpec(input.cluster);
-    await retrying(async () => {
-      await withClient(await deps.platform.superuserEndpoint(input.cluster, input.newPrimary), async (c) => {
-        for (const other of input.others) await ensurePhysicalSlot(c, slotNameFor(other));
-      });
-    }, { maxMs: 60_000 });
-    await deps.platform.repoint(input.cluster, spec, input.newPrimary);
+    // The promoted agent creates these slots before it answers (instance/roles.ts), so the standbys are pointed at
+    // the new primary at the same time instead of after one more connection to it: under dataDurability: required
+    // the first commit waits for them. Ensured here too for an agent that did not (a standby that connects before
+    // its slot exists only retries a moment later).
+    await Promise.all([
+      retrying(async () => {
+        await withClient(await deps.platform.superuserEndpoint(input.cluster, input.newPrimary), async (c) => {
+          for (const other of input.others) await ensurePhysicalSlot(c, slotNameFor(other));
+        });
+      }, { maxMs: 60_000 }),
+      deps.platform.repoint(input.cluster, spec, input.newPrimary),
+    ]);
     return stamp();
   }
 

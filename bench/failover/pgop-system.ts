@@ -34,6 +34,12 @@ export async function startPgop(mode: 'async' | 'required', stonith = true): Pro
     waitHealthy: async (timeoutMs) => {
       await c.waitFor('all ready', (x: PostgresCluster) => x.status?.phase === 'Ready' && (x.status.instances ?? []).every((i) => i.ready), timeoutMs);
     },
+    describeFailover: async (faultAt) => {
+      const f = (await get()).status?.failovers?.filter((x) => x.kind === 'failover' && Date.parse(x.startedAt) > faultAt).at(-1);
+      if (!f) return null;
+      const off = (iso: string) => `+${((Date.parse(iso) - faultAt) / 1000).toFixed(2)} s`;
+      return [`plan started ${off(f.startedAt)}`, ...f.steps.map((s) => `${s.step} ${off(s.at)}`)].join(', ');
+    },
     stop: () => c.down(),
   };
 }

@@ -54,6 +54,7 @@ async function measure(make: () => Promise<System & { stop(): Promise<void> }>, 
           const r = await runTrial(sys, scenario, `bench_${mode}_${scenario}_${i}`);
           results.push(r);
           process.stdout.write(`  ${sys.name} ${scenario} ${i}/${trials}: ${r.from} → ${r.to}, writes unavailable ${fmtMs(r.unavailableMs)}, ${r.lost} of ${r.acked} acknowledged rows lost, ${r.oldTimelineAcks} acks on the old primary after promotion\n`);
+          if (r.breakdown) process.stdout.write(`    ${r.breakdown}\n`);
         } catch (e) {
           // A system that does not recover is a result too: count it and stop using this cluster.
           failed++;

@@ -18,12 +18,16 @@ export interface System {
   heal(instance: string): Promise<void>;
   /** Waits until every instance is healthy again (the next trial starts from a full cluster). */
   waitHealthy(timeoutMs: number): Promise<void>;
+  /** Where the time went in the last failover, as offsets from `faultAt` (pgop: status.failovers[].steps). */
+  describeFailover?(faultAt: number): Promise<string | null>;
 }
 
 export interface TrialResult {
   unavailableMs: number; lost: number; acked: number; from: string; to: string;
   /** Writes the old primary acknowledged after the new one had acknowledged one: on the old timeline, after promotion. */
   oldTimelineAcks: number;
+  /** The last failover's steps and the first acknowledgement by the new primary, as offsets from the fault. */
+  breakdown?: string;
 }
 
 export async function failoverTrial(sys: System, table: string): Promise<TrialResult> {
@@ -83,7 +87,11 @@ export async function stalledPrimaryTrial(sys: System, table: string, kind: 'fre
   const report = writer.report();
   const lost = (await missingAcked(uri, report.acked, table)).length;
   const resumed = writer.ackTimes.some((t) => t > startedAt + 100);
+  const firstNew = writer.ackServers.findIndex((p, i) => p !== oldPort && (writer.ackTimes[i] ?? 0) > startedAt);
+  const steps = await sys.describeFailover?.(startedAt).catch(() => null);
+  const breakdown = [steps, firstNew >= 0 ? `first ack on the new primary +${(((writer.ackTimes[firstNew] ?? 0) - startedAt) / 1000).toFixed(2)} s` : null].filter(Boolean).join(', ');
   return {
+    ...(breakdown ? { breakdown } : {}),
     unavailableMs: resumed ? report.longestGapMs : NaN, lost, acked: report.acked.length, from, to: await sys.primary(),
     oldTimelineAcks: acksOnOldPrimaryAfterPromotion(writer, oldPort),
   };

@@ -27,7 +27,9 @@ test('losing the primary pod promotes a replica, writes resume, and the old prim
   await writer.prepare();
   writer.start();
   after(() => writer.stop());
-  await new Promise((r) => setTimeout(r, 1000));
+  // Writing already (its first connection costs a CLI call, seconds on a loaded machine): a writer that first
+  // connects after the failover would see no interruption at all.
+  await eventually(async () => writer.acked.length, (n) => n > 10, 60_000);
   const killedAt = Date.now();
   await cluster.ok(['local', 'kill', 'demo-1']);
   const c = await cluster.waitFor('a promoted replica', (x) => failovers(x).some((f) => f.outcome === 'promoted'), 60_000);

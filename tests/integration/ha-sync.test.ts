@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalCluster, stateDir, sample } from '../helpers/cli.js';
-import { query } from '../helpers/sql.js';
+import { query, eventually } from '../helpers/sql.js';
 import { RowWriter, missingAcked } from '../helpers/writer.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 
@@ -28,8 +28,8 @@ test('no acknowledged row is lost across 5 consecutive failovers with dataDurabi
       const before = await cluster.waitFor(`Ready before failover ${round}`, allReady, 120_000);
       const primary = before.status?.currentPrimary ?? '';
       const acksBefore = writer.acked.length;
-      await new Promise((r) => setTimeout(r, 500));
-      assert.ok(writer.acked.length > acksBefore, `writes flow before failover ${round}`);
+      // Writes flow before each failover (the writer's connections cost a CLI call each: seconds on a loaded machine).
+      await eventually(async () => writer.acked.length, (n) => n > acksBefore, 60_000);
       await cluster.ok(['local', 'kill', primary]);
       const after = await cluster.waitFor(`failover ${round}`, (c) => (c.status?.failovers ?? []).length === round && c.status?.currentPrimary !== primary, 60_000);
       assert.equal(after.status?.failovers?.at(-1)?.outcome, 'promoted');
