@@ -87,3 +87,9 @@ export function stoppedInstances(ctx: ClusterContext, stage: PowerStage): string
 
 /** Every member the platform reports gone (agent and postgres stopped): hibernation is complete. */
 export const allStopped = (ctx: ClusterContext) => present(ctx).every((m) => ctx.goneInstances.includes(m.name));
+
+/** The list a `fence` / `unfence` verb writes: added to, or taken from, the current annotation ("*" lifts all). */
+export function nextFencedList(current: string[], instances: string[], fence: boolean): string[] {
+  if (fence) return instances.includes(ALL_INSTANCES) ? [ALL_INSTANCES] : [...new Set([...current, ...instances])];
+  return instances.includes(ALL_INSTANCES) ? [] : current.filter((i) => !instances.includes(i));
+}
