@@ -38,5 +38,5 @@ export function primaryNeedsFailover(ctx: ClusterContext): boolean {
 
 export const replicaNames = (ctx: ClusterContext) => liveMembers(ctx).filter((m) => m.name !== ctx.currentPrimary).map((m) => m.name);
 
-/** The replicas a failover may promote: fenced instances are never candidates (ADR 0028). */
-export const failoverCandidates = (ctx: ClusterContext) => replicaNames(ctx).filter((n) => !isFenced(ctx, n));
+/** Replicas a failover must not promote (ADR 0028); they stay repointed and keep their slot on the new primary. */
+export const fencedReplicas = (ctx: ClusterContext) => replicaNames(ctx).filter((n) => isFenced(ctx, n));

@@ -11,7 +11,7 @@ import type { ClusterContext, ClusterEvent, ClusterInput, ClusterEffectInput, Sh
 import { HISTORY_LIMIT } from './cluster.types.js';
 import {
   instanceName, liveMembers, isBootstrapping, allLiveRunning, needsMoreMembers, hasTooManyMembers,
-  replicaToRemove, removalInProgress, primaryNeedsFailover, failoverCandidates,
+  replicaToRemove, removalInProgress, primaryNeedsFailover, replicaNames, fencedReplicas,
 } from './cluster.logic.js';
 import { parseFencedInstances, wantsHibernation, allStopped, isFenced } from './power.logic.js';
 
@@ -344,7 +344,8 @@ export const clusterMachine = setup({
         input: ({ context }) => ({
           cluster: { namespace: context.namespace, name: context.name },
           oldPrimary: context.currentPrimary ?? '',
-          replicas: failoverCandidates(context),
+          replicas: replicaNames(context),
+          fenced: fencedReplicas(context),
           synchronous: context.spec.postgresql?.synchronous ?? null,
           maxLagBytes: context.spec.ha?.maxLagOnFailoverBytes ?? null,
           lastPrimaryLsn: context.lastPrimaryLsn,
@@ -373,7 +374,7 @@ export const clusterMachine = setup({
           requestId: context.lastSwitchoverRequest ?? '',
           primary: context.currentPrimary ?? '',
           target: context.pendingSwitchoverTarget,
-          replicas: failoverCandidates(context),
+          replicas: replicaNames(context),
           startedAt: context.lastSeenAt,
         }),
         onDone: { target: 'settling', actions: { type: 'recordPlan', params: ({ event }) => ({ output: event.output }) } },

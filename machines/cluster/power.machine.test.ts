@@ -120,7 +120,8 @@ test('a failover while a replica is fenced never offers it as a candidate', asyn
     actor.send({ type: 'lease.observed', holder: null, at: '2026-01-01T00:00:00Z' });
     actor.send(gone('demo-1'));
     assert.equal(selectPhase(actor.getSnapshot()), 'FailingOver');
-    assert.deepEqual(inputs[0]?.replicas, ['demo-3']);
+    assert.deepEqual(inputs[0]?.replicas, ['demo-2', 'demo-3'], 'still repointed (slot, primary_conninfo)');
+    assert.deepEqual(inputs[0]?.fenced, ['demo-2'], 'but never promoted');
   } finally { actor.stop(); }
 });
 
