@@ -65,10 +65,13 @@ test('bad fenced-instances content is reported on status and fences nothing', as
   await cluster.waitFor('the condition gone', (x) => !condition(x, 'Fenced') && allReady(x), 30_000);
 });
 
-test('a fenced replica is stopped, leaves the routes, and is not chosen by a failover while fenced; unfenced, it streams again', async () => {
+let promotedTimeline: number | undefined;
+let rowsBeforeFailover: string | undefined;
+
+test('a fenced replica is stopped, leaves the routes, and is not chosen by a failover while fenced', async () => {
   const before = await cluster.waitFor('Ready', allReady, 60_000);
   assert.equal(primaryOf(before), 'demo-1');
-  const rows = (await query<{ n: string }>(appDb('demo-1'), 'SELECT count(*) AS n FROM items'))[0]?.n;
+  rowsBeforeFailover = (await query<{ n: string }>(appDb('demo-1'), 'SELECT count(*) AS n FROM items'))[0]?.n;
 
   assert.match(await cluster.ok(['local', 'fence', 'demo', 'demo-2', '--wait']), /fenced instances of demo: demo-2/);
   const fenced = await cluster.waitFor('demo-2 fenced and stopped', (x) => condition(x, 'Fenced')?.status === 'True', 30_000);
@@ -87,13 +90,17 @@ test('a fenced replica is stopped, leaves the routes, and is not chosen by a fai
   const record = (c.status?.failovers ?? []).find((f) => f.outcome === 'promoted');
   assert.equal(record?.to, 'demo-3');
   assert.ok(!postgresRuns('demo-2'), 'demo-2 stayed stopped through the failover');
+  promotedTimeline = record?.timeline;
+});
 
+test('unfenced after a failover, the replica follows the new primary onto its timeline and streams', async () => {
+  assert.ok(promotedTimeline, 'the previous test promoted demo-3');
   await cluster.ok(['local', 'unfence', 'demo', 'demo-2']);
   const healed = await cluster.waitFor('every instance back, demo-2 on the new timeline', (x) => allReady(x)
-    && (x.status?.instances ?? []).every((i) => i.timeline === record?.timeline) && !condition(x, 'Fenced'), 100_000);
+    && (x.status?.instances ?? []).every((i) => i.timeline === promotedTimeline) && !condition(x, 'Fenced'), 100_000);
   assert.equal(primaryOf(healed), 'demo-3');
   const [n] = await query<{ n: string }>(appDb('demo-2'), 'SELECT count(*) AS n FROM items');
-  assert.equal(n?.n, rows);
+  assert.equal(n?.n, rowsBeforeFailover);
   await assertStreaming('demo-3', ['demo-1', 'demo-2'], 'after-unfence');
 });
 
