@@ -176,11 +176,13 @@ export function selectStatus(snapshot: ClusterSnapshot): ClusterStatusIntent {
   const progressing = phase === 'Provisioning' || phase === 'Scaling' || phase === 'FailingOver' || phase === 'SwitchingOver' || phase === 'Deleting'
     || phase === 'Hibernating' || phase === 'Waking';
   const waiting = phase === 'FailingOver' && reason.includes(': waitingForSafeCandidate');
+  // Stopped on purpose: not degraded, but not "every instance is ready" either.
+  const asleep = phase === 'Hibernating' || phase === 'Hibernated' || phase === 'Waking';
   const conditions = [
     condition('Ready', phase === 'Ready', phase === 'Ready' ? 'ClusterReady' : phase, reason),
     condition('Progressing', progressing, progressing ? phase : 'Idle', progressing ? reason : 'no operation in progress'),
-    condition('Degraded', phase === 'Degraded' || phase === 'Failed', phase === 'Degraded' || phase === 'Failed' ? phase : 'AllInstancesReady',
-      phase === 'Degraded' || phase === 'Failed' ? reason : 'every instance is ready'),
+    condition('Degraded', phase === 'Degraded' || phase === 'Failed', phase === 'Degraded' || phase === 'Failed' || asleep ? phase : 'AllInstancesReady',
+      phase === 'Degraded' || phase === 'Failed' || asleep ? reason : 'every instance is ready'),
     condition('SafeFailoverCandidate', !waiting, waiting ? 'WaitingForSafeCandidate' : 'CandidateAvailable',
       waiting ? reason : 'a failover would find a standby holding every acknowledged commit, or none is needed'),
   ];
