@@ -28,6 +28,8 @@ import { freePort } from '../adapters/local/ports.js';
 import { DAEMON_READY_KEY } from '../adapters/local/control.js';
 import { LocalRouters } from '../adapters/local/routers.js';
 import { syncLocalRouters } from './local-routers.js';
+import { LocalPower } from '../adapters/local/power.js';
+import { selectStoppedInstances } from '../machines/cluster/power.selectors.js';
 
 
 export interface DaemonOptions { inspectPort?: number }
@@ -86,6 +88,14 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
     await proxies.sync(await endpoints.list(), (rec) => targets(ctl, rec));
   };
   platform.syncEndpoints = syncEndpoints;
+  // Hibernation and fencing: pods follow the cluster machine's list of instances to keep stopped (ADR 0028).
+  const power = new LocalPower({ pods, agent: (c, i) => platform.agent(c, i), log: log.child({ component: 'power' }) });
+  const syncPower = (runtime: Runtime) => {
+    for (const key of runtime.keys('PostgresCluster')) {
+      const snap = clusterSnapshot(runtime, key.namespace, key.name);
+      if (snap && snap.status === 'active') power.request({ namespace: key.namespace, name: key.name }, selectStoppedInstances(snap));
+    }
+  };
   // Certificates are checked on a slower beat than the status loop; renewal is days ahead by default.
   let certsCheckedAt = 0;
   const rotateCertificates = async () => {
@@ -111,6 +121,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
       controller = runtime;
       observerRef.current ??= new InstanceObserver(pods.asInstanceSource(), platform, (key, event) => runtime.send(key, event));
       await observerRef.current.tick();
+      syncPower(runtime);
       await syncEndpoints();
       await rotateCertificates();
       await syncLocalRouters({ store, routers, endpoints, secrets, state, log: log.child({ component: 'routers' }) })
@@ -123,6 +134,7 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
 
   await untilStopped(log);
   await operator.stop();
+  await power.settle();
   observerRef.current?.stop();
   await proxies.closeAll();
   stopHolding();

@@ -83,6 +83,9 @@ export const PostgresClusterSpec = Strict({
   ha: Type.Optional(HaSpec),
   certificates: Type.Optional(CertificatesSpec),
   sharding: Type.Optional(ShardingSpec),
+  hibernation: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')], {
+    description: 'on: every instance stops cleanly (primary first, after a checkpoint), data kept, phase Hibernated; off wakes the same primary. The postgres.keiailab.io/hibernation annotation, when set, wins.',
+  })),
 }, {
   rules: [
     {

@@ -36,8 +36,13 @@ function clusterV2(snapshot: PersistedSnapshot): PersistedSnapshot {
   return { ...snapshot, context: { ...snapshot.context, shards: [] } };
 }
 
+/** cluster 3 → 4 (ADR 0028): no annotation seen yet, nothing fenced; the binding re-sends both annotations. */
+function clusterV3(snapshot: PersistedSnapshot): PersistedSnapshot {
+  return { ...snapshot, context: { hibernationAnnotation: null, fencingAnnotation: null, fencedInstances: [], fencingError: null, ...snapshot.context } };
+}
+
 export const MIGRATIONS: { [K in MachineId]: Record<number, Migration> } = {
-  cluster: { 1: clusterV1, 2: clusterV2 },
+  cluster: { 1: clusterV1, 2: clusterV2, 3: clusterV3 },
   instance: { 1: instanceV1 },
   failover: {},
   switchover: {},

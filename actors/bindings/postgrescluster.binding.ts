@@ -7,6 +7,7 @@ import type { ClusterEvent } from '../../machines/cluster/cluster.types.js';
 import { selectStatus, selectPhase } from '../../machines/cluster/cluster.selectors.js';
 import { mergeConditions, type Condition } from '../status/conditions.js';
 import type { KindBinding, Notice } from '../binding.js';
+import { HIBERNATION_ANNOTATION, FENCED_INSTANCES_ANNOTATION } from '../../machines/cluster/power.logic.js';
 
 /** A planned switchover is asked for through an annotation (`pgop local switchover` writes it). */
 export const SWITCHOVER_ANNOTATION = 'postgres.keiailab.io/switchover';
@@ -70,6 +71,13 @@ export const postgresClusterBinding: KindBinding<ClusterMachine> = {
     }
     const generation = r.metadata.generation ?? 1;
     if (generation !== snapshot.context.generation) events.push({ type: 'spec.changed', spec: r.spec as PostgresClusterSpec, generation });
+    // Hibernation and fencing (ADR 0028): the raw annotations go to the machine, which validates them where used.
+    const annotations = r.metadata.annotations ?? {};
+    const hibernation = annotations[HIBERNATION_ANNOTATION] ?? null;
+    if (hibernation !== snapshot.context.hibernationAnnotation) events.push({ type: 'hibernation.requested', annotation: hibernation });
+    const fencing = annotations[FENCED_INSTANCES_ANNOTATION] ?? null;
+    // A refused list is re-checked on every pass: the names it lacked may be members by now.
+    if (fencing !== snapshot.context.fencingAnnotation || snapshot.context.fencingError !== null) events.push({ type: 'fencing.requested', annotation: fencing });
     const request = readSwitchoverRequest(r);
     if (request && request.id !== snapshot.context.lastSwitchoverRequest) events.push({ type: 'switchover.requested', ...request });
     return events;

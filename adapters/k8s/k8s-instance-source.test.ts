@@ -24,3 +24,18 @@ test('role labels come from the cluster\'s primary record: the lost primary is u
   actor.send({ type: 'failover.promoted', instance: 'demo-2', timeline: 2 });
   assert.deepEqual(roleLabelsFor(actor.getSnapshot(), pods), { 'demo-1': 'replica', 'demo-2': 'primary', 'demo-3': 'replica' });
 });
+
+test('fenced and hibernating instances get no Pod back and lose their role label (ADR 0028)', async () => {
+  const { actor } = await readyCluster(3);
+  try {
+    const pods = ['demo-1', 'demo-2', 'demo-3'];
+    actor.send({ type: 'fencing.requested', annotation: '["demo-2"]' });
+    assert.deepEqual(recreatable(actor.getSnapshot(), 61_000, 60_000), ['demo-1', 'demo-3']);
+    assert.deepEqual(roleLabelsFor(actor.getSnapshot(), pods), { 'demo-1': 'primary', 'demo-2': null, 'demo-3': 'replica' });
+    actor.send({ type: 'hibernation.requested', annotation: 'on' });
+    assert.deepEqual(recreatable(actor.getSnapshot(), 61_000, 60_000), []);
+    for (const n of pods) actor.send({ type: 'instance.lost', instance: n, reason: 'pod deleted', gone: true });
+    actor.send({ type: 'hibernation.requested', annotation: 'off' });
+    assert.deepEqual(recreatable(actor.getSnapshot(), 0, 60_000), ['demo-1'], 'the same primary first, at once');
+  } finally { actor.stop(); }
+});

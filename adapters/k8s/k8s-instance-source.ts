@@ -7,6 +7,7 @@ import type { InstanceSource } from '../instance-observer.js';
 import type { K8sPlatform } from './k8s-platform.js';
 import type { Logger } from '../logging/logger.js';
 import { desiredRoleLabels, type RoleLabel } from './specs/role-labels.js';
+import { selectStoppedInstances } from '../../machines/cluster/power.selectors.js';
 
 /**
  * The members whose lost Pods may be recreated now. A lost primary comes back once the failover replaced it, when
@@ -19,7 +20,9 @@ export function recreatable(snap: ClusterSnapshot, primaryMissingForMs: number, 
   const waitingForCandidate = plan?.getSnapshot().value === 'waitingForSafeCandidate';
   const replaceable = ctx.members.some((m) => m.name !== ctx.currentPrimary && m.phase === 'running');
   const holdPrimary = (snap.matches('failingOver') && !waitingForCandidate) || (replaceable && primaryMissingForMs < graceMs);
-  return ctx.members.filter((m) => m.phase !== 'removing' && m.phase !== 'removed')
+  // Fenced or hibernating instances stay without a Pod (ADR 0028).
+  const stopped = selectStoppedInstances(snap);
+  return ctx.members.filter((m) => m.phase !== 'removing' && m.phase !== 'removed' && !stopped.includes(m.name))
     .filter((m) => m.name !== ctx.currentPrimary || !holdPrimary)
     .map((m) => m.name);
 }
@@ -31,15 +34,28 @@ export type ClusterSnapshots = () => { ref: ClusterRef; snap: ClusterSnapshot }[
 export function roleLabelsFor(snap: ClusterSnapshot, pods: string[]): Record<string, RoleLabel | null> {
   const { currentPrimary, planFrom } = snap.context;
   const fenced = snap.matches('failingOver') && planFrom === currentPrimary ? currentPrimary : null;
-  return desiredRoleLabels({ pods, primary: currentPrimary, fenced });
+  const labels = desiredRoleLabels({ pods, primary: currentPrimary, fenced });
+  // A Pod being stopped for fencing or hibernation leaves the Services at once.
+  for (const name of selectStoppedInstances(snap)) if (name in labels) labels[name] = null;
+  return labels;
 }
 
 export function k8sInstanceSource(held: ClusterSnapshots, platform: K8sPlatform, log: Logger, graceMs: number): InstanceSource {
   const primaryMissingSince = new Map<string, number>();
   const clusters = () => held().filter(({ snap }) => !snap.matches('deleting') && !snap.matches('deleted'));
+  // One stopping pass per cluster at a time, off the status beat (a clean stop takes seconds per instance).
+  const stopping = new Map<string, Promise<void>>();
+  const holdStopped = (ref: ClusterRef, names: string[]) => {
+    const key = `${ref.namespace}/${ref.name}`;
+    if (!names.length || stopping.has(key)) return;
+    stopping.set(key, (async () => { for (const n of names) if (await platform.holdStopped(ref, n)) log.info({ cluster: key, instance: n }, 'instance pod stopped (fenced or hibernating)'); })()
+      .catch((e: unknown) => log.error({ cluster: key, err: (e as Error).message }, 'stopping instance pods failed; retrying next round'))
+      .finally(() => stopping.delete(key)));
+  };
   return {
     reviveLost: async () => {
       for (const { ref, snap } of clusters()) {
+        holdStopped(ref, selectStoppedInstances(snap));
         const primary = snap.context.currentPrimary ?? '';
         const key = `${ref.namespace}/${ref.name}/${primary}`;
         if (await platform.podExists(ref, primary)) primaryMissingSince.delete(key);

@@ -158,6 +158,27 @@ export class K8sPlatform implements PlanPlatform {
     return recreated;
   }
 
+  /**
+   * Hibernation and fencing (ADR 0028): the Pod goes, its PVC stays, and the instance source does not recreate it
+   * while it is listed. A checkpoint first keeps the shutdown short; the agent's SIGTERM is a fast shutdown (a
+   * primary's walsenders send all WAL first). Each Pod is gone before the next one is deleted: the primary first.
+   */
+  async holdStopped(cluster: ClusterRef, instance: string, timeoutMs = 90_000): Promise<boolean> {
+    const pod = await this.pod(cluster, instance);
+    if (!pod) return false;
+    if (!pod.metadata?.deletionTimestamp) {
+      const agent = await this.agent(cluster, instance);
+      // Best effort by design: the fast shutdown writes its own checkpoint, so a failed one must not block the stop.
+      await agent?.post('checkpoint', {}, 30_000).catch(() => undefined);
+      await this.objects.delete('v1', 'Pod', cluster.namespace, instance);
+    }
+    for (const until = Date.now() + timeoutMs; Date.now() < until;) {
+      if (!(await this.pod(cluster, instance))) return true;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`pod ${instance} still present ${Math.round(timeoutMs / 1000)} s after its deletion`);
+  }
+
   async podExists(cluster: ClusterRef, instance: string): Promise<boolean> {
     return !!instance && (await this.pod(cluster, instance)) !== undefined;
   }

@@ -27,6 +27,8 @@ export interface PodRecord {
   home: string;
   createdAt: string;
   removing?: boolean;
+  /** Held stopped (fenced or hibernated, ADR 0028): the kubelet loop does not restart it; its data stays. */
+  held?: boolean;
 }
 
 const PODS = 'pgop:pods';
@@ -139,6 +141,26 @@ export class LocalPods {
     this.lastStart.delete(field(namespace, name));
   }
 
+  /**
+   * Holds a pod stopped without removing it: marked first (so the restart loop leaves it alone), then the agent's
+   * SIGTERM stops postgres with a fast shutdown (a shutdown checkpoint; a primary's walsenders send all WAL first).
+   */
+  async hold(rec: PodRecord): Promise<boolean> {
+    const wasRunning = isAlive(this.agentPid(rec));
+    if (!rec.held) await this.redis.hset(PODS, field(rec.namespace, rec.name), JSON.stringify({ ...rec, held: true }));
+    if (wasRunning || this.postmasterPid(rec) !== undefined) await this.stop(rec);
+    return wasRunning;
+  }
+
+  /** Lifts a hold and starts the agent again (a no-op for a pod that is not held). */
+  async release(rec: PodRecord): Promise<boolean> {
+    if (!rec.held) return false;
+    const next = { ...rec, held: false };
+    await this.redis.hset(PODS, field(rec.namespace, rec.name), JSON.stringify(next));
+    if (!isAlive(this.agentPid(next)) && existsSync(this.specFile(next))) await this.start(next);
+    return true;
+  }
+
   async stop(rec: PodRecord): Promise<void> {
     const pid = this.agentPid(rec);
     if (pid) await terminate(pid, 40_000);
@@ -153,7 +175,7 @@ export class LocalPods {
     const revived: PodRecord[] = [];
     for (const rec of await this.list()) {
       const k = field(rec.namespace, rec.name);
-      if (rec.removing || isAlive(this.agentPid(rec)) || !existsSync(this.specFile(rec))) { this.deadSince.delete(k); continue; }
+      if (rec.removing || rec.held || isAlive(this.agentPid(rec)) || !existsSync(this.specFile(rec))) { this.deadSince.delete(k); continue; }
       const since = this.deadSince.get(k) ?? now;
       this.deadSince.set(k, since);
       const last = this.lastStart.get(k);

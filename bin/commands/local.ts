@@ -17,6 +17,7 @@ import { connectionUri, routerUri, shardClusterOf } from './local-connect.js';
 import { routerPort } from '../../adapters/local/routers.js';
 import { killTarget } from './local-kill.js';
 import { switchover } from './local-switchover.js';
+import { fence, hibernate } from './local-power.js';
 import { partition } from './local-partition.js';
 import { runScenario } from './scenario/scenario-runner.js';
 import { backup, listBackups } from './local-backup.js';
@@ -199,6 +200,29 @@ export function registerLocalCommands(program: Command): void {
     .addOption(nsOpt()).addOption(stateOpt())
     .action(async (cluster: string, o: { to?: string; timeout: string; namespace: string; stateDir: string }) => {
       await withPlatform(o.stateDir, false, (p) => switchover(p, { cluster, namespace: o.namespace, ...(o.to ? { to: o.to } : {}), timeoutMs: Number(o.timeout) * 1000 }, out));
+    });
+
+  for (const [verb, on] of [['fence', true], ['unfence', false]] as const) {
+    local.command(verb)
+      .description(on ? 'stop postgres on instances (or "*") without deleting them; no routes, never a failover candidate'
+        : 'lift fencing from instances (or "*"): they start again and rejoin')
+      .argument('<cluster>').argument('<instances...>')
+      .option('--wait', 'follow status until the change took effect')
+      .option('--timeout <seconds>', 'how long to wait', '120')
+      .addOption(nsOpt()).addOption(stateOpt())
+      .action(async (cluster: string, instances: string[], o: { wait?: boolean; timeout: string; namespace: string; stateDir: string }) => {
+        await withPlatform(o.stateDir, false, (p) => fence(p, { cluster, namespace: o.namespace, instances, fence: on, wait: !!o.wait, timeoutMs: Number(o.timeout) * 1000 }, out));
+      });
+  }
+
+  local.command('hibernate')
+    .description('on: stop every instance cleanly (primary first), keeping the data; off: wake the same primary first')
+    .argument('<cluster>').argument('<mode>', 'on or off')
+    .option('--wait', 'follow status until Hibernated (on) or Ready (off)')
+    .option('--timeout <seconds>', 'how long to wait', '180')
+    .addOption(nsOpt()).addOption(stateOpt())
+    .action(async (cluster: string, mode: string, o: { wait?: boolean; timeout: string; namespace: string; stateDir: string }) => {
+      await withPlatform(o.stateDir, false, (p) => hibernate(p, { cluster, namespace: o.namespace, mode, wait: !!o.wait, timeoutMs: Number(o.timeout) * 1000 }, out));
     });
 
   local.command('partition')

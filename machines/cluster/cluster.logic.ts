@@ -1,5 +1,6 @@
 // Pure decisions for the cluster machine: naming, membership arithmetic and which replica to remove.
 import type { ClusterContext, Member } from './cluster.types.js';
+import { isFenced } from './power.logic.js';
 
 export const instanceName = (cluster: string, serial: number) => `${cluster}-${serial}`;
 
@@ -26,11 +27,16 @@ export const removalInProgress = (ctx: ClusterContext) => ctx.members.some((m) =
 export function primaryNeedsFailover(ctx: ClusterContext): boolean {
   const primary = ctx.members.find((m) => m.name === ctx.currentPrimary);
   if (!primary || (primary.phase !== 'lost' && primary.phase !== 'failed')) return false;
+  // A fenced primary was stopped on purpose: no failover replaces it (lifting the fence brings it back).
+  if (isFenced(ctx, primary.name)) return false;
   // With every replica gone too (a whole-platform restart) there is nobody to promote; the primary may well come
   // back in place first. A replica that is merely not streaming (its primary is gone) is a candidate.
-  const candidate = (m: Member) => m.name !== primary.name && !ctx.goneInstances.includes(m.name) && (m.phase === 'running' || m.phase === 'lost');
+  const candidate = (m: Member) => m.name !== primary.name && !ctx.goneInstances.includes(m.name) && !isFenced(ctx, m.name) && (m.phase === 'running' || m.phase === 'lost');
   if (!liveMembers(ctx).some(candidate)) return false;
   return ctx.leaseState === 'expired' || ctx.goneInstances.includes(primary.name);
 }
 
 export const replicaNames = (ctx: ClusterContext) => liveMembers(ctx).filter((m) => m.name !== ctx.currentPrimary).map((m) => m.name);
+
+/** Replicas a failover must not promote (ADR 0028); they stay repointed and keep their slot on the new primary. */
+export const fencedReplicas = (ctx: ClusterContext) => replicaNames(ctx).filter((n) => isFenced(ctx, n));

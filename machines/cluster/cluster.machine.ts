@@ -11,8 +11,9 @@ import type { ClusterContext, ClusterEvent, ClusterInput, ClusterEffectInput, Sh
 import { HISTORY_LIMIT } from './cluster.types.js';
 import {
   instanceName, liveMembers, isBootstrapping, allLiveRunning, needsMoreMembers, hasTooManyMembers,
-  replicaToRemove, removalInProgress, primaryNeedsFailover, replicaNames,
+  replicaToRemove, removalInProgress, primaryNeedsFailover, replicaNames, fencedReplicas,
 } from './cluster.logic.js';
+import { parseFencedInstances, wantsHibernation, allStopped, isFenced } from './power.logic.js';
 
 const effectInput = ({ context }: { context: ClusterContext }): ClusterEffectInput => ({
   cluster: { namespace: context.namespace, name: context.name }, spec: context.spec,
@@ -142,6 +143,16 @@ export const clusterMachine = setup({
       enqueue.sendTo(victim.name, { type: 'instance.remove' });
     }),
 
+    storeHibernationRequest: assign(({ event }) => (event.type === 'hibernation.requested' ? { hibernationAnnotation: event.annotation } : {})),
+    storeFencingRequest: assign(({ context, event }) => {
+      if (event.type !== 'fencing.requested') return {};
+      const parsed = parseFencedInstances(event.annotation, context.members.map((m) => m.name));
+      // Bad content keeps the last valid list: a typo must neither fence nor unfence anything.
+      return parsed.error
+        ? { fencingAnnotation: event.annotation, fencingError: parsed.error }
+        : { fencingAnnotation: event.annotation, fencingError: null, fencedInstances: parsed.instances };
+    }),
+
     removeFailedMembers: enqueueActions(({ context, enqueue }) => {
       const failed = context.members.filter((x) => x.phase === 'failed').map((m) => m.name);
       enqueue.assign({ members: context.members.map((m) => (failed.includes(m.name) ? { ...m, phase: 'removing' as const } : m)) });
@@ -166,6 +177,13 @@ export const clusterMachine = setup({
     someNotRunning: ({ context }) => !allLiveRunning(context),
     needsFailover: ({ context }) => primaryNeedsFailover(context),
     isNewSwitchoverRequest: ({ context, event }) => event.type === 'switchover.requested' && event.id !== context.lastSwitchoverRequest,
+    wantsHibernation: ({ context }) => wantsHibernation(context),
+    wantsToWake: ({ context }) => !wantsHibernation(context),
+    allStopped: ({ context }) => allStopped(context),
+    primaryAwake: ({ context }) => {
+      const p = context.members.find((m) => m.name === context.currentPrimary);
+      return !p || p.phase === 'running' || isFenced(context, p.name);
+    },
     isOldPrimaryReport: ({ context, event }) => event.type === 'instance.reported' && event.instance === context.planFrom && event.instance !== context.currentPrimary,
   },
 }).createMachine({
@@ -173,7 +191,7 @@ export const clusterMachine = setup({
   context: ({ input }) => ({
     ...input, members: [], nextSerial: 1, currentPrimary: null, initialized: false, lastError: null,
     leaseState: 'unknown', goneInstances: [], lastPrimaryLsn: null, planFrom: null, lastSeenAt: '', history: [], lastSwitchoverRequest: null, pendingSwitchoverTarget: null,
-    shards: [],
+    shards: [], hibernationAnnotation: null, fencingAnnotation: null, fencedInstances: [], fencingError: null,
   }),
   initial: 'starting',
   on: {
@@ -185,6 +203,8 @@ export const clusterMachine = setup({
     'switchover.requested': { guard: 'isNewSwitchoverRequest', actions: 'refuseSwitchover' },
     'spec.changed': { actions: 'storeSpec' },
     'cluster.deleted': { target: '.deleting' },
+    'hibernation.requested': { actions: 'storeHibernationRequest' },
+    'fencing.requested': { actions: 'storeFencingRequest' },
   },
   states: {
     starting: {
@@ -280,7 +300,7 @@ export const clusterMachine = setup({
     },
     ready: {
       entry: 'markInitialized',
-      always: [{ guard: 'someNotRunning', target: 'degraded' }],
+      always: [{ guard: 'wantsHibernation', target: 'hibernating' }, { guard: 'someNotRunning', target: 'degraded' }],
       on: {
         'switchover.requested': { guard: 'isNewSwitchoverRequest', target: 'switchingOver', actions: 'recordSwitchoverRequest' },
         'spec.changed': followSpec,
@@ -290,11 +310,30 @@ export const clusterMachine = setup({
       description: 'An instance is lost or not ready; the platform recreates it on its own volume.',
       always: [
         { guard: 'needsFailover', target: 'failingOver' },
+        { guard: 'wantsHibernation', target: 'hibernating' },
         { guard: 'allRunning', target: 'ready' },
       ],
       on: {
         'spec.changed': followSpec,
       },
+    },
+    hibernating: {
+      description: 'Every instance stops cleanly, the primary first (checkpoint, then fast shutdown: its replicas receive all WAL); no failover while stopping.',
+      always: [
+        { guard: 'wantsToWake', target: 'waking' },
+        { guard: 'allStopped', target: 'hibernated' },
+      ],
+    },
+    hibernated: {
+      description: 'Data kept, nothing running; lost instances are expected here and never start a failover.',
+      always: [{ guard: 'wantsToWake', target: 'waking' }],
+    },
+    waking: {
+      description: 'The same primary starts first and takes its lease back; replicas start once it runs and stream from it again.',
+      always: [
+        { guard: 'wantsHibernation', target: 'hibernating' },
+        { guard: 'primaryAwake', target: 'settling' },
+      ],
     },
     failingOver: {
       description: 'The primary is lost and provably not serving writes (lease expired, or its processes gone): run the promotion plan.',
@@ -306,6 +345,7 @@ export const clusterMachine = setup({
           cluster: { namespace: context.namespace, name: context.name },
           oldPrimary: context.currentPrimary ?? '',
           replicas: replicaNames(context),
+          fenced: fencedReplicas(context),
           synchronous: context.spec.postgresql?.synchronous ?? null,
           maxLagBytes: context.spec.ha?.maxLagOnFailoverBytes ?? null,
           lastPrimaryLsn: context.lastPrimaryLsn,

@@ -9,11 +9,13 @@ import { condition, type ConditionIntent } from '../shared/conditions.js';
 import { lsnDiff } from '../shared/lsn.js';
 import { liveMembers } from './cluster.logic.js';
 import type { PlanOutput } from '../failover/failover.types.js';
+import { powerConditions } from './power.selectors.js';
 
 export type ClusterSnapshot = SnapshotFrom<ClusterMachine>;
 
 export type ClusterPhase =
-  | 'Provisioning' | 'Scaling' | 'Ready' | 'Degraded' | 'FailingOver' | 'SwitchingOver' | 'Deleting' | 'Failed';
+  | 'Provisioning' | 'Scaling' | 'Ready' | 'Degraded' | 'FailingOver' | 'SwitchingOver' | 'Deleting' | 'Failed'
+  | 'Hibernating' | 'Hibernated' | 'Waking';
 
 export interface ClusterStatusIntent {
   failovers: PlanOutput[];
@@ -39,6 +41,9 @@ export function selectPhase(snapshot: ClusterSnapshot): ClusterPhase {
   if (snapshot.matches('failed')) return 'Failed';
   if (snapshot.matches('failingOver')) return 'FailingOver';
   if (snapshot.matches('switchingOver')) return 'SwitchingOver';
+  if (snapshot.matches('hibernating')) return 'Hibernating';
+  if (snapshot.matches('hibernated')) return 'Hibernated';
+  if (snapshot.matches('waking')) return 'Waking';
   if (snapshot.matches('ready')) return 'Ready';
   if (snapshot.matches('degraded')) return 'Degraded';
   if (snapshot.matches('scaling') || snapshot.matches('scalingDown')) return ctx.initialized ? 'Scaling' : 'Provisioning';
@@ -97,6 +102,9 @@ function phaseReason(snapshot: ClusterSnapshot, phase: ClusterPhase): string {
     case 'Ready': return `${running} of ${ctx.spec.instances} instances ready`;
     case 'Failed': return ctx.lastError ?? 'failed';
     case 'Deleting': return 'removing instances and cluster resources';
+    case 'Hibernating': return `stopping instances cleanly, primary ${ctx.currentPrimary ?? '?'} first (${live.filter((m) => ctx.goneInstances.includes(m.name)).length} of ${live.length} stopped)`;
+    case 'Hibernated': return `hibernated: ${live.length} instances stopped, data kept; primary ${ctx.currentPrimary ?? '?'}`;
+    case 'Waking': return `waking: starting primary ${ctx.currentPrimary ?? '?'} first`;
     case 'FailingOver':
     case 'SwitchingOver': {
       const child = snapshot.children[phase === 'FailingOver' ? 'failover' : 'switchover'] as { getSnapshot(): { value: unknown; context: { waitingReason?: string | null; chosen?: string | null; candidate?: string | null } } } | undefined;
@@ -165,18 +173,22 @@ export function selectStatus(snapshot: ClusterSnapshot): ClusterStatusIntent {
   const instances = ctx.members.map((m) => instanceStatus(ctx, m, obs[m.name] ?? null, primaryObs?.currentLsn ?? null));
   const readyInstances = instances.filter((i) => i.ready).length;
   const reason = phaseReason(snapshot, phase);
-  const progressing = phase === 'Provisioning' || phase === 'Scaling' || phase === 'FailingOver' || phase === 'SwitchingOver' || phase === 'Deleting';
+  const progressing = phase === 'Provisioning' || phase === 'Scaling' || phase === 'FailingOver' || phase === 'SwitchingOver' || phase === 'Deleting'
+    || phase === 'Hibernating' || phase === 'Waking';
   const waiting = phase === 'FailingOver' && reason.includes(': waitingForSafeCandidate');
+  // Stopped on purpose: not degraded, but not "every instance is ready" either.
+  const asleep = phase === 'Hibernating' || phase === 'Hibernated' || phase === 'Waking';
   const conditions = [
     condition('Ready', phase === 'Ready', phase === 'Ready' ? 'ClusterReady' : phase, reason),
     condition('Progressing', progressing, progressing ? phase : 'Idle', progressing ? reason : 'no operation in progress'),
-    condition('Degraded', phase === 'Degraded' || phase === 'Failed', phase === 'Degraded' || phase === 'Failed' ? phase : 'AllInstancesReady',
-      phase === 'Degraded' || phase === 'Failed' ? reason : 'every instance is ready'),
+    condition('Degraded', phase === 'Degraded' || phase === 'Failed', phase === 'Degraded' || phase === 'Failed' || asleep ? phase : 'AllInstancesReady',
+      phase === 'Degraded' || phase === 'Failed' || asleep ? reason : 'every instance is ready'),
     condition('SafeFailoverCandidate', !waiting, waiting ? 'WaitingForSafeCandidate' : 'CandidateAvailable',
       waiting ? reason : 'a failover would find a standby holding every acknowledged commit, or none is needed'),
   ];
   const archiving = ctx.spec.backup ? continuousArchiving(primaryObs) : null;
   if (archiving) conditions.push(archiving);
+  conditions.push(...powerConditions(snapshot));
   return {
     phase, phaseReason: reason, conditions, instances, readyInstances, observedGeneration: ctx.generation, failovers: ctx.history,
     ...(ctx.currentPrimary ? { currentPrimary: ctx.currentPrimary } : {}),

@@ -48,6 +48,15 @@ export interface ClusterContext extends ClusterInput {
   pendingSwitchoverTarget: string | null;
   /** A sharded cluster: its shards' last observed state (empty otherwise). */
   shards: ShardObservation[];
+  // Hibernation and fencing (v4, ADR 0028): the raw annotations as last seen, and the validated fencing list.
+  /** postgres.keiailab.io/hibernation as last seen (null: absent); power.logic decides what it means. */
+  hibernationAnnotation: string | null;
+  /** postgres.keiailab.io/fenced-instances as last seen (null: absent). */
+  fencingAnnotation: string | null;
+  /** Instances kept stopped and out of routes and failover; ["*"] for all. Bad annotation content keeps the last list. */
+  fencedInstances: string[];
+  /** Why the fenced-instances annotation was refused (names the annotation and the fix), or null. */
+  fencingError: string | null;
 }
 
 export type ClusterEvent =
@@ -60,7 +69,9 @@ export type ClusterEvent =
   | { type: 'failover.promoted'; instance: string; timeline: number }
   | { type: 'switchover.requested'; id: string; to: string | null; at: string }
   | { type: 'shards.observed'; shards: ShardObservation[] }
-  | { type: 'shards.retry' };
+  | { type: 'shards.retry' }
+  | { type: 'hibernation.requested'; annotation: string | null }
+  | { type: 'fencing.requested'; annotation: string | null };
 
 export const HISTORY_LIMIT = 10;
 

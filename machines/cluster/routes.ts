@@ -2,6 +2,7 @@
 // the one primary record (context.currentPrimary, published as status.currentPrimary); forwarders (local),
 // Services (Kubernetes), poolers and the router consume this selector instead of deciding again.
 import type { ClusterSnapshot } from './cluster.selectors.js';
+import { selectStoppedInstances } from './power.selectors.js';
 
 /** What the platform last saw of an instance's agent (role and readiness), when it answered. */
 export interface RouteObservation { role: 'primary' | 'replica' | string; ready: boolean }
@@ -17,7 +18,10 @@ export function selectRoutes(snapshot: ClusterSnapshot, observed: (instance: str
   const ctx = snapshot.context;
   let readWrite: string | null = null;
   const readOnly: string[] = [];
+  // Fenced or hibernating instances are stopped on purpose: no traffic, even before the platform has stopped them.
+  const stopped = new Set(selectStoppedInstances(snapshot));
   for (const m of ctx.members) {
+    if (stopped.has(m.name)) continue;
     if (m.name === ctx.currentPrimary) {
       // The cluster decides who is primary (its plans hold the lease), even before the next report confirms a
       // promotion; a primary being failed over, or known gone, gets no traffic.

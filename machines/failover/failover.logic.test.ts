@@ -52,3 +52,8 @@ test('a replica on a newer timeline outranks one further ahead on an older timel
   const newer = { ...c('b', '0/300'), timeline: 2 };
   assert.deepEqual(rankCandidates([old, newer], base).ranked, ['b', 'a']);
 });
+
+test('a fenced replica is never ranked, however advanced (ADR 0028)', () => {
+  const r = rankCandidates([c('demo-2', '0/300'), c('demo-3', '0/100')], { ...base, exclude: ['demo-2'] });
+  assert.deepEqual(r.ranked, ['demo-3']);
+});

@@ -15,7 +15,9 @@ const holder = (ctx: FailoverContext) => planHolder('failover', ctx.cluster);
 const plan = ({ context }: { context: FailoverContext }): PlanEffectInput => ({ cluster: context.cluster, holder: holder(context) });
 
 const ranking = (ctx: FailoverContext) => rankCandidates(ctx.candidates, {
-  synchronous: ctx.synchronous, total: ctx.replicas.length, maxLagBytes: ctx.maxLagBytes, lastPrimaryLsn: ctx.lastPrimaryLsn, exclude: ctx.attempted,
+  synchronous: ctx.synchronous, total: ctx.replicas.length, maxLagBytes: ctx.maxLagBytes, lastPrimaryLsn: ctx.lastPrimaryLsn,
+  // Fenced replicas are never promoted (ADR 0028), but stay in `replicas`: they get their slot and spec repointed.
+  exclude: [...ctx.attempted, ...(ctx.fenced ?? [])],
 });
 
 export const failoverMachine = setup({

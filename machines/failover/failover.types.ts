@@ -37,6 +37,8 @@ export interface FailoverInput {
   lastPrimaryLsn: string | null;
   reason: string;
   startedAt: string;
+  /** Fenced replicas (ADR 0028): never candidates. Absent in plans saved before fencing existed. */
+  fenced?: string[];
 }
 
 export interface FailoverContext extends FailoverInput {

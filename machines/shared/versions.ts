@@ -3,7 +3,9 @@
 export const MACHINE_VERSIONS = {
   // 2: context.uid (cluster) and context.owner (instance) key queued jobs on the object's uid and generation.
   // 3: sharded clusters (states sharded/deletingShards, context.shards).
-  cluster: 3,
+  // 4 (fencehib, ADR 0028): hibernation and fencing (states hibernating/hibernated/waking, context.hibernationAnnotation,
+  //    fencingAnnotation, fencedInstances, fencingError).
+  cluster: 4,
   instance: 2,
   failover: 1,
   switchover: 1,
