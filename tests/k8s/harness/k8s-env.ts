@@ -54,18 +54,21 @@ export async function startK8sEnv(label: string, operatorEnv: Record<string, str
   assert.equal((await kubectl(['apply', '--server-side', '-f', join(repoRoot, 'chart', 'crds')])).status, 0);
   assert.equal((await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'])).status, 0);
   const redis = await startRedis(new StateDir(join(work, 'redis-state')));
-  const line = (file: string) => (l: string) => appendFileSync(join(work, file), `${new Date().toISOString()} ${l}\n`);
-  const kubelet = await startProcessKubelet({
-    kubeconfig: cp.kubeconfig, root: join(work, 'kubelet'), pgopCommand: (args) => pgopCommand(args),
-    firstAddress: 120 + (process.pid % 60), log: line('kubelet.log'), ...opts.kubelet,
-  });
   let operatorKubeconfig = cp.kubeconfig;
   const scope: string[] = [];
+  // Before the process kubelet starts: rendering runs helm synchronously, and a kubelet in this process would miss
+  // its heartbeats meanwhile.
   if (opts.chartIdentity) {
     await applyChartRbac(cp.kubeconfig, renderChart(helmBin(), 'pgop', 'default', ['--set', 'watchNamespace=default']).objects, work);
     operatorKubeconfig = await serviceAccountKubeconfigFile(kc, 'default', 'pgop', join(work, 'operator.kubeconfig'));
     scope.push('--watch-namespace', 'default');
   }
+  const line = (file: string) => (l: string) => appendFileSync(join(work, file), `${new Date().toISOString()} ${l}\n`);
+  const kubelet = await startProcessKubelet({
+    kubeconfig: cp.kubeconfig, root: join(work, 'kubelet'), pgopCommand: (args) => pgopCommand(args),
+    firstAddress: 120 + (process.pid % 60), log: line('kubelet.log'), ...opts.kubelet,
+  });
+
   const deployments: ProcessDeployments = await startProcessDeployments(cp.kubeconfig, line('deployments.log'));
   let operator: ChildProcess | undefined;
   let stopping = false;
