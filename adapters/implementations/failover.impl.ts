@@ -4,6 +4,7 @@ import type { failoverMachine } from '../../machines/failover/failover.machine.j
 import type { CollectInput, ConfirmInput, ConfirmOutput, FenceInput, InstanceInputOf, PlanEffectInput, RejoinRequest, RepointInput, Stamped, Candidate } from '../../machines/failover/failover.types.js';
 import { planEffects, leaseTtl, type PlanDeps } from './plan.impl.js';
 import { retrying } from '../retry.js';
+import { settleReplicas } from './diverged-replicas.js';
 import { PermanentError } from '../platform.js';
 
 /** How long confirmation looks at the old primary's agent once its lease is gone: a fraction of a second. */
@@ -81,7 +82,15 @@ export function createFailoverImplementations(deps: PlanDeps) {
       }, signal)()),
 
       promoteCandidate: fromPromise<Stamped & { timeline: number }, InstanceInputOf>(({ input }) => once('promoting', () => fx.promoteCandidate(input))()),
-      repointReplicas: fromPromise<Stamped, RepointInput>(({ input }) => step('repointing', () => fx.repointReplicas(input))()),
+      repointReplicas: fromPromise<Stamped, RepointInput>(({ input, signal }) => step('repointing', async () => {
+        const stamped = await fx.repointReplicas(input);
+        // A replica that took WAL from the old primary after the fork (it came back before being repointed) rewinds.
+        const r = await settleReplicas(deps, input.cluster, input.newPrimary, input.replicas ?? [], signal);
+        const detail = [r.following.length ? `on the new timeline: ${r.following.join(', ')}` : '',
+          r.rewinding.length ? `diverged, rejoining by pg_rewind: ${r.rewinding.join(', ')}` : '',
+          r.unknown.length ? `not confirmed: ${r.unknown.join(', ')}` : '', r.note ?? ''].filter(Boolean).join('; ');
+        return detail ? { ...stamped, detail } : stamped;
+      }, signal)()),
       rerouteTraffic: fromPromise<Stamped, InstanceInputOf>(({ input }) => step('rerouting', async () => {
         await deps.platform.reroute(input.cluster, input.instance);
         return fx.stamp();

@@ -168,8 +168,9 @@ export const failoverMachine = setup({
           ...plan({ context }), newPrimary: context.chosen ?? '',
           // The old primary too: it needs its slot on the new primary to stream once it has rejoined.
           others: [...context.replicas.filter((r) => r !== context.chosen), context.oldPrimary],
+          replicas: context.replicas.filter((r) => r !== context.chosen),
         }),
-        onDone: { target: 'rerouting', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'repointing', at: event.output.at }) } },
+        onDone: { target: 'rerouting', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'repointing', at: event.output.at, detail: event.output.detail }) } },
         onError: { target: 'failed', actions: { type: 'storeFailure', params: ({ event }) => ({ error: event.error }) } },
       },
     },

@@ -178,9 +178,13 @@ test('a 10 s freeze of the primary\'s node under writes fails over with platform
     assert.deepEqual(await missingAcked(await rwUri()(), report.acked, 'freeze_writes'), []);
     const firstNew = writer.ackAddresses.findIndex((a) => a !== oldIp);
     assert.equal(writer.ackAddresses.slice(firstNew).filter((a) => a === oldIp).length, 0, 'the old primary acknowledged a write after the new one did');
-    const healed = await waitFor('the old primary back as a replica on the new timeline', (x) =>
-      allReady(x) && (x.status?.instances ?? []).some((i) => i.name === primary && i.role === 'replica' && i.timeline === record?.timeline), 180_000);
+    // Every instance on the new timeline, the old primary too: a replica that took WAL from the thawed old primary
+    // after the fork would be stuck on the old one unless it was rewound.
+    const healed = await waitFor('the old primary back as a replica, every instance on the new timeline', (x) =>
+      allReady(x) && (x.status?.instances ?? []).some((i) => i.name === primary && i.role === 'replica')
+      && (x.status?.instances ?? []).every((i) => i.timeline === record?.timeline), 180_000);
     assert.equal(primaryOf(healed), promoted);
+    assert.deepEqual((healed.status?.instances ?? []).filter((i) => i.role === 'primary').map((i) => i.name), [promoted]);
     assert.equal(await leaseHolder(), promoted);
     const back = await pod(primary);
     assert.notEqual(back?.metadata?.uid, oldUid, 'the fenced Pod was deleted and created again');
