@@ -44,11 +44,18 @@ export async function startNodes(core: CoreV1Api, coord: CoordinationV1Api, name
       } }).catch(ignore(409));
     }
   };
-  const beat = async (node: string) => {
+  // One request at a time per node (and for the monitor): a slow apiserver must not pile heartbeats up.
+  const busy = new Set<string>();
+  const once = async (key: string, fn: () => Promise<void>) => {
+    if (busy.has(key)) return;
+    busy.add(key);
+    try { await fn(); } finally { busy.delete(key); }
+  };
+  const beat = (node: string) => once(node, async () => {
     if (frozen.has(node) || stopped) return;
     await renew(node);
     if (unknown.has(node)) { await ensureNode(core, node); unknown.delete(node); log(`node ${node}: Ready again`); }
-  };
+  });
 
   /** The node lifecycle controller: a heartbeat older than the grace period makes the node's Ready Unknown. */
   const monitor = async () => {
@@ -68,7 +75,7 @@ export async function startNodes(core: CoreV1Api, coord: CoordinationV1Api, name
   for (const n of names) await renew(n);
   const timers = [
     setInterval(() => { for (const n of names) void beat(n).catch((e: unknown) => log(`node ${n}: heartbeat: ${message(e)}`)); }, beatMs),
-    setInterval(() => { void monitor().catch((e: unknown) => log(`node monitor: ${message(e)}`)); }, Math.min(1000, beatMs)),
+    setInterval(() => { void once('\0monitor', monitor).catch((e: unknown) => log(`node monitor: ${message(e)}`)); }, Math.min(1000, beatMs)),
   ];
 
   return {
@@ -79,6 +86,8 @@ export async function startNodes(core: CoreV1Api, coord: CoordinationV1Api, name
     async thaw(node) {
       frozen.delete(node);
       log(`node ${node}: thawed`);
+      // Past a beat still in flight: the thawed kubelet posts its status now.
+      while (busy.has(node)) await new Promise((r) => setTimeout(r, 20));
       await beat(node);
     },
     stop() { stopped = true; for (const t of timers) clearInterval(t); },
