@@ -95,12 +95,15 @@ async function directClient(instance: string): Promise<pg.Client> {
 const outcome = (p: Promise<unknown>, ms: number) =>
   Promise.race([p.then(() => 'answered' as const, () => 'failed' as const), sleep(ms).then(() => 'silent' as const)]);
 
-/** Freezes the node of `instance` for `seconds`; resolves with the processes stopped once it has thawed. */
-async function freezeNodeOf(instance: string, seconds: number): Promise<{ node: string; stopped: number; thawed: Promise<void> }> {
+/**
+ * Freezes the node of `instance` for `seconds`, and longer while `holdUntil` has not settled (a loaded machine may
+ * need longer to fail over than the freeze lasts; a thaw before it would just be a short freeze).
+ */
+async function freezeNodeOf(instance: string, seconds: number, holdUntil: Promise<unknown> = Promise.resolve()): Promise<{ node: string; stopped: number; thawed: Promise<void> }> {
   const node = env.kubelet.nodeOf(ns, instance) ?? '';
   assert.ok(NODES.includes(node), `${instance} runs on one of the nodes (${node})`);
   const stopped = env.kubelet.freezeNode(node);
-  const thawed = sleep(seconds * 1000).then(async () => { await env.kubelet.thawNode(node); });
+  const thawed = Promise.all([sleep(seconds * 1000), holdUntil.catch(() => undefined)]).then(async () => { await env.kubelet.thawNode(node); });
   return { node, stopped, thawed };
 }
 
@@ -158,11 +161,12 @@ test('a 10 s freeze of the primary\'s node under writes fails over with platform
   await direct.query('CREATE TABLE IF NOT EXISTS freeze_direct (id int PRIMARY KEY)');
   try {
     await eventually(async () => writer.acked.length, (n) => n > 20, 60_000);
-    const freeze = await freezeNodeOf(primary, 10);
+    const promotedSeen = waitFor('a promoted replica', (x) => failovers(x).length > failovers(before).length && failovers(x).at(-1)?.outcome === 'promoted', 90_000);
+    const freeze = await freezeNodeOf(primary, 10, promotedSeen);
     // Sent to the frozen primary directly: it sits in the socket, and must never be acknowledged.
     const late = direct.query('INSERT INTO freeze_direct VALUES (1)').then(() => 'answered' as const, () => 'failed' as const);
     // While the node is still frozen: the Pod is out of the -rw selection and gone from the API, a replica leads.
-    const c = await waitFor('a promoted replica', (x) => failovers(x).length > failovers(before).length && failovers(x).at(-1)?.outcome === 'promoted', 60_000);
+    const c = await promotedSeen;
     const promoted = primaryOf(c);
     assert.notEqual(promoted, primary);
     const record = failovers(c).at(-1);
