@@ -43,17 +43,23 @@ export async function settleReplicas(
   const timeline = primary?.role === 'primary' ? primary.timeline : null;
   if (!timeline || timeline < 2) return { ...out, unknown: replicas };
   const file = `pg_wal/${timeline.toString(16).toUpperCase().padStart(8, '0')}.history`;
-  let history: string;
-  try {
-    history = await withClient(await deps.platform.superuserEndpoint(cluster, newPrimary),
-      async (c) => (await c.query<{ h: string }>('SELECT pg_read_file($1) AS h', [file])).rows[0]?.h ?? '');
-  } catch (e) {
-    // Not a reason to hold the plan (rerouting comes next): the record says the replicas were not checked.
-    return { ...out, unknown: replicas, note: `timeline ${timeline} history not read: ${(e as Error).message}` };
+  const deadline = Date.now() + FOLLOW_WAIT_MS;
+  let history: string | null = null;
+  // The new primary may be restarting postgres right after its promotion: read again until the deadline.
+  for (let error = ''; history === null;) {
+    try {
+      history = await withClient(await deps.platform.superuserEndpoint(cluster, newPrimary),
+        async (c) => (await c.query<{ h: string }>('SELECT pg_read_file($1) AS h', [file])).rows[0]?.h ?? '');
+    } catch (e) {
+      error = (e as Error).message;
+      // Not a reason to hold the plan: the record says the replicas were not checked.
+      if (Date.now() >= deadline || signal?.aborted) return { ...out, unknown: replicas, note: `timeline ${timeline} history not read: ${error}` };
+      await abortableSleep(500, signal).catch(() => undefined);
+    }
   }
   const forks = forkPoints(history);
   const pending = new Set(replicas);
-  for (const deadline = Date.now() + FOLLOW_WAIT_MS; pending.size && Date.now() < deadline && !signal?.aborted;) {
+  while (pending.size && Date.now() < deadline && !signal?.aborted) {
     for (const name of [...pending]) {
       const agent = await deps.platform.agent(cluster, name);
       const s = await agent?.status().catch(() => null);

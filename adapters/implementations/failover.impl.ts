@@ -82,20 +82,20 @@ export function createFailoverImplementations(deps: PlanDeps) {
       }, signal)()),
 
       promoteCandidate: fromPromise<Stamped & { timeline: number }, InstanceInputOf>(({ input }) => once('promoting', () => fx.promoteCandidate(input))()),
-      repointReplicas: fromPromise<Stamped, RepointInput>(({ input, signal }) => step('repointing', async () => {
-        const stamped = await fx.repointReplicas(input);
-        // A replica that took WAL from the old primary after the fork (it came back before being repointed) rewinds.
-        const r = await settleReplicas(deps, input.cluster, input.newPrimary, input.replicas ?? [], signal);
-        const detail = [r.following.length ? `on the new timeline: ${r.following.join(', ')}` : '',
-          r.rewinding.length ? `diverged, rejoining by pg_rewind: ${r.rewinding.join(', ')}` : '',
-          r.unknown.length ? `not confirmed: ${r.unknown.join(', ')}` : '', r.note ?? ''].filter(Boolean).join('; ');
-        return detail ? { ...stamped, detail } : stamped;
-      }, signal)()),
+      repointReplicas: fromPromise<Stamped, RepointInput>(({ input }) => step('repointing', () => fx.repointReplicas(input))()),
       rerouteTraffic: fromPromise<Stamped, InstanceInputOf>(({ input }) => step('rerouting', async () => {
         await deps.platform.reroute(input.cluster, input.instance);
         return fx.stamp();
       })()),
-      requestRejoin: fromPromise<Stamped, RejoinRequest>(step('rejoining', async () => fx.stamp())),
+      // After rerouting, so writes do not wait on it: a replica that took WAL from the old primary after the fork (its
+      // node came back before the replica was repointed) is sent to rewind.
+      requestRejoin: fromPromise<Stamped, RejoinRequest>(({ input, signal }) => step('rejoining', async () => {
+        const r = await settleReplicas(deps, input.cluster, input.newPrimary, input.replicas ?? [], signal);
+        const detail = [r.following.length ? `on the new timeline: ${r.following.join(', ')}` : '',
+          r.rewinding.length ? `diverged, rejoining by pg_rewind: ${r.rewinding.join(', ')}` : '',
+          r.unknown.length ? `not confirmed: ${r.unknown.join(', ')}` : '', r.note ?? ''].filter(Boolean).join('; ');
+        return detail ? { ...fx.stamp(), detail } : fx.stamp();
+      }, signal)()),
 
       holdPlanLease: fromCallback<AnyEventObject, PlanEffectInput>(({ input, sendBack }) => {
         let n = 0;

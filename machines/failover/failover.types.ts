@@ -69,6 +69,6 @@ export interface InstanceInputOf extends PlanEffectInput { instance: string }
 export interface ConfirmOutput extends Stamped { lost: boolean; detail: string; answered?: boolean }
 export interface FenceInput extends InstanceInputOf { agentAnswered: boolean }
 export interface CollectInput extends PlanEffectInput { replicas: string[] }
-/** `others` need a slot on the new primary; `replicas` (a failover's) must also end up on its timeline. */
-export interface RepointInput extends PlanEffectInput { newPrimary: string; others: string[]; replicas?: string[] }
-export interface RejoinRequest extends PlanEffectInput { oldPrimary: string; newPrimary: string }
+export interface RepointInput extends PlanEffectInput { newPrimary: string; others: string[] }
+/** `replicas` (a failover's) must end up on the new primary's timeline. */
+export interface RejoinRequest extends PlanEffectInput { oldPrimary: string; newPrimary: string; replicas?: string[] }

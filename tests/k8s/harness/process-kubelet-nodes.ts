@@ -83,12 +83,14 @@ export async function startNodes(core: CoreV1Api, coord: CoordinationV1Api, name
     isFrozen: (node) => frozen.has(node),
     schedulable: (node) => !frozen.has(node) && !unknown.has(node),
     freeze: (node) => { frozen.add(node); log(`node ${node}: frozen`); },
-    async thaw(node) {
+    thaw(node) {
       frozen.delete(node);
       log(`node ${node}: thawed`);
       // Past a beat still in flight: the thawed kubelet posts its status now.
-      while (busy.has(node)) await new Promise((r) => setTimeout(r, 20));
-      await beat(node);
+      return (async () => {
+        while (busy.has(node)) await new Promise((r) => setTimeout(r, 20));
+        await beat(node);
+      })();
     },
     stop() { stopped = true; for (const t of timers) clearInterval(t); },
   };

@@ -391,7 +391,8 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
     },
     async thawNode(node) {
       const n = signalNode(node, 'SIGCONT');
-      await nodes.thaw(node);
+      // The kubelet acts on what it missed at once; its status posts (slow on a loaded apiserver) come after.
+      const thawed = nodes.thaw(node);
       const pending = deferred.get(node) ?? new Map<string, V1Pod | null>();
       deferred.delete(node);
       for (const [key, gone] of pending) {
@@ -400,6 +401,7 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
       }
       // A pod deleted meanwhile whose delete event came before the freeze's record of it: nothing of it may run on.
       for (const run of onNode(node)) if (!latest(run.key) || latest(run.key)?.metadata?.uid !== run.uid) serially(run.key, () => end(run, 0));
+      await thawed;
       return n;
     },
     async stop() {
