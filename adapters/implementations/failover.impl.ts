@@ -4,6 +4,7 @@ import type { failoverMachine } from '../../machines/failover/failover.machine.j
 import type { CollectInput, ConfirmInput, ConfirmOutput, FenceInput, InstanceInputOf, PlanEffectInput, RejoinRequest, RepointInput, Stamped, Candidate } from '../../machines/failover/failover.types.js';
 import { planEffects, leaseTtl, type PlanDeps } from './plan.impl.js';
 import { retrying } from '../retry.js';
+import { settleReplicas } from './diverged-replicas.js';
 import { PermanentError } from '../platform.js';
 
 /** How long confirmation looks at the old primary's agent once its lease is gone: a fraction of a second. */
@@ -86,7 +87,15 @@ export function createFailoverImplementations(deps: PlanDeps) {
         await deps.platform.reroute(input.cluster, input.instance);
         return fx.stamp();
       })()),
-      requestRejoin: fromPromise<Stamped, RejoinRequest>(step('rejoining', async () => fx.stamp())),
+      // After rerouting, so writes do not wait on it: a replica that took WAL from the old primary after the fork (its
+      // node came back before the replica was repointed) is sent to rewind.
+      requestRejoin: fromPromise<Stamped, RejoinRequest>(({ input, signal }) => step('rejoining', async () => {
+        const r = await settleReplicas(deps, input.cluster, input.newPrimary, input.replicas ?? [], signal);
+        const detail = [r.following.length ? `on the new timeline: ${r.following.join(', ')}` : '',
+          r.rewinding.length ? `diverged, rejoining by pg_rewind: ${r.rewinding.join(', ')}` : '',
+          r.unknown.length ? `not confirmed: ${r.unknown.join(', ')}` : '', r.note ?? ''].filter(Boolean).join('; ');
+        return detail ? { ...fx.stamp(), detail } : fx.stamp();
+      }, signal)()),
 
       holdPlanLease: fromCallback<AnyEventObject, PlanEffectInput>(({ input, sendBack }) => {
         let n = 0;

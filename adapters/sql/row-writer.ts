@@ -16,6 +16,8 @@ export class RowWriter {
   readonly ackTimes: number[] = [];
   /** The port of the server that acknowledged each write (inet_server_port()): which instance took it. */
   readonly ackServers: number[] = [];
+  /** The address it was reached at (inet_server_addr()): tells instances apart where they share a port (Pods). */
+  readonly ackAddresses: string[] = [];
   readonly failures: { at: number; error: string }[] = [];
 
   constructor(private readonly uri: () => Promise<string> | string, private readonly table = 'writes', private readonly everyMs = 10) {}
@@ -55,10 +57,12 @@ export class RowWriter {
           client.on('error', () => undefined);
           await client.connect();
         }
-        const r = await client.query<{ port: number }>(`INSERT INTO ${pg.escapeIdentifier(this.table)} (id) VALUES ($1) RETURNING inet_server_port() AS port`, [id]);
+        const r = await client.query<{ port: number; addr: string | null }>(
+          `INSERT INTO ${pg.escapeIdentifier(this.table)} (id) VALUES ($1) RETURNING inet_server_port() AS port, host(inet_server_addr()) AS addr`, [id]);
         this.acked.push(id);
         this.ackTimes.push(Date.now());
         this.ackServers.push(Number(r.rows[0]?.port ?? 0));
+        this.ackAddresses.push(r.rows[0]?.addr ?? '');
         id++;
       } catch (e) {
         this.failures.push({ at: Date.now(), error: (e as Error).message });

@@ -185,12 +185,14 @@ export const failoverMachine = setup({
       },
     },
     rejoining: {
-      description: 'The old primary is told whom to follow; it rewinds and rejoins whenever it comes back.',
+      description: 'The old primary is told whom to follow; it rewinds and rejoins whenever it comes back. A replica that took WAL past the fork from it (a thawed node) is sent to rewind too.',
       invoke: {
         id: 'requestRejoin',
         src: 'requestRejoin',
-        input: ({ context }) => ({ ...plan({ context }), oldPrimary: context.oldPrimary, newPrimary: context.chosen ?? '' }),
-        onDone: { target: 'done', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'rejoining', at: event.output.at }) } },
+        input: ({ context }) => ({
+          ...plan({ context }), oldPrimary: context.oldPrimary, newPrimary: context.chosen ?? '', replicas: context.replicas.filter((r) => r !== context.chosen),
+        }),
+        onDone: { target: 'done', actions: { type: 'recordStep', params: ({ event }) => ({ step: 'rejoining', at: event.output.at, detail: event.output.detail }) } },
         onError: { target: 'failed', actions: { type: 'storeFailure', params: ({ event }) => ({ error: event.error }) } },
       },
     },

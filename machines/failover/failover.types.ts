@@ -72,4 +72,5 @@ export interface ConfirmOutput extends Stamped { lost: boolean; detail: string; 
 export interface FenceInput extends InstanceInputOf { agentAnswered: boolean }
 export interface CollectInput extends PlanEffectInput { replicas: string[] }
 export interface RepointInput extends PlanEffectInput { newPrimary: string; others: string[] }
-export interface RejoinRequest extends PlanEffectInput { oldPrimary: string; newPrimary: string }
+/** `replicas` (a failover's) must end up on the new primary's timeline. */
+export interface RejoinRequest extends PlanEffectInput { oldPrimary: string; newPrimary: string; replicas?: string[] }

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane, kubectlBin, type ControlPlane } from './control-plane.js';
-import { startProcessKubelet, type ProcessKubelet } from './process-kubelet.js';
+import { startProcessKubelet, type ProcessKubelet, type ProcessKubeletOptions } from './process-kubelet.js';
+import { helmBin, renderChart } from './helm.js';
+import { applyChartRbac, serviceAccountKubeconfigFile } from './chart-identity.js';
 import { startProcessDeployments, type ProcessDeployments } from './process-deployments.js';
 import { loadKubeConfig } from '../../../adapters/k8s/client.js';
 import { pgopCommand } from '../../../adapters/local/self.js';
@@ -32,7 +34,14 @@ export interface K8sEnv {
 
 export interface CustomObject { metadata: { generation?: number; annotations?: Record<string, string> }; spec?: Record<string, unknown>; status?: Record<string, unknown> & { phase?: string } }
 
-export async function startK8sEnv(label: string, operatorEnv: Record<string, string> = {}): Promise<K8sEnv> {
+export interface K8sEnvOptions {
+  /** The process kubelet's nodes and how fast a silent one is marked unreachable. */
+  kubelet?: Pick<ProcessKubeletOptions, 'nodes' | 'nodeGraceMs'>;
+  /** Run the operator under the chart's ServiceAccount and RBAC (watchNamespace=default), as in its Pod. */
+  chartIdentity?: boolean;
+}
+
+export async function startK8sEnv(label: string, operatorEnv: Record<string, string> = {}, opts: K8sEnvOptions = {}): Promise<K8sEnv> {
   const work = mkdtempSync(join(tmpdir(), `pgop-k8s-${label}-`));
   chmodSync(work, 0o755);
   const cp = await startControlPlane();
@@ -45,17 +54,27 @@ export async function startK8sEnv(label: string, operatorEnv: Record<string, str
   assert.equal((await kubectl(['apply', '--server-side', '-f', join(repoRoot, 'chart', 'crds')])).status, 0);
   assert.equal((await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'])).status, 0);
   const redis = await startRedis(new StateDir(join(work, 'redis-state')));
+  let operatorKubeconfig = cp.kubeconfig;
+  const scope: string[] = [];
+  // Before the process kubelet starts: rendering runs helm synchronously, and a kubelet in this process would miss
+  // its heartbeats meanwhile.
+  if (opts.chartIdentity) {
+    await applyChartRbac(cp.kubeconfig, renderChart(helmBin(), 'pgop', 'default', ['--set', 'watchNamespace=default']).objects, work);
+    operatorKubeconfig = await serviceAccountKubeconfigFile(kc, 'default', 'pgop', join(work, 'operator.kubeconfig'));
+    scope.push('--watch-namespace', 'default');
+  }
   const line = (file: string) => (l: string) => appendFileSync(join(work, file), `${new Date().toISOString()} ${l}\n`);
   const kubelet = await startProcessKubelet({
     kubeconfig: cp.kubeconfig, root: join(work, 'kubelet'), pgopCommand: (args) => pgopCommand(args),
-    firstAddress: 120 + (process.pid % 60), log: line('kubelet.log'),
+    firstAddress: 120 + (process.pid % 60), log: line('kubelet.log'), ...opts.kubelet,
   });
+
   const deployments: ProcessDeployments = await startProcessDeployments(cp.kubeconfig, line('deployments.log'));
   let operator: ChildProcess | undefined;
   let stopping = false;
   const startOperator = () => {
     const log = openSync(join(work, 'operator.log'), 'a');
-    operator = spawn(process.execPath, [pgopBin, 'operator', '--platform', 'kubernetes', '--kubeconfig', cp.kubeconfig, '--namespace', 'default', '--metrics-port', '0'], {
+    operator = spawn(process.execPath, [pgopBin, 'operator', '--platform', 'kubernetes', '--kubeconfig', operatorKubeconfig, '--namespace', 'default', ...scope, '--metrics-port', '0'], {
       env: { ...process.env, REDIS_URL: redis.url, POD_NAME: `operator-${label}`, PGOP_LEADER_LEASE_SECONDS: '15', ...operatorEnv }, stdio: ['ignore', log, log],
     });
     closeSync(log);

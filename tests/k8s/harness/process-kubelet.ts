@@ -1,15 +1,18 @@
-// A stand-in for the scheduler and kubelet in tests against a bare kube-apiserver: every pod is bound to one node
-// and its first container runs as a host process, in its own process group, on its own loopback IP (127.B.0.N, B
-// a block claimed per kubelet).
-// Volumes are host directories under `root`; process-kubelet-pod.ts says how the process finds them.
+// A stand-in for the scheduler and kubelet in tests against a bare kube-apiserver: every pod is bound to one of its
+// nodes (all on this host) and its first container runs as a host process, in its own process group, on its own
+// loopback IP (127.B.0.N, B a block claimed per kubelet).
+// Volumes are host directories under `root`; process-kubelet-pod.ts says how the process finds them. A claim stays
+// on the node that first ran it, as a local volume does. process-kubelet-nodes.ts keeps the nodes' heartbeats.
 import { spawn } from 'node:child_process';
 import { appendFileSync, closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, makeInformer, type V1Pod } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, KubeConfig, makeInformer, type V1Pod } from '@kubernetes/client-node';
+import { processTree, signalTree } from '../../../adapters/local/processes.js';
 import { claimAddressBlock } from './address-block.js';
+import { DEFAULT_NODE_GRACE_MS, startNodes } from './process-kubelet-nodes.js';
 import {
-  containerEnv, dir, ensureNode, expand, httpOk, ignore, mergePatch, message, pendingStatus, podStatus, probeTarget, signalGroup, statusCode, volumeOwner,
+  containerEnv, dir, expand, httpOk, ignore, mergePatch, message, pendingStatus, podStatus, probeTarget, signalGroup, statusCode, volumeOwner,
   type Mount, type ProbeTarget, type RunState,
 } from './process-kubelet-pod.js';
 
@@ -18,6 +21,10 @@ export interface ProcessKubeletOptions {
   /** Holds pvc/<namespace>/<claim>/ (kept) and pods/<namespace>/<pod>/ (emptyDirs, container.log). */
   root: string;
   nodeName?: string;
+  /** Several nodes on this host instead of the one `nodeName`: pods are spread over them. */
+  nodes?: string[];
+  /** How long a node may miss its heartbeat before it is marked Ready=Unknown (kcm's default: 40 s). */
+  nodeGraceMs?: number;
   /** How to run the image's entrypoint (pgop) for a container without `command`. */
   pgopCommand: (args: string[]) => { command: string; args: string[] };
   log?: (line: string) => void;
@@ -29,10 +36,19 @@ export interface ProcessKubelet {
   stop(): Promise<void>;
   podIP(namespace: string, name: string): string | undefined;
   volumeDir(namespace: string, claimName: string): string;
+  nodeOf(namespace: string, name: string): string | undefined;
+  /**
+   * Freezes a node like a stalled VM: every process of its pods (the container's process group and all their
+   * descendants) gets SIGSTOP, its heartbeat stops, and this kubelet does nothing for its pods until the thaw.
+   * Returns the processes stopped.
+   */
+  freezeNode(node: string): number;
+  /** SIGCONT to the same processes, then the heartbeat and what happened to the node's pods meanwhile. */
+  thawNode(node: string): Promise<number>;
 }
 
 interface Run extends RunState {
-  key: string; namespace: string; name: string; uid: string;
+  key: string; namespace: string; name: string; uid: string; node: string;
   restartPolicy: string;
   command: string; args: string[]; env: NodeJS.ProcessEnv; logFile: string;
   emptyDirs: string[];
@@ -54,7 +70,7 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
   const kc = new KubeConfig();
   kc.loadFromFile(o.kubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
-  const node = o.nodeName ?? 'process-kubelet';
+  const nodeNames = o.nodes?.length ? o.nodes : [o.nodeName ?? 'process-kubelet'];
   const log = o.log ?? (() => undefined);
   const owner = volumeOwner();
   const runs = new Map<string, Run>();
@@ -63,6 +79,12 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
   const queues = new Map<string, Promise<void>>();
   const binding = new Set<string>();
   const retries = new Map<string, NodeJS.Timeout>();
+  /** Pods being bound (uid → node), counted as the node's load until the informer shows the binding. */
+  const bindingTo = new Map<string, string>();
+  /** namespace/claim → the node whose disk holds it. */
+  const claimNodes = new Map<string, string>();
+  /** Per frozen node, the pods whose events wait for the thaw (a deleted pod's last object, else null). */
+  const deferred = new Map<string, Map<string, V1Pod | null>>();
   let stopped = false;
   // The host is the image: the process sees the host's environment, minus what would confuse a node:test child.
   const { NODE_TEST_CONTEXT: _t, KUBERNETES_SERVICE_HOST: _h, ...hostEnv } = process.env;
@@ -71,7 +93,7 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
   // Every level on the way must be traversable by the volume owner.
   const traversable = (...parts: string[]) => parts.reduce((p, part) => dir(join(p, part), 0o755), dir(o.root, 0o755));
 
-  await ensureNode(core, node);
+  const nodes = await startNodes(core, kc.makeApiClient(CoordinationV1Api), nodeNames, o.nodeGraceMs ?? DEFAULT_NODE_GRACE_MS, log);
   const informer = makeInformer(kc, '/api/v1/pods', () => core.listPodForAllNamespaces());
   const latest = (key: string) => { const [ns, name] = key.split('/'); return informer.get(name ?? '', ns); };
 
@@ -90,35 +112,71 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
     // The uid makes a write meant for a deleted pod fail on its same-named successor.
     core.patchNamespacedPodStatus({ namespace: r.namespace, name: r.name, body: { metadata: { uid: r.uid }, status } }, mergePatch).then(() => undefined, ignore(404));
   const pushStatus = (run: Run) => {
-    if (stopped) return;
+    // A frozen node's kubelet reports nothing.
+    if (stopped || nodes.isFrozen(run.node)) return;
     run.statusWrites = run.statusWrites.then(() => patchStatus(run, podStatus(run))).catch((e: unknown) => log(`${run.key}: status: ${message(e)}`));
+  };
+
+  /** The pod's processes: the container's process group and every descendant (backends leave the group). */
+  const treeOf = (run: Run) => () => (run.pid !== undefined ? processTree([run.pid], [run.pid]) : []);
+  const defer = (node: string, key: string, gone: V1Pod | null) => {
+    const d = deferred.get(node) ?? new Map<string, V1Pod | null>();
+    deferred.set(node, d);
+    if (gone || !d.get(key)) d.set(key, gone);
   };
 
   function onPod(pod: V1Pod): void {
     const key = keyOf(pod);
-    if (!pod.spec?.nodeName) { if (!pod.metadata?.deletionTimestamp) bind(pod, key); } else if (pod.spec.nodeName === node) serially(key, () => reconcile(key));
+    const on = pod.spec?.nodeName;
+    if (!on) { if (!pod.metadata?.deletionTimestamp) bind(pod, key); } else if (nodes.isFrozen(on)) defer(on, key, null);
+    else if (nodeNames.includes(on)) serially(key, () => reconcile(key));
   }
 
   function onGone(pod: V1Pod): void {
     const key = keyOf(pod);
     binding.delete(pod.metadata?.uid ?? '');
+    bindingTo.delete(pod.metadata?.uid ?? '');
     const run = runs.get(key);
     if (!run || run.uid !== pod.metadata?.uid) return;
+    // A frozen kubelet learns of it when it thaws; its processes run until then (a force delete does not wait).
+    if (nodes.isFrozen(run.node)) return defer(run.node, key, pod);
     // Removed with grace 0 by someone else: kill now, without waiting for a queue slot or a grace period.
     run.ending = true;
-    if (run.pid !== undefined) signalGroup(run.pid, 'SIGKILL');
+    if (run.pid !== undefined) { signalTree(treeOf(run), 'SIGKILL'); signalGroup(run.pid, 'SIGKILL'); }
     serially(key, () => end(run, 0));
+  }
+
+  /**
+   * The scheduler's part: a pod with a claim goes where the claim's data is (and waits while that node cannot take
+   * it); otherwise to the schedulable node with the fewest pods.
+   */
+  function placement(pod: V1Pod): string | undefined {
+    const namespace = pod.metadata?.namespace ?? '';
+    const claims = (pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [`${namespace}/${v.persistentVolumeClaim.claimName}`] : []));
+    const pinned = claims.map((c) => claimNodes.get(c)).find((n) => n !== undefined);
+    const chosen = pinned ?? nodeNames.filter((n) => nodes.schedulable(n)).map((n) => {
+      const uids = new Set(informer.list().filter((p) => p.spec?.nodeName === n && !p.metadata?.deletionTimestamp).map((p) => p.metadata?.uid));
+      for (const [uid, to] of bindingTo) if (to === n) uids.add(uid);
+      return { n, load: uids.size };
+    }).sort((a, b) => a.load - b.load)[0]?.n;
+    if (chosen === undefined || !nodes.schedulable(chosen)) return undefined;
+    for (const c of claims) if (!claimNodes.has(c)) claimNodes.set(c, chosen);
+    return chosen;
   }
 
   function bind(pod: V1Pod, key: string): void {
     const { uid = '', name = '', namespace = '' } = pod.metadata ?? {};
     if (binding.has(uid)) return;
+    const node = placement(pod);
+    if (node === undefined) { later(key, 1000); return; }
     binding.add(uid);
+    bindingTo.set(uid, node);
     core.createNamespacedPodBinding({ namespace, name, body: { metadata: { name }, target: { apiVersion: 'v1', kind: 'Node', name: node } } })
       .catch((e: unknown) => {
         if (statusCode(e) === 409) return;
         log(`${key}: binding failed: ${message(e)}`);
         binding.delete(uid);
+        bindingTo.delete(uid);
         later(key, 1000);
       });
   }
@@ -197,7 +255,7 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
       : o.pgopCommand((c.args ?? []).map(x));
     const t = now();
     const run: Run = {
-      key, namespace, name, uid, ip, container: c, startTime: t, restartCount: 0, ready: false, readySince: t,
+      key, namespace, name, uid, ip, node: spec.nodeName ?? nodeNames[0]!, container: c, startTime: t, restartCount: 0, ready: false, readySince: t,
       probe: probeTarget(c, ip), probeDue: 0, restartPolicy: spec.restartPolicy ?? 'Always', command, args, env: { ...hostEnv, KUBECONFIG: kubeconfigFile, ...env },
       logFile: join(podDir, 'container.log'), emptyDirs: [...hostDirs.values()].filter((h) => !h.pvc).map((h) => h.path),
       exited: Promise.resolve(), ending: false, backoffMs: 1000, timers: [], statusWrites: Promise.resolve(),
@@ -271,7 +329,7 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
     let failures = 0;
     let busy = false;
     run.timers.push(setInterval(() => {
-      if (busy || run.pid === undefined || Date.now() < run.probeDue) return;
+      if (busy || run.pid === undefined || Date.now() < run.probeDue || nodes.isFrozen(run.node)) return;
       busy = true;
       run.probeDue = Date.now() + target.periodMs;
       void httpOk(target.url, target.timeoutMs).then((ok) => {
@@ -292,6 +350,8 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
       for (const t of run.timers) clearTimeout(t);
       if (run.pid !== undefined) {
         const pid = run.pid;
+        // Killed at once, it goes like a cgroup: every process of the pod, not just the group.
+        if (graceSeconds === 0) signalTree(treeOf(run), 'SIGKILL');
         signalGroup(pid, graceSeconds > 0 ? 'SIGTERM' : 'SIGKILL');
         await new Promise<void>((resolve) => { const t = setTimeout(resolve, graceSeconds * 1000); void run.exited.then(() => { clearTimeout(t); resolve(); }); });
         signalGroup(pid, 'SIGKILL');
@@ -315,11 +375,39 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
   });
   await informer.start();
 
+  const onNode = (node: string) => [...runs.values()].filter((r) => r.node === node);
+  const signalNode = (node: string, signal: NodeJS.Signals) =>
+    signalTree(() => onNode(node).flatMap((r) => treeOf(r)()), signal).length;
+
   return {
     podIP: (namespace, name) => ips.get(`${namespace}/${name}`),
     volumeDir,
+    nodeOf: (namespace, name) => runs.get(`${namespace}/${name}`)?.node ?? informer.get(name, namespace)?.spec?.nodeName,
+    freezeNode(node) {
+      if (!nodeNames.includes(node)) throw new Error(`no node ${node} here`);
+      // The kubelet stops first, so it cannot react to its processes stopping (probes, exits).
+      nodes.freeze(node);
+      return signalNode(node, 'SIGSTOP');
+    },
+    async thawNode(node) {
+      const n = signalNode(node, 'SIGCONT');
+      // The kubelet acts on what it missed at once; its status posts (slow on a loaded apiserver) come after.
+      const thawed = nodes.thaw(node);
+      const pending = deferred.get(node) ?? new Map<string, V1Pod | null>();
+      deferred.delete(node);
+      for (const [key, gone] of pending) {
+        if (gone) onGone(gone);
+        else { const pod = latest(key); if (pod) onPod(pod); }
+      }
+      // A pod deleted meanwhile whose delete event came before the freeze's record of it: nothing of it may run on.
+      for (const run of onNode(node)) if (!latest(run.key) || latest(run.key)?.metadata?.uid !== run.uid) serially(run.key, () => end(run, 0));
+      await thawed;
+      return n;
+    },
     async stop() {
       stopped = true;
+      nodes.stop();
+      for (const node of nodeNames) if (nodes.isFrozen(node)) signalNode(node, 'SIGCONT');
       clearTimeout(rewatch);
       for (const t of retries.values()) clearTimeout(t);
       await informer.stop();
