@@ -1,6 +1,8 @@
 // One observation round of the local routers: every sharded cluster with Ready ShardRanges and reachable shard
 // endpoints gets a `pgop router` configured from its ShardRanges; a routing change (new ShardRange version, moved
-// endpoint) rewrites the config and restarts the router; a deleted cluster's router is stopped.
+// endpoint) rewrites the config and restarts the router; a deleted cluster's router is stopped. An unsharded
+// cluster with spec.router.enabled gets the same process with `backend` instead of `sharding` (ADR 0034): its -rw
+// endpoint, which already follows failovers and switchovers and cuts sessions to a fenced old primary.
 import type { ResourceReader } from '../actors/ports/resource-store.js';
 import type { PostgresCluster } from '../crds/postgrescluster.js';
 import type { ShardRange } from '../crds/shardrange.js';
@@ -22,9 +24,15 @@ export async function syncLocalRouters(d: RouterSyncDeps): Promise<void> {
   const wanted = new Set<string>();
   for (const c of clusters) {
     const sharding = c.spec.sharding;
-    if (!sharding || c.metadata.deletionTimestamp) continue;
+    if (c.metadata.deletionTimestamp) continue;
     const ns = c.metadata.namespace ?? 'default';
     const name = c.metadata.name;
+    if (!sharding) {
+      if (!c.spec.router?.enabled) continue;
+      wanted.add(`${ns}/${name}`);
+      await ensureUnsharded(d, ns, name);
+      continue;
+    }
     wanted.add(`${ns}/${name}`);
     const shards = shardsOf(name, sharding);
     const eps = new Map<string, ShardEndpoint>();
@@ -54,4 +62,20 @@ export async function syncLocalRouters(d: RouterSyncDeps): Promise<void> {
     });
   }
   for (const r of d.routers.list()) if (!wanted.has(`${r.namespace}/${r.cluster}`)) await d.routers.remove(r.namespace, r.cluster);
+}
+
+/** The router of an unsharded cluster: logins checked against its own roles, clients served its own certificate. */
+async function ensureUnsharded(d: RouterSyncDeps, ns: string, name: string): Promise<void> {
+  const ep = await d.endpoints.get(ns, name);
+  if (!ep) return;
+  let password: string;
+  try { password = d.secrets.read(ns, name, 'superuser'); } catch { return; }
+  const tls = localTlsFiles(d.state, ns, name);
+  await d.routers.ensure(ns, name, {
+    auth: { user: SUPERUSER, password, database: 'postgres' },
+    tls: { certFile: tls.certFile, keyFile: tls.keyFile, require: true },
+    pool: { size: 10 },
+    // The -rw endpoint's 127.0.0.1 is in the server certificate: verify-full against the cluster's CA.
+    backend: { host: '127.0.0.1', port: ep.readWrite, tls: { caFile: tls.caFile, servername: '127.0.0.1' } },
+  });
 }

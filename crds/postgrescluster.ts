@@ -70,6 +70,13 @@ export const CertificatesSpec = Strict({
   })),
 }, { description: 'Bring your own server certificate. Without it the operator runs a CA per cluster and rotates the certificate before expiry.' });
 
+export const RouterSpec = Strict({
+  enabled: Type.Boolean({
+    default: false,
+    description: 'Run pgop\'s router (a pooling proxy) in front of this unsharded cluster\'s primary: locally one `pgop router` process (`pgop local connect CLUSTER --router`), on Kubernetes the Deployment and Service <cluster>-router. It follows failovers and switchovers.',
+  }),
+}, { description: 'The router in front of an unsharded cluster (opt-in; a sharded cluster always has one).' });
+
 export const PostgresClusterSpec = Strict({
   instances: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'Number of PostgreSQL instances: one primary, the rest replicas.' }),
   postgresVersion: Type.Optional(Type.Integer({ minimum: 15, maximum: 18, description: 'PostgreSQL major version.' })),
@@ -86,8 +93,14 @@ export const PostgresClusterSpec = Strict({
   hibernation: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')], {
     description: 'on: every instance stops cleanly (primary first, after a checkpoint), data kept, phase Hibernated; off wakes the same primary. The postgres.keiailab.io/hibernation annotation, when set, wins.',
   })),
+  router: Type.Optional(RouterSpec),
 }, {
   rules: [
+    {
+      rule: '!has(self.router) || !self.router.enabled || !has(self.sharding)',
+      message: 'a sharded cluster always has its router; spec.router is for unsharded clusters',
+      fieldPath: '.router',
+    },
     {
       rule: 'has(self.sharding) == has(oldSelf.sharding)',
       message: 'cannot be added to or removed from an existing cluster: a sharded cluster is created sharded',
@@ -180,11 +193,11 @@ export const PostgresClusterStatus = Type.Object({
   endpoints: Type.Optional(Type.Object({ readWrite: Type.Optional(Type.String()), readOnly: Type.Optional(Type.String()) })),
   router: Type.Optional(Type.Object({
     endpoint: Type.String({ description: 'The router Service, host:port' }),
-    caSecret: Type.String({ description: 'The Secret whose ca.crt verifies the router certificate (the first shard\'s CA)' }),
+    caSecret: Type.String({ description: 'The Secret whose ca.crt verifies the router certificate (the first shard\'s CA; an unsharded cluster\'s own CA)' }),
     replicas: Type.Integer(),
     readyReplicas: Type.Integer(),
     generation: Type.Optional(Type.Integer({ description: 'Routing table generation the router is configured with (the highest ShardRange version)' })),
-  }, { description: 'A sharded cluster on Kubernetes: its router Deployment; the RouterReady condition says whether it serves' })),
+  }, { description: 'A sharded cluster, or an unsharded one with spec.router.enabled, on Kubernetes: its router Deployment; the RouterReady condition says whether it serves' })),
   storage: Type.Optional(Type.Object({
     size: Type.String({ description: 'The size the volumes are asked to have (spec.storage.size)' }),
     volumes: Type.Integer(),

@@ -1,5 +1,6 @@
-// `pgop router --kubernetes`: the entrypoint of a sharded cluster's router pods. It reads the ConfigMap the operator
-// writes (the routing table from the ShardRanges, adapters/k8s/specs/router-objects.ts) and the Secrets it names
+// `pgop router --kubernetes`: the entrypoint of a cluster's router pods. It reads the ConfigMap the operator writes
+// (a sharded cluster's routing table from the ShardRanges, or an unsharded cluster's primary as its one `backend`;
+// adapters/k8s/specs/router-objects.ts) and the Secrets it names
 // (each shard's CA, the auth password, the router certificate) through the API with the pod's read-only identity,
 // writes router.json and those files into the pod's run directory, and runs the router on them. Every few seconds
 // it reads the API again; a change rewrites the files and reloads the router in place (clients stay connected).
@@ -25,7 +26,7 @@ interface PodEnv { namespace: string; cluster: string; podIP: string; runDir: st
 function podEnv(env: NodeJS.ProcessEnv = process.env): PodEnv {
   const need = (name: string) => {
     const v = env[name];
-    if (!v) throw new Error(`${name} is not set: \`pgop router --kubernetes\` runs in a Pod of a sharded cluster's router Deployment, which sets it`);
+    if (!v) throw new Error(`${name} is not set: \`pgop router --kubernetes\` runs in a Pod of a cluster's router Deployment, which sets it`);
     return v;
   };
   return { namespace: need('POD_NAMESPACE'), cluster: need('PGOP_ROUTER_CLUSTER'), podIP: need('POD_IP'), runDir: env.PGOP_RUN_DIR ?? RUN_MOUNT };
@@ -72,6 +73,12 @@ export class RouterFiles {
       changed = this.write(file, await this.secret(s.ca.secret, s.ca.key)) || changed;
       shards.push({ name: s.name, host: s.host, port: s.port, tls: { caFile: join(this.env.runDir, file), servername: s.servername } });
     }
+    // An unsharded cluster: one backend (its primary), verified against the cluster's CA; no routing table.
+    let backend: { host: string; port: number; tls?: { caFile: string; servername: string } } = { host: c.shards[0]?.host ?? '127.0.0.1', port: c.shards[0]?.port ?? 5432 };
+    if (c.backend) {
+      changed = this.write('ca.crt', await this.secret(c.backend.ca.secret, c.backend.ca.key)) || changed;
+      backend = { host: c.backend.host, port: c.backend.port, tls: { caFile: join(this.env.runDir, 'ca.crt'), servername: c.backend.servername } };
+    }
     changed = this.write('auth.password', `${await this.secret(c.auth.password.secret, c.auth.password.key)}\n`) || changed;
     const crt = this.write('tls.crt', await this.secret(c.tls.secret, 'tls.crt'));
     const key = this.write('tls.key', await this.secret(c.tls.secret, 'tls.key'));
@@ -80,11 +87,11 @@ export class RouterFiles {
     // The same file format and checks as a router run by hand (router/config.ts); the first shard is the default.
     const body = {
       listen: { host: this.env.podIP, port: ROUTER_PORT },
-      backend: { host: c.shards[0]?.host ?? '127.0.0.1', port: c.shards[0]?.port ?? 5432 },
+      backend,
       auth: { user: c.auth.user, passwordFile: join(this.env.runDir, 'auth.password'), database: c.auth.database },
       pool: c.pool,
       tls: { certFile: join(this.env.runDir, 'tls.crt'), keyFile: join(this.env.runDir, 'tls.key'), require: true },
-      sharding: { generation: c.generation, shards, tables: c.tables, referenceTables: c.referenceTables },
+      ...(c.backend ? {} : { sharding: { generation: c.generation, shards, tables: c.tables, referenceTables: c.referenceTables } }),
     };
     changed = this.write('router.json', `${JSON.stringify(body, null, 2)}\n`) || changed;
     this.generation = c.generation;

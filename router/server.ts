@@ -144,7 +144,8 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
     // A connection that does not finish logging in is dropped, like PostgreSQL's authentication_timeout.
     socket.setTimeout(LOGIN_TIMEOUT_MS, () => { if (!loggedIn) socket.destroy(); });
     let loggedIn = false;
-    login(socket, ctx).then((li) => {
+    const current = { socket };
+    login(socket, ctx, current).then((li) => {
       loggedIn = true;
       socket.setTimeout(0);
       if (!li) return;
@@ -153,7 +154,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
     }, (e: Error) => {
       if (!(e instanceof LoginRefused) && !(e instanceof ProtocolViolation)) log.warn({ err: e.message }, 'login failed');
       const code = e instanceof LoginRefused ? e.sqlstate : e instanceof ProtocolViolation ? '08P01' : '08006';
-      if (!socket.destroyed) socket.end(msg.errorResponse({ severity: 'FATAL', code, message: e.message }));
+      if (!current.socket.destroyed) current.socket.end(msg.errorResponse({ severity: 'FATAL', code, message: e.message }));
     });
   });
   await new Promise<void>((resolve, reject) => {

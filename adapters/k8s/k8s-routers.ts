@@ -50,6 +50,9 @@ interface SecretLike extends Meta { data?: Record<string, string> }
 const decode = (s: SecretLike | undefined, key: string) => (s?.data?.[key] ? Buffer.from(s.data[key], 'base64').toString('utf8') : null);
 const CERT_CHECK_MS = 10_000;
 
+/** Sharded clusters always have a router; unsharded ones when spec.router.enabled. */
+const wantsRouter = (c: PostgresCluster) => !!c.spec.sharding || !!c.spec.router?.enabled;
+
 export class K8sRouters {
   private readonly objects: K8sObjects;
   private readonly last = new Map<string, Observed>();
@@ -80,10 +83,11 @@ export class K8sRouters {
     for (const c of clusters) {
       const ns = c.metadata.namespace ?? 'default';
       const id = `${ns}/${c.metadata.name}`;
-      if (!c.spec.sharding || c.metadata.deletionTimestamp || !c.metadata.uid) continue;
+      if (!wantsRouter(c) || c.metadata.deletionTimestamp || !c.metadata.uid) continue;
       wanted.add(id);
       try {
-        await this.sync(c, ranges.filter((r) => (r.metadata.namespace ?? 'default') === ns && r.spec.cluster.name === c.metadata.name));
+        if (c.spec.sharding) await this.sync(c, ranges.filter((r) => (r.metadata.namespace ?? 'default') === ns && r.spec.cluster.name === c.metadata.name));
+        else await this.syncUnsharded(c);
       } catch (e) {
         this.log.warn({ cluster: id, err: (e as Error).message }, 'router sync failed; retried next beat');
       }
@@ -92,7 +96,7 @@ export class K8sRouters {
     // even one this leader never applied (it took over mid-deletion): once per deleted cluster.
     for (const c of clusters) {
       const id = `${c.metadata.namespace ?? 'default'}/${c.metadata.name}`;
-      const deleting = !!c.spec.sharding && !!c.metadata.deletionTimestamp && !this.removedUids.has(c.metadata.uid ?? '');
+      const deleting = wantsRouter(c) && !!c.metadata.deletionTimestamp && !this.removedUids.has(c.metadata.uid ?? '');
       if (!wanted.has(id) && (this.known.has(id) || deleting)) {
         if (await this.remove(c.metadata.namespace ?? 'default', c.metadata.name, id) && c.metadata.deletionTimestamp) this.removedUids.add(c.metadata.uid ?? '');
       }
@@ -119,7 +123,6 @@ export class K8sRouters {
   private async sync(c: PostgresCluster, ranges: ShardRange[]): Promise<void> {
     const namespace = c.metadata.namespace ?? 'default';
     const cluster = c.metadata.name;
-    const id = `${namespace}/${cluster}`;
     const sharding = c.spec.sharding!;
     const owner: Owner = { apiVersion: API_VERSION, kind: 'PostgresCluster', name: cluster, uid: c.metadata.uid! };
     const shards = shardsOf(cluster, sharding);
@@ -142,14 +145,52 @@ export class K8sRouters {
     const section = ranges.length === sharding.tableGroups.length ? this.shardMap(ranges, (shard) => endpoints.get(shard)) : null;
     const placement: RouterPlacement = { cluster, namespace, image: this.image, owner, replicas: ROUTER_REPLICAS };
     const firstSpec = specs.get(first);
+    const config = section && firstSpec ? {
+      cluster, generation: section.generation,
+      shards: section.shards.map((s) => ({ name: s.name, host: s.host, port: s.port, servername: s.tls.servername, ca: cas.get(s.name)! })),
+      tables: section.tables,
+      referenceTables: sharding.referenceTables ?? [],
+    } : null;
+    await this.publish(placement, first, firstSpec, config,
+      'the router starts once every ShardRange is Ready and every shard has a primary', 'WaitingForShards');
+  }
+
+  /**
+   * An unsharded cluster with spec.router.enabled (ADR 0034): the same objects, with its primary as the router's one
+   * backend instead of a routing table; a failover's new primary IP reaches the pods through the ConfigMap, as a
+   * shard's does.
+   */
+  private async syncUnsharded(c: PostgresCluster): Promise<void> {
+    const namespace = c.metadata.namespace ?? 'default';
+    const cluster = c.metadata.name;
+    const owner: Owner = { apiVersion: API_VERSION, kind: 'PostgresCluster', name: cluster, uid: c.metadata.uid! };
+    const primary = c.status?.currentPrimary;
+    const pod = primary ? await this.objects.read<PodLike>('v1', 'Pod', namespace, primary) : undefined;
+    const ip = pod && !pod.metadata.deletionTimestamp ? pod.status?.podIP : undefined;
+    const src = tlsSources(cluster, c.spec.certificates);
+    const config = ip ? {
+      cluster, generation: 0, shards: [], tables: {}, referenceTables: [],
+      // The primary's pod IP is in its server certificate: verify-full against the cluster's CA.
+      backend: { host: ip, port: POSTGRES_PORT, servername: ip, ca: { secret: src.ca, key: src.caKey } },
+    } : null;
+    await this.publish({ cluster, namespace, image: this.image, owner, replicas: ROUTER_REPLICAS }, cluster, c.spec, config,
+      'the router starts once the cluster has a primary', 'WaitingForPrimary');
+  }
+
+  /**
+   * Applies the router objects for a routing config (null: keep the last ConfigMap, e.g. during a failover) and
+   * records status.router and RouterReady. `first` is the cluster whose roles check logins and whose CA issues the
+   * router certificate: the first shard, or the unsharded cluster itself.
+   */
+  private async publish(placement: RouterPlacement, first: string, firstSpec: PostgresClusterSpec | undefined,
+    routing: Omit<RouterPodConfig, 'auth' | 'tls' | 'pool'> | null, waiting: string, waitingReason: string): Promise<void> {
+    const { cluster, namespace } = placement;
+    const id = `${namespace}/${cluster}`;
     let generation: number | undefined;
-    if (section && firstSpec) {
+    if (routing && firstSpec) {
       const tlsSecret = await this.certificate(placement, first, firstSpec);
       const config: RouterPodConfig = {
-        cluster, generation: section.generation,
-        shards: section.shards.map((s) => ({ name: s.name, host: s.host, port: s.port, servername: s.tls.servername, ca: cas.get(s.name)! })),
-        tables: section.tables,
-        referenceTables: sharding.referenceTables ?? [],
+        ...routing,
         auth: { user: SUPERUSER, database: 'postgres', password: { secret: secretName(first, 'superuser'), key: 'password' } },
         tls: { secret: tlsSecret },
         pool: { size: 20 },
@@ -171,7 +212,7 @@ export class K8sRouters {
       replicas: dep ? ROUTER_REPLICAS : 0, readyReplicas: ready, ...(generation !== undefined ? { generation } : {}),
     };
     const [status, reason, message] = !dep
-      ? ['False', 'WaitingForShards', 'the router starts once every ShardRange is Ready and every shard has a primary'] as const
+      ? ['False', waitingReason, waiting] as const
       : ready < 1 ? ['False', 'NoReadyRouter', `0/${ROUTER_REPLICAS} router pods ready`] as const
         : ['True', 'RouterReady', `${ready}/${ROUTER_REPLICAS} router pods ready, routing table generation ${generation ?? '?'}`] as const;
     await this.record({ kind: 'PostgresCluster', namespace, name: cluster }, router, { type: 'RouterReady', status, reason, message });

@@ -1,6 +1,6 @@
-// The local stand-in for a sharded cluster's router Deployment: one `pgop router` process per sharded cluster,
-// detached like the agents, configured by a JSON file the operator writes (router/config.ts is the interface). The
-// router reads its config at start, so a changed config (a new ShardRange version, a moved shard) means a restart:
+// The local stand-in for a cluster's router Deployment: one `pgop router` process per sharded cluster (or unsharded
+// one with spec.router.enabled), detached like the agents, configured by a JSON file the operator writes
+// (router/config.ts is the interface). A changed config (a new ShardRange version, a moved shard) means a restart:
 // the file is replaced atomically, the old process is stopped, a new one started on the same port.
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, rmSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,10 @@ export interface RouterFileConfig {
   auth: { user: string; password: string; database: string };
   tls: { certFile: string; keyFile: string; require: boolean };
   pool: { size: number };
-  sharding: unknown;
+  /** A sharded cluster's routing table (the router's `sharding` section)... */
+  sharding?: unknown;
+  /** ...or an unsharded cluster's single backend (its -rw endpoint). */
+  backend?: { host: string; port: number; tls: { caFile: string; servername: string } };
 }
 
 const routerDir = (state: StateDir, namespace: string, cluster: string) => join(state.root, 'routers', namespace, cluster);
@@ -61,7 +64,9 @@ export class LocalRouters {
     const body = {
       listen: { host: '127.0.0.1', port },
       auth: { user: c.auth.user, passwordFile: this.passwordFile(namespace, cluster), database: c.auth.database },
-      pool: c.pool, tls: c.tls, sharding: c.sharding,
+      pool: c.pool, tls: c.tls,
+      ...(c.sharding !== undefined ? { sharding: c.sharding } : {}),
+      ...(c.backend ? { backend: c.backend } : {}),
     };
     const changed = writeFileAtomicIfChanged(this.configFile(namespace, cluster), `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
     const running = this.pid(namespace, cluster);

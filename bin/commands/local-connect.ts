@@ -28,13 +28,16 @@ export function connectionUri(p: Platform, c: PostgresCluster, role: 'primary' |
   return `postgresql://${encodeURIComponent(who)}:${encodeURIComponent(password)}@${endpoint}/${encodeURIComponent(db)}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
 }
 
-/** A sharded cluster's router: logins are checked against the first shard's roles, TLS with its certificate. */
+/**
+ * A cluster's router: a sharded cluster's checks logins against the first shard's roles and serves its certificate;
+ * an unsharded cluster's (spec.router.enabled) its own.
+ */
 export function routerUri(p: Platform, c: PostgresCluster, port: number | undefined, user?: string): string {
   const ns = c.metadata.namespace ?? 'default';
   const sharding = c.spec.sharding;
-  if (!sharding) throw new Error(`cluster ${c.metadata.name} is not sharded; --router serves sharded clusters (connect to the cluster directly)`);
-  if (!port) throw new Error(`the router of ${c.metadata.name} is not configured yet (its ShardRanges must be Ready: \`pgop local get shardrange\`)`);
-  const first = shardsOf(c.metadata.name, sharding)[0]!.cluster;
+  if (!sharding && !c.spec.router?.enabled) throw new Error(`cluster ${c.metadata.name} has no router: set spec.router.enabled: true (or connect to the cluster directly)`);
+  if (!port) throw new Error(sharding ? `the router of ${c.metadata.name} is not configured yet (its ShardRanges must be Ready: \`pgop local get shardrange\`)` : `the router of ${c.metadata.name} is not started yet (it starts once the cluster has its endpoints)`);
+  const first = sharding ? shardsOf(c.metadata.name, sharding)[0]!.cluster : c.metadata.name;
   const owner = c.spec.bootstrap?.initdb?.owner ?? 'app';
   const database = c.spec.bootstrap?.initdb?.database ?? 'app';
   const who = user ?? owner;

@@ -84,6 +84,7 @@ export function registerLocalCommands(program: Command): void {
             }
             out(`${c.metadata.name}: read-write  ${connectionUri(p, c, 'primary')}`);
             out(`${' '.repeat(c.metadata.name.length)}  read-only   ${connectionUri(p, c, 'replica')}`);
+            if (c.spec.router?.enabled) out(`${' '.repeat(c.metadata.name.length)}  router      pgop local connect ${c.metadata.name} --router`);
           }
         } else if (!o.filename.length) {
           out(clusterTable(await p.store.list('PostgresCluster')));
@@ -155,7 +156,7 @@ export function registerLocalCommands(program: Command): void {
     .option('--user <name>', 'the application owner by default; postgres for the superuser')
     .option('--pooler <name>', 'through this Pooler (PgBouncer) in front of the cluster')
     .option('--shard <range>', 'a sharded cluster: one shard\'s own endpoint, by its key range (-80, 80-, ...)')
-    .option('--router', 'a sharded cluster: through its router (pgop router, configured from the ShardRanges)')
+    .option('--router', 'through the cluster\'s router (pgop router): a sharded cluster\'s, or an unsharded one\'s with spec.router.enabled')
     .addOption(nsOpt()).addOption(stateOpt())
     .action(async (cluster: string, o: { role: 'primary' | 'replica'; user?: string; pooler?: string; shard?: string; router?: boolean; namespace: string; stateDir: string }) => {
       await withPlatform(o.stateDir, false, async (p) => {

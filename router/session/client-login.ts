@@ -28,7 +28,11 @@ export class LoginRefused extends Error {
 const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 const NOT_SETTINGS = new Set(['user', 'database', 'options', 'replication']);
 
-export async function login(raw: Socket, ctx: RouterContext): Promise<LoggedIn | null> {
+/**
+ * `current.socket` follows the switch to TLS, so that the caller writes a refusal on the socket the client now
+ * speaks TLS on (an ErrorResponse on the raw socket reaches a TLS client as "wrong version number").
+ */
+export async function login(raw: Socket, ctx: RouterContext, current: { socket: Socket } = { socket: raw }): Promise<LoggedIn | null> {
   let socket: Socket = raw;
   const reader = new LoginReader(raw);
   let packet = await reader.startup();
@@ -39,6 +43,7 @@ export async function login(raw: Socket, ctx: RouterContext): Promise<LoggedIn |
       reader.detach();
       raw.write('S');
       socket = new TLSSocket(raw, { isServer: true, secureContext: ctx.tls });
+      current.socket = socket;
       reader.switchTo(socket);
       encrypted = true;
     } else {

@@ -49,3 +49,19 @@ test('the router certificate names the Service in every form; removal covers eve
     'RoleBinding/shop-router', 'Role/shop-router', 'ServiceAccount/shop-router', 'Secret/shop-router-tls',
   ]);
 });
+
+test('an unsharded cluster\'s router (ADR 0034): its pods may read the cluster CA beside the auth and certificate Secrets', () => {
+  const unsharded: RouterPodConfig = {
+    cluster: 'demo', generation: 0, shards: [], tables: {}, referenceTables: [],
+    backend: { host: '10.0.0.9', port: 5432, servername: '10.0.0.9', ca: { secret: 'demo-ca', key: 'ca.crt' } },
+    auth: { user: 'postgres', database: 'postgres', password: { secret: 'demo-superuser', key: 'password' } },
+    tls: { secret: 'demo-router-tls' }, pool: { size: 20 },
+  };
+  const q: RouterPlacement = { ...p, cluster: 'demo' };
+  const role = routerIdentity(q, unsharded)[1] as { rules: { resources: string[]; resourceNames: string[] }[] };
+  assert.deepEqual(role.rules[1]?.resourceNames, ['demo-ca', 'demo-superuser', 'demo-router-tls']);
+  const cm = routerConfigMap(q, unsharded);
+  assert.equal(cm.metadata.name, 'demo-router');
+  assert.deepEqual((JSON.parse(cm.data['router.json']!) as RouterPodConfig).backend?.host, '10.0.0.9');
+  assert.ok(!cm.data['router.json']!.includes('password":"'), 'names the Secret, never a value');
+});

@@ -1,4 +1,4 @@
-// A sharded cluster's router on Kubernetes: a Deployment of stateless `pgop router --kubernetes` pods (at least two),
+// A cluster's router on Kubernetes (a sharded cluster's, or an unsharded one's with spec.router.enabled): a Deployment of stateless `pgop router --kubernetes` pods (at least two),
 // the Service `<cluster>-router`, the ConfigMap they build their router.json from, the pods' read-only identity and a
 // NetworkPolicy. The ConfigMap holds the routing table the operator derived from the Ready ShardRanges and names the
 // Secrets (each shard's CA, the login check's password, the router's certificate); the pods read those through the
@@ -14,7 +14,7 @@ export const ROUTER_CONFIG_KEY = 'router.json';
 export const ROUTER_REPLICAS = 2;
 /** The Deployment, Service, ConfigMap, ServiceAccount, Role and NetworkPolicy all carry this name. */
 export const routerName = (cluster: string) => `${cluster}-router`;
-/** The router's server certificate (kubernetes.io/tls), issued by the first shard's CA. */
+/** The router's server certificate (kubernetes.io/tls), issued by the first shard's CA (an unsharded cluster's own). */
 export const routerTlsSecretName = (cluster: string) => `${cluster}-router-tls`;
 
 export const ROUTER_LABEL = 'postgres.keiailab.io/router';
@@ -33,8 +33,12 @@ export interface SecretKeyRef { secret: string; key: string }
  */
 export interface RouterPodConfig {
   cluster: string;
+  /** The highest ShardRange version; 0 for an unsharded cluster. */
   generation: number;
+  /** A sharded cluster's shards; empty for an unsharded cluster, which has `backend` instead. */
   shards: { name: string; host: string; port: number; servername: string; ca: SecretKeyRef }[];
+  /** An unsharded cluster (spec.router.enabled, ADR 0034): its primary, like a shard's, verified against its CA. */
+  backend?: { host: string; port: number; servername: string; ca: SecretKeyRef };
   tables: Record<string, { column: string; type: 'integer' | 'text' }>;
   referenceTables: string[];
   /** The role whose connection reads the logins' verifiers (pg_authid) on the first shard. */
@@ -108,7 +112,7 @@ export const routerService = (p: RouterPlacement) => ({
 
 /** The Secrets the pods read: each shard's CA, the auth password and the router certificate. */
 export const routerSecrets = (config: RouterPodConfig): string[] =>
-  [...new Set([...config.shards.map((s) => s.ca.secret), config.auth.password.secret, config.tls.secret])];
+  [...new Set([...config.shards.map((s) => s.ca.secret), ...(config.backend ? [config.backend.ca.secret] : []), config.auth.password.secret, config.tls.secret])];
 
 /** The pods read their ConfigMap and the Secrets it names; nothing else, and they write nothing. */
 export function routerIdentity(p: RouterPlacement, config: RouterPodConfig) {

@@ -1,0 +1,84 @@
+// An unsharded cluster's router on a real kube-apiserver (spec.router.enabled, ADR 0034): the operator makes the same
+// Deployment of two `pgop router --kubernetes` pods and Service `<cluster>-router` as for a sharded cluster, with the
+// cluster's primary as the router's one backend in the ConfigMap; a query through a router pod, over TLS verified
+// against the cluster's CA, runs on the primary as the cluster's owner; after a switchover the ConfigMap names the
+// new primary and the same router pods write there. Turning the field off removes the objects.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { startK8sEnv, type K8sEnv } from './harness/k8s-env.js';
+import { eventually } from '../helpers/sql.js';
+import { SWITCHOVER_ANNOTATION } from '../../actors/bindings/postgrescluster.binding.js';
+
+const ns = 'default';
+const API = 'postgres.keiailab.io/v1alpha1';
+let env: K8sEnv;
+
+before(async () => { env = await startK8sEnv('router-unsharded', { PGOP_ROUTER_IMAGE: 'registry.example/pgop-router:test', PGOP_ROUTER_SYNC_MS: '1000' }); }, { timeout: 60 * 60_000 });
+after(async () => { await env?.stop(); });
+
+const core = () => env.kc.makeApiClient(CoreV1Api);
+const secret = async (name: string, key: string) => Buffer.from((await core().readNamespacedSecret({ namespace: ns, name })).data?.[key] ?? '', 'base64').toString('utf8');
+const routerPods = async () => (await core().listNamespacedPod({ namespace: ns, labelSelector: 'postgres.keiailab.io/router=demo' })).items.filter((p) => !p.metadata?.deletionTimestamp);
+const withLog = (e: unknown) => { throw new Error(`${(e as Error).message}\n${env.operatorLog()}`); };
+const cluster = (router: boolean) => ({
+  apiVersion: API, kind: 'PostgresCluster', metadata: { name: 'demo' },
+  spec: { instances: 2, storage: { size: '1Gi' }, router: { enabled: router } },
+});
+
+test('spec.router.enabled gives an unsharded cluster a router Deployment and Service; it reaches the primary over TLS', async () => {
+  await env.apply(cluster(true));
+  const c = await eventually(() => env.custom('postgresclusters', 'demo'),
+    (x) => x?.status?.phase === 'Ready' && x.status.readyInstances === 2 && (x.status.router as { readyReplicas?: number } | undefined)?.readyReplicas === 2, 300_000).catch(withLog);
+  assert.deepEqual(c?.status?.router, { endpoint: `demo-router.${ns}.svc:5432`, caSecret: 'demo-ca', replicas: 2, readyReplicas: 2, generation: 0 });
+  const svc = await core().readNamespacedService({ namespace: ns, name: 'demo-router' });
+  assert.deepEqual(svc.spec?.ports?.map((p) => p.port), [5432, 9128]);
+  const cm = JSON.parse((await core().readNamespacedConfigMap({ namespace: ns, name: 'demo-router' })).data?.['router.json'] ?? '{}') as { shards: unknown[]; backend?: { host: string } };
+  const primaryIp = env.kubelet.podIP(ns, String(c?.status?.currentPrimary ?? ''));
+  assert.deepEqual([cm.shards, cm.backend?.host], [[], primaryIp], 'no routing table; the primary is the one backend');
+  const pods = await routerPods();
+  assert.equal(pods.length, 2);
+  for (const pod of pods) {
+    const client = new pg.Client({ host: env.kubelet.podIP(ns, pod.metadata?.name ?? ''), port: 5432, user: 'app', password: await secret('demo-app', 'password'), database: 'app',
+      ssl: { ca: await secret('demo-ca', 'ca.crt'), servername: `demo-router.${ns}.svc`, rejectUnauthorized: true }, connectionTimeoutMillis: 10_000 });
+    await client.connect();
+    try {
+      const { rows: [row] } = await client.query<{ who: string; standby: boolean; addr: string }>('SELECT current_user AS who, pg_is_in_recovery() AS standby, host(inet_server_addr()) AS addr');
+      assert.deepEqual(row, { who: 'app', standby: false, addr: primaryIp });
+    } finally { await client.end(); }
+  }
+});
+
+const routerQuery = async (podName: string, sql: string) => {
+  const client = new pg.Client({ host: env.kubelet.podIP(ns, podName), port: 5432, user: 'app', password: await secret('demo-app', 'password'), database: 'app',
+    ssl: { ca: await secret('demo-ca', 'ca.crt'), servername: `demo-router.${ns}.svc`, rejectUnauthorized: true }, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try { return (await client.query<Record<string, unknown>>(sql)).rows; } finally { await client.end(); }
+};
+
+test('after a switchover the ConfigMap names the new primary and the router pods write there', async () => {
+  const before = await env.custom('postgresclusters', 'demo');
+  const from = String(before?.status?.currentPrimary ?? '');
+  await routerQuery((await routerPods())[0]!.metadata!.name!, 'CREATE TABLE routed (id serial PRIMARY KEY, note text)');
+  const r = await env.kubectl(['annotate', 'postgresclusters/demo', '--overwrite', `${SWITCHOVER_ANNOTATION}=${JSON.stringify({ id: 'r0034', to: null, at: new Date().toISOString() })}`]);
+  assert.equal(r.status, 0, r.stderr);
+  const after = await eventually(() => env.custom('postgresclusters', 'demo'),
+    (x) => !!x?.status?.currentPrimary && x.status.currentPrimary !== from && x.status.phase === 'Ready', 300_000).catch(withLog);
+  const newIp = env.kubelet.podIP(ns, String(after?.status?.currentPrimary ?? ''));
+  await eventually(async () => (JSON.parse((await core().readNamespacedConfigMap({ namespace: ns, name: 'demo-router' })).data?.['router.json'] ?? '{}') as { backend?: { host: string } }).backend?.host,
+    (host) => host === newIp, 60_000).catch(withLog);
+  for (const pod of await routerPods()) {
+    const [row] = await eventually(() => routerQuery(pod.metadata!.name!, "INSERT INTO routed (note) VALUES ('after') RETURNING host(inet_server_addr()) AS addr, pg_is_in_recovery() AS standby"),
+      (rows) => rows.length === 1, 60_000);
+    assert.deepEqual(row, { addr: newIp, standby: false });
+  }
+});
+
+test('spec.router.enabled: false removes the router objects', async () => {
+  await env.apply(cluster(false));
+  await eventually(async () => { try { await env.kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ namespace: ns, name: 'demo-router' }); return true; } catch { return false; } },
+    (exists) => !exists, 60_000).catch(withLog);
+  await assert.rejects(core().readNamespacedService({ namespace: ns, name: 'demo-router' }));
+});
