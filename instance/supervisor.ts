@@ -29,6 +29,10 @@ export class PostgresSupervisor {
 
   get pid(): number | null { return this.child?.pid ?? null; }
 
+  /** The bin directory the running postmaster was started from (a spec change applies at the next start). */
+  get binDir(): string | null { return this.child ? this.startedFrom : null; }
+  private startedFrom: string | null = null;
+
   /** Starts postgres and reports through `emit`; returns the cleanup for the invoking callback actor. */
   start(emit: (e: SupervisorEvent) => void): () => void {
     let stopped = false;
@@ -38,6 +42,7 @@ export class PostgresSupervisor {
       const spec = this.spec();
       this.rt.writeConfig();
       const log = openSync(spec.logFile, 'a');
+      this.startedFrom = spec.pgBinDir;
       const child = spawn(bin(spec, 'postgres'), ['-D', spec.dataDir], {
         stdio: ['ignore', log, log], cwd: '/', env: libpqEnv(spec), ...(this.user ? { uid: this.user.uid, gid: this.user.gid } : {}),
       });

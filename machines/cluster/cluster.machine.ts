@@ -13,6 +13,12 @@ import {
   instanceName, liveMembers, isBootstrapping, allLiveRunning, needsMoreMembers, hasTooManyMembers,
   replicaToRemove, removalInProgress, primaryNeedsFailover, replicaNames,
 } from './cluster.logic.js';
+// --- rolling updates (v4, ADR 0026) ---
+import type { ConfigurationInput, RestartInput, ImageWatchInput } from './rollout.types.js';
+import { initialRollout } from './rollout.types.js';
+import {
+  needsRollout, allServing, nextReplica, primaryNeedsRestart, updatedReplica, hasReplicas, rolloutSwitchoverId, rolledInstanceBack,
+} from './rollout.logic.js';
 
 const effectInput = ({ context }: { context: ClusterContext }): ClusterEffectInput => ({
   cluster: { namespace: context.namespace, name: context.name }, spec: context.spec,
@@ -21,12 +27,28 @@ const shardsInput = ({ context }: { context: ClusterContext }): ShardsEffectInpu
   cluster: { namespace: context.namespace, name: context.name }, uid: context.uid, spec: context.spec,
 });
 
-/** In a steady state a spec change may mean scaling; otherwise it is just remembered. */
+/**
+ * In a steady state a spec change may mean scaling; otherwise it is remembered, and the configuration catches up
+ * (`configBehind` sends the steady state to `reconfiguring`).
+ */
 const followSpec = [
   { guard: 'needsScaleUp', target: 'scaling', actions: 'storeSpec' },
   { guard: 'needsScaleDown', target: 'scalingDown', actions: 'storeSpec' },
+  { guard: 'configBehindAfterChange', target: 'reconfiguring', actions: 'storeSpec' },
   { actions: 'storeSpec' },
 ] as const;
+
+// --- rolling updates (v4, ADR 0026) ---
+const configurationInput = ({ context }: { context: ClusterContext }): ConfigurationInput => ({
+  cluster: { namespace: context.namespace, name: context.name }, spec: context.spec, primary: context.currentPrimary,
+});
+const restartInput = ({ context }: { context: ClusterContext }): RestartInput => ({
+  cluster: { namespace: context.namespace, name: context.name }, spec: context.spec,
+  instance: context.rollout.rollingInstance ?? '', image: context.rollout.desiredImage ?? '', primary: context.currentPrimary,
+});
+const imageWatchInput = ({ context }: { context: ClusterContext }): ImageWatchInput => ({
+  cluster: { namespace: context.namespace, name: context.name }, sharded: context.spec.sharding !== undefined,
+});
 
 export const clusterMachine = setup({
   types: {
@@ -44,6 +66,13 @@ export const clusterMachine = setup({
     watchShards: notProvidedCallback<ShardsEffectInput>('watchShards'),
     deleteShards: notProvided<void, ShardsEffectInput>('deleteShards'),
     waitToRetry: notProvidedCallback<ShardsEffectInput>('waitToRetry'),
+    // --- rolling updates (v4, ADR 0026) ---
+    /** Every instance gets the spec's configuration and reloads; settings needing a restart show as pending. */
+    applyConfiguration: notProvided<void, ConfigurationInput>('applyConfiguration'),
+    /** Restarts (re-creates) one instance on the wanted image and configuration; idempotent. */
+    restartInstance: notProvided<void, RestartInput>('restartInstance'),
+    /** Resolves the cluster's image (imageName or catalog entry) and reports it whenever it changes. */
+    watchImage: notProvidedCallback<ImageWatchInput>('watchImage'),
   },
   actions: {
     storeSpec: assign(({ event, context }) => (event.type === 'spec.changed'
@@ -142,6 +171,37 @@ export const clusterMachine = setup({
       enqueue.sendTo(victim.name, { type: 'instance.remove' });
     }),
 
+    // --- rolling updates (v4, ADR 0026) ---
+    observeRolloutFacts: assign(({ context, event }) => {
+      if (event.type !== 'instance.reported' && event.type !== 'instance.lost') return {};
+      return {
+        members: context.members.map((m) => {
+          if (m.name !== event.instance) return m;
+          if (event.type === 'instance.lost') return { ...m, ready: false };
+          const o = event.observation;
+          return { ...m, ready: o.ready, ...(o.pendingRestart !== undefined ? { pendingRestart: o.pendingRestart } : {}), ...(o.image !== undefined ? { image: o.image } : {}) };
+        }),
+      };
+    }),
+    storeImage: assign(({ context, event }) => {
+      if (event.type === 'image.resolved') return { rollout: { ...context.rollout, desiredImage: event.image, imageSource: event.source, imageError: null } };
+      if (event.type === 'image.unresolved') return { rollout: { ...context.rollout, imageError: event.reason } };
+      return {};
+    }),
+    storeAppliedGeneration: assign(({ context }) => ({ rollout: { ...context.rollout, appliedGeneration: context.generation } })),
+    beginRollout: assign(({ context }) => ({ rollout: { ...context.rollout, rolled: [], rollingInstance: null } })),
+    chooseReplica: assign(({ context }) => ({ rollout: { ...context.rollout, rollingInstance: nextReplica(context)?.name ?? null } })),
+    choosePrimary: assign(({ context }) => ({ rollout: { ...context.rollout, rollingInstance: context.currentPrimary } })),
+    recordRestarted: assign(({ context }) => ({
+      rollout: { ...context.rollout, rolled: [...context.rollout.rolled, context.rollout.rollingInstance ?? ''].filter(Boolean), rollingInstance: null },
+    })),
+    requestRolloutSwitchover: assign(({ context }) => ({
+      lastSwitchoverRequest: rolloutSwitchoverId(context), pendingSwitchoverTarget: updatedReplica(context)?.name ?? null,
+    })),
+    stallRollout: assign(({ context }) => ({
+      lastError: `rolling update stopped: the switchover away from ${context.currentPrimary} for this spec did not complete; run \`pgop switchover\` or change the spec to try again`,
+    })),
+
     removeFailedMembers: enqueueActions(({ context, enqueue }) => {
       const failed = context.members.filter((x) => x.phase === 'failed').map((m) => m.name);
       enqueue.assign({ members: context.members.map((m) => (failed.includes(m.name) ? { ...m, phase: 'removing' as const } : m)) });
@@ -166,6 +226,18 @@ export const clusterMachine = setup({
     someNotRunning: ({ context }) => !allLiveRunning(context),
     needsFailover: ({ context }) => primaryNeedsFailover(context),
     isNewSwitchoverRequest: ({ context, event }) => event.type === 'switchover.requested' && event.id !== context.lastSwitchoverRequest,
+    // --- rolling updates (v4, ADR 0026) ---
+    configBehind: ({ context }) => context.spec.sharding === undefined && context.rollout.appliedGeneration !== context.generation,
+    configBehindAfterChange: ({ context, event }) => event.type === 'spec.changed' && context.spec.sharding === undefined && event.generation !== context.rollout.appliedGeneration,
+    needsRollout: ({ context }) => needsRollout(context),
+    rolloutDone: ({ context }) => !needsRollout(context),
+    canRestartReplica: ({ context }) => allServing(context) && nextReplica(context) !== undefined,
+    canRestartLonePrimary: ({ context }) => allServing(context) && primaryNeedsRestart(context) && !hasReplicas(context),
+    waitsForSupervisedSwitchover: ({ context }) => allServing(context) && primaryNeedsRestart(context) && context.spec.primaryUpdateStrategy === 'supervised',
+    rolloutSwitchoverTried: ({ context }) => primaryNeedsRestart(context) && context.lastSwitchoverRequest === rolloutSwitchoverId(context),
+    canSwitchOverForRollout: ({ context }) => allServing(context) && primaryNeedsRestart(context) && updatedReplica(context) !== undefined,
+    rolledInstanceBack: ({ context }) => rolledInstanceBack(context),
+    primaryUpdated: ({ context }) => !primaryNeedsRestart(context),
     isOldPrimaryReport: ({ context, event }) => event.type === 'instance.reported' && event.instance === context.planFrom && event.instance !== context.currentPrimary,
   },
 }).createMachine({
@@ -173,12 +245,17 @@ export const clusterMachine = setup({
   context: ({ input }) => ({
     ...input, members: [], nextSerial: 1, currentPrimary: null, initialized: false, lastError: null,
     leaseState: 'unknown', goneInstances: [], lastPrimaryLsn: null, planFrom: null, lastSeenAt: '', history: [], lastSwitchoverRequest: null, pendingSwitchoverTarget: null,
-    shards: [],
+    shards: [], rollout: initialRollout(input.generation),
   }),
   initial: 'starting',
+  // The image watcher runs for the cluster's whole life: an edited ImageCatalog is seen in any state and rolled
+  // from the next steady one.
+  invoke: { id: 'watchImage', src: 'watchImage', input: imageWatchInput },
   on: {
-    'instance.reported': { guard: 'isKnownInstance', actions: ['observeReport', 'forwardToInstance', 'syncInstancePhase'] },
-    'instance.lost': { guard: 'isKnownInstance', actions: ['observeLost', 'forwardToInstance', 'syncInstancePhase'] },
+    'instance.reported': { guard: 'isKnownInstance', actions: ['observeReport', 'observeRolloutFacts', 'forwardToInstance', 'syncInstancePhase'] },
+    'instance.lost': { guard: 'isKnownInstance', actions: ['observeLost', 'observeRolloutFacts', 'forwardToInstance', 'syncInstancePhase'] },
+    'image.resolved': { actions: 'storeImage' },
+    'image.unresolved': { actions: 'storeImage' },
     'instance.phaseChanged': { guard: 'isKnownInstance', actions: 'storeMemberPhase' },
     'lease.observed': { actions: 'observeLease' },
     'failover.promoted': { actions: 'storePromoted' },
@@ -280,7 +357,11 @@ export const clusterMachine = setup({
     },
     ready: {
       entry: 'markInitialized',
-      always: [{ guard: 'someNotRunning', target: 'degraded' }],
+      always: [
+        { guard: 'someNotRunning', target: 'degraded' },
+        { guard: 'configBehind', target: 'reconfiguring' },
+        { guard: 'needsRollout', target: 'rollingUpdate', actions: 'beginRollout' },
+      ],
       on: {
         'switchover.requested': { guard: 'isNewSwitchoverRequest', target: 'switchingOver', actions: 'recordSwitchoverRequest' },
         'spec.changed': followSpec,
@@ -291,9 +372,72 @@ export const clusterMachine = setup({
       always: [
         { guard: 'needsFailover', target: 'failingOver' },
         { guard: 'allRunning', target: 'ready' },
+        { guard: 'configBehind', target: 'reconfiguring' },
       ],
       on: {
         'spec.changed': followSpec,
+      },
+    },
+    // --- rolling updates (v4, ADR 0026) ---
+    reconfiguring: {
+      description: 'The spec\'s configuration reaches every instance, which reloads: reload-only settings apply in place; settings needing a restart show as pending_restart and start a rolling update.',
+      invoke: {
+        id: 'applyConfiguration', src: 'applyConfiguration', input: configurationInput,
+        onDone: { target: 'settling', actions: ['storeAppliedGeneration', 'clearError'] },
+        // Marked applied anyway: a broken spec must not loop; the error shows and the next spec change retries.
+        onError: { target: 'settling', actions: ['storeAppliedGeneration', { type: 'storeError', params: ({ event }) => ({ error: event.error }) }] },
+      },
+      on: {
+        'spec.changed': { target: 'reconfiguring', reenter: true, actions: 'storeSpec' },
+      },
+    },
+    rollingUpdate: {
+      description: 'One instance at a time, each back and serving before the next: replicas first, then a switchover to an updated replica (unsupervised) or a wait for one (supervised), so the old primary goes last.',
+      initial: 'choosing',
+      on: { 'spec.changed': followSpec },
+      states: {
+        choosing: {
+          always: [
+            { guard: 'needsFailover', target: '#cluster.failingOver' },
+            { guard: 'rolloutDone', target: '#cluster.settling' },
+            { guard: 'canRestartReplica', target: 'restarting', actions: 'chooseReplica' },
+            { guard: 'canRestartLonePrimary', target: 'restarting', actions: 'choosePrimary' },
+            { guard: 'waitsForSupervisedSwitchover', target: 'awaitingSwitchover' },
+            { guard: 'rolloutSwitchoverTried', target: 'stalled', actions: 'stallRollout' },
+            { guard: 'canSwitchOverForRollout', target: '#cluster.switchingOver', actions: 'requestRolloutSwitchover' },
+          ],
+        },
+        restarting: {
+          invoke: {
+            id: 'restartInstance', src: 'restartInstance', input: restartInput,
+            onDone: { target: 'waitingForInstance' },
+            onError: { target: 'stalled', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
+          },
+        },
+        waitingForInstance: {
+          description: 'Waits on the instance\'s own reports (serving, on the wanted image, nothing pending), not on a timer.',
+          always: [
+            { guard: 'needsFailover', target: '#cluster.failingOver' },
+            { guard: 'rolledInstanceBack', target: 'choosing', actions: 'recordRestarted' },
+          ],
+        },
+        awaitingSwitchover: {
+          description: 'primaryUpdateStrategy: supervised — every replica is updated; the primary is updated after the user asks for a switchover.',
+          always: [
+            { guard: 'needsFailover', target: '#cluster.failingOver' },
+            { guard: 'primaryUpdated', target: 'choosing' },
+          ],
+          on: {
+            'switchover.requested': { guard: 'isNewSwitchoverRequest', target: '#cluster.switchingOver', actions: 'recordSwitchoverRequest' },
+          },
+        },
+        stalled: {
+          description: 'A restart or the rollout\'s switchover failed: the reason shows in status; a spec change (or a switchover) retries.',
+          always: [{ guard: 'needsFailover', target: '#cluster.failingOver' }, { guard: 'rolloutDone', target: '#cluster.settling' }],
+          on: {
+            'switchover.requested': { guard: 'isNewSwitchoverRequest', target: '#cluster.switchingOver', actions: 'recordSwitchoverRequest' },
+          },
+        },
       },
     },
     failingOver: {
@@ -319,8 +463,8 @@ export const clusterMachine = setup({
       },
       on: {
         'instance.reported': [
-          { guard: 'isOldPrimaryReport', actions: ['observeReport', 'forwardToInstance', 'notifyOldPrimaryReturned'] },
-          { guard: 'isKnownInstance', actions: ['observeReport', 'forwardToInstance'] },
+          { guard: 'isOldPrimaryReport', actions: ['observeReport', 'observeRolloutFacts', 'forwardToInstance', 'notifyOldPrimaryReturned'] },
+          { guard: 'isKnownInstance', actions: ['observeReport', 'observeRolloutFacts', 'forwardToInstance'] },
         ],
       },
     },

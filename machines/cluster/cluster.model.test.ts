@@ -66,6 +66,9 @@ function sut() {
       instance,
       provisionCluster: fromPromise(() => manual('provision')),
       deprovisionCluster: fromPromise(() => manual('deprovision')),
+      watchImage: fromCallback(() => undefined),
+      applyConfiguration: fromPromise(async () => {}),
+      restartInstance: fromPromise(async () => {}),
     },
   });
   const actor = createActor(machine, { input }).start();

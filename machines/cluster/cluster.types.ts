@@ -2,8 +2,9 @@ import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
 import type { InstanceObservation } from '../shared/observation.js';
 import type { BootstrapMode, ClusterRef, InstancePhase, StepProgress } from '../instance/instance.types.js';
 import type { PlanOutput } from '../failover/failover.types.js';
+import type { MemberRolloutFacts, RolloutContext, RolloutEvent } from './rollout.types.js';
 
-export interface Member {
+export interface Member extends MemberRolloutFacts {
   name: string;
   serial: number;
   bootstrap: BootstrapMode;
@@ -48,6 +49,8 @@ export interface ClusterContext extends ClusterInput {
   pendingSwitchoverTarget: string | null;
   /** A sharded cluster: its shards' last observed state (empty otherwise). */
   shards: ShardObservation[];
+  /** Rolling restarts and image updates (v4, ADR 0026). */
+  rollout: RolloutContext;
 }
 
 export type ClusterEvent =
@@ -60,7 +63,8 @@ export type ClusterEvent =
   | { type: 'failover.promoted'; instance: string; timeline: number }
   | { type: 'switchover.requested'; id: string; to: string | null; at: string }
   | { type: 'shards.observed'; shards: ShardObservation[] }
-  | { type: 'shards.retry' };
+  | { type: 'shards.retry' }
+  | RolloutEvent;
 
 export const HISTORY_LIMIT = 10;
 

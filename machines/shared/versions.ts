@@ -3,7 +3,8 @@
 export const MACHINE_VERSIONS = {
   // 2: context.uid (cluster) and context.owner (instance) key queued jobs on the object's uid and generation.
   // 3: sharded clusters (states sharded/deletingShards, context.shards).
-  cluster: 3,
+  // 4: rolling updates (states reconfiguring/rollingUpdate, context.rollout, member facts, the watchImage child).
+  cluster: 4,
   instance: 2,
   failover: 1,
   switchover: 1,
