@@ -14,6 +14,8 @@ export class InstanceRuntime {
   private file: InstanceSpec;
   private upstream: Upstream | null = null;
   syncNames = '';
+  /** The spec generation whose settings postgres has loaded (set at start and after a confirmed reload). */
+  loadedGeneration: number | null = null;
 
   constructor(private readonly path: string, readonly user: OsUser | null) {
     this.file = readInstanceSpec(path);

@@ -52,7 +52,7 @@ export async function collectStatus(rt: InstanceRuntime, snapshot: AgentSnapshot
     const archiver = role === 'primary' && rt.spec().backup ? await withClient(rt.superuser(), readArchiver, 2000).catch(() => null) : null;
     const pendingRestart = await withClient(rt.superuser(), readPendingRestart, 2000).catch(() => false);
     return {
-      ...base, role, ...(archiver ? { archiver } : {}), pendingRestart, image: binDir,
+      ...base, role, ...(archiver ? { archiver } : {}), pendingRestart, image: binDir, configGeneration: rt.loadedGeneration,
       // A primary is ready only while it holds the lease (the machine says primary) and accepts writes.
       ready: r.inRecovery ? streaming : c.role === 'primary',
       streaming, timeline: r.timeline, currentLsn: r.currentLsn, receiveLsn: r.receiveLsn, replayLsn: r.replayLsn, lagBytes: r.lagBytes,

@@ -41,6 +41,7 @@ export class PostgresSupervisor {
       await this.reapOrphan();
       const spec = this.spec();
       this.rt.writeConfig();
+      this.rt.loadedGeneration = spec.configGeneration ?? null;
       const log = openSync(spec.logFile, 'a');
       this.startedFrom = spec.pgBinDir;
       const child = spawn(bin(spec, 'postgres'), ['-D', spec.dataDir], {

@@ -40,7 +40,7 @@ const followSpec = [
 
 // --- rolling updates (v4, ADR 0026) ---
 const configurationInput = ({ context }: { context: ClusterContext }): ConfigurationInput => ({
-  cluster: { namespace: context.namespace, name: context.name }, spec: context.spec, primary: context.currentPrimary,
+  cluster: { namespace: context.namespace, name: context.name }, spec: context.spec, generation: context.generation, primary: context.currentPrimary,
 });
 const restartInput = ({ context }: { context: ClusterContext }): RestartInput => ({
   cluster: { namespace: context.namespace, name: context.name }, spec: context.spec,
@@ -179,7 +179,10 @@ export const clusterMachine = setup({
           if (m.name !== event.instance) return m;
           if (event.type === 'instance.lost') return { ...m, ready: false };
           const o = event.observation;
-          return { ...m, ready: o.ready, ...(o.pendingRestart !== undefined ? { pendingRestart: o.pendingRestart } : {}), ...(o.image !== undefined ? { image: o.image } : {}) };
+          return {
+            ...m, ready: o.ready, ...(o.pendingRestart !== undefined ? { pendingRestart: o.pendingRestart } : {}), ...(o.image !== undefined ? { image: o.image } : {}),
+            ...(o.configGeneration !== undefined ? { configGeneration: o.configGeneration } : {}),
+          };
         }),
       };
     }),
@@ -250,7 +253,13 @@ export const clusterMachine = setup({
   initial: 'starting',
   // The image watcher runs for the cluster's whole life: an edited ImageCatalog is seen in any state and rolled
   // from the next steady one.
-  invoke: { id: 'watchImage', src: 'watchImage', input: imageWatchInput },
+  invoke: {
+    id: 'watchImage', src: 'watchImage', input: imageWatchInput,
+    // The watcher failing stops rollouts of image changes, nothing else: it shows, and a restart resumes it.
+    onError: { actions: assign(({ context, event }) => ({
+      rollout: { ...context.rollout, imageError: `image watch stopped: ${event.error instanceof Error ? event.error.message : String(event.error)}` },
+    })) },
+  },
   on: {
     'instance.reported': { guard: 'isKnownInstance', actions: ['observeReport', 'observeRolloutFacts', 'forwardToInstance', 'syncInstancePhase'] },
     'instance.lost': { guard: 'isKnownInstance', actions: ['observeLost', 'observeRolloutFacts', 'forwardToInstance', 'syncInstancePhase'] },

@@ -42,7 +42,9 @@ export function selectPhase(snapshot: ClusterSnapshot): ClusterPhase {
   if (snapshot.matches('failed')) return 'Failed';
   if (snapshot.matches('failingOver')) return 'FailingOver';
   if (snapshot.matches('switchingOver')) return 'SwitchingOver';
-  if (snapshot.matches('rollingUpdate') || snapshot.matches('reconfiguring')) return 'Upgrading';
+  if (snapshot.matches('rollingUpdate')) return 'Upgrading';
+  // A reload is brief and keeps every instance serving: the cluster stays Ready (or Degraded) meanwhile.
+  if (snapshot.matches('reconfiguring')) return liveMembers(ctx).every((m) => m.phase === 'running') ? 'Ready' : 'Degraded';
   if (snapshot.matches('ready')) return 'Ready';
   if (snapshot.matches('degraded')) return 'Degraded';
   if (snapshot.matches('scaling') || snapshot.matches('scalingDown')) return ctx.initialized ? 'Scaling' : 'Provisioning';
@@ -148,8 +150,9 @@ const awaitingSwitchoverMessage = (ctx: ClusterContext) =>
 function rolloutConditions(snapshot: ClusterSnapshot): ConditionIntent[] {
   const ctx = snapshot.context;
   const waiting = snapshot.matches({ rollingUpdate: 'awaitingSwitchover' });
-  const out = [condition('PrimaryUpdatePending', waiting, waiting ? 'WaitingForSwitchover' : 'NotWaiting',
-    waiting ? awaitingSwitchoverMessage(ctx) : 'the primary is not waiting for a supervised switchover')];
+  // Shown while a rollout runs (kubectl wait --for=condition=PrimaryUpdatePending works on it); absent otherwise.
+  const out = snapshot.matches('rollingUpdate') ? [condition('PrimaryUpdatePending', waiting, waiting ? 'WaitingForSwitchover' : 'NotWaiting',
+    waiting ? awaitingSwitchoverMessage(ctx) : 'the primary is not waiting for a supervised switchover')] : [];
   if (ctx.rollout.imageError) out.push(condition('ImageResolved', false, 'ImageNotFound', ctx.rollout.imageError));
   return out;
 }

@@ -18,7 +18,19 @@ export const needsRollout = (ctx: ClusterContext) => rollingSupported(ctx) && li
 
 /** Running and answering ready: the rollout takes the next step only while every instance is. */
 const serving = (m: Member) => m.phase === 'running' && m.ready !== false;
-export const allServing = (ctx: ClusterContext) => liveMembers(ctx).every(serving);
+
+/**
+ * The member has loaded the configuration last applied, so its pending_restart is about it. Reports arrive one
+ * instance at a time: without this, a replica not yet reloaded would look updated and be chosen as the switchover
+ * target before it restarted. Untracked (null) counts as fresh.
+ */
+const fresh = (ctx: ClusterContext, m: Member) =>
+  (m.configGeneration === undefined || m.configGeneration === null || m.configGeneration >= ctx.rollout.appliedGeneration)
+  // An instance that has not said which image it runs is not known to be updated either.
+  && (ctx.rollout.desiredImage === null || m.image !== undefined);
+
+/** Every instance serves and reports on the current configuration: only then is the next step decided. */
+export const allServing = (ctx: ClusterContext) => liveMembers(ctx).every((m) => serving(m) && fresh(ctx, m));
 
 /** The next replica to restart: the oldest (lowest serial) first, so the order is stable across restores. */
 export function nextReplica(ctx: ClusterContext): Member | undefined {

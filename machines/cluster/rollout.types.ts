@@ -31,12 +31,14 @@ export interface MemberRolloutFacts {
   ready?: boolean;
   pendingRestart?: boolean;
   image?: string | null;
+  /** The spec generation whose configuration the instance reports loaded (null/absent: not tracked). */
+  configGeneration?: number | null;
 }
 
 export type RolloutEvent =
   | { type: 'image.resolved'; image: string; source: string }
   | { type: 'image.unresolved'; reason: string };
 
-export interface ConfigurationInput { cluster: ClusterRef; spec: PostgresClusterSpec; primary: string | null }
+export interface ConfigurationInput { cluster: ClusterRef; spec: PostgresClusterSpec; generation: number; primary: string | null }
 export interface RestartInput { cluster: ClusterRef; spec: PostgresClusterSpec; instance: string; image: string; primary: string | null }
 export interface ImageWatchInput { cluster: ClusterRef; sharded: boolean }

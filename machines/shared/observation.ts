@@ -20,6 +20,8 @@ export interface InstanceObservation {
   pendingRestart?: boolean;
   /** Rolling updates: the PostgreSQL bin directory (local) or image the running postmaster was started from. */
   image?: string | null;
+  /** Rolling updates: the cluster spec generation whose configuration postgres has loaded (null: not known). */
+  configGeneration?: number | null;
 }
 
 export interface ArchiverObservation {
