@@ -202,7 +202,7 @@ export const clusterMachine = setup({
       lastSwitchoverRequest: rolloutSwitchoverId(context), pendingSwitchoverTarget: updatedReplica(context)?.name ?? null,
     })),
     stallRollout: assign(({ context }) => ({
-      lastError: `rolling update stopped: the switchover away from ${context.currentPrimary} for this spec did not complete; run \`pgop switchover\` or change the spec to try again`,
+      lastError: `rolling update stopped: the rollout's switchover for this spec and image already ran, and primary ${context.currentPrimary} still needs a restart; run \`pgop switchover\` or change the spec to try again`,
     })),
 
     removeFailedMembers: enqueueActions(({ context, enqueue }) => {

@@ -49,8 +49,19 @@ export function updatedReplica(ctx: ClusterContext): Member | undefined {
 
 export const hasReplicas = (ctx: ClusterContext) => liveMembers(ctx).some((m) => m.name !== ctx.currentPrimary);
 
-/** Deterministic: one rollout switchover per primary and spec generation (a second try means it did not work). */
-export const rolloutSwitchoverId = (ctx: ClusterContext) => `rollout-g${ctx.generation}-${ctx.currentPrimary ?? ''}`;
+/**
+ * Deterministic: one rollout switchover per spec generation and image. A second one for the same target state means
+ * the first did not leave the primary updated (it failed, or the new primary needs a restart too): the rollout
+ * stalls with the reason instead of switching back and forth.
+ */
+export const rolloutSwitchoverId = (ctx: ClusterContext) => `rollout-g${ctx.generation}-${fnv1a(ctx.rollout.desiredImage ?? '')}`;
+
+/** FNV-1a, 32 bits, hex: a short stable tag for a string (no randomness, no I/O). */
+export function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+  return h.toString(16).padStart(8, '0');
+}
 
 /** The member the rollout restarted is back: serving, on the wanted image, nothing pending. */
 export function rolledInstanceBack(ctx: ClusterContext): boolean {

@@ -83,7 +83,7 @@ test('a change needing a restart rolls the replicas one at a time, each back bef
   const s = actor.getSnapshot();
   assert.ok(s.matches('switchingOver'), `switching over, not ${JSON.stringify(s.value)}`);
   assert.equal(s.context.pendingSwitchoverTarget, 'demo-2');
-  assert.equal(s.context.lastSwitchoverRequest, 'rollout-g2-demo-1');
+  assert.match(s.context.lastSwitchoverRequest ?? '', /^rollout-g2-[0-9a-f]{8}$/);
   assert.deepEqual(s.context.rollout.rolled, ['demo-2', 'demo-3']);
   actor.stop();
 });
@@ -167,4 +167,29 @@ test('a rollout interrupted by an operator restart resumes from the persisted sn
   await report(restored, 'demo-2', withFacts(replicaUp(), NEW));
   assert.deepEqual(restarts(again.log.calls), ['restart demo-3'], 'demo-2 is not restarted again once it reports the new image');
   restored.stop();
+});
+
+test('a primary still needing a restart after the rollout\'s own switchover stalls the rollout instead of switching back', async () => {
+  const { actor } = await rollingCluster();
+  actor.send({ type: 'image.resolved', image: NEW, source: 'spec.imageName' });
+  await settle();
+  await report(actor, 'demo-2', withFacts(replicaUp(), NEW));
+  await report(actor, 'demo-3', withFacts(replicaUp(), NEW));
+  assert.ok(actor.getSnapshot().matches('switchingOver'));
+  // The plan finishes: demo-2 leads, but reports a pending restart (demo-1 rejoined updated).
+  actor.send({ type: 'failover.promoted', instance: 'demo-2', timeline: 2 });
+  const switchover = actor.getSnapshot().children.switchover as { send(e: unknown): void } | undefined;
+  assert.ok(switchover);
+  const persisted = actor.getPersistedSnapshot() as unknown as { value: unknown; children: Record<string, unknown> };
+  // Jump past the plan as the operator would after it: restore into settling with the new primary.
+  const { machine } = fakeCluster();
+  const next = createActor(machine, { snapshot: { ...persisted, value: 'settling', children: Object.fromEntries(Object.entries(persisted.children).filter(([k]) => k !== 'switchover')) } as never, input: undefined as never }).start();
+  await settle();
+  await report(next, 'demo-1', withFacts(replicaUp(), NEW));
+  await report(next, 'demo-2', withFacts(primaryUp(), NEW, true));
+  await report(next, 'demo-3', withFacts(replicaUp(), NEW));
+  assert.ok(next.getSnapshot().matches({ rollingUpdate: 'stalled' }), JSON.stringify(next.getSnapshot().value));
+  assert.match(selectStatus(next.getSnapshot()).phaseReason, /already ran, and primary demo-2 still needs a restart/);
+  actor.stop();
+  next.stop();
 });
