@@ -55,7 +55,13 @@ export class PostgresSupervisor {
         timers.forEach(clearTimeout);
         if (!stopped) emit({ type: 'postgres.exited', code, signal });
       }));
-      child.once('error', () => undefined);
+      // A binary that cannot be spawned (missing, not executable for the postgres user) emits no exit: say so.
+      child.once('error', (e) => {
+        if (this.child !== child) return;
+        this.child = null;
+        timers.forEach(clearTimeout);
+        if (!stopped) emit({ type: 'postgres.exited', code: null, signal: `start failed: ${e.message}` });
+      });
       for (let i = 0; !stopped && this.child === child; i++) {
         if (await this.accepts(spec)) {
           emit({ type: 'postgres.ready' });

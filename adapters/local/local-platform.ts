@@ -11,6 +11,7 @@ import type { Endpoint } from '../sql/connect.js';
 import type { InstanceSpec } from '../instance/spec.js';
 import { SUPERUSER } from '../instance/spec.js';
 import type { OsUser } from '../os/os-user.js';
+import { canExecute } from '../os/os-user.js';
 import type { LocalPods, PodRecord } from './pods.js';
 import type { LocalSecrets } from './secrets.js';
 import type { EndpointTable } from './endpoints.js';
@@ -107,6 +108,10 @@ export class LocalPlatform implements PlanPlatform {
     if (image && isAbsolute(image)) {
       if (image.includes('\0') || normalize(image) !== image.replace(/\/+$/, '') || !existsSync(join(image, 'postgres'))) {
         throw new PermanentError(`image ${JSON.stringify(image)}: on the local platform an absolute image names a PostgreSQL bin directory holding postgres, and this one does not`);
+      }
+      // postgres runs as the postgres OS user: a directory only the operator's user can reach would hang its start.
+      if (!canExecute(join(image, 'postgres'), this.pgUser)) {
+        throw new PermanentError(`image ${JSON.stringify(image)}: the postgres OS user (${this.pgUser?.name ?? '?'}) cannot run ${join(image, 'postgres')}; make the directory and its parents readable and searchable by it`);
       }
       return image.replace(/\/+$/, '');
     }

@@ -7,7 +7,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { LocalCluster, stateDir } from '../helpers/cli.js';
@@ -22,10 +23,15 @@ after(() => cluster.down());
 const INSTALLED = pgBinDir(15);
 const NAMES = ['demo-1', 'demo-2', 'demo-3'];
 
+/** Images live where the postgres OS user can reach them (the state directory is private to the test's user). */
+const images = mkdtempSync(join(tmpdir(), 'pgop-roll-images-'));
+chmodSync(images, 0o755);
+after(() => rmSync(images, { recursive: true, force: true }));
+
 /** A PostgreSQL "image" for the local platform: a bin directory whose entries link to the installed ones. */
 function binCopy(name: string): string {
-  const dir = join(state, 'images', name, 'bin');
-  mkdirSync(dir, { recursive: true });
+  const dir = join(images, name, 'bin');
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
   for (const f of readdirSync(INSTALLED)) symlinkSync(join(INSTALLED, f), join(dir, f));
   return dir;
 }
