@@ -42,4 +42,6 @@ export class AgentClient {
 export const observationOf = (s: AgentStatusBody): InstanceObservation => ({
   role: s.role, ready: s.ready, timeline: s.timeline, currentLsn: s.currentLsn, receiveLsn: s.receiveLsn,
   replayLsn: s.replayLsn, bootstrapping: s.bootstrapping, failed: s.failed, ...(s.archiver ? { archiver: s.archiver } : {}),
+  ...(s.pendingRestart !== undefined ? { pendingRestart: s.pendingRestart } : {}), ...(s.image !== undefined ? { image: s.image } : {}),
+  ...(s.configGeneration !== undefined ? { configGeneration: s.configGeneration } : {}),
 });

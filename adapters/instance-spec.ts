@@ -21,6 +21,8 @@ export interface Placement {
   /** Explicit paths where volumes are mounted separately (a Kubernetes pod); default: under `home`. */
   paths?: { dataDir: string; runDir: string; logFile: string };
   pgBinDir: string;
+  /** The spec generation the settings come from (rolling updates); absent: not tracked. */
+  configGeneration?: number;
   secrets: InstanceSpec['secrets'];
   runAsUser: string | null;
   primary: { host: string; port: number } | null;
@@ -65,6 +67,7 @@ export function buildInstanceSpec(spec: PostgresClusterSpec, p: Placement): Inst
     primary: p.primary,
     replicationSlot: slotNameFor(p.name),
     parameters: { ...(spec.postgresql?.parameters ?? {}) },
+    ...(p.configGeneration !== undefined ? { configGeneration: p.configGeneration } : {}),
     pgHba: [...(spec.postgresql?.pgHba ?? [])],
     secrets: p.secrets,
     runAsUser: p.runAsUser,

@@ -37,6 +37,14 @@ export interface PlanPlatform extends ClusterPlatform {
   fenceUnresponsive(cluster: ClusterRef, instance: string): Promise<string>;
   /** Read-write traffic reaches `newPrimary` when this resolves (Service selector, forwarder target). */
   reroute(cluster: ClusterRef, newPrimary: string): Promise<void>;
+
+  // --- rolling updates (ADR 0026); a platform without them never rolls (its clusters resolve no image) ---
+  /** Where this platform runs `image` (locally a PostgreSQL bin directory); throws PermanentError when it cannot. */
+  imageLocation?(image: string | null, spec: PostgresClusterSpec): string;
+  /** Every instance gets the spec's configuration and reloads it (settings needing a restart become pending). */
+  applyConfiguration?(cluster: ClusterRef, spec: PostgresClusterSpec, primary: string | null, generation: number): Promise<void>;
+  /** Re-creates one instance on `image` with the spec's configuration; returns once its agent is started again. */
+  restartInstance?(cluster: ClusterRef, spec: PostgresClusterSpec, instance: string, image: string, primary: string | null): Promise<void>;
 }
 
 export { PermanentError } from '../actors/ports/errors.js';

@@ -72,6 +72,7 @@ export function clusterDeps(deps: OperatorDeps, currentPrimary: ClusterDeps['cur
   return {
     platform: deps.platform, log: deps.log, steps: deps.steps, clusterSpec: storedClusterSpec(deps.store), currentPrimary,
     shards: { store: deps.store, writer: deps.writer, log: deps.log },
+    images: { store: deps.store },
     ...(deps.onStep ? { onStep: deps.onStep } : {}),
   };
 }

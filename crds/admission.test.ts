@@ -74,3 +74,13 @@ test('storage.size may grow (in any unit) but never shrink: the quantity transit
   assert.doesNotThrow(() => admit(cluster({ storage: { size: '2048Mi' } }), old));
   assert.doesNotThrow(() => admit(cluster({ storage: { size: '3Gi' } }), old));
 });
+
+// --- rolling updates (ADR 0026) ---
+test('images: imageName and imageCatalogRef exclude each other, a catalog needs the major, control characters are refused', () => {
+  assert.doesNotThrow(() => admit(cluster({ postgresVersion: 15, imageCatalogRef: { kind: 'ImageCatalog', name: 'pg-images' } })));
+  assert.doesNotThrow(() => admit(cluster({ imageName: '/opt/pg15/bin' })));
+  assert.match(refused(cluster({ postgresVersion: 15, imageName: 'x', imageCatalogRef: { kind: 'ImageCatalog', name: 'c' } })).message, /exclude each other/);
+  assert.match(refused(cluster({ imageCatalogRef: { kind: 'ClusterImageCatalog', name: 'c' } })).message, /needs spec.postgresVersion/);
+  assert.match(refused(cluster({ postgresVersion: 15, imageCatalogRef: { kind: 'Other', name: 'c' } })).message, /imageCatalogRef/);
+  assert.match(refused(cluster({ imageName: '/opt/pg\n/bin' })).message, /imageName/);
+});

@@ -80,7 +80,16 @@ export const RouterSpec = Strict({
 export const PostgresClusterSpec = Strict({
   instances: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'Number of PostgreSQL instances: one primary, the rest replicas.' }),
   postgresVersion: Type.Optional(Type.Integer({ minimum: 15, maximum: 18, description: 'PostgreSQL major version.' })),
-  imageName: Type.Optional(Type.String({ minLength: 1 })),
+  imageName: Type.Optional(Type.String({
+    minLength: 1, maxLength: 512,
+    // Reaches an argv (the postgres path on the local platform) and a Pod spec: no control characters.
+    pattern: '^[^\\x00-\\x1f\\x7f]+$',
+    description: 'Container image with PostgreSQL, pgBackRest and pgop. On the local platform an absolute path names a PostgreSQL bin directory; any other value runs the installed binaries of spec.postgresVersion. Changing it rolls the instances one at a time, the primary last.',
+  })),
+  imageCatalogRef: Type.Optional(Strict({
+    kind: Type.Union([Type.Literal('ImageCatalog'), Type.Literal('ClusterImageCatalog')], { description: 'ImageCatalog (this namespace) or ClusterImageCatalog.' }),
+    name: Name(),
+  }, { description: 'Take the image from a catalog entry for spec.postgresVersion; editing the catalog rolls every cluster using it.' })),
   storage: Type.Optional(StorageSpec),
   postgresql: Type.Optional(PostgresqlSpec),
   // With recovery set, initdb is ignored (local admission fills initdb's defaults in, so both may be present).
@@ -105,6 +114,16 @@ export const PostgresClusterSpec = Strict({
       rule: 'has(self.sharding) == has(oldSelf.sharding)',
       message: 'cannot be added to or removed from an existing cluster: a sharded cluster is created sharded',
       fieldPath: '.sharding',
+    },
+    {
+      rule: '!has(self.imageName) || !has(self.imageCatalogRef)',
+      message: 'imageName and imageCatalogRef exclude each other: name the image or the catalog, not both',
+      fieldPath: '.imageCatalogRef',
+    },
+    {
+      rule: '!has(self.imageCatalogRef) || has(self.postgresVersion)',
+      message: 'needs spec.postgresVersion: the catalog entry is chosen by PostgreSQL major',
+      fieldPath: '.imageCatalogRef',
     },
     {
       rule: '!has(self.certificates) || !has(self.certificates.serverCASecret) || has(self.certificates.serverTLSSecret)',
@@ -140,6 +159,8 @@ export const InstanceStatus = Type.Object({
   replayLsn: Type.Optional(Type.String()),
   lagBytes: Type.Optional(Type.Integer()),
   progress: Type.Optional(Type.String({ description: 'Progress of a long-running step (a clone), e.g. "pg_basebackup 45%".' })),
+  pendingRestart: Type.Optional(Type.Boolean({ description: 'A changed setting waits for a restart (pg_settings.pending_restart); the rolling update restarts it.' })),
+  image: Type.Optional(Type.String({ description: 'The image (local: PostgreSQL bin directory) the running postmaster was started from.' })),
 });
 
 export const FailoverRecord = Type.Object({
@@ -188,6 +209,8 @@ export const PostgresClusterStatus = Type.Object({
   timeline: Type.Optional(Type.Integer()),
   failovers: Type.Optional(Type.Array(FailoverRecord, { maxItems: 10, description: 'The last failovers and switchovers with their step timings, newest last.' })),
   observedGeneration: Type.Optional(Type.Integer()),
+  pendingRestart: Type.Optional(Type.Array(Type.String(), { description: 'Instances whose changed settings wait for a restart.' })),
+  image: Type.Optional(Type.String({ description: 'The image the cluster rolls to (local: a PostgreSQL bin directory) and where it came from.' })),
   shards: Type.Optional(Type.Array(Type.Object({ name: Type.String(), cluster: Type.String(), phase: Type.String(), readyInstances: Type.Optional(Type.Integer()) }), { description: 'A sharded cluster: each shard\'s own PostgresCluster and its phase.' })),
   shardsReady: Type.Optional(Type.String({ description: 'A sharded cluster: ready shards / shards, e.g. 2/2.' })),
   endpoints: Type.Optional(Type.Object({ readWrite: Type.Optional(Type.String()), readOnly: Type.Optional(Type.String()) })),

@@ -15,6 +15,7 @@ import { userParameters, userHbaRules } from './render.js';
 import { promote, demote, rejoin, checkpointAfterPromotion } from './roles.js';
 import { ensureStanza, pushEarlierTimelines } from './pgbackrest.js';
 import { withClient } from '../adapters/sql/connect.js';
+import { reloadAndConfirm } from '../adapters/sql/pending-restart.js';
 import { ensureRole, ensureDatabase, setPassword } from '../adapters/sql/roles.js';
 import { isInstanceHolder, type PrimaryLease } from '../adapters/lease/primary-lease.js';
 import type { TimelineHistories } from '../adapters/lease/timeline-histories.js';
@@ -200,8 +201,12 @@ export function createAgentImplementations(deps: AgentDeps) {
       }),
 
       applyConfig: fromPromise<void, SupervisorInput>(async () => {
+        const generation = rt.spec().configGeneration ?? null;
         rt.writeConfig();
-        await reload();
+        // pg_reload_conf() only signals the postmaster: wait until it has re-read the files, so what the agent then
+        // reports (pending_restart, the generation loaded) is about the new configuration.
+        await withClient(rt.superuser(), reloadAndConfirm);
+        rt.loadedGeneration = generation;
       }),
 
       promoteReplica: fromPromise<void, SupervisorInput>(async () => {

@@ -74,7 +74,7 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
     last = state;
     rt.follow(s.context.upstream);
   });
-  const status = () => collectStatus(rt, actor.getSnapshot(), supervisor.pid, progress);
+  const status = () => collectStatus(rt, actor.getSnapshot(), supervisor.pid, progress, supervisor.binDir);
   const settle = async (ok: (s: Snap) => boolean, bad: (s: Snap) => string | null, timeoutMs: number) => {
     const s = await waitFor(actor, (x) => ok(x) || bad(x) !== null, { timeout: timeoutMs });
     const problem = bad(s);

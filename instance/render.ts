@@ -90,10 +90,12 @@ export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; pas
   }
   // A standby ignores it; a standby about to be promoted already carries the list it must enforce.
   owned.synchronous_standby_names = opts.syncNames ?? '';
+  // A restart-only setting, so the same on every role: rendered for standbys only, a promotion (or demotion) left
+  // pending_restart set, and a rolling update (ADR 0026) would restart the new primary for nothing.
+  owned.recovery_target_timeline = 'latest';
   if (opts.standby) {
     owned.primary_conninfo = primaryConninfo(spec, opts.passfile);
     owned.primary_slot_name = spec.replicationSlot;
-    owned.recovery_target_timeline = 'latest';
   }
   const lines = ['# Written by the pgop instance agent; edits are overwritten.'];
   const { kept } = userParameters(spec);

@@ -17,6 +17,8 @@ export class InstanceRuntime {
   syncNames = '';
   /** The timeline this instance's last promotion started (answered to the plan without another look). */
   promotedTimeline: number | null = null;
+  /** The spec generation whose settings postgres has loaded (set at start and after a confirmed reload). */
+  loadedGeneration: number | null = null;
 
   constructor(private readonly path: string, readonly user: OsUser | null) {
     this.file = readInstanceSpec(path);

@@ -5,6 +5,7 @@ import type { InstanceObservation } from '../machines/shared/observation.js';
 import { withClient } from '../adapters/sql/connect.js';
 import { readReplicationState } from '../adapters/sql/replication.js';
 import { readArchiver } from '../adapters/sql/archiver.js';
+import { readPendingRestart } from '../adapters/sql/pending-restart.js';
 import type { InstanceRuntime } from './runtime.js';
 import type { BootstrapProgress } from './bootstrap.js';
 
@@ -30,7 +31,7 @@ export function stateName(value: unknown): string {
 
 type AgentSnapshot = SnapshotFrom<typeof agentMachine>;
 
-export async function collectStatus(rt: InstanceRuntime, snapshot: AgentSnapshot, postgresPid: number | null, progress: BootstrapProgress | null): Promise<AgentStatus> {
+export async function collectStatus(rt: InstanceRuntime, snapshot: AgentSnapshot, postgresPid: number | null, progress: BootstrapProgress | null, binDir: string | null = null): Promise<AgentStatus> {
   const c = snapshot.context;
   const fenced = snapshot.matches('fencing') || snapshot.matches('fenced') || snapshot.matches('demoting');
   const base: AgentStatus = {
@@ -49,8 +50,9 @@ export async function collectStatus(rt: InstanceRuntime, snapshot: AgentSnapshot
     const streaming = r.receiverStatus === 'streaming';
     const role = r.inRecovery ? 'replica' : 'primary';
     const archiver = role === 'primary' && rt.spec().backup ? await withClient(rt.superuser(), readArchiver, 2000).catch(() => null) : null;
+    const pendingRestart = await withClient(rt.superuser(), readPendingRestart, 2000).catch(() => false);
     return {
-      ...base, role, ...(archiver ? { archiver } : {}),
+      ...base, role, ...(archiver ? { archiver } : {}), pendingRestart, image: binDir, configGeneration: rt.loadedGeneration,
       // A primary is ready only while it holds the lease (the machine says primary) and accepts writes.
       ready: r.inRecovery ? streaming : c.role === 'primary',
       streaming, timeline: r.timeline, currentLsn: r.currentLsn, receiveLsn: r.receiveLsn, replayLsn: r.replayLsn, lagBytes: r.lagBytes,

@@ -36,6 +36,9 @@ export class PostgresSupervisor {
   reload(): boolean {
     try { return this.child?.kill('SIGHUP') ?? false; } catch { return false; }
   }
+  /** The bin directory the running postmaster was started from (a spec change applies at the next start). */
+  get binDir(): string | null { return this.child ? this.startedFrom : null; }
+  private startedFrom: string | null = null;
 
   /** Starts postgres and reports through `emit`; returns the cleanup for the invoking callback actor. */
   start(emit: (e: SupervisorEvent) => void): () => void {
@@ -45,7 +48,9 @@ export class PostgresSupervisor {
       await this.reapOrphan();
       const spec = this.spec();
       this.rt.writeConfig();
+      this.rt.loadedGeneration = spec.configGeneration ?? null;
       const log = openSync(spec.logFile, 'a');
+      this.startedFrom = spec.pgBinDir;
       const child = spawn(bin(spec, 'postgres'), ['-D', spec.dataDir], {
         stdio: ['ignore', log, log], cwd: '/', env: libpqEnv(spec), ...(this.user ? { uid: this.user.uid, gid: this.user.gid } : {}),
       });
@@ -57,7 +62,13 @@ export class PostgresSupervisor {
         timers.forEach(clearTimeout);
         if (!stopped) emit({ type: 'postgres.exited', code, signal });
       }));
-      child.once('error', () => undefined);
+      // A binary that cannot be spawned (missing, not executable for the postgres user) emits no exit: say so.
+      child.once('error', (e) => {
+        if (this.child !== child) return;
+        this.child = null;
+        timers.forEach(clearTimeout);
+        if (!stopped) emit({ type: 'postgres.exited', code: null, signal: `start failed: ${e.message}` });
+      });
       for (let i = 0; !stopped && this.child === child; i++) {
         if (await this.accepts(spec)) {
           emit({ type: 'postgres.ready' });

@@ -74,7 +74,8 @@ for (const entry of machineCatalog) {
               ...template.children.child,
               snapshot: {
                 ...child,
-                value: valueAt(machine, site.node, child.context),
+                // A root-level invoke (a watcher running in every state) fails wherever the machine starts.
+                value: site.node.path.length ? valueAt(machine, site.node, child.context) : child.value,
                 children: { [site.id]: { src: site.src, snapshot: { status: 'active', input: {}, output: undefined, error: undefined } } },
               },
             },

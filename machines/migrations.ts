@@ -36,9 +36,29 @@ function clusterV2(snapshot: PersistedSnapshot): PersistedSnapshot {
   return { ...snapshot, context: { ...snapshot.context, shards: [] } };
 }
 
-/** cluster 3 → 4 (ADR 0028): no annotation seen yet, nothing fenced; the binding re-sends both annotations. */
-function clusterV3(snapshot: PersistedSnapshot): PersistedSnapshot {
-  return { ...snapshot, context: { hibernationAnnotation: null, fencingAnnotation: null, fencedInstances: [], fencingError: null, ...snapshot.context } };
+
+// --- rolling updates (v4, ADR 0026) ---
+/**
+ * cluster 3 → 4 (rolling updates): context.rollout, with the stored generation's configuration taken as applied
+ * (v3 applied it when creating the instances); the root's image watcher joins the children, because a restored
+ * snapshot restarts the invocations it lists and starts no others.
+ */
+function clusterV3Rollout(snapshot: PersistedSnapshot, stored: StoredIdentity): PersistedSnapshot {
+  const generation = typeof snapshot.context?.generation === 'number' ? snapshot.context.generation : stored.generation;
+  const rollout = { desiredImage: null, imageSource: null, imageError: null, appliedGeneration: generation, rollingInstance: null, rolled: [] };
+  const ctx = snapshot.context ?? {};
+  const input = { cluster: { namespace: ctx.namespace, name: ctx.name }, sharded: typeof ctx.spec === 'object' && ctx.spec !== null && 'sharding' in ctx.spec };
+  const watcher = { src: 'watchImage', syncSnapshot: false, snapshot: { status: 'active', input } };
+  return { ...snapshot, context: { ...snapshot.context, rollout }, children: { ...(snapshot.children ?? {}), watchImage: watcher } };
+}
+
+/**
+ * cluster 3 → 4: rolling updates (above) and, from ADR 0028, no hibernation/fencing annotation seen yet and nothing
+ * fenced; the binding re-sends both annotations.
+ */
+function clusterV3(snapshot: PersistedSnapshot, stored: StoredIdentity): PersistedSnapshot {
+  const rolled = clusterV3Rollout(snapshot, stored);
+  return { ...rolled, context: { hibernationAnnotation: null, fencingAnnotation: null, fencedInstances: [], fencingError: null, ...rolled.context } };
 }
 
 export const MIGRATIONS: { [K in MachineId]: Record<number, Migration> } = {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createActor, fromPromise, setup, type AnyStateMachine } from 'xstate';
+import { createActor, fromCallback, fromPromise, setup, type AnyStateMachine } from 'xstate';
 import { machineCatalog } from '../../machines/catalog.js';
 import { MACHINE_VERSIONS, type MachineId } from '../../machines/shared/versions.js';
 import { readEnvelope } from './envelope.js';
@@ -85,4 +85,21 @@ test('an unknown version or an unreadable snapshot is refused with a reason, not
   assert.match((older as { reason: string }).reason, /no migration from 0/);
   assert.match((readEnvelope('cluster', 'garbage') as { reason: string }).reason, /not a cluster snapshot envelope/);
   assert.match((readEnvelope('cluster', { machineId: 'cluster', version: 1, snapshot: null }) as { reason: string }).reason, /not a cluster snapshot envelope/);
+});
+
+// --- rolling updates (v4, ADR 0026) ---
+test('a cluster v3 snapshot restores with its image watcher running and its configuration taken as applied', () => {
+  const raw = JSON.parse(readFileSync(join(dir, 'cluster.v3.json'), 'utf8')) as unknown;
+  const read = readEnvelope('cluster', { machineId: 'cluster', version: 3, observedGeneration: 1, savedAt: '2026-01-01T00:00:00.000Z', snapshot: raw }, stored);
+  assert.equal(read.kind, 'ok');
+  if (read.kind !== 'ok') return;
+  let watching = 0;
+  const machine = fakeCluster().machine.provide({ actors: { watchImage: fromCallback(() => { watching++; }) } });
+  const actor = createActor(machine, { snapshot: JSON.parse(JSON.stringify(read.envelope.snapshot)) as never, input: undefined as never }).start();
+  const s = actor.getSnapshot();
+  assert.equal(s.status, 'active');
+  assert.equal(watching, 1, 'the restored cluster watches its image');
+  assert.equal(s.context.rollout.appliedGeneration, s.context.generation);
+  assert.ok(s.matches('ready'), 'no reconfiguration or rollout is started by the migration itself');
+  actor.stop();
 });

@@ -11,9 +11,11 @@ import { createSwitchoverImplementations } from './switchover.impl.js';
 import type { PlanDeps } from './plan.impl.js';
 import { forgetFinishedSteps } from '../../actors/queues/forget-steps.js';
 import { createShardImplementations, type ShardDeps } from './shards.impl.js';
+import { createRolloutImplementations } from './rollout.impl.js';
+import type { ResourceReader } from '../../actors/ports/resource-store.js';
 
 /** `shards`: where a sharded cluster writes the objects it owns (absent: sharded clusters fail with a reason). */
-export type ClusterDeps = InstanceDeps & PlanDeps & { shards?: ShardDeps };
+export type ClusterDeps = InstanceDeps & PlanDeps & { shards?: ShardDeps; images?: { store: ResourceReader } };
 
 const unsupported = fromPromise<void, ShardsEffectInput>(async () => { throw new Error('sharded clusters need the operator\'s resource writer, which this process was not given'); });
 
@@ -24,6 +26,7 @@ export function createClusterImplementations(deps: ClusterDeps) {
       ...(deps.shards ? createShardImplementations(deps.shards) : { applyShards: unsupported, deleteShards: unsupported }),
       failover: failoverMachine.provide(createFailoverImplementations(deps)),
       switchover: switchoverMachine.provide(createSwitchoverImplementations(deps)),
+      ...createRolloutImplementations({ platform: deps.platform, log: deps.log, ...(deps.images ? { store: deps.images.store } : {}) }),
       provisionCluster: fromPromise<void, ClusterEffectInput>(({ input, signal }) => deps.platform.provisionCluster(input.cluster, input.spec, signal)),
       deprovisionCluster: fromPromise<void, ClusterEffectInput>(async ({ input, signal }) => {
         await deps.platform.deprovisionCluster(input.cluster, input.spec, signal);

@@ -51,6 +51,8 @@ export interface InstanceSpec {
   replicationSlot: string;
   parameters: Record<string, string>;
   pgHba: string[];
+  /** The cluster spec generation these settings come from; the agent reports it once postgres has loaded them. */
+  configGeneration?: number;
   /**
    * Where the operator and peer agents connect from as the superuser, when postgres listens on a non-loopback
    * address (Kubernetes: the pod network). Absent: any address, scram only. Loopback hosts always use loopback.

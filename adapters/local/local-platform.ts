@@ -1,6 +1,6 @@
 // The cluster platform on one machine: pods are agent processes, Services are TCP forwarders, Secrets are files,
 // the primary lease is a Redis key.
-import { join } from 'node:path';
+import { join, isAbsolute, normalize } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
@@ -11,6 +11,7 @@ import type { Endpoint } from '../sql/connect.js';
 import type { InstanceSpec } from '../instance/spec.js';
 import { SUPERUSER } from '../instance/spec.js';
 import type { OsUser } from '../os/os-user.js';
+import { canExecute } from '../os/os-user.js';
 import type { LocalPods, PodRecord } from './pods.js';
 import type { LocalSecrets } from './secrets.js';
 import type { EndpointTable } from './endpoints.js';
@@ -63,8 +64,12 @@ export class LocalPlatform implements PlanPlatform {
     const { namespace, name: cluster } = input.cluster;
     refuseOwnCertificates(spec);
     await this.certs.ensure(namespace, cluster);
-    const rec = await this.pods.place(namespace, cluster, input.instance, input.serial);
+    const placed = await this.pods.place(namespace, cluster, input.instance, input.serial);
     const primaryPod = input.primary ? await this.pods.get(namespace, input.primary) : undefined;
+    // A new pod runs what its primary runs (a clone must match it); the first one what the spec names. A rolling
+    // update moves any that differ from the resolved image afterwards.
+    const rec = placed.pgBinDir ? placed : { ...placed, pgBinDir: primaryPod?.pgBinDir ?? this.imageLocation(spec.imageName ?? null, spec) };
+    if (rec !== placed) await this.pods.update(rec);
     if (input.bootstrap === 'clone' && !primaryPod) throw new Error(`primary ${input.primary} has no running pod to clone from`);
     const members = [...new Set([...(await this.pods.list({ namespace, cluster })).map((p) => p.name), input.instance])];
     await this.pods.run(rec, this.specFor(input.cluster, spec, rec, input.bootstrap, primaryPod ?? null, members));
@@ -79,7 +84,7 @@ export class LocalPlatform implements PlanPlatform {
   }
 
   /** Rewrites every pod's spec (primary to follow, members, settings) and asks running agents to reload. */
-  async refreshSpecs(cluster: ClusterRef, spec: PostgresClusterSpec, primary: string): Promise<void> {
+  async refreshSpecs(cluster: ClusterRef, spec: PostgresClusterSpec, primary: string, generation?: number): Promise<void> {
     const pods = await this.pods.list({ namespace: cluster.namespace, cluster: cluster.name });
     const primaryPod = pods.find((p) => p.name === primary) ?? null;
     const members = pods.filter((p) => !p.removing).map((p) => p.name);
@@ -87,8 +92,47 @@ export class LocalPlatform implements PlanPlatform {
       if (pod.removing) continue;
       const current = this.readSpec(pod);
       const bootstrap = current?.bootstrap.mode === 'clone' || !current ? 'clone' : 'initdb';
-      await this.pods.respec(pod, this.specFor(cluster, spec, pod, bootstrap, pod.name === primary ? null : primaryPod, members));
+      // Without a generation (a scale or repoint), the configuration generation the pod was last given stays.
+      const g = generation ?? current?.configGeneration;
+      await this.pods.respec(pod, this.specFor(cluster, spec, pod, bootstrap, pod.name === primary ? null : primaryPod, members, g));
     }
+  }
+
+  // --- rolling updates (ADR 0026) ---
+  /**
+   * On this platform an image is a PostgreSQL bin directory: an absolute path is used as it is (it must hold a
+   * `postgres` executable); anything else (a container image reference) means the installed binaries of the
+   * cluster's major.
+   */
+  imageLocation(image: string | null, spec: PostgresClusterSpec): string {
+    if (image && isAbsolute(image)) {
+      if (image.includes('\0') || normalize(image) !== image.replace(/\/+$/, '') || !existsSync(join(image, 'postgres'))) {
+        throw new PermanentError(`image ${JSON.stringify(image)}: on the local platform an absolute image names a PostgreSQL bin directory holding postgres, and this one does not`);
+      }
+      // postgres runs as the postgres OS user: a directory only the operator's user can reach would hang its start.
+      if (!canExecute(join(image, 'postgres'), this.pgUser)) {
+        throw new PermanentError(`image ${JSON.stringify(image)}: the postgres OS user (${this.pgUser?.name ?? '?'}) cannot run ${join(image, 'postgres')}; make the directory and its parents readable and searchable by it`);
+      }
+      return image.replace(/\/+$/, '');
+    }
+    try { return pgBinDir(spec.postgresVersion); } catch (e) { throw new PermanentError((e as Error).message); }
+  }
+
+  async applyConfiguration(cluster: ClusterRef, spec: PostgresClusterSpec, primary: string | null, generation: number): Promise<void> {
+    const leader = primary ?? (await this.lease(cluster).readPrimary().catch(() => null))?.name ?? '';
+    await this.refreshSpecs(cluster, spec, leader, generation);
+  }
+
+  async restartInstance(cluster: ClusterRef, spec: PostgresClusterSpec, instance: string, image: string, primary: string | null): Promise<void> {
+    const pod = await this.pods.get(cluster.namespace, instance);
+    if (!pod || pod.removing) throw new PermanentError(`instance ${instance} has no pod to restart`);
+    const rec = { ...pod, pgBinDir: image };
+    await this.pods.update(rec);
+    const pods = await this.pods.list({ namespace: cluster.namespace, cluster: cluster.name });
+    const primaryPod = primary && primary !== instance ? pods.find((p) => p.name === primary) ?? null : null;
+    const current = this.readSpec(rec);
+    const bootstrap = current?.bootstrap.mode === 'clone' || !current ? 'clone' : 'initdb';
+    await this.pods.recreate(rec, this.specFor(cluster, spec, rec, bootstrap, primaryPod, pods.filter((p) => !p.removing).map((p) => p.name), current?.configGeneration));
   }
 
   async superuserEndpoint(cluster: ClusterRef, instance: string): Promise<Endpoint> {
@@ -164,10 +208,11 @@ export class LocalPlatform implements PlanPlatform {
     return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as InstanceSpec) : null;
   }
 
-  private specFor(cluster: ClusterRef, spec: PostgresClusterSpec, rec: PodRecord, bootstrap: 'initdb' | 'clone', primaryPod: PodRecord | null, members: string[]): InstanceSpec {
+  private specFor(cluster: ClusterRef, spec: PostgresClusterSpec, rec: PodRecord, bootstrap: 'initdb' | 'clone', primaryPod: PodRecord | null, members: string[], configGeneration?: number): InstanceSpec {
     return buildInstanceSpec(spec, {
+      ...(configGeneration !== undefined ? { configGeneration } : {}),
       namespace: cluster.namespace, cluster: cluster.name, name: rec.name, serial: rec.serial, bootstrap,
-      port: rec.port, httpPort: rec.httpPort, home: rec.home, pgBinDir: pgBinDir(spec.postgresVersion),
+      port: rec.port, httpPort: rec.httpPort, home: rec.home, pgBinDir: rec.pgBinDir ?? pgBinDir(spec.postgresVersion),
       secrets: this.secrets.ensure(cluster.namespace, cluster.name), runAsUser: this.pgUser?.name ?? null,
       primary: primaryPod ? { host: '127.0.0.1', port: primaryPod.port } : null,
       members, leaseUrl: this.redisUrl, faultsFile: join(this.pods.dir(rec), 'faults.json'),

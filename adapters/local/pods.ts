@@ -29,6 +29,8 @@ export interface PodRecord {
   removing?: boolean;
   /** Held stopped (fenced or hibernated, ADR 0028): the kubelet loop does not restart it; its data stays. */
   held?: boolean;
+  /** The PostgreSQL bin directory this pod runs (its "image"); absent: the installed one of the cluster's major. */
+  pgBinDir?: string;
 }
 
 const PODS = 'pgop:pods';
@@ -126,6 +128,21 @@ export class LocalPods {
     if (!writeFileAtomicIfChanged(this.specFile(rec), `${JSON.stringify(spec, null, 2)}\n`)) return;
     const pid = this.agentPid(rec);
     if (isAlive(pid)) process.kill(pid, 'SIGHUP');
+  }
+
+  /** Records a changed placement (the bin directory a rolling update moved the pod to). */
+  async update(rec: PodRecord): Promise<void> {
+    await this.redis.hset(PODS, field(rec.namespace, rec.name), JSON.stringify(rec));
+  }
+
+  /**
+   * Re-creates the pod like a Pod deleted and created again with a new image: the agent stops (postgres shuts
+   * down cleanly) and starts again with the new spec. Its volume stays.
+   */
+  async recreate(rec: PodRecord, spec: InstanceSpec): Promise<void> {
+    writeFileAtomic(this.specFile(rec), `${JSON.stringify(spec, null, 2)}\n`);
+    await this.stop(rec);
+    await this.start(rec);
   }
 
   async remove(namespace: string, name: string, keepData = false): Promise<void> {

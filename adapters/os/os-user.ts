@@ -24,6 +24,12 @@ export function handOver(path: string, user: OsUser | null): void {
 }
 
 /** Whether `user` can reach and write `dir` (every ancestor must be searchable). */
+/** The user may run `file` (an image's postgres on the local platform must be reachable by the postgres user). */
+export function canExecute(file: string, user: OsUser | null): boolean {
+  if (!user) return true;
+  return spawnSync('test', ['-x', file], { uid: user.uid, gid: user.gid }).status === 0;
+}
+
 export function canAccess(dir: string, user: OsUser | null): boolean {
   if (!user) return true;
   const r = spawnSync('test', ['-w', dir, '-a', '-x', dir], { uid: user.uid, gid: user.gid });

@@ -59,7 +59,8 @@ test('scale down removes the newest replica, never the primary, and releases its
   actor.send({ type: 'spec.changed', spec: spec(1), generation: 2 });
   await settle(); await settle(); await settle();
   await settle(); await settle(); await settle();
-  assert.deepEqual(log.calls, ['remove demo-3', 'releaseSlot demo-3', 'remove demo-2', 'releaseSlot demo-2']);
+  // Then the new spec's configuration reaches the instances left (reload in place; ADR 0026).
+  assert.deepEqual(log.calls, ['remove demo-3', 'releaseSlot demo-3', 'remove demo-2', 'releaseSlot demo-2', 'configure demo']);
   assert.equal(selectPhase(actor.getSnapshot()), 'Ready');
   assert.deepEqual(actor.getSnapshot().context.members.map((m) => m.name), ['demo-1']);
   assert.equal(actor.getSnapshot().children['demo-3'], undefined);
@@ -75,6 +76,7 @@ test('scale up after scale down uses a new name, never reusing a removed one', a
   assert.deepEqual(log.calls, ['reserveSlot demo-4 on demo-1', 'create demo-4 clone']);
   assert.equal(selectPhase(actor.getSnapshot()), 'Scaling');
   actor.send({ type: 'instance.reported', instance: 'demo-4', observation: replicaUp() });
+  await settle();
   assert.equal(selectPhase(actor.getSnapshot()), 'Ready');
   assert.equal(selectStatus(actor.getSnapshot()).observedGeneration, 3);
 });

@@ -14,6 +14,12 @@ import {
   replicaToRemove, removalInProgress, primaryNeedsFailover, replicaNames, fencedReplicas,
 } from './cluster.logic.js';
 import { parseFencedInstances, wantsHibernation, allStopped, isFenced } from './power.logic.js';
+// --- rolling updates (v4, ADR 0026) ---
+import type { ConfigurationInput, RestartInput, ImageWatchInput } from './rollout.types.js';
+import { initialRollout } from './rollout.types.js';
+import {
+  needsRollout, allServing, nextReplica, primaryNeedsRestart, updatedReplica, hasReplicas, rolloutSwitchoverId, rolledInstanceBack,
+} from './rollout.logic.js';
 
 const effectInput = ({ context }: { context: ClusterContext }): ClusterEffectInput => ({
   cluster: { namespace: context.namespace, name: context.name }, spec: context.spec,
@@ -22,12 +28,28 @@ const shardsInput = ({ context }: { context: ClusterContext }): ShardsEffectInpu
   cluster: { namespace: context.namespace, name: context.name }, uid: context.uid, spec: context.spec,
 });
 
-/** In a steady state a spec change may mean scaling; otherwise it is just remembered. */
+/**
+ * In a steady state a spec change may mean scaling; otherwise it is remembered, and the configuration catches up
+ * (`configBehind` sends the steady state to `reconfiguring`).
+ */
 const followSpec = [
   { guard: 'needsScaleUp', target: 'scaling', actions: 'storeSpec' },
   { guard: 'needsScaleDown', target: 'scalingDown', actions: 'storeSpec' },
+  { guard: 'configBehindAfterChange', target: 'reconfiguring', actions: 'storeSpec' },
   { actions: 'storeSpec' },
 ] as const;
+
+// --- rolling updates (v4, ADR 0026) ---
+const configurationInput = ({ context }: { context: ClusterContext }): ConfigurationInput => ({
+  cluster: { namespace: context.namespace, name: context.name }, spec: context.spec, generation: context.generation, primary: context.currentPrimary,
+});
+const restartInput = ({ context }: { context: ClusterContext }): RestartInput => ({
+  cluster: { namespace: context.namespace, name: context.name }, spec: context.spec,
+  instance: context.rollout.rollingInstance ?? '', image: context.rollout.desiredImage ?? '', primary: context.currentPrimary,
+});
+const imageWatchInput = ({ context }: { context: ClusterContext }): ImageWatchInput => ({
+  cluster: { namespace: context.namespace, name: context.name }, sharded: context.spec.sharding !== undefined,
+});
 
 export const clusterMachine = setup({
   types: {
@@ -45,6 +67,13 @@ export const clusterMachine = setup({
     watchShards: notProvidedCallback<ShardsEffectInput>('watchShards'),
     deleteShards: notProvided<void, ShardsEffectInput>('deleteShards'),
     waitToRetry: notProvidedCallback<ShardsEffectInput>('waitToRetry'),
+    // --- rolling updates (v4, ADR 0026) ---
+    /** Every instance gets the spec's configuration and reloads; settings needing a restart show as pending. */
+    applyConfiguration: notProvided<void, ConfigurationInput>('applyConfiguration'),
+    /** Restarts (re-creates) one instance on the wanted image and configuration; idempotent. */
+    restartInstance: notProvided<void, RestartInput>('restartInstance'),
+    /** Resolves the cluster's image (imageName or catalog entry) and reports it whenever it changes. */
+    watchImage: notProvidedCallback<ImageWatchInput>('watchImage'),
   },
   actions: {
     storeSpec: assign(({ event, context }) => (event.type === 'spec.changed'
@@ -152,6 +181,39 @@ export const clusterMachine = setup({
         ? { fencingAnnotation: event.annotation, fencingError: parsed.error }
         : { fencingAnnotation: event.annotation, fencingError: null, fencedInstances: parsed.instances };
     }),
+    // --- rolling updates (v4, ADR 0026) ---
+    observeRolloutFacts: assign(({ context, event }) => {
+      if (event.type !== 'instance.reported' && event.type !== 'instance.lost') return {};
+      return {
+        members: context.members.map((m) => {
+          if (m.name !== event.instance) return m;
+          if (event.type === 'instance.lost') return { ...m, ready: false };
+          const o = event.observation;
+          return {
+            ...m, ready: o.ready, ...(o.pendingRestart !== undefined ? { pendingRestart: o.pendingRestart } : {}), ...(o.image !== undefined ? { image: o.image } : {}),
+            ...(o.configGeneration !== undefined ? { configGeneration: o.configGeneration } : {}),
+          };
+        }),
+      };
+    }),
+    storeImage: assign(({ context, event }) => {
+      if (event.type === 'image.resolved') return { rollout: { ...context.rollout, desiredImage: event.image, imageSource: event.source, imageError: null } };
+      if (event.type === 'image.unresolved') return { rollout: { ...context.rollout, imageError: event.reason } };
+      return {};
+    }),
+    storeAppliedGeneration: assign(({ context }) => ({ rollout: { ...context.rollout, appliedGeneration: context.generation } })),
+    beginRollout: assign(({ context }) => ({ rollout: { ...context.rollout, rolled: [], rollingInstance: null } })),
+    chooseReplica: assign(({ context }) => ({ rollout: { ...context.rollout, rollingInstance: nextReplica(context)?.name ?? null } })),
+    choosePrimary: assign(({ context }) => ({ rollout: { ...context.rollout, rollingInstance: context.currentPrimary } })),
+    recordRestarted: assign(({ context }) => ({
+      rollout: { ...context.rollout, rolled: [...context.rollout.rolled, context.rollout.rollingInstance ?? ''].filter(Boolean), rollingInstance: null },
+    })),
+    requestRolloutSwitchover: assign(({ context }) => ({
+      lastSwitchoverRequest: rolloutSwitchoverId(context), pendingSwitchoverTarget: updatedReplica(context)?.name ?? null,
+    })),
+    stallRollout: assign(({ context }) => ({
+      lastError: `rolling update stopped: the rollout's switchover for this spec and image already ran, and primary ${context.currentPrimary} still needs a restart; run \`pgop switchover\` or change the spec to try again`,
+    })),
 
     removeFailedMembers: enqueueActions(({ context, enqueue }) => {
       const failed = context.members.filter((x) => x.phase === 'failed').map((m) => m.name);
@@ -184,6 +246,18 @@ export const clusterMachine = setup({
       const p = context.members.find((m) => m.name === context.currentPrimary);
       return !p || p.phase === 'running' || isFenced(context, p.name);
     },
+    // --- rolling updates (v4, ADR 0026) ---
+    configBehind: ({ context }) => context.spec.sharding === undefined && context.rollout.appliedGeneration !== context.generation,
+    configBehindAfterChange: ({ context, event }) => event.type === 'spec.changed' && context.spec.sharding === undefined && event.generation !== context.rollout.appliedGeneration,
+    needsRollout: ({ context }) => needsRollout(context),
+    rolloutDone: ({ context }) => !needsRollout(context),
+    canRestartReplica: ({ context }) => allServing(context) && nextReplica(context) !== undefined,
+    canRestartLonePrimary: ({ context }) => allServing(context) && primaryNeedsRestart(context) && !hasReplicas(context),
+    waitsForSupervisedSwitchover: ({ context }) => allServing(context) && primaryNeedsRestart(context) && context.spec.primaryUpdateStrategy === 'supervised',
+    rolloutSwitchoverTried: ({ context }) => primaryNeedsRestart(context) && context.lastSwitchoverRequest === rolloutSwitchoverId(context),
+    canSwitchOverForRollout: ({ context }) => allServing(context) && primaryNeedsRestart(context) && updatedReplica(context) !== undefined,
+    rolledInstanceBack: ({ context }) => rolledInstanceBack(context),
+    primaryUpdated: ({ context }) => !primaryNeedsRestart(context),
     isOldPrimaryReport: ({ context, event }) => event.type === 'instance.reported' && event.instance === context.planFrom && event.instance !== context.currentPrimary,
   },
 }).createMachine({
@@ -192,11 +266,23 @@ export const clusterMachine = setup({
     ...input, members: [], nextSerial: 1, currentPrimary: null, initialized: false, lastError: null,
     leaseState: 'unknown', goneInstances: [], lastPrimaryLsn: null, planFrom: null, lastSeenAt: '', history: [], lastSwitchoverRequest: null, pendingSwitchoverTarget: null,
     shards: [], hibernationAnnotation: null, fencingAnnotation: null, fencedInstances: [], fencingError: null,
+    rollout: initialRollout(input.generation),
   }),
   initial: 'starting',
+  // The image watcher runs for the cluster's whole life: an edited ImageCatalog is seen in any state and rolled
+  // from the next steady one.
+  invoke: {
+    id: 'watchImage', src: 'watchImage', input: imageWatchInput,
+    // The watcher failing stops rollouts of image changes, nothing else: it shows, and a restart resumes it.
+    onError: { actions: assign(({ context, event }) => ({
+      rollout: { ...context.rollout, imageError: `image watch stopped: ${event.error instanceof Error ? event.error.message : String(event.error)}` },
+    })) },
+  },
   on: {
-    'instance.reported': { guard: 'isKnownInstance', actions: ['observeReport', 'forwardToInstance', 'syncInstancePhase'] },
-    'instance.lost': { guard: 'isKnownInstance', actions: ['observeLost', 'forwardToInstance', 'syncInstancePhase'] },
+    'instance.reported': { guard: 'isKnownInstance', actions: ['observeReport', 'observeRolloutFacts', 'forwardToInstance', 'syncInstancePhase'] },
+    'instance.lost': { guard: 'isKnownInstance', actions: ['observeLost', 'observeRolloutFacts', 'forwardToInstance', 'syncInstancePhase'] },
+    'image.resolved': { actions: 'storeImage' },
+    'image.unresolved': { actions: 'storeImage' },
     'instance.phaseChanged': { guard: 'isKnownInstance', actions: 'storeMemberPhase' },
     'lease.observed': { actions: 'observeLease' },
     'failover.promoted': { actions: 'storePromoted' },
@@ -300,7 +386,12 @@ export const clusterMachine = setup({
     },
     ready: {
       entry: 'markInitialized',
-      always: [{ guard: 'wantsHibernation', target: 'hibernating' }, { guard: 'someNotRunning', target: 'degraded' }],
+      always: [
+        { guard: 'wantsHibernation', target: 'hibernating' },
+        { guard: 'someNotRunning', target: 'degraded' },
+        { guard: 'configBehind', target: 'reconfiguring' },
+        { guard: 'needsRollout', target: 'rollingUpdate', actions: 'beginRollout' },
+      ],
       on: {
         'switchover.requested': { guard: 'isNewSwitchoverRequest', target: 'switchingOver', actions: 'recordSwitchoverRequest' },
         'spec.changed': followSpec,
@@ -312,6 +403,7 @@ export const clusterMachine = setup({
         { guard: 'needsFailover', target: 'failingOver' },
         { guard: 'wantsHibernation', target: 'hibernating' },
         { guard: 'allRunning', target: 'ready' },
+        { guard: 'configBehind', target: 'reconfiguring' },
       ],
       on: {
         'spec.changed': followSpec,
@@ -334,6 +426,68 @@ export const clusterMachine = setup({
         { guard: 'wantsHibernation', target: 'hibernating' },
         { guard: 'primaryAwake', target: 'settling' },
       ],
+    },
+    // --- rolling updates (v4, ADR 0026) ---
+    reconfiguring: {
+      description: 'The spec\'s configuration reaches every instance, which reloads: reload-only settings apply in place; settings needing a restart show as pending_restart and start a rolling update.',
+      invoke: {
+        id: 'applyConfiguration', src: 'applyConfiguration', input: configurationInput,
+        onDone: { target: 'settling', actions: ['storeAppliedGeneration', 'clearError'] },
+        // Marked applied anyway: a broken spec must not loop; the error shows and the next spec change retries.
+        onError: { target: 'settling', actions: ['storeAppliedGeneration', { type: 'storeError', params: ({ event }) => ({ error: event.error }) }] },
+      },
+      on: {
+        'spec.changed': { target: 'reconfiguring', reenter: true, actions: 'storeSpec' },
+      },
+    },
+    rollingUpdate: {
+      description: 'One instance at a time, each back and serving before the next: replicas first, then a switchover to an updated replica (unsupervised) or a wait for one (supervised), so the old primary goes last.',
+      initial: 'choosing',
+      on: { 'spec.changed': followSpec },
+      states: {
+        choosing: {
+          always: [
+            { guard: 'needsFailover', target: '#cluster.failingOver' },
+            { guard: 'rolloutDone', target: '#cluster.settling' },
+            { guard: 'canRestartReplica', target: 'restarting', actions: 'chooseReplica' },
+            { guard: 'canRestartLonePrimary', target: 'restarting', actions: 'choosePrimary' },
+            { guard: 'waitsForSupervisedSwitchover', target: 'awaitingSwitchover' },
+            { guard: 'rolloutSwitchoverTried', target: 'stalled', actions: 'stallRollout' },
+            { guard: 'canSwitchOverForRollout', target: '#cluster.switchingOver', actions: 'requestRolloutSwitchover' },
+          ],
+        },
+        restarting: {
+          invoke: {
+            id: 'restartInstance', src: 'restartInstance', input: restartInput,
+            onDone: { target: 'waitingForInstance' },
+            onError: { target: 'stalled', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
+          },
+        },
+        waitingForInstance: {
+          description: 'Waits on the instance\'s own reports (serving, on the wanted image, nothing pending), not on a timer.',
+          always: [
+            { guard: 'needsFailover', target: '#cluster.failingOver' },
+            { guard: 'rolledInstanceBack', target: 'choosing', actions: 'recordRestarted' },
+          ],
+        },
+        awaitingSwitchover: {
+          description: 'primaryUpdateStrategy: supervised — every replica is updated; the primary is updated after the user asks for a switchover.',
+          always: [
+            { guard: 'needsFailover', target: '#cluster.failingOver' },
+            { guard: 'primaryUpdated', target: 'choosing' },
+          ],
+          on: {
+            'switchover.requested': { guard: 'isNewSwitchoverRequest', target: '#cluster.switchingOver', actions: 'recordSwitchoverRequest' },
+          },
+        },
+        stalled: {
+          description: 'A restart or the rollout\'s switchover failed: the reason shows in status; a spec change (or a switchover) retries.',
+          always: [{ guard: 'needsFailover', target: '#cluster.failingOver' }, { guard: 'rolloutDone', target: '#cluster.settling' }],
+          on: {
+            'switchover.requested': { guard: 'isNewSwitchoverRequest', target: '#cluster.switchingOver', actions: 'recordSwitchoverRequest' },
+          },
+        },
+      },
     },
     failingOver: {
       description: 'The primary is lost and provably not serving writes (lease expired, or its processes gone): run the promotion plan.',
@@ -359,8 +513,8 @@ export const clusterMachine = setup({
       },
       on: {
         'instance.reported': [
-          { guard: 'isOldPrimaryReport', actions: ['observeReport', 'forwardToInstance', 'notifyOldPrimaryReturned'] },
-          { guard: 'isKnownInstance', actions: ['observeReport', 'forwardToInstance'] },
+          { guard: 'isOldPrimaryReport', actions: ['observeReport', 'observeRolloutFacts', 'forwardToInstance', 'notifyOldPrimaryReturned'] },
+          { guard: 'isKnownInstance', actions: ['observeReport', 'observeRolloutFacts', 'forwardToInstance'] },
         ],
       },
     },

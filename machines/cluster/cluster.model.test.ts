@@ -26,6 +26,7 @@ function modelEvents(s: Snap): Ev[] {
   const out: Ev[] = [{ type: 'cluster.deleted' }];
   // One lost instance at a time keeps the graph small; the combinations add nothing the machine distinguishes.
   const anyLost = ctx.members.some((m) => m.phase === 'lost');
+  if (s.matches('reconfiguring')) out.push({ type: 'xstate.done.actor.applyConfiguration' });
   if (s.matches('provisioning')) out.push({ type: 'xstate.done.actor.provisionCluster' }, { type: 'xstate.error.actor.provisionCluster', error: 'boom' });
   for (const m of ctx.members) {
     const changed = (phase: string) => out.push({ type: 'instance.phaseChanged', instance: m.name, phase });
@@ -66,6 +67,9 @@ function sut() {
       instance,
       provisionCluster: fromPromise(() => manual('provision')),
       deprovisionCluster: fromPromise(() => manual('deprovision')),
+      watchImage: fromCallback(() => undefined),
+      applyConfiguration: fromPromise(() => manual('configure')),
+      restartInstance: fromPromise(async () => {}),
     },
   });
   const actor = createActor(machine, { input }).start();
@@ -87,6 +91,7 @@ async function drive(s: ReturnType<typeof sut>, event: Ev) {
     case 'xstate.done.actor.provisionCluster': return s.complete('provision');
     case 'xstate.error.actor.provisionCluster': return s.complete('provision', 'boom');
     case 'xstate.done.actor.deprovisionCluster': return s.complete('deprovision');
+    case 'xstate.done.actor.applyConfiguration': return s.complete('configure');
     case 'instance.phaseChanged': {
       const name = event.instance as string;
       if (event.phase === 'running') s.actor.send({ type: 'instance.reported', instance: name, observation: role(name) });

@@ -8,6 +8,7 @@ import type { InstanceStatus } from '../../crds/postgrescluster.js';
 import { condition, type ConditionIntent } from '../shared/conditions.js';
 import { lsnDiff } from '../shared/lsn.js';
 import { liveMembers } from './cluster.logic.js';
+import { memberNeedsRestart } from './rollout.logic.js';
 import type { PlanOutput } from '../failover/failover.types.js';
 import { powerConditions } from './power.selectors.js';
 
@@ -15,7 +16,7 @@ export type ClusterSnapshot = SnapshotFrom<ClusterMachine>;
 
 export type ClusterPhase =
   | 'Provisioning' | 'Scaling' | 'Ready' | 'Degraded' | 'FailingOver' | 'SwitchingOver' | 'Deleting' | 'Failed'
-  | 'Hibernating' | 'Hibernated' | 'Waking';
+  | 'Hibernating' | 'Hibernated' | 'Waking' | 'Upgrading';
 
 export interface ClusterStatusIntent {
   failovers: PlanOutput[];
@@ -29,6 +30,8 @@ export interface ClusterStatusIntent {
   observedGeneration: number;
   shards?: { name: string; cluster: string; phase: string; readyInstances: number }[];
   shardsReady?: string;
+  pendingRestart?: string[];
+  image?: string;
 }
 
 export function selectPhase(snapshot: ClusterSnapshot): ClusterPhase {
@@ -44,6 +47,9 @@ export function selectPhase(snapshot: ClusterSnapshot): ClusterPhase {
   if (snapshot.matches('hibernating')) return 'Hibernating';
   if (snapshot.matches('hibernated')) return 'Hibernated';
   if (snapshot.matches('waking')) return 'Waking';
+  if (snapshot.matches('rollingUpdate')) return 'Upgrading';
+  // A reload is brief and keeps every instance serving: the cluster stays Ready (or Degraded) meanwhile.
+  if (snapshot.matches('reconfiguring')) return liveMembers(ctx).every((m) => m.phase === 'running') ? 'Ready' : 'Degraded';
   if (snapshot.matches('ready')) return 'Ready';
   if (snapshot.matches('degraded')) return 'Degraded';
   if (snapshot.matches('scaling') || snapshot.matches('scalingDown')) return ctx.initialized ? 'Scaling' : 'Provisioning';
@@ -114,6 +120,7 @@ function phaseReason(snapshot: ClusterSnapshot, phase: ClusterPhase): string {
       const waiting = s?.context.waitingReason ? `: ${s.context.waitingReason}` : '';
       return `${phase === 'FailingOver' ? 'failover' : 'switchover'} from ${ctx.planFrom ?? '?'}${target ? ` to ${target}` : ''}: ${step}${waiting}`;
     }
+    case 'Upgrading': return rolloutReason(snapshot);
     case 'Degraded': {
       const bad = live.filter((m) => m.phase !== 'running').map((m) => `${m.name} ${m.phase}${m.reason ? ` (${m.reason})` : ''}`);
       return `${running} of ${ctx.spec.instances} instances ready; ${bad.join(', ')}`;
@@ -130,9 +137,39 @@ function phaseReason(snapshot: ClusterSnapshot, phase: ClusterPhase): string {
   }
 }
 
+// --- rolling updates (v4, ADR 0026) ---
+function rolloutReason(snapshot: ClusterSnapshot): string {
+  const ctx = snapshot.context;
+  const r = ctx.rollout;
+  if (snapshot.matches('reconfiguring')) return `applying the configuration of generation ${ctx.generation} to every instance`;
+  const waiting = liveMembers(ctx).filter((m) => memberNeedsRestart(ctx, m)).map((m) => m.name);
+  const done = r.rolled.length ? `; restarted ${r.rolled.join(', ')}` : '';
+  if (snapshot.matches({ rollingUpdate: 'restarting' }) || snapshot.matches({ rollingUpdate: 'waitingForInstance' })) {
+    return `rolling update: restarting ${r.rollingInstance ?? '?'}${r.desiredImage ? ` on ${r.desiredImage}` : ''}${done}; to do: ${waiting.join(', ') || 'none'}`;
+  }
+  if (snapshot.matches({ rollingUpdate: 'awaitingSwitchover' })) return awaitingSwitchoverMessage(ctx);
+  if (snapshot.matches({ rollingUpdate: 'stalled' })) return `rolling update stalled: ${ctx.lastError ?? 'unknown error'}`;
+  return `rolling update: waiting for every instance to be ready${done}; to do: ${waiting.join(', ') || 'none'}`;
+}
+
+const awaitingSwitchoverMessage = (ctx: ClusterContext) =>
+  `every replica is updated; primary ${ctx.currentPrimary ?? '?'} waits for a switchover (primaryUpdateStrategy: supervised): run \`pgop local switchover ${ctx.name}\` (or \`kubectl pgop switchover\`)`;
+
+function rolloutConditions(snapshot: ClusterSnapshot): ConditionIntent[] {
+  const ctx = snapshot.context;
+  const waiting = snapshot.matches({ rollingUpdate: 'awaitingSwitchover' });
+  // Shown while a rollout runs (kubectl wait --for=condition=PrimaryUpdatePending works on it); absent otherwise.
+  const out = snapshot.matches('rollingUpdate') ? [condition('PrimaryUpdatePending', waiting, waiting ? 'WaitingForSwitchover' : 'NotWaiting',
+    waiting ? awaitingSwitchoverMessage(ctx) : 'the primary is not waiting for a supervised switchover')] : [];
+  if (ctx.rollout.imageError) out.push(condition('ImageResolved', false, 'ImageNotFound', ctx.rollout.imageError));
+  return out;
+}
+
 function instanceStatus(ctx: ClusterContext, m: Member, obs: InstanceObservation | null, primaryLsn: string | null): InstanceStatus {
   const role = obs?.role && obs.role !== 'unknown' ? obs.role : m.name === ctx.currentPrimary ? 'primary' : m.bootstrap === 'clone' ? 'replica' : 'unknown';
   const s: InstanceStatus = { name: m.name, role, ready: m.phase === 'running' && (obs?.ready ?? false), phase: m.phase };
+  if (m.pendingRestart) s.pendingRestart = true;
+  if (m.image) s.image = m.image;
   if (m.progress) s.progress = m.progress.percent === null ? m.progress.detail : `${m.progress.detail} ${m.progress.percent}%`;
   if (obs?.timeline != null) s.timeline = obs.timeline;
   if (obs?.currentLsn) s.currentLsn = obs.currentLsn;
@@ -174,7 +211,7 @@ export function selectStatus(snapshot: ClusterSnapshot): ClusterStatusIntent {
   const readyInstances = instances.filter((i) => i.ready).length;
   const reason = phaseReason(snapshot, phase);
   const progressing = phase === 'Provisioning' || phase === 'Scaling' || phase === 'FailingOver' || phase === 'SwitchingOver' || phase === 'Deleting'
-    || phase === 'Hibernating' || phase === 'Waking';
+    || phase === 'Hibernating' || phase === 'Waking' || phase === 'Upgrading';
   const waiting = phase === 'FailingOver' && reason.includes(': waitingForSafeCandidate');
   // Stopped on purpose: not degraded, but not "every instance is ready" either.
   const asleep = phase === 'Hibernating' || phase === 'Hibernated' || phase === 'Waking';
@@ -189,8 +226,12 @@ export function selectStatus(snapshot: ClusterSnapshot): ClusterStatusIntent {
   const archiving = ctx.spec.backup ? continuousArchiving(primaryObs) : null;
   if (archiving) conditions.push(archiving);
   conditions.push(...powerConditions(snapshot));
+  conditions.push(...rolloutConditions(snapshot));
+  const pendingRestart = ctx.members.filter((m) => m.pendingRestart).map((m) => m.name);
   return {
     phase, phaseReason: reason, conditions, instances, readyInstances, observedGeneration: ctx.generation, failovers: ctx.history,
+    pendingRestart,
+    ...(ctx.rollout.desiredImage ? { image: `${ctx.rollout.desiredImage}${ctx.rollout.imageSource ? ` (${ctx.rollout.imageSource})` : ''}` } : {}),
     ...(ctx.currentPrimary ? { currentPrimary: ctx.currentPrimary } : {}),
     ...(timelineOf(primaryObs, ctx.history) !== null ? { timeline: timelineOf(primaryObs, ctx.history) as number } : {}),
   };

@@ -2,8 +2,9 @@ import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
 import type { InstanceObservation } from '../shared/observation.js';
 import type { BootstrapMode, ClusterRef, InstancePhase, StepProgress } from '../instance/instance.types.js';
 import type { PlanOutput } from '../failover/failover.types.js';
+import type { MemberRolloutFacts, RolloutContext, RolloutEvent } from './rollout.types.js';
 
-export interface Member {
+export interface Member extends MemberRolloutFacts {
   name: string;
   serial: number;
   bootstrap: BootstrapMode;
@@ -57,6 +58,8 @@ export interface ClusterContext extends ClusterInput {
   fencedInstances: string[];
   /** Why the fenced-instances annotation was refused (names the annotation and the fix), or null. */
   fencingError: string | null;
+  /** Rolling restarts and image updates (v4, ADR 0026). */
+  rollout: RolloutContext;
 }
 
 export type ClusterEvent =
@@ -71,7 +74,8 @@ export type ClusterEvent =
   | { type: 'shards.observed'; shards: ShardObservation[] }
   | { type: 'shards.retry' }
   | { type: 'hibernation.requested'; annotation: string | null }
-  | { type: 'fencing.requested'; annotation: string | null };
+  | { type: 'fencing.requested'; annotation: string | null }
+  | RolloutEvent;
 
 export const HISTORY_LIMIT = 10;
 

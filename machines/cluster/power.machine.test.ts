@@ -48,6 +48,8 @@ test('spec.hibernation hibernates too; a valid annotation wins over it and a bad
   const { actor } = await readyCluster(2);
   try {
     actor.send({ type: 'spec.changed', spec: spec(2, { hibernation: 'on' }), generation: 2 });
+    // A new generation first goes through the configuration reload (ADR 0026), then hibernation takes over.
+    await settle();
     assert.equal(selectPhase(actor.getSnapshot()), 'Hibernating');
     actor.send({ type: 'hibernation.requested', annotation: 'off' });
     assert.equal(selectPhase(actor.getSnapshot()), 'Ready', 'nothing had stopped yet: awake at once');

@@ -16,6 +16,12 @@ export interface InstanceObservation {
   failed: string | null;
   /** pg_stat_archiver of a primary with a backup repository (absent otherwise). */
   archiver?: ArchiverObservation | null;
+  /** Rolling updates: some setting changed in postgresql.conf needs a restart to apply (pg_settings.pending_restart). */
+  pendingRestart?: boolean;
+  /** Rolling updates: the PostgreSQL bin directory (local) or image the running postmaster was started from. */
+  image?: string | null;
+  /** Rolling updates: the cluster spec generation whose configuration postgres has loaded (null: not known). */
+  configGeneration?: number | null;
 }
 
 export interface ArchiverObservation {

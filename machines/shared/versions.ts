@@ -3,8 +3,9 @@
 export const MACHINE_VERSIONS = {
   // 2: context.uid (cluster) and context.owner (instance) key queued jobs on the object's uid and generation.
   // 3: sharded clusters (states sharded/deletingShards, context.shards).
-  // 4 (fencehib, ADR 0028): hibernation and fencing (states hibernating/hibernated/waking, context.hibernationAnnotation,
-  //    fencingAnnotation, fencedInstances, fencingError).
+  // 4: rolling updates (states reconfiguring/rollingUpdate, context.rollout, member facts, the watchImage child; ADR 0026)
+  //    and hibernation/fencing (states hibernating/hibernated/waking, context.hibernationAnnotation, fencingAnnotation,
+  //    fencedInstances, fencingError; ADR 0028).
   cluster: 4,
   instance: 2,
   failover: 1,

@@ -1,0 +1,71 @@
+// Pure decisions of a rolling update (ADR 0026): which instance restarts next, and when the rollout is done.
+// Everything is decided from what the instances last reported (pending_restart, the bin directory or image the
+// postmaster runs), so a restored machine resumes from the facts, not from a remembered plan.
+import type { ClusterContext, Member } from './cluster.types.js';
+import { liveMembers } from './cluster.logic.js';
+
+/** This member runs older settings or another image than the cluster wants. */
+export function memberNeedsRestart(ctx: ClusterContext, m: Member): boolean {
+  if (m.pendingRestart === true) return true;
+  const want = ctx.rollout.desiredImage;
+  return want !== null && m.image !== undefined && m.image !== null && m.image !== want;
+}
+
+/** Rolling is possible only where the platform resolves images (it then also restarts instances). */
+export const rollingSupported = (ctx: ClusterContext) => ctx.rollout.desiredImage !== null && ctx.spec.sharding === undefined;
+
+export const needsRollout = (ctx: ClusterContext) => rollingSupported(ctx) && liveMembers(ctx).some((m) => memberNeedsRestart(ctx, m));
+
+/** Running and answering ready: the rollout takes the next step only while every instance is. */
+const serving = (m: Member) => m.phase === 'running' && m.ready !== false;
+
+/**
+ * The member has loaded the configuration last applied, so its pending_restart is about it. Reports arrive one
+ * instance at a time: without this, a replica not yet reloaded would look updated and be chosen as the switchover
+ * target before it restarted. Untracked (null) counts as fresh.
+ */
+const fresh = (ctx: ClusterContext, m: Member) =>
+  (m.configGeneration === undefined || m.configGeneration === null || m.configGeneration >= ctx.rollout.appliedGeneration)
+  // An instance that has not said which image it runs is not known to be updated either.
+  && (ctx.rollout.desiredImage === null || m.image !== undefined);
+
+/** Every instance serves and reports on the current configuration: only then is the next step decided. */
+export const allServing = (ctx: ClusterContext) => liveMembers(ctx).every((m) => serving(m) && fresh(ctx, m));
+
+/** The next replica to restart: the oldest (lowest serial) first, so the order is stable across restores. */
+export function nextReplica(ctx: ClusterContext): Member | undefined {
+  return liveMembers(ctx).find((m) => m.name !== ctx.currentPrimary && memberNeedsRestart(ctx, m));
+}
+
+export function primaryNeedsRestart(ctx: ClusterContext): boolean {
+  const p = liveMembers(ctx).find((m) => m.name === ctx.currentPrimary);
+  return !!p && memberNeedsRestart(ctx, p);
+}
+
+/** A replica already updated and serving: the switchover target that lets the primary go last. */
+export function updatedReplica(ctx: ClusterContext): Member | undefined {
+  return liveMembers(ctx).find((m) => m.name !== ctx.currentPrimary && serving(m) && !memberNeedsRestart(ctx, m));
+}
+
+export const hasReplicas = (ctx: ClusterContext) => liveMembers(ctx).some((m) => m.name !== ctx.currentPrimary);
+
+/**
+ * Deterministic: one rollout switchover per spec generation and image. A second one for the same target state means
+ * the first did not leave the primary updated (it failed, or the new primary needs a restart too): the rollout
+ * stalls with the reason instead of switching back and forth.
+ */
+export const rolloutSwitchoverId = (ctx: ClusterContext) => `rollout-g${ctx.generation}-${fnv1a(ctx.rollout.desiredImage ?? '')}`;
+
+/** FNV-1a, 32 bits, hex: a short stable tag for a string (no randomness, no I/O). */
+export function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+  return h.toString(16).padStart(8, '0');
+}
+
+/** The member the rollout restarted is back: serving, on the wanted image, nothing pending. */
+export function rolledInstanceBack(ctx: ClusterContext): boolean {
+  const m = liveMembers(ctx).find((x) => x.name === ctx.rollout.rollingInstance);
+  if (!m) return true;
+  return serving(m) && !memberNeedsRestart(ctx, m) && (ctx.rollout.desiredImage === null || m.image === ctx.rollout.desiredImage || m.image === undefined);
+}
