@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { Gauge } from 'prom-client';
-import { loadKubeConfig } from '../adapters/k8s/client.js';
+import { loadKubeConfig, readSecretKey } from '../adapters/k8s/client.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { writeFileAtomicIfChanged } from '../adapters/os/atomic-file.js';
 import { ROUTER_CONFIG_KEY, ROUTER_METRICS_PORT, ROUTER_PORT, routerName, type RouterPodConfig } from '../adapters/k8s/specs/router-objects.js';
@@ -48,11 +48,8 @@ export class RouterFiles {
     this.configFile = join(env.runDir, 'router.json');
   }
 
-  private async secret(name: string, key: string): Promise<string> {
-    const s = await this.core.readNamespacedSecret({ namespace: this.env.namespace, name });
-    const v = s.data?.[key];
-    if (!v) throw new Error(`Secret ${name} has no ${key}`);
-    return Buffer.from(v, 'base64').toString('utf8');
+  private secret(name: string, key: string): Promise<string> {
+    return readSecretKey(this.core, this.env.namespace, name, key);
   }
 
   private write(name: string, text: string): boolean {

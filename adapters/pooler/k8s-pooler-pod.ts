@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { loadKubeConfig } from '../k8s/client.js';
+import { loadKubeConfig, readSecretKey } from '../k8s/client.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { handOver, postgresUser, type OsUser } from '../os/os-user.js';
 import { writeFileAtomicIfChanged } from '../os/atomic-file.js';
@@ -47,11 +47,8 @@ class PoolerFiles {
     this.socketDir = join(env.runDir, 'socket');
   }
 
-  private async secret(name: string, key: string): Promise<string> {
-    const s = await this.core.readNamespacedSecret({ namespace: this.env.namespace, name });
-    const v = s.data?.[key];
-    if (!v) throw new Error(`Secret ${name} has no ${key}`);
-    return Buffer.from(v, 'base64').toString('utf8');
+  private secret(name: string, key: string): Promise<string> {
+    return readSecretKey(this.core, this.env.namespace, name, key);
   }
 
   private write(name: string, text: string): boolean {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createActor, fromPromise } from 'xstate';
 import { switchoverMachine } from '../switchover/switchover.machine.js';
 import { fakeCluster, spec, settle, readyCluster } from '../../tests/fixtures/cluster-fakes.js';
-import { primaryUp, replicaUp, down, bootstrapping } from '../../tests/fixtures/observations.js';
+import { primaryUp, replicaUp, down } from '../../tests/fixtures/observations.js';
 import { selectStatus, selectPhase } from './cluster.selectors.js';
 import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
 import type { InstanceObservation } from '../shared/observation.js';
@@ -19,19 +19,8 @@ const pendingSwitchover = switchoverMachine.provide({ actors: Object.fromEntries
   Object.keys(switchoverMachine.implementations.actors).map((k) => [k, idle])) as never });
 
 /** readyCluster with the pending switchover plan. */
-async function readyWithPlans(instances: number, extra: Partial<PostgresClusterSpec> = {}) {
-  const { machine, log } = fakeCluster();
-  const actor = createActor(machine.provide({ actors: { switchover: pendingSwitchover } }), { input: { namespace: 'default', name: 'demo', uid: 'uid-demo', spec: spec(instances, extra), generation: 1 } }).start();
-  await settle();
-  actor.send({ type: 'instance.reported', instance: 'demo-1', observation: primaryUp() });
-  for (let i = 2; i <= instances; i++) {
-    await settle();
-    actor.send({ type: 'instance.reported', instance: `demo-${i}`, observation: bootstrapping() });
-    actor.send({ type: 'instance.reported', instance: `demo-${i}`, observation: replicaUp() });
-  }
-  await settle();
-  return { actor, log };
-}
+const readyWithPlans = (instances: number, extra: Partial<PostgresClusterSpec> = {}) =>
+  readyCluster(instances, { extra, provide: (m) => m.provide({ actors: { switchover: pendingSwitchover } }) });
 
 const withFacts = (o: InstanceObservation, image: string, pendingRestart = false, configGeneration = 1): InstanceObservation => ({ ...o, image, pendingRestart, configGeneration });
 async function report(actor: Actor, instance: string, o: InstanceObservation) {
