@@ -12,7 +12,8 @@ import { peerTarget, renderConninfo } from './render.js';
 import { join } from 'node:path';
 import { recoverFromRepository } from './recovery.js';
 
-export interface BootstrapProgress { step: string; percent: number | null }
+import type { BootstrapProgress } from './bootstrap-progress.js';
+export type { BootstrapProgress } from './bootstrap-progress.js';
 
 export { isBootstrapped } from './markers.js';
 

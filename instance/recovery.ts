@@ -17,7 +17,7 @@ import { setPassword } from '../adapters/sql/roles.js';
 import { bootstrapMarker, bin, volumeDir } from './layout.js';
 import { ensureDir, readSecret, writeConfig, writeOwned } from './files.js';
 import { ensureStanza, writeSourceConf } from './pgbackrest.js';
-import type { BootstrapProgress } from './bootstrap.js';
+import type { BootstrapProgress } from './bootstrap-progress.js';
 
 /** Settings `pgbackrest restore` writes into postgresql.auto.conf; none may outlive the recovery. */
 const RECOVERY_SETTINGS = [

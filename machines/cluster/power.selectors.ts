@@ -1,8 +1,11 @@
 // Snapshot → what the platform must keep stopped, and the status pieces of hibernation and fencing (ADR 0028).
 // Platforms read selectStoppedInstances like they read routes: the cluster machine decides, they enforce.
-import type { ClusterSnapshot } from './cluster.selectors.js';
+import type { SnapshotFrom } from 'xstate';
+import type { ClusterMachine } from './cluster.machine.js';
 import { condition, type ConditionIntent } from '../shared/conditions.js';
 import { stoppedInstances, fencedMembers, parseHibernation, wantsHibernation, HIBERNATION_ANNOTATION, type PowerStage } from './power.logic.js';
+
+type ClusterSnapshot = SnapshotFrom<ClusterMachine>;
 
 export function powerStage(snapshot: ClusterSnapshot): PowerStage {
   if (snapshot.matches('hibernating')) return 'hibernating';

@@ -2,7 +2,6 @@
 // by equalities between their sharding columns (same vindex type), so matching rows always live on the same shard.
 // A `key = value` on any of them (in WHERE or an inner join's ON) then names the one shard.
 import type { ShardingScheme } from './sharding-scheme.js';
-import type { KeySource } from './shard-key.js';
 import { isObj, list, tag } from './parse-tree.js';
 
 
@@ -55,6 +54,9 @@ function equality(v: unknown): [unknown, unknown] | null {
   const op = tag(list(t[1].name)[0]);
   return op?.[0] === 'String' && op[1].sval === '=' ? [t[1].lexpr, t[1].rexpr] : null;
 }
+
+/** Where a sharding key's value comes from: a literal in the text, or a bound parameter ($n). */
+export type KeySource = { literal: string } | { param: number };
 
 export interface Colocated { sharded: FromTable[]; colocated: boolean; key: { table: string; source: KeySource } | null }
 

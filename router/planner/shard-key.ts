@@ -4,10 +4,10 @@
 // says why it is not single-shard, which is what `SHOW pgop.route` prints.
 import type { ShardingScheme, ShardedTable } from './sharding-scheme.js';
 import { planScatter, NotScatterable, type ScatterSelect } from './scatter-plan.js';
-import { colocation, fromTables } from './colocation.js';
+import { colocation, fromTables, type KeySource } from './colocation.js';
 import { isObj, list, tag, type Node } from './parse-tree.js';
 
-export type KeySource = { literal: string } | { param: number };
+export type { KeySource } from './colocation.js';
 
 export type RoutePlan =
   | { kind: 'keyed'; table: string; key: ShardedTable; source: KeySource }
