@@ -146,7 +146,9 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
       }).catch(() => undefined));
     });
     await Promise.all(pending);
-    // The backup command itself expires by the retention in the config before it returns.
+    // The explicit expire is what makes retention hold right after this backup (the retention test sees the
+    // backup command's own pass leave the oldest full backup in place), and it says so in the log.
+    await tool(['expire']);
     done = await ours(await info());
     if (!done) throw new Error('pgbackrest reported success but info lists no backup annotated with this job');
   }
