@@ -172,8 +172,12 @@ const ARCHIVE_WAIT_MS = 60_000;
 /** Switches WAL and waits until the segment holding `lsn` is archived; an archiving error ends the wait with its text. */
 async function waitArchived(ep: Endpoint, lsn: string, signal: AbortSignal): Promise<void> {
   await withClient(ep, async (c) => {
-    const segment = (await c.query<{ f: string }>('SELECT pg_walfile_name($1::pg_lsn) AS f', [lsn])).rows[0]!.f;
-    await c.query('SELECT pg_switch_wal()');
+    // A restore point writes a WAL record, so the switch below always closes a segment (on an idle cluster a bare
+    // pg_switch_wal() is a no-op and the segment holding `lsn` would wait for the next write to be archived).
+    await c.query("SELECT pg_create_restore_point('pgop-fingerprint')");
+    const switched = (await c.query<{ f: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS f')).rows[0]!.f;
+    const holding = (await c.query<{ f: string }>('SELECT pg_walfile_name($1::pg_lsn) AS f', [lsn])).rows[0]!.f;
+    const segment = holding > switched ? holding : switched;
     const deadline = Date.now() + ARCHIVE_WAIT_MS;
     for (;;) {
       // WAL file names sort by timeline, then position: archived up to here means this segment is in the repository.
