@@ -28,3 +28,8 @@ test('nothing until every ShardRange is Ready and every shard has an endpoint; d
   assert.equal(shardingFromShardRanges([range('orders', ['orders'], 1)], (s) => (s === '-80' ? eps(s) : undefined)), null);
   assert.throws(() => shardingFromShardRanges([range('orders', ['orders'], 1), range('users', ['users'], 1, 'Ready', [['', '40', '-40'], ['40', '', '40-']])], eps), ShardMapError);
 });
+
+test('an endpoint that names its certificate name is verified by it, not by its address', () => {
+  const s = shardingFromShardRanges([range('orders', ['orders'], 1)], (shard) => ({ host: '10.0.0.7', port: 5432, caFile: shard, servername: `shop${shard}-r.default.svc` }));
+  assert.deepEqual(s?.shards.map((x) => x.tls.servername), ['shop-80-r.default.svc', 'shop80--r.default.svc']);
+});

@@ -4,7 +4,11 @@
 // per cluster today); the generation is the highest ShardRange version, so any routing change moves it.
 import type { ShardRange } from '../crds/shardrange.js';
 
-export interface ShardEndpoint { host: string; port: number; caFile: string }
+/**
+ * `servername` is the name the shard's certificate is checked against (verify-full); without it, the host. In
+ * Kubernetes it is the shard's any-instance Service name: a pod IP reaches the certificate only at the next renewal.
+ */
+export interface ShardEndpoint { host: string; port: number; caFile: string; servername?: string }
 
 export interface ShardingSection {
   generation: number;
@@ -29,8 +33,8 @@ export function shardingFromShardRanges(ranges: ShardRange[], endpoint: (shard: 
   for (const x of [...first.spec.ranges].sort((a, b) => (a.start === '' ? -1 : b.start === '' ? 1 : a.start < b.start ? -1 : 1))) {
     const e = endpoint(x.shard);
     if (!e) return null;
-    // The shard's server certificate names 127.0.0.1; verify-full against the shard cluster's own CA.
-    shards.push({ name: x.shard, host: e.host, port: e.port, tls: { caFile: e.caFile, servername: e.host } });
+    // verify-full against the shard cluster's own CA.
+    shards.push({ name: x.shard, host: e.host, port: e.port, tls: { caFile: e.caFile, servername: e.servername ?? e.host } });
   }
   const tables: ShardingSection['tables'] = {};
   for (const r of ranges) {

@@ -19,7 +19,7 @@ import {
   ROUTER_PORT, ROUTER_REPLICAS, routerConfigMap, routerDeployment, routerIdentity, routerName, routerNetworkPolicy, routerObjectRefs,
   routerServerNames, routerService, routerTlsSecret, routerTlsSecretName, type RouterPlacement, type RouterPodConfig,
 } from './specs/router-objects.js';
-import { renewalDecision, type TlsPolicy } from '../certs/tls-policy.js';
+import { anyInstanceName, renewalDecision, type TlsPolicy } from '../certs/tls-policy.js';
 import { x509Builders } from '../certs/local-certificates.js';
 
 /** The routing table derived from ShardRanges (router/shard-map-source.ts; injected: adapters/ does not import router/). */
@@ -28,7 +28,8 @@ export interface ShardMapSection {
   shards: { name: string; host: string; port: number; tls: { caFile: string; servername: string } }[];
   tables: Record<string, { column: string; type: 'integer' | 'text' }>;
 }
-export type ShardMap = (ranges: ShardRange[], endpoint: (shard: string) => { host: string; port: number; caFile: string } | undefined) => ShardMapSection | null;
+type ShardEndpoint = { host: string; port: number; caFile: string; servername?: string };
+export type ShardMap = (ranges: ShardRange[], endpoint: (shard: string) => ShardEndpoint | undefined) => ShardMapSection | null;
 
 export interface RouterStatus {
   endpoint: string;
@@ -128,7 +129,7 @@ export class K8sRouters {
     const shards = shardsOf(cluster, sharding);
     const first = shards[0]!.cluster;
     const specs = new Map<string, PostgresClusterSpec>();
-    const endpoints = new Map<string, { host: string; port: number; caFile: string }>();
+    const endpoints = new Map<string, ShardEndpoint>();
     const cas = new Map<string, { secret: string; key: string }>();
     for (const s of shards) {
       const shard = (await this.store.get({ kind: 'PostgresCluster', namespace, name: s.cluster })) as PostgresCluster | undefined;
@@ -140,7 +141,7 @@ export class K8sRouters {
       const pod = primary ? await this.objects.read<PodLike>('v1', 'Pod', namespace, primary) : undefined;
       const ip = pod && !pod.metadata.deletionTimestamp ? pod.status?.podIP : undefined;
       // caFile carries the shard's name; the pods map it to the file they write from the CA Secret.
-      if (ip) endpoints.set(s.shard, { host: ip, port: POSTGRES_PORT, caFile: s.shard });
+      if (ip) endpoints.set(s.shard, { host: ip, port: POSTGRES_PORT, caFile: s.shard, servername: anyInstanceName(s.cluster, namespace) });
     }
     const section = ranges.length === sharding.tableGroups.length ? this.shardMap(ranges, (shard) => endpoints.get(shard)) : null;
     const placement: RouterPlacement = { cluster, namespace, image: this.image, owner, replicas: ROUTER_REPLICAS };
@@ -170,8 +171,9 @@ export class K8sRouters {
     const src = tlsSources(cluster, c.spec.certificates);
     const config = ip ? {
       cluster, generation: 0, shards: [], tables: {}, referenceTables: [],
-      // The primary's pod IP is in its server certificate: verify-full against the cluster's CA.
-      backend: { host: ip, port: POSTGRES_PORT, servername: ip, ca: { secret: src.ca, key: src.caKey } },
+      // verify-full against the cluster's CA by the any-instance Service name, which every instance's certificate
+      // carries from its first issue (a new pod IP joins the certificate only at the next renewal beat).
+      backend: { host: ip, port: POSTGRES_PORT, servername: anyInstanceName(cluster, namespace), ca: { secret: src.ca, key: src.caKey } },
     } : null;
     await this.publish({ cluster, namespace, image: this.image, owner, replicas: ROUTER_REPLICAS }, cluster, c.spec, config,
       'the router starts once the cluster has a primary', 'WaitingForPrimary');

@@ -34,9 +34,11 @@ test('spec.router.enabled gives an unsharded cluster a router Deployment and Ser
   assert.deepEqual(c?.status?.router, { endpoint: `demo-router.${ns}.svc:5432`, caSecret: 'demo-ca', replicas: 2, readyReplicas: 2, generation: 0 });
   const svc = await core().readNamespacedService({ namespace: ns, name: 'demo-router' });
   assert.deepEqual(svc.spec?.ports?.map((p) => p.port), [5432, 9128]);
-  const cm = JSON.parse((await core().readNamespacedConfigMap({ namespace: ns, name: 'demo-router' })).data?.['router.json'] ?? '{}') as { shards: unknown[]; backend?: { host: string } };
+  const cm = JSON.parse((await core().readNamespacedConfigMap({ namespace: ns, name: 'demo-router' })).data?.['router.json'] ?? '{}') as { shards: unknown[]; backend?: { host: string; servername?: string } };
   const primaryIp = env.kubelet.podIP(ns, String(c?.status?.currentPrimary ?? ''));
   assert.deepEqual([cm.shards, cm.backend?.host], [[], primaryIp], 'no routing table; the primary is the one backend');
+  // Verified by a name every instance certificate carries from its first issue, not by a pod IP that joins it later.
+  assert.equal(cm.backend?.servername, `demo-r.${ns}.svc`);
   const pods = await routerPods();
   assert.equal(pods.length, 2);
   for (const pod of pods) {
