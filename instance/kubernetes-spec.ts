@@ -20,6 +20,8 @@ import {
 import { anyInstanceName } from '../adapters/certs/tls-policy.js';
 import { httpStatus } from '../adapters/k8s/client.js';
 import { REPO_PATH_ENV, withMountedRepositories } from '../adapters/k8s/specs/repository-mounts.js';
+import { repositoryFiles, repositorySecretFile, repositorySecrets } from '../adapters/k8s/specs/repository-secrets.js';
+import { readRepositorySecret } from '../adapters/k8s/repository-secret-reader.js';
 
 export interface PodIdentity {
   namespace: string; pod: string; podIP: string; cluster: string; dataRoot: string; runDir: string; pgBinDir: string | null;
@@ -92,6 +94,7 @@ export class KubernetesSpecSource {
       throw new Error(`waiting for the primary${primaryName ? ` ${primaryName}` : ''} to have an address to clone from`);
     }
     const members = [...new Set([...pods.items.filter(live).map((p) => p.metadata?.name ?? ''), me])].filter(Boolean).sort();
+    const repoDir = await this.writeRepositorySecrets(obj.spec, bootstrap);
     return withMountedRepositories(buildInstanceSpec(obj.spec, {
       namespace, cluster, name: me, serial: Number(self.metadata?.annotations?.['postgres.keiailab.io/serial'] ?? 0), bootstrap,
       host: this.id.podIP, port: POSTGRES_PORT, httpPort: AGENT_PORT, home: this.id.dataRoot,
@@ -99,6 +102,7 @@ export class KubernetesSpecSource {
       pgBinDir: this.id.pgBinDir ?? pgBinDir(obj.spec.postgresVersion),
       secrets: await this.writeSecrets(), runAsUser: this.user?.name ?? null, primary, members,
       leaseUrl: 'kubernetes:', faultsFile: null, tls: await this.writeTls(obj.spec),
+      repoFiles: (repo) => repositoryFiles(repoDir, repo),
     }), this.id.repoPaths);
   }
 
@@ -125,6 +129,27 @@ export class KubernetesSpecSource {
     const tokenFile = join(dir, 'agent.token');
     writeFileAtomicIfChanged(tokenFile, `${this.agentToken}\n`);
     return { ...out, agentToken: tokenFile };
+  }
+
+  /**
+   * The S3 repositories' Secrets (access key, secret key, CA) as files only the agent and postgres's OS user read
+   * (0700 directory, 0600 files): the agent renders them into the 0600 pgBackRest config, never onto a command
+   * line or into the spec file. The recovery source's only in the Pod that restores (repository-secrets.ts).
+   */
+  private async writeRepositorySecrets(spec: PostgresClusterSpec, bootstrap: 'initdb' | 'clone'): Promise<string> {
+    const dir = join(this.id.runDir, 'secrets', 'repository');
+    const refs = repositorySecrets(spec, bootstrap);
+    if (refs.length === 0) return dir;
+    const values = await Promise.all(refs.map((ref) => readRepositorySecret(this.core, this.id.namespace, ref)));
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    handOver(dir, this.user);
+    refs.forEach((ref, i) => {
+      const sub = join(dir, ref.secret);
+      mkdirSync(sub, { recursive: true, mode: 0o700 });
+      handOver(sub, this.user);
+      for (const [key, value] of Object.entries(values[i] ?? {})) writeFileAtomicIfChanged(repositorySecretFile(dir, ref.secret, key), `${value}\n`, { owner: this.user });
+    });
+    return dir;
   }
 
   /**

@@ -16,6 +16,8 @@ import { LABEL, type Owner } from './specs/labels.js';
 import { clusterServices } from './specs/services.js';
 import { instancePod, instancePvc, pvcName, type InstancePlacement } from './specs/pod.js';
 import { repositoryMounts } from './specs/repository-mounts.js';
+import { RepositorySecretError, repositorySecretNames, repositorySecrets } from './specs/repository-secrets.js';
+import { requireRepositorySecrets } from './repository-secret-reader.js';
 import { desiredRoleLabels, type RoleLabel } from './specs/role-labels.js';
 import {
   agentTokenSecret, credentialSecret, disruptionBudgets, instanceIdentity, networkPolicy, primaryConfigMap, primaryLease, stateConfigMap, timelinesConfigMap,
@@ -74,7 +76,7 @@ export class K8sPlatform implements PlanPlatform {
       ...clusterServices(name, namespace, owner, POSTGRES_PORT),
       ...disruptionBudgets(name, namespace, owner, spec.instances),
       networkPolicy(name, namespace, owner, this.operator),
-      ...instanceIdentity(name, namespace, owner, spec.certificates),
+      ...this.instanceIdentity(cluster, spec, owner),
     ]);
     await this.certs.ensure(namespace, name, owner, spec, await this.instanceAddresses(cluster));
   }
@@ -135,8 +137,32 @@ export class K8sPlatform implements PlanPlatform {
     };
   }
 
-  async createInstance(input: InstanceEffectInput, spec: PostgresClusterSpec): Promise<void> {
+  /**
+   * The agents' ServiceAccount, Role and RoleBinding; the Role names the S3 repository Secrets of this spec. The
+   * cluster's CA key is never one of them: a repository Secret of that name would hand the agents the key.
+   */
+  private instanceIdentity(cluster: ClusterRef, spec: PostgresClusterSpec, owner: Owner) {
+    const names = repositorySecretNames(spec);
+    const reserved = [caKeySecretName(cluster.name), agentTokenSecretName(cluster.name)];
+    const bad = names.find((n) => reserved.includes(n));
+    if (bad) throw new RepositorySecretError(`Secret ${bad} belongs to the operator (the cluster's CA key or agent token): name your own Secret in repository.s3`);
+    return instanceIdentity(cluster.name, cluster.namespace, owner, spec.certificates, names);
+  }
+
+  /**
+   * A repository's Secrets changed in a running cluster (an S3 repository added or switched): the agents' Role
+   * follows, and the Secrets are checked so a missing one shows in the cluster's status. The agents pick up the spec
+   * themselves (instance/kubernetes-spec.ts).
+   */
+  async applyConfiguration(cluster: ClusterRef, spec: PostgresClusterSpec): Promise<void> {
+    await this.objects.applyAll(this.instanceIdentity(cluster, spec, await this.owner(cluster)));
+    await requireRepositorySecrets(this.core, cluster.namespace, repositorySecrets(spec, 'clone'));
+  }
+
+  async createInstance(input: InstanceEffectInput, spec: PostgresClusterSpec, signal?: AbortSignal): Promise<void> {
     const owner = await this.owner(input.cluster);
+    // A Pod whose agent cannot read its repository's S3 Secrets would wait without end: say which Secret and key.
+    await requireRepositorySecrets(this.core, input.cluster.namespace, repositorySecrets(spec, input.bootstrap), undefined, signal);
     // The primary to clone from (or, for the first instance, itself) is recorded before the Pod exists.
     await this.repoint(input.cluster, spec, input.primary ?? input.instance);
     const p = this.placement(input.cluster, spec, owner, input.instance, input.serial, input.bootstrap);
