@@ -38,6 +38,8 @@ export interface AgentPlatformHooks {
   onRole?: (role: 'primary' | 'replica') => void;
   /** Called once running; `reload` re-reads the spec file (what SIGHUP does). */
   watchSpec?: (reload: () => void) => () => void;
+  /** Called once postgres has stopped, just before the agent exits. */
+  beforeExit?: () => void;
 }
 
 export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {}): Promise<void> {
@@ -159,6 +161,7 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
   unwatch?.();
   clearInterval(certWatch);
   await lease?.close();
+  hooks.beforeExit?.();
   log.info('stopped');
   log.flush();
   process.exit(0);

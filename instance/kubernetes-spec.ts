@@ -30,6 +30,9 @@ export interface PodIdentity {
 }
 
 /** The downward-API environment the operator's Pod spec sets; a missing variable is named. */
+/** postgres's log, on the data volume so that it outlives the Pod; the agent also passes it on to its stdout. */
+export const postgresLogFile = (id: Pick<PodIdentity, 'dataRoot'>) => join(id.dataRoot, 'postgres.log');
+
 export function podIdentity(env: NodeJS.ProcessEnv = process.env): PodIdentity {
   const need = (name: string) => {
     const v = env[name];
@@ -98,7 +101,7 @@ export class KubernetesSpecSource {
     return withMountedRepositories(buildInstanceSpec(obj.spec, {
       namespace, cluster, name: me, serial: Number(self.metadata?.annotations?.['postgres.keiailab.io/serial'] ?? 0), bootstrap,
       host: this.id.podIP, port: POSTGRES_PORT, httpPort: AGENT_PORT, home: this.id.dataRoot,
-      paths: { dataDir: join(this.id.dataRoot, 'pgdata'), runDir: this.id.runDir, logFile: join(this.id.dataRoot, 'postgres.log') },
+      paths: { dataDir: join(this.id.dataRoot, 'pgdata'), runDir: this.id.runDir, logFile: postgresLogFile(this.id) },
       pgBinDir: this.id.pgBinDir ?? pgBinDir(obj.spec.postgresVersion),
       secrets: await this.writeSecrets(), runAsUser: this.user?.name ?? null, primary, members,
       leaseUrl: 'kubernetes:', faultsFile: null, tls: await this.writeTls(obj.spec),
