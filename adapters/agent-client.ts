@@ -29,7 +29,7 @@ export class AgentClient {
     return (await res.json()) as AgentStatusBody;
   }
 
-  async post<T = Record<string, unknown>>(action: 'promote' | 'demote' | 'fence' | 'checkpoint' | 'backup' | 'verify', body: Record<string, unknown> = {}, timeoutMs = 70_000): Promise<T> {
+  async post<T = Record<string, unknown>>(action: 'promote' | 'demote' | 'fence' | 'hold' | 'release' | 'checkpoint' | 'backup' | 'verify', body: Record<string, unknown> = {}, timeoutMs = 70_000): Promise<T> {
     const res = await fetch(`${this.url}/${action}`, {
       method: 'POST', headers: { 'content-type': 'application/json', ...this.auth }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs),
     });

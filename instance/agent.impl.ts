@@ -153,7 +153,14 @@ export function createAgentImplementations(deps: AgentDeps) {
             }
           }
         };
-        const timer = setInterval(() => { void tick(); }, spec().lease?.renewMs ?? 1000);
+        // One renewal at a time: on a loaded node a renewal can outlast the interval, and two overlapping ones race on
+        // the Kubernetes Lease's resourceVersion; the loser's 409 read as "held by someone else" fenced a healthy primary.
+        let busy = false;
+        const timer = setInterval(() => {
+          if (busy) return;
+          busy = true;
+          void tick().finally(() => { busy = false; });
+        }, spec().lease?.renewMs ?? 1000);
         return () => { stopped = true; clearInterval(timer); clearTimeout(deadline); };
       }),
 

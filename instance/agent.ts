@@ -125,6 +125,21 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
         await settle((s) => s.matches('fenced') || !s.matches('up'), () => null, 30_000);
         return { fenced: true };
       },
+      // Kubernetes fencing (ADR 0037): postgres stays stopped, the Pod and this API stay (not ready). Idempotent: the
+      // operator repeats it every pass, which also holds an agent that restarted in a fenced Pod.
+      hold: async (body) => {
+        if (!actor.getSnapshot().matches('held')) actor.send({ type: 'agent.hold', reason: checkReason(body.reason, 'fenced by the operator') });
+        const now = actor.getSnapshot();
+        // Bootstrapping, rejoining or promoting finish first (stopping them halfway helps nobody); the operator asks again.
+        if (!now.matches('holding') && !now.matches('held')) throw new Error(`cannot hold in state ${stateName(now.value)} yet`);
+        const s = await settle((x) => x.matches('held'), () => null, 120_000);
+        return { held: true, state: stateName(s.value) };
+      },
+      release: async () => {
+        const held = actor.getSnapshot().matches('held');
+        if (held) actor.send({ type: 'agent.release' });
+        return { released: held };
+      },
       checkpoint: async () => {
         await withClient(rt.superuser(), (c) => c.query('CHECKPOINT'), 60_000);
         return { checkpoint: true };

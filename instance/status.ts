@@ -33,7 +33,7 @@ type AgentSnapshot = SnapshotFrom<typeof agentMachine>;
 
 export async function collectStatus(rt: InstanceRuntime, snapshot: AgentSnapshot, postgresPid: number | null, progress: BootstrapProgress | null, binDir: string | null = null): Promise<AgentStatus> {
   const c = snapshot.context;
-  const fenced = snapshot.matches('fencing') || snapshot.matches('fenced') || snapshot.matches('demoting');
+  const fenced = snapshot.matches('fencing') || snapshot.matches('fenced') || snapshot.matches('demoting') || snapshot.matches('holding') || snapshot.matches('held');
   const base: AgentStatus = {
     instance: rt.spec().name, state: stateName(snapshot.value), role: 'unknown', ready: false, timeline: null,
     currentLsn: null, receiveLsn: null, replayLsn: null, lagBytes: null, streaming: false,

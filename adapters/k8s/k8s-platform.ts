@@ -33,8 +33,11 @@ import type { EnsureResult } from '../certs/local-certificates.js';
 import { anyInstanceName, tlsPolicyFrom } from '../certs/tls-policy.js';
 import { caKeySecretName, caSecretName, serverSecretName } from './specs/names.js';
 import { poolerAuthSecretName } from './specs/pooler-objects.js';
+import { FENCED_INSTANCES_ANNOTATION } from '../../machines/cluster/power.logic.js';
 
 const KIND = 'PostgresCluster';
+/** On a Pod whose agent the operator holds stopped (fencing); its value says why. */
+export const HELD_ANNOTATION = 'postgres.keiailab.io/held';
 const POD_STOP_WAIT_MS = 90_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/keiailab/pgop';
@@ -185,8 +188,8 @@ export class K8sPlatform implements PlanPlatform {
   }
 
   /**
-   * Hibernation and fencing (ADR 0028): the Pod goes, its PVC stays, and the instance source does not recreate it
-   * while it is listed. A checkpoint first keeps the shutdown short; the agent's SIGTERM is a fast shutdown (a
+   * Hibernation (ADR 0028): the Pod goes, its PVC stays, and the instance source does not recreate it while it is
+   * listed. A checkpoint first keeps the shutdown short; the agent's SIGTERM is a fast shutdown (a
    * primary's walsenders send all WAL first). Each Pod is gone before the next one is deleted: the primary first.
    */
   async holdStopped(cluster: ClusterRef, instance: string, timeoutMs = 90_000): Promise<boolean> {
@@ -203,6 +206,41 @@ export class K8sPlatform implements PlanPlatform {
       await new Promise((r) => setTimeout(r, 500));
     }
     throw new Error(`pod ${instance} still present ${Math.round(timeoutMs / 1000)} s after its deletion`);
+  }
+
+  /**
+   * Fencing (ADR 0037): postgres stops, the Pod and its agent stay (not ready, no role label), like CloudNativePG.
+   * The Pod is marked first, so a pass after an operator restart still knows whom to release. Asked on every pass:
+   * idempotent on a held agent, and it holds again an agent that restarted inside a fenced Pod. True when newly marked.
+   */
+  async holdInPlace(cluster: ClusterRef, instance: string): Promise<boolean> {
+    const pod = await this.pod(cluster, instance);
+    if (!pod || pod.metadata?.deletionTimestamp || !pod.status?.podIP) return false;
+    const marked = pod.metadata?.annotations?.[HELD_ANNOTATION] !== undefined;
+    if (!marked) await this.annotatePod(cluster, instance, { [HELD_ANNOTATION]: 'fenced' });
+    const agent = await this.agent(cluster, instance);
+    await agent?.post('hold', { reason: `fenced by ${FENCED_INSTANCES_ANNOTATION}` }, 120_000);
+    return !marked;
+  }
+
+  /** Held Pods no longer listed to keep stopped get their agent released (postgres starts, the replica rejoins). */
+  async releaseHeld(cluster: ClusterRef, keep: string[]): Promise<string[]> {
+    const released: string[] = [];
+    for (const pod of await this.pods(cluster)) {
+      const name = pod.metadata?.name ?? '';
+      if (pod.metadata?.annotations?.[HELD_ANNOTATION] === undefined || keep.includes(name) || pod.metadata?.deletionTimestamp) continue;
+      const agent = await this.agent(cluster, name);
+      if (!agent) continue;
+      await agent.post('release', {}, 30_000);
+      await this.annotatePod(cluster, name, { [HELD_ANNOTATION]: null });
+      released.push(name);
+    }
+    return released;
+  }
+
+  private async annotatePod(cluster: ClusterRef, name: string, annotations: Record<string, string | null>): Promise<void> {
+    await this.core.patchNamespacedPod({ namespace: cluster.namespace, name, body: { metadata: { annotations } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch((e: unknown) => { if (httpStatus(e) !== 404) throw e; });
   }
 
   async podExists(cluster: ClusterRef, instance: string): Promise<boolean> {
