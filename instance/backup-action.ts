@@ -8,7 +8,7 @@ import type { InstanceSpec } from '../adapters/instance/spec.js';
 import { SUPERUSER } from '../adapters/instance/spec.js';
 import { PGBACKREST_BIN } from '../adapters/backup/pgbackrest-config.js';
 import { ANNOTATION, fingerprintRestorePoint, type InfoBackup } from '../adapters/backup/backup-step.js';
-import { expireRecorded } from '../adapters/backup/expire-record.js';
+import { expireRecorded, beforeBackupAnnotation } from '../adapters/backup/expire-record.js';
 import { takeFingerprint } from '../adapters/backup/fingerprint.js';
 import type { TableFingerprint } from '../crds/backupjob.js';
 import { pgbackrestConfPath } from './render.js';
@@ -40,9 +40,10 @@ export async function backupHere(spec: InstanceSpec, user: OsUser | null, req: A
     }
     return undefined;
   };
-  let done = await ours(await info().catch(() => [] as InfoBackup[]));
+  const before = await info().catch(() => [] as InfoBackup[]);
+  let done = await ours(before);
   if (!done) {
-    await tool(['backup', `--type=${req.type}`, `--annotation=${ANNOTATION}=${req.uid}`]);
+    await tool(['backup', `--type=${req.type}`, `--annotation=${ANNOTATION}=${req.uid}`, beforeBackupAnnotation(before.map((b) => b.label))]);
     done = await ours(await info());
     if (!done) throw new Error('pgbackrest reported success but info lists no backup annotated with this job');
   }

@@ -17,7 +17,7 @@ import { STEP_KINDS } from '../../actors/queues/queue-names.js';
 import { BackupConfigError, PGBACKREST_BIN, renderPgbackrestConf } from './pgbackrest-config.js';
 import { withClient, type Endpoint } from '../sql/connect.js';
 import { takeFingerprint } from './fingerprint.js';
-import { expireRecorded } from './expire-record.js';
+import { expireRecorded, beforeBackupAnnotation } from './expire-record.js';
 import { readFileSync, writeFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -126,14 +126,16 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
 
   const startedAt = new Date().toISOString();
   await progress({ percent: 0, detail: `pgbackrest ${req.backupType} backup from ${standby?.name ?? primary.name}`, startedAt });
-  let done = await ours(await info().catch(() => [] as InfoBackup[]));
+  const before = await info().catch(() => [] as InfoBackup[]);
+  let done = await ours(before);
   if (!done) {
     const total = await withClient({ host: primary.runDir, port: primary.port, user: SUPERUSER, password },
       async (c) => Number((await c.query<{ n: string }>('SELECT sum(pg_database_size(datname))::bigint AS n FROM pg_database')).rows[0]?.n ?? 0)).catch(() => 0);
     let last = -1;
     const pending: Promise<void>[] = [];
     await tool([
-      'backup', `--type=${req.backupType}`, `--annotation=${ANNOTATION}=${req.uid}`, '--log-level-console=detail',
+      'backup', `--type=${req.backupType}`, `--annotation=${ANNOTATION}=${req.uid}`, beforeBackupAnnotation(before.map((b) => b.label)),
+      '--log-level-console=detail',
     ], (line) => {
       const m = /\((?:[\d.]+[KMGT]?B), ([\d.]+)%\)/.exec(line);
       if (!m) return;

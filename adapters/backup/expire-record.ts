@@ -2,11 +2,13 @@
 // expire runs after the backup; what it removed is the difference between the repository's backups before and
 // after it. A retry (BullMQ after a transient error, or after the operator died) sees the repository only after the
 // first attempt's expire, so that difference is empty: both lists are therefore kept as pgBackRest annotations of
-// the job's own backup — the labels present before expire first (a retry that finds only these runs expire again,
-// which is idempotent, and subtracts), then the removed ones (a retry that finds these just returns them).
+// the job's own backup — the labels present before the backup, given to the backup command itself (pgBackRest's
+// backup runs its own expire pass at the end, so "before expire" must mean before the backup), then the removed
+// ones (a retry that finds these just returns them; one that finds only the first runs expire again, which is
+// idempotent, and subtracts).
 import type { InfoBackup } from './backup-step.js';
 
-/** Labels present right before this backup's expire. */
+/** Labels present right before this backup (and so before its expire passes). */
 export const BEFORE_EXPIRE = 'pgop-before-expire';
 /** Labels that expire removed. */
 export const EXPIRED = 'pgop-expired';
@@ -21,6 +23,9 @@ export interface ExpireTools {
   /** The repository's backups, oldest first. */
   list(): Promise<InfoBackup[]>;
 }
+
+/** The backup command's option recording the repository's labels before it (what its expire may remove). */
+export const beforeBackupAnnotation = (labels: string[]) => `--annotation=${BEFORE_EXPIRE}=${encode(labels)}`;
 
 /** Runs retention once for the backup `own` (as `info --set` lists it, annotations included); returns what it removed. */
 export async function expireRecorded(t: ExpireTools, own: InfoBackup): Promise<string[]> {
