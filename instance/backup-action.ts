@@ -1,13 +1,14 @@
 // POST /backup on the primary's agent (Kubernetes: the operator's worker cannot reach the data directory): a
 // pgBackRest backup of this instance with its own config, annotated with the BackupJob's uid so a repeated request
-// returns the backup it already took; then expire, the table fingerprint and `check` (which archives the WAL
+// returns the backup it already took (and the list its expire removed, kept as annotations); then expire, the table fingerprint at a named restore point and `check` (which archives the WAL
 // holding the fingerprint's position), as the worker does on the local platform. The body is checked at the door.
 import type { OsUser } from '../adapters/os/os-user.js';
 import { runCommand } from '../adapters/os/run-command.js';
 import type { InstanceSpec } from '../adapters/instance/spec.js';
 import { SUPERUSER } from '../adapters/instance/spec.js';
 import { PGBACKREST_BIN } from '../adapters/backup/pgbackrest-config.js';
-import { ANNOTATION, type InfoBackup } from '../adapters/backup/backup-step.js';
+import { ANNOTATION, fingerprintRestorePoint, type InfoBackup } from '../adapters/backup/backup-step.js';
+import { expireRecorded, beforeBackupAnnotation } from '../adapters/backup/expire-record.js';
 import { takeFingerprint } from '../adapters/backup/fingerprint.js';
 import type { TableFingerprint } from '../crds/backupjob.js';
 import { pgbackrestConfPath } from './render.js';
@@ -42,13 +43,13 @@ export async function backupHere(spec: InstanceSpec, user: OsUser | null, req: A
   const before = await info().catch(() => [] as InfoBackup[]);
   let done = await ours(before);
   if (!done) {
-    await tool(['backup', `--type=${req.type}`, `--annotation=${ANNOTATION}=${req.uid}`]);
-    await tool(['expire']);
+    await tool(['backup', `--type=${req.type}`, `--annotation=${ANNOTATION}=${req.uid}`, beforeBackupAnnotation(before.map((b) => b.label))]);
     done = await ours(await info());
     if (!done) throw new Error('pgbackrest reported success but info lists no backup annotated with this job');
   }
-  const fingerprint = await takeFingerprint({ host: spec.runDir, port: spec.port, user: SUPERUSER, password }, () => new Date().toISOString());
+  // Recorded on the backup itself: a repeated request (the worker's retry) reports the same list.
+  const expired = await expireRecorded({ tool, list: () => info() }, done);
+  const fingerprint = await takeFingerprint({ host: spec.runDir, port: spec.port, user: SUPERUSER, password }, fingerprintRestorePoint(done.label), () => new Date().toISOString());
   await tool(['check']);
-  const kept = new Set((await info()).map((b) => b.label));
-  return { backup: done, expired: before.map((b) => b.label).filter((l) => !kept.has(l)), fingerprint };
+  return { backup: done, expired, fingerprint };
 }
