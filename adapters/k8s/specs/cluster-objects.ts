@@ -41,10 +41,10 @@ export const networkPolicy = (cluster: string, namespace: string, owner: Owner, 
     ingress: [
       { ports: [{ protocol: 'TCP', port: POSTGRES_PORT }], from: [{ podSelector: {} }, operatorPeerSelector(operator)] },
       { ports: [{ protocol: 'TCP', port: AGENT_PORT }], from: [operatorPeerSelector(operator)] },
-      // pgBackRest's TLS server: only this cluster's instance Pods (not its poolers; a standby backing up reaches the primary; ADR 0035).
-      { ports: [{ protocol: 'TCP', port: PGBACKREST_TLS_PORT }], from: [{ podSelector: { matchLabels: { [LABEL.cluster]: cluster }, matchExpressions: [{ key: LABEL.instance, operator: 'Exists' }] } }] },
       // Prometheus scrapes the agents' /metrics on the same port (the API beside it still needs the token).
       ...(operator.metricsNamespace ? [{ ports: [{ protocol: 'TCP', port: AGENT_PORT }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': operator.metricsNamespace } } }] }] : []),
+      // pgBackRest's TLS server: only this cluster's instance Pods (not its poolers; a standby backing up reaches the primary; ADR 0035).
+      { ports: [{ protocol: 'TCP', port: PGBACKREST_TLS_PORT }], from: [{ podSelector: { matchLabels: { [LABEL.cluster]: cluster }, matchExpressions: [{ key: LABEL.instance, operator: 'Exists' }] } }] },
     ],
   },
 });

@@ -101,7 +101,7 @@ test('role labels follow the primary record only: primary, replicas, a fenced ol
 
 test('with a metrics namespace, Prometheus there may reach the agent port; without one, only the operator', () => {
   const rules = (p: ReturnType<typeof operatorPeer>) => networkPolicy('demo', 'db', owner, p).spec.ingress;
-  assert.equal(rules(peer).length, 2);
+  assert.equal(rules(peer).length, 3, 'postgres, agent, pgbackrest');
   const withProm = rules(operatorPeer('pgop-system', undefined, 'monitoring'));
   assert.deepEqual(withProm[2], { ports: [{ protocol: 'TCP', port: 8000 }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] });
   assert.throws(() => operatorPeer('pgop-system', undefined, 'Bad NS'), /PGOP_METRICS_NAMESPACE/);
