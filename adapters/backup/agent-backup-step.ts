@@ -12,6 +12,9 @@ import type { BackupRequest, BackupResult } from '../../machines/backup/backup.t
 import type { AgentClient } from '../agent-client.js';
 import type { TableFingerprint } from '../../crds/backupjob.js';
 
+/** pgBackRest's LockAcquireError: another backup of the stanza holds the lock on that instance. */
+const LOCK_HELD = /\[050\]|unable to acquire lock/i;
+
 interface AgentBackupResponse { backup: InfoBackup; expired: string[]; fingerprint: TableFingerprint }
 import { backupResult, describeRepository, type InfoBackup } from './backup-step.js';
 
@@ -46,24 +49,30 @@ export function runBackupViaAgentProcessor(deps: AgentBackupDeps): StepProcessor
 
     // prefer-standby (ADR 0035): the least-lagging ready (streaming) standby copies the files, reaching the
     // primary through the primary's pgBackRest TLS server. "Prefer": without one, or when it fails, the primary
-    // backs up and the result says why. A standby attempt that did finish is found again by the primary's agent
-    // (same annotation, same repository), so the fallback never takes a second backup.
+    // backs up and the result says why.
     let note: string | undefined;
     if (req.target === 'prefer-standby') {
       const standby = (status?.instances ?? []).filter((i) => i.role === 'replica' && i.ready && i.name !== primary)
         .sort((a, b) => (a.lagBytes ?? 0) - (b.lagBytes ?? 0))[0]?.name;
       if (!standby) note = 'prefer-standby: no ready streaming standby; backed up on the primary';
       else {
+        let sent = false;
         try {
           const [peer, standbyAgent] = await Promise.all([agent.status(10_000), deps.agent({ namespace: req.namespace, name: req.cluster }, standby)]);
           if (!standbyAgent) throw new Error(`${standby} has no address yet`);
           if (!peer.dataDir || !peer.socketDir) throw new Error(`the primary's agent does not report its directories (an older agent)`);
           await progress({ percent: null, detail: `pgbackrest ${req.backupType} backup on standby ${standby}`, startedAt } as never);
+          sent = true;
           const r = await standbyAgent.post<AgentBackupResponse>('backup',
             { ...body, primary: { host: agent.endpoint.host, port: agent.endpoint.port, dataDir: peer.dataDir, socketDir: peer.socketDir } }, STEP_KINDS.runBackup.timeoutMs);
           return finish(standby, r);
         } catch (e) {
-          note = `prefer-standby: the backup on standby ${standby} failed (${(e as Error).message.slice(0, 300)}); backed up on the primary`;
+          const message = (e as Error).message;
+          // Fall back only when the standby answered (its backup is over) or was never asked. No answer (a timeout, a
+          // dropped connection) or its lock held means a backup may still be running there: a second one from the
+          // primary would write the same stanza at the same time, so the step fails and is retried instead.
+          if (sent && (!/ refused: /.test(message) || LOCK_HELD.test(message))) throw e;
+          note = `prefer-standby: the backup on standby ${standby} failed (${message.slice(0, 300)}); backed up on the primary`;
         }
       }
     }
