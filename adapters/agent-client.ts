@@ -15,6 +15,9 @@ export interface AgentStatusBody extends InstanceObservation {
   demotedAt: string | null;
   upstream: string | null;
   lastError: string | null;
+  /** The instance's data and socket directories as its Pod sees them (absent from older agents). */
+  dataDir?: string;
+  socketDir?: string;
 }
 
 export class AgentClient {

@@ -144,10 +144,14 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
         await withClient(rt.superuser(), (c) => c.query('CHECKPOINT'), 60_000);
         return { checkpoint: true };
       },
-      // Kubernetes backups: the operator's worker asks the primary's agent, which has the data directory.
+      // Kubernetes backups: the operator's worker asks the primary's agent, which has the data directory, or a
+      // streaming standby's agent with the primary's address (prefer-standby, ADR 0035).
       backup: async (body) => {
-        if (actor.getSnapshot().context.role !== 'primary') throw new Error(`${rt.spec().name} is not the primary`);
-        return backupHere(rt.spec(), rt.user, parseBackupRequest(body));
+        const req = parseBackupRequest(body);
+        const role = actor.getSnapshot().context.role;
+        if (req.primary && role !== 'replica') throw new Error(`${rt.spec().name} is not a standby (role ${role})`);
+        if (!req.primary && role !== 'primary') throw new Error(`${rt.spec().name} is not the primary`);
+        return backupHere(rt.spec(), rt.user, req);
       },
       // Kubernetes restore rehearsals: next to the repository volume, on whichever instance the operator asks.
       verify: async (body) => verifyHere(rt.spec(), rt.user, parseVerifyRequest(body)),

@@ -14,3 +14,12 @@ test('POST /backup takes only a backup type, a uid-shaped annotation value and a
     { type: 'full', uid: 'u', since: -1 },
   ]) assert.throws(() => parseBackupRequest(body as Record<string, unknown>), BadRequest, JSON.stringify(body));
 });
+
+test('POST /backup from a standby (ADR 0035): the primary peer is an IPv4 pod address, a TCP port and two absolute paths', () => {
+  const primary = { host: '10.1.2.3', port: 5432, dataDir: '/var/lib/postgresql/data/pgdata', socketDir: '/var/run/pgop' };
+  assert.deepEqual(parseBackupRequest({ type: 'full', uid: 'u', since: 1, primary }), { type: 'full', uid: 'u', since: 1, primary });
+  for (const bad of [
+    { ...primary, host: 'evil.example' }, { ...primary, host: '10.1.2.3\npg1-path=/' }, { ...primary, port: 0 }, { ...primary, port: '5432' },
+    { ...primary, dataDir: 'relative' }, { ...primary, dataDir: '/a/../etc' }, { ...primary, socketDir: '/tmp\nrepo1-path=/x' }, null, 'x',
+  ]) assert.throws(() => parseBackupRequest({ type: 'full', uid: 'u', since: 1, primary: bad }), BadRequest, JSON.stringify(bad));
+});

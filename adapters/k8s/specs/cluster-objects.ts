@@ -6,6 +6,7 @@ import {
 } from './names.js';
 import { GROUP } from '../../../crds/definition.js';
 import { operatorPeerSelector, type OperatorPeer } from './operator-peer.js';
+import { PGBACKREST_TLS_PORT } from '../../backup/pgbackrest-config.js';
 
 const meta = (name: string, namespace: string, cluster: string, owner: Owner) => ({ name, namespace, labels: clusterLabels(cluster), ownerReferences: ownedBy(owner) });
 
@@ -30,7 +31,7 @@ export function disruptionBudgets(cluster: string, namespace: string, owner: Own
 /**
  * PostgreSQL is reachable from the namespace's workloads and from the operator (its own SQL: slots, users); the
  * agent API only from the operator, named by its namespace and its Pods' labels (not any Pod of any namespace that
- * calls itself an operator).
+ * calls itself an operator); pgBackRest's TLS server only from the cluster's own Pods.
  */
 export const networkPolicy = (cluster: string, namespace: string, owner: Owner, operator: OperatorPeer) => ({
   apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta(cluster, namespace, cluster, owner),
@@ -42,6 +43,8 @@ export const networkPolicy = (cluster: string, namespace: string, owner: Owner, 
       { ports: [{ protocol: 'TCP', port: AGENT_PORT }], from: [operatorPeerSelector(operator)] },
       // Prometheus scrapes the agents' /metrics on the same port (the API beside it still needs the token).
       ...(operator.metricsNamespace ? [{ ports: [{ protocol: 'TCP', port: AGENT_PORT }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': operator.metricsNamespace } } }] }] : []),
+      // pgBackRest's TLS server: only this cluster's instance Pods (not its poolers; a standby backing up reaches the primary; ADR 0035).
+      { ports: [{ protocol: 'TCP', port: PGBACKREST_TLS_PORT }], from: [{ podSelector: { matchLabels: { [LABEL.cluster]: cluster }, matchExpressions: [{ key: LABEL.instance, operator: 'Exists' }] } }] },
     ],
   },
 });
