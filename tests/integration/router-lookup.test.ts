@@ -3,7 +3,7 @@
 // missing lookup function named in the refusal rather than passed off as a wrong password.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
+import type pg from 'pg';
 import { startScratchPostgres, routerLookupRole, type ScratchPostgres } from './router-pg-harness.js';
 import { startRouter, type RunningRouter } from '../../router/server.js';
 import type { RouterConfig } from '../../router/config.js';
