@@ -91,6 +91,7 @@ async function ensureUnsharded(d: RouterSyncDeps, ns: string, name: string): Pro
 /** How often the lookup role is checked on a primary that did not move (someone may have dropped or altered it). */
 const LOOKUP_ROLE_CHECK_MS = 60_000;
 const lookupRoleCheckedAt = new Map<string, number>();
+const lookupRoleWarnedAt = new Map<string, number>();
 
 /**
  * The router's lookup role on `cluster`'s primary (reached on its -rw port as the superuser, verify-full against the
@@ -112,7 +113,12 @@ async function lookupRole(d: RouterSyncDeps, ns: string, cluster: string, rwPort
       ...(existsSync(tls.caFile) ? { tls: { caFile: tls.caFile, serverName: '127.0.0.1' } } : {}) }, password);
     if (done === 'created') d.log.info({ cluster: `${ns}/${cluster}`, role: ROUTER_AUTH_USER }, 'router lookup role and function ensured');
   } catch (e) {
-    d.log.warn({ cluster: `${ns}/${cluster}`, err: (e as Error).message }, 'cannot ensure the router lookup role; retried next round');
+    // Expected while the primary starts: warned once a minute, retried every round.
+    const warned = lookupRoleWarnedAt.get(`${ns}/${cluster}`) ?? 0;
+    if (Date.now() - warned > LOOKUP_ROLE_CHECK_MS) {
+      lookupRoleWarnedAt.set(`${ns}/${cluster}`, Date.now());
+      d.log.warn({ cluster: `${ns}/${cluster}`, err: (e as Error).message }, 'cannot ensure the router lookup role yet; retried next round');
+    }
     return null;
   }
   for (const k of lookupRoleCheckedAt.keys()) if (k.startsWith(`${ns}/${cluster}:`)) lookupRoleCheckedAt.delete(k);

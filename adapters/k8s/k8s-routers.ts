@@ -72,6 +72,7 @@ export class K8sRouters {
   private readonly removedUids = new Set<string>();
   /** `<ns>/<cluster>` → the primary and time the lookup role was last ensured on. */
   private readonly lookupRoleAt = new Map<string, { primary: string; at: number }>();
+  private readonly lookupRoleWarnedAt = new Map<string, number>();
   private ranAt = 0;
 
   /** `superuser` null: the lookup role is not ensured (tests of the objects alone, without PostgreSQL). */
@@ -127,6 +128,7 @@ export class K8sRouters {
       this.last.delete(id);
       this.certCheckedAt.delete(id);
       this.lookupRoleAt.delete(id);
+      this.lookupRoleWarnedAt.delete(id);
       return true;
     } catch (e) {
       this.log.warn({ cluster: id, err: (e as Error).message }, 'removing the router failed; retried next beat');
@@ -254,7 +256,11 @@ export class K8sRouters {
       if (done === 'created') this.log.info({ cluster: id, on: `${first}/${primary}`, role: ROUTER_AUTH_USER }, 'router lookup role and function ensured');
       this.lookupRoleAt.set(id, { primary, at: Date.now() });
     } catch (e) {
-      this.log.warn({ cluster: id, err: (e as Error).message }, 'cannot ensure the router lookup role; retried next beat');
+      // Expected while the primary starts or moves: warned once a minute, retried every beat.
+      if (Date.now() - (this.lookupRoleWarnedAt.get(id) ?? 0) > LOOKUP_ROLE_CHECK_MS) {
+        this.lookupRoleWarnedAt.set(id, Date.now());
+        this.log.warn({ cluster: id, err: (e as Error).message }, 'cannot ensure the router lookup role yet; retried next beat');
+      }
     }
   }
 
