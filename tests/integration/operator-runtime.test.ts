@@ -110,7 +110,8 @@ test('a leader stalled past its lease steps down and the successor it starts lea
   process.kill(leader.pid, 'SIGCONT');
   const next = await eventually(daemonInfo, (i) => !!i.pid && i.pid !== leader.pid && isAlive(i.pid), 30_000);
   await eventually(async () => isAlive(leader.pid), (alive) => !alive, 10_000);
-  assert.match(readFileSync(join(cluster.state, 'daemon.log'), 'utf8'), /the leader lease lapsed before it was renewed/);
+  // The successor is a `pgop local daemon` the stalled leader spawned (the test started none): it logs to daemon.log.
+  assert.match(readFileSync(join(cluster.state, 'daemon.log'), 'utf8'), new RegExp(`"identity":"[^"]*-${next.pid}","msg":"leading"`));
   // The successor drives the cluster: a lost replica pod is noticed and brought back.
   await cluster.ok(['local', 'kill', 'single-2']);
   await cluster.waitFor('Degraded', (c) => c.status?.phase === 'Degraded', 30_000);
