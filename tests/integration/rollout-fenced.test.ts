@@ -18,9 +18,11 @@ const show = async (instance: string) => (await query<{ v: string }>(superuser(i
 const allReady = (c: PostgresCluster) => c.status?.phase === 'Ready' && (c.status.instances ?? []).length === 3 && (c.status.instances ?? []).every((i) => i.ready)
   && (c.status.pendingRestart ?? []).length === 0;
 
-function manifest(maxConnections: string): string {
+/** `local apply` sets the manifest's annotations: a fenced cluster's manifest must keep the fence annotation. */
+function manifest(maxConnections: string, fenced?: string): string {
   const file = join(cluster.state, `demo-${maxConnections}.yaml`);
-  writeFileSync(file, ['apiVersion: postgres.keiailab.io/v1alpha1', 'kind: PostgresCluster', 'metadata:', '  name: demo', 'spec:',
+  writeFileSync(file, ['apiVersion: postgres.keiailab.io/v1alpha1', 'kind: PostgresCluster', 'metadata:', '  name: demo',
+    ...(fenced ? ['  annotations:', `    postgres.keiailab.io/fenced-instances: '["${fenced}"]'`] : []), 'spec:',
     '  instances: 3', '  postgresVersion: 15', '  postgresql:', '    parameters:', `      max_connections: "${maxConnections}"`, ''].join('\n'));
   return file;
 }
@@ -33,7 +35,7 @@ test('a 3-instance cluster comes up', async () => {
 test('with demo-3 fenced, a restart-needing change rolls demo-1 and demo-2; RolloutBlocked names demo-3 and the fix', async () => {
   assert.match(await cluster.ok(['local', 'fence', 'demo', 'demo-3', '--wait']), /fenced instances of demo: demo-3/);
   await cluster.waitFor('demo-3 fenced', (x) => condition(x, 'Fenced')?.status === 'True', 60_000);
-  await cluster.ok(['local', 'apply', '-f', manifest('120')]);
+  await cluster.ok(['local', 'apply', '-f', manifest('120', 'demo-3')]);
   const c = await cluster.waitFor('RolloutBlocked naming demo-3', (x) => condition(x, 'RolloutBlocked')?.status === 'True', 120_000);
   assert.equal(condition(c, 'RolloutBlocked')?.reason, 'InstanceFenced');
   assert.match(condition(c, 'RolloutBlocked')?.message ?? '', /instance demo-3 is fenced .*pgop local unfence demo demo-3/);
