@@ -20,6 +20,8 @@ import { takeFingerprint } from './fingerprint.js';
 import { expireRecorded, beforeBackupAnnotation } from './expire-record.js';
 import { readFileSync, writeFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
+import type { InfoBackup } from './info-backup.js';
+export type { InfoBackup } from './info-backup.js';
 
 /** Where the platform's instances are, as their agents see them (local: the spec files). */
 export interface BackupHosts {
@@ -42,15 +44,6 @@ export const ANNOTATION = 'pgop-backupjob';
 export const describeRepository = (r: RepositorySpec): string =>
   r.posix ? `posix:${r.posix.path}` : r.s3 ? `s3://${r.s3.bucket}${r.s3.path}` : 'unknown';
 
-export interface InfoBackup {
-  label: string;
-  type: 'full' | 'diff' | 'incr';
-  archive: { start: string | null; stop: string | null };
-  info: { size: number; repository: { size: number } };
-  lsn: { start: string; stop: string };
-  timestamp: { start: number; stop: number };
-  annotation?: Record<string, string>;
-}
 
 /** Errors pgBackRest will repeat however often it is retried: bad credentials, refused access, a bad config. */
 const PERMANENT = /\b403\b|Forbidden|InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|\[031\]|\[032\]|\[037\]|invalid value|option .* not valid/;

@@ -6,7 +6,7 @@
 // backup runs its own expire pass at the end, so "before expire" must mean before the backup), then the removed
 // ones (a retry that finds these just returns them; one that finds only the first runs expire again, which is
 // idempotent, and subtracts).
-import type { InfoBackup } from './backup-step.js';
+import type { InfoBackup } from './info-backup.js';
 
 /** Labels present right before this backup (and so before its expire passes). */
 export const BEFORE_EXPIRE = 'pgop-before-expire';

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { instanceSql } from './harness/instance-sql.js';
 import { startK8sEnv, type K8sEnv, type CustomObject } from './harness/k8s-env.js';
 import { eventually } from '../helpers/sql.js';
 import { startVersitygw, type S3Server } from '../s3/versitygw.js';
@@ -44,26 +44,7 @@ after(async () => {
 const repository = (credentialsSecret = 's3-creds') => ({
   s3: { endpoint: s3.endpoint, bucket: BUCKET, region: 'us-east-1', path: '/clusters', uriStyle: 'path', credentialsSecret, caSecret: 's3-ca', verifyTLS: true },
 });
-const secret = async (name: string, key: string) => {
-  const s = await env.kc.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: ns, name });
-  return Buffer.from(s.data?.[key] ?? '', 'base64').toString('utf8');
-};
-/** The superuser on one instance over TLS, verified by the cluster's CA and "any instance" name. */
-async function sql<T extends pg.QueryResultRow>(cluster: string, instance: string, text: string): Promise<T[]> {
-  for (let attempt = 1; ; attempt++) {
-    const client = new pg.Client({
-      host: env.kubelet.podIP(ns, instance) ?? '', port: 5432, user: 'postgres', password: await secret(`${cluster}-superuser`, 'password'), database: 'postgres',
-      ssl: { ca: await secret(`${cluster}-ca`, 'ca.crt'), servername: `${cluster}-r.${ns}.svc`, rejectUnauthorized: true }, connectionTimeoutMillis: 5000,
-    });
-    try { await client.connect(); } catch (e) {
-      await client.end().catch(() => undefined);
-      if (attempt >= 5) throw new Error(`connecting to ${instance} for ${JSON.stringify(text)}: ${(e as Error).message}`);
-      await new Promise((r) => setTimeout(r, 1000 * attempt));
-      continue;
-    }
-    try { return (await client.query<T>(text)).rows; } finally { await client.end(); }
-  }
-}
+const { sql } = instanceSql(() => env, ns);
 const waitCluster = (name: string, what: string, ok: (c: CustomObject) => boolean, timeoutMs = 300_000) =>
   eventually(() => env.custom('postgresclusters', name), (c) => !!c && ok(c), timeoutMs)
     .catch((e: unknown) => { throw new Error(`${name}: ${what}: ${(e as Error).message}\n${env.operatorLog()}`); }) as Promise<CustomObject>;
