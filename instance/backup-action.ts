@@ -23,6 +23,10 @@ import { installRepoCa, readSecret, repoCredentials, writeOwned } from './files.
 import { BadRequest } from './api-auth.js';
 import { tlsFiles } from './layout.js';
 import { peerTls } from './runtime.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Several certificate beats (10 s) and spec refreshes (2 s) under load. */
+const PEER_NAME_WAIT = { timeoutMs: 60_000, everyMs: 1_000 };
 
 /** The primary as its own agent reports it: its pod IP, and its data and socket directories as its Pod sees them. */
 export interface PrimaryPeer { host: string; port: number; dataDir: string; socketDir: string }
@@ -49,12 +53,17 @@ export function parseBackupRequest(body: Record<string, unknown>): AgentBackupRe
 
 /**
  * pgBackRest 2.45 checks the address it dials only against the certificate's DNS names; the operator lists pod
- * IPs there once it has seen them (tls-policy.ts). Said plainly here instead of as a CryptoError mid-backup.
+ * IPs there once it has seen them (tls-policy.ts), which on a cluster just created is one renewal beat plus one spec
+ * refresh away. So a missing name is waited for (the installed file is re-read) before it is said plainly, instead of
+ * as a CryptoError mid-backup.
  */
-function checkPeerName(spec: InstanceSpec, host: string): void {
-  const san = new X509Certificate(readFileSync(tlsFiles(spec).cert, 'utf8')).subjectAltName ?? '';
-  if (!san.split(', ').includes(`DNS:${host}`)) {
-    throw new Error(`the cluster certificate does not name the primary's address ${host} yet (the operator adds pod IPs at its next renewal check; user-provided certificates need it as a DNS name)`);
+export async function waitForPeerName(certFile: string, host: string, o: { timeoutMs: number; everyMs: number }): Promise<void> {
+  const names = () => { try { return new X509Certificate(readFileSync(certFile, 'utf8')).subjectAltName ?? ''; } catch { return ''; } };
+  for (const deadline = Date.now() + o.timeoutMs; !names().split(', ').includes(`DNS:${host}`);) {
+    if (Date.now() >= deadline) {
+      throw new Error(`the cluster certificate does not name the primary's address ${host} after ${Math.round(o.timeoutMs / 1000)} s (the operator adds pod IPs at its renewal check; user-provided certificates need it as a DNS name)`);
+    }
+    await sleep(o.everyMs);
   }
 }
 
@@ -80,7 +89,7 @@ export async function backupHere(spec: InstanceSpec, user: OsUser | null, req: A
   const password = readSecret(spec.secrets.superuser);
   const run = (config: string, args: string[]) => runCommand(PGBACKREST_BIN, [`--config=${config}`, `--stanza=${spec.backup?.stanza ?? ''}`, ...args], { user, env: { PGPASSWORD: password } });
   const tool = (args: string[]) => run(pgbackrestConfPath(spec), args);
-  if (req.primary) checkPeerName(spec, req.primary.host);
+  if (req.primary) await waitForPeerName(tlsFiles(spec).cert, req.primary.host, PEER_NAME_WAIT);
   // backup and check reach the primary's postgres: through its pgBackRest server when this is a standby.
   const copying = req.primary ? writeStandbyConf(spec, user, req.primary) : pgbackrestConfPath(spec);
   const info = async (set?: string): Promise<InfoBackup[]> =>
