@@ -38,9 +38,11 @@ export const PostgresqlSpec = Strict({
   })),
 });
 
+const SQL_NAME_HINT = 'must be a plain SQL name: a letter or _, then letters, digits or _ (e.g. app)';
+
 export const InitdbSpec = Strict({
-  database: Type.String({ default: 'app', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }),
-  owner: Type.String({ default: 'app', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', [CEL]: [reservedRoleRule()] }),
+  database: Type.String({ default: 'app', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', [HINT]: SQL_NAME_HINT }),
+  owner: Type.String({ default: 'app', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', [HINT]: SQL_NAME_HINT, [CEL]: [reservedRoleRule()] }),
   dataChecksums: Type.Boolean({ default: true }),
   // Both reach initdb's argv: plain names only (argv is not a shell, but initdb should not see option-like text).
   encoding: Type.String({ default: 'UTF8', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_]+$', [HINT]: 'must be an encoding name such as UTF8 or LATIN1' }),
