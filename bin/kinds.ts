@@ -86,7 +86,7 @@ export const registrations: readonly KindRegistration<OperatorDeps>[] = [
     { extraStatus: async (key, deps) => deps.clusterExtraStatus?.(key) ?? {} }),
   register(backupJobBinding, (deps: OperatorDeps) => createBackupImplementations({ steps: deps.steps })),
   register(restoreVerifyBinding, (deps: OperatorDeps) => createRestoreVerifyImplementations({ steps: deps.steps })),
-  register(scheduledBackupBinding, (deps: OperatorDeps) => createScheduledBackupImplementations({ store: deps.store, objects: deps.objects })),
+  register(scheduledBackupBinding, (deps: OperatorDeps, runtime) => createScheduledBackupImplementations({ store: deps.store, objects: deps.objects, changes: runtime.onChange })),
   register(poolerBinding, (deps: OperatorDeps, runtime) => createPoolerImplementations({
     poolers: deps.poolers, platform: deps.platform, log: deps.log,
     clusterSnapshot: (c) => runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined,

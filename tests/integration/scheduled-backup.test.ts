@@ -16,6 +16,10 @@ import type { BackupJob } from '../../crds/backupjob.js';
 import type { ScheduledBackup } from '../../crds/scheduledbackup.js';
 import { postgresUser } from '../../adapters/os/os-user.js';
 
+// No re-read on a timer: the schedule must learn of its BackupJobs' progress through the runtime's change feed (the
+// operator inherits this environment).
+process.env.PGOP_SCHEDULE_POLL_MS = String(3_600_000);
+
 const state = stateDir('pgop-sched-');
 const repo = mkdtempSync(join(tmpdir(), 'pgop-sched-repo-'));
 const pgUser = postgresUser();
