@@ -89,12 +89,6 @@ function readFields(frame: Buffer): { name: string; type: number }[] {
 
 /** Runs a scatter read: the shard query everywhere, then the merge; returns the reply frames for the client. */
 export async function scatter(backends: BackendConnection[], plan: ScatterSelect, prelude: (b: BackendConnection) => string | null, ext: Extended | null): Promise<Buffer[]> {
-  let counts: RowCounts;
-  try {
-    counts = { limit: resolveRowCount(plan.limit, ext?.values ?? [], 'LIMIT'), offset: resolveRowCount(plan.offset, ext?.values ?? [], 'OFFSET') };
-  } catch (e) {
-    return [msg.errorResponse({ severity: 'ERROR', code: '22023', message: (e as Error).message })];
-  }
   const merge = needsMerge(plan);
   // Rows to merge come in text; rows passed through come as the client asked.
   const shardFormats = merge || !ext ? [] : ext.resultFormats;
@@ -104,6 +98,13 @@ export async function scatter(backends: BackendConnection[], plan: ScatterSelect
   const first = results[0]!;
   if (!first.fields) return [...first.frames];
   const rows = results.flatMap((r) => r.rows);
+  // After the shards: a LIMIT/OFFSET value they refused is PostgreSQL's own error (above), not the router's.
+  let counts: RowCounts;
+  try {
+    counts = { limit: resolveRowCount(plan.limit, ext?.values ?? [], 'LIMIT'), offset: resolveRowCount(plan.offset, ext?.values ?? [], 'OFFSET') };
+  } catch (e) {
+    return [msg.errorResponse({ severity: 'ERROR', code: '22023', message: (e as Error).message })];
+  }
   if (!merge) {
     const out = counts.limit !== null ? rows.slice(0, Number(counts.limit)) : rows;
     return [first.rowDescription!, ...out, msg.commandComplete(`SELECT ${out.length}`)];

@@ -121,7 +121,7 @@ const STATEMENTS: { sql: string; ordered?: boolean }[] = [
   { sql: 'select created, count(distinct amount % 7) from orders group by created order by 2 desc, 1 limit 4', ordered: true },
   // DISTINCT over grouped rows: applied to the combined groups
   { sql: 'select distinct count(*) from orders group by note' },
-  { sql: 'select distinct note is null as no_note, count(*) > 20 as big from orders group by note order by 1, 2', ordered: true },
+  { sql: 'select distinct note is null as no_note, count(*) from orders group by note order by 1, 2', ordered: true },
   { sql: 'select distinct amount % 5 as m, count(*) from orders group by amount order by 1 nulls first, 2 limit 9 offset 2', ordered: true },
   { sql: 'select distinct count(distinct amount) from orders group by created' },
   // reference tables: reads from one shard, joins with sharded tables on every shard
@@ -161,7 +161,8 @@ test('metrics count routes, per-shard queries and multi-shard failures', async (
 });
 
 test('column names and types of merged results are PostgreSQL\'s', async () => {
-  for (const sql of ['select count(*), sum(amount), avg(amount), min(note) from orders', 'select note, count(*) as n from orders group by note order by note limit 1', 'select id, created from orders order by created, id limit 2']) {
+  for (const sql of ['select count(*), sum(amount), avg(amount), min(note) from orders', 'select note, count(*) as n from orders group by note order by note limit 1', 'select id, created from orders order by created, id limit 2',
+    'select note, count(distinct amount), avg(distinct amount), sum(distinct amount) from orders group by note having count(*) > 1 order by note limit 1']) {
     const [a, b] = await Promise.all([routerUri(), singleUri()].map((u) => withClient(u, async (c) => (await c.query(sql)).fields.map((f) => [f.name, f.dataTypeID]))));
     assert.deepEqual(a, b, sql);
   }
