@@ -2,6 +2,7 @@
 // plus the combine step of the final query. count/sum/min/max/avg combine from per-shard partials; an aggregate over
 // DISTINCT x pushes `x` into the shards' GROUP BY (each shard sends its distinct values of x per group, with the
 // other aggregates' partials per (group, x)) and the final query aggregates those values, DISTINCT again, itself.
+// This costs one shard row per distinct (group, x, ...) instead of one per group: exact, not cheap.
 import { deparseSync } from 'pgsql-deparser';
 import { isObj, list, tag, type Node } from './parse-tree.js';
 
@@ -63,8 +64,8 @@ export interface PartialColumns {
   add(val: unknown): number;
   /** Group expressions already in the partial row (plain output columns and GROUP BY keys). */
   groupExprs: { expr: unknown; col: number }[];
-  /** The one DISTINCT argument of the statement, pushed into the shards' GROUP BY. */
-  distinctArg: { expr: unknown; col: number } | null;
+  /** DISTINCT arguments, pushed into the shards' GROUP BY (each value of each one then reaches the final query). */
+  distinctArgs: { expr: unknown; col: number }[];
 }
 
 /** One aggregate call (optionally under a cast) as partial columns and its combine step. */
@@ -77,12 +78,15 @@ export function partialAggregate(f: Node, cast: string | null, p: PartialColumns
   if (f.agg_distinct) {
     if (args.length !== 1) throw new NotScatterable(`${name}(DISTINCT ...) over more than one argument`);
     const arg = args[0];
-    if (p.distinctArg && !same(p.distinctArg.expr, arg)) throw new NotScatterable('aggregates over two different DISTINCT arguments in one statement');
-    if (!p.distinctArg) {
+    // Two DISTINCT arguments x, y: the shards group by both, so each shard row is one (group, x, y) and the
+    // final agg(DISTINCT x) still sees every x of the group exactly as a single server would (duplicates go).
+    let d = p.distinctArgs.find((e) => same(e.expr, arg));
+    if (!d) {
       const hit = p.groupExprs.find((e) => same(e.expr, arg));
-      p.distinctArg = { expr: arg, col: hit ? hit.col : p.add(arg) };
+      d = { expr: arg, col: hit ? hit.col : p.add(arg) };
+      p.distinctArgs.push(d);
     }
-    return { kind: 'distinct', agg: name as 'count' | 'sum' | 'avg' | 'min' | 'max', col: p.distinctArg.col, cast };
+    return { kind: 'distinct', agg: name as 'count' | 'sum' | 'avg' | 'min' | 'max', col: d.col, cast };
   }
   if (name === 'avg') return { kind: 'avg', sumCol: p.add(call('sum', args)), countCol: p.add(call('count', args)), cast };
   return { kind: name as 'count' | 'sum' | 'min' | 'max', col: p.add(f.agg_star ? call('count', null) : call(name, args)), cast };

@@ -106,7 +106,7 @@ export function planScatter(select: Node, scheme: ShardingScheme): ScatterSelect
   const add = (val: unknown, name?: string): number => { partial.push(res(val, name ?? `pgop_p${partial.length}`)); return partial.length - 1; };
   let columns: FinalColumn[] | null = null;
   const groupBy: number[] = [];
-  const p: PartialColumns = { add: (v) => add(v), groupExprs: [], distinctArg: null };
+  const p: PartialColumns = { add: (v) => add(v), groupExprs: [], distinctArgs: [] };
   const groupExprs = p.groupExprs;
   let having: Having | null = null;
 
@@ -139,15 +139,16 @@ export function planScatter(select: Node, scheme: ShardingScheme): ScatterSelect
     for (const c of columns) if (c.kind === 'plain' && !groupBy.includes(c.col)) groupBy.push(c.col);
     if (select.havingClause !== undefined) having = planHaving(select.havingClause, p);
     // Without GROUP BY the statement has one group even over no rows: a count makes each shard send one row too.
-    if (!groupClause.length && !p.distinctArg) add(call('count', null));
+    if (!groupClause.length && !p.distinctArgs.length) add(call('count', null));
     // Without GROUP BY the final query has one group, made of the shards' rows: grouped by the DISTINCT argument,
     // a shard with no rows sends none, and the final query would group constant columns into no row at all.
-    if (p.distinctArg && !groupClause.length && columns.some((c) => c.kind === 'plain')) {
+    if (p.distinctArgs.length && !groupClause.length && columns.some((c) => c.kind === 'plain')) {
       throw new NotScatterable('a constant column beside an aggregate over DISTINCT without GROUP BY');
     }
   }
   /** What the shards group by: the statement's keys and the DISTINCT argument (never the final query's). */
-  const shardGroupBy = [...(groupClause.length ? groupBy : []), ...(p.distinctArg && !groupBy.includes(p.distinctArg.col) ? [p.distinctArg.col] : [])];
+  const shardGroupBy = [...(groupClause.length ? groupBy : [])];
+  for (const d of p.distinctArgs) if (!shardGroupBy.includes(d.col)) shardGroupBy.push(d.col);
 
   const visible = aggregate ? 0 : partial.length;
   const hasStar = targets.some((t) => JSON.stringify(t.val).includes('"A_Star"'));
