@@ -138,8 +138,10 @@ export function planScatter(select: Node, scheme: ShardingScheme): ScatterSelect
     // Plain output columns are grouped too: PostgreSQL accepted them, so they are functions of the group keys.
     for (const c of columns) if (c.kind === 'plain' && !groupBy.includes(c.col)) groupBy.push(c.col);
     if (select.havingClause !== undefined) having = planHaving(select.havingClause, p);
-    // Without GROUP BY the statement has one group even over no rows: a count makes each shard send one row too.
-    if (!groupClause.length && !p.distinctArgs.length) add(call('count', null));
+    // Without GROUP BY the statement has one group even over no rows: each shard must send its one row too, so
+    // its query must aggregate (a hidden count when neither the list nor HAVING has a partial aggregate).
+    const partials = [...columns, ...(having?.terms ?? [])].some((c) => c.kind !== 'plain');
+    if (!groupClause.length && !p.distinctArgs.length && !partials) add(call('count', null));
     // Without GROUP BY the final query has one group, made of the shards' rows: grouped by the DISTINCT argument,
     // a shard with no rows sends none, and the final query would group constant columns into no row at all.
     if (p.distinctArgs.length && !groupClause.length && columns.some((c) => c.kind === 'plain')) {
