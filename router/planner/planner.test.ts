@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { PlanCache, loadParser } from './parse-cache.js';
 import { buildShardingScheme } from './sharding-scheme.js';
 import { route } from './route.js';
-import { resolveRowCount } from './scatter-limits.js';
+import { declaredTypes, resolveRowCount } from './scatter-limits.js';
 import { buildRoutingTable } from '../routing/routing-table.js';
 import { evenRanges, shardName, keyspaceIdHex } from '../vindex/key-range.js';
 import { integerKeyspaceId, textKeyspaceId } from '../vindex/hash-vindex.js';
@@ -140,6 +140,11 @@ test('LIMIT/OFFSET parameters: one parse per text, values read from each Bind', 
   assert.equal(resolveRowCount(s.limit, ['5', b, null], 'LIMIT'), 7n);
   assert.equal(resolveRowCount(s.offset, ['5', b, null], 'OFFSET'), null);
   assert.throws(() => resolveRowCount(s.limit, ['5', '1.5'], 'LIMIT'), /not an integer/);
+  // Binary is read as an integer only for a parameter declared int2/int4/int8 or left to PostgreSQL (int8 there).
+  const section = Buffer.alloc(2 + 8); section.writeUInt16BE(2); section.writeUInt32BE(0, 2); section.writeUInt32BE(1700, 6);
+  assert.deepEqual(declaredTypes(section), [0, 1700]);
+  assert.throws(() => resolveRowCount(s.limit, ['5', Buffer.alloc(8)], 'LIMIT', declaredTypes(section)), /binary of type oid 1700/);
+  assert.equal(resolveRowCount(s.limit, ['5', Buffer.alloc(8)], 'LIMIT', [0, 20]), 0n);
   assert.throws(() => resolveRowCount(s.offset, ['5'], 'OFFSET'), /\$3 is not bound/);
   // Not pushed down (aggregates): the shard still names the parameter, in a LIMIT that is NULL (no limit).
   const g = scatterOf(cache, 'select status, count(*) from orders group by status order by 2 limit $1');

@@ -58,14 +58,31 @@ export function parameterAnchor(limit: RowCount, offset: RowCount, limitNode: un
   return expr;
 }
 
-/** A row count's value for one execution, from the Bind's parameter values (text or binary integers). */
-export function resolveRowCount(c: RowCount, values: readonly (string | Buffer | null)[], what: string): bigint | null {
+/** Parameter type OIDs declared in a Parse message's type section (int16 count, then int32 OIDs; 0 = unspecified). */
+export function declaredTypes(section: Buffer | null): number[] {
+  if (!section || section.length < 2) return [];
+  const n = section.readUInt16BE(0);
+  const out: number[] = [];
+  for (let i = 0; i < n && 2 + 4 * i + 4 <= section.length; i++) out.push(section.readUInt32BE(2 + 4 * i));
+  return out;
+}
+
+const BINARY_INTEGER_OIDS = new Set([0, 20, 21, 23]);
+
+/**
+ * A row count's value for one execution, from the Bind's parameter values: text, or binary of a parameter declared
+ * int2/int4/int8 or left for PostgreSQL to infer (int8 there). Binary of another declared type (numeric, float)
+ * could be misread as an integer, so it is refused.
+ */
+export function resolveRowCount(c: RowCount, values: readonly (string | Buffer | null)[], what: string, types: readonly number[] = []): bigint | null {
   if (c === null) return null;
   if (typeof c === 'number') return BigInt(c);
   const v = values[c.param - 1];
   if (v === undefined) throw new RangeError(`${what} parameter $${c.param} is not bound`);
   if (v === null) return null;
   if (typeof v !== 'string') {
+    const oid = types[c.param - 1] ?? 0;
+    if (!BINARY_INTEGER_OIDS.has(oid)) throw new RangeError(`${what} parameter $${c.param} is binary of type oid ${oid}: send it as text or as an integer type`);
     const n = binaryInteger(v);
     if (n === null) throw new RangeError(`${what} parameter $${c.param} is not a binary integer`);
     return n;

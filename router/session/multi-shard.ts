@@ -6,7 +6,7 @@ import type { BackendConnection } from '../pool/backend-connection.js';
 import { FrameBuffer, frameLength } from '../protocol/frame-buffer.js';
 import * as msg from '../protocol/backend-messages.js';
 import { needsMerge, type ScatterSelect } from '../planner/scatter-plan.js';
-import { resolveRowCount } from '../planner/scatter-limits.js';
+import { declaredTypes, resolveRowCount } from '../planner/scatter-limits.js';
 import { finalQuery, type RowCounts } from './final-query.js';
 import { MultiShardError } from './multi-shard-error.js';
 import { buildParse, buildBindRaw, parseTail, textParams } from '../protocol/extended-query.js';
@@ -101,7 +101,9 @@ export async function scatter(backends: BackendConnection[], plan: ScatterSelect
   // After the shards: a LIMIT/OFFSET value they refused is PostgreSQL's own error (above), not the router's.
   let counts: RowCounts;
   try {
-    counts = { limit: resolveRowCount(plan.limit, ext?.values ?? [], 'LIMIT'), offset: resolveRowCount(plan.offset, ext?.values ?? [], 'OFFSET') };
+    const values = ext?.values ?? [];
+    const types = declaredTypes(ext?.types ?? null);
+    counts = { limit: resolveRowCount(plan.limit, values, 'LIMIT', types), offset: resolveRowCount(plan.offset, values, 'OFFSET', types) };
   } catch (e) {
     return [msg.errorResponse({ severity: 'ERROR', code: '22023', message: (e as Error).message })];
   }
