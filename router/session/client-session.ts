@@ -387,7 +387,8 @@ export class ClientSession {
             if (this.deferredBegin) return this.shardOr(null, `${d.plan.reason}, which is not supported inside a transaction block yet (autocommit only until 2PC exists)`, frames);
             for (const [name, t] of parsed ?? []) if (name) this.statements.set(name, { global: this.ctx.statements.nameFor(t), tail: Buffer.from(t) });
             const sec = readBindSections(frames, off, end);
-            this.runOnEveryShard(d.plan, parseText(tail), { ext: { types: Buffer.from(parseTypes(tail)), params: Buffer.from(sec.params), resultFormats: sec.resultFormats }, shape });
+            const values = bp.params.map((v) => (typeof v === 'string' || v === null ? v : Buffer.from(v)));
+            this.runOnEveryShard(d.plan, parseText(tail), { ext: { types: Buffer.from(parseTypes(tail)), params: Buffer.from(sec.params), resultFormats: sec.resultFormats, values }, shape });
             return null;
           }
           return this.shardOr(d.shard, d.route.kind === 'none' ? d.route.reason : '', frames);
