@@ -77,7 +77,7 @@ export const RouterSpec = Strict({
   }),
   readOnly: Type.Optional(Type.Boolean({
     default: false,
-    description: 'Also run a read-only router in front of the ready streaming replicas (like the -ro Service, with pooling): locally a second `pgop router` process (`pgop local connect CLUSTER --router --read-only`). Transactions rotate over the replicas and follow them through failovers, switchovers and fencing; writes get PostgreSQL\'s own error 25006 (read_only_sql_transaction). It never falls back to the primary: with no ready replica, logins and transactions wait up to 10 s and then fail with 57P03 (use the read-write router for that). Needs enabled: true and at least 2 instances.',
+    description: 'Also run a read-only router in front of the ready streaming replicas (like the -ro Service, with pooling): locally a second `pgop router` process (`pgop local connect CLUSTER --router --read-only`). Transactions rotate over the replicas and follow them through failovers, switchovers and fencing; writes get PostgreSQL\'s own error 25006 (read_only_sql_transaction). It never falls back to the primary: with no ready replica, logins fail at once and open sessions\' transactions after waiting up to 10 s, both with SQLSTATE 57P03 (use the read-write router for that). Not yet on Kubernetes. Needs enabled: true and at least 2 instances.',
   })),
 }, {
   description: 'The router in front of an unsharded cluster (opt-in; a sharded cluster always has one).',
