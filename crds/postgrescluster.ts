@@ -77,7 +77,18 @@ export const RouterSpec = Strict({
     default: false,
     description: 'Run pgop\'s router (a pooling proxy) in front of this unsharded cluster\'s primary: locally one `pgop router` process (`pgop local connect CLUSTER --router`), on Kubernetes the Deployment and Service <cluster>-router. It follows failovers and switchovers.',
   }),
-}, { description: 'The router in front of an unsharded cluster (opt-in; a sharded cluster always has one).' });
+  readOnly: Type.Optional(Type.Boolean({
+    default: false,
+    description: 'Also run a read-only router in front of the ready streaming replicas (like the -ro Service, with pooling): locally a second `pgop router` process (`pgop local connect CLUSTER --router --read-only`). Transactions rotate over the replicas and follow them through failovers, switchovers and fencing; writes get PostgreSQL\'s own error 25006 (read_only_sql_transaction). It never falls back to the primary: with no ready replica, logins fail at once and open sessions\' transactions after waiting up to 10 s, both with SQLSTATE 57P03 (use the read-write router for that). Not yet on Kubernetes. Needs enabled: true and at least 2 instances.',
+  })),
+}, {
+  description: 'The router in front of an unsharded cluster (opt-in; a sharded cluster always has one).',
+  rules: [{
+    rule: '!has(self.readOnly) || !self.readOnly || self.enabled',
+    message: 'the read-only router comes with the read-write one: set enabled: true too',
+    fieldPath: '.readOnly',
+  }],
+});
 
 export const PostgresClusterSpec = Strict({
   instances: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'Number of PostgreSQL instances: one primary, the rest replicas.' }),
@@ -112,6 +123,11 @@ export const PostgresClusterSpec = Strict({
       rule: '!has(self.router) || !self.router.enabled || !has(self.sharding)',
       message: 'a sharded cluster always has its router; spec.router is for unsharded clusters',
       fieldPath: '.router',
+    },
+    {
+      rule: '!has(self.router) || !has(self.router.readOnly) || !self.router.readOnly || self.instances >= 2',
+      message: 'a read-only router serves the replicas: spec.instances must be at least 2 (or turn spec.router.readOnly off)',
+      fieldPath: '.router.readOnly',
     },
     {
       rule: 'has(self.sharding) == has(oldSelf.sharding)',
