@@ -154,18 +154,20 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
         await Promise.all(pending);
       }
     };
-    try {
-      await backup(copiedBy);
-    } catch (e) {
-      if (!standby || !fallsBackToPrimary(e, both)) throw e;
-      // prefer-standby: the standby's pgBackRest ended with an error of its own (a stalled replay, a standby it could
-      // not reach), so nothing of that attempt still runs and the primary can take the backup. The config returns
-      // to the primary alone; the result says why.
-      note = `prefer-standby: the backup on standby ${standby.name} failed (${(e as Error).message.slice(0, 300)}); backed up on the primary`;
-      copiedBy = primary;
-      writeConfig(undefined);
-      await progress({ percent: 0, detail: `pgbackrest ${req.backupType} backup from ${primary.name} (${note})`, startedAt });
-      await backup(primary);
+    const failed = await backup(copiedBy).then(() => null, (e: unknown) => ({ e }));
+    if (failed) {
+      if (!standby || !fallsBackToPrimary(failed.e, both)) throw failed.e;
+      // pgBackRest can fail after saving the backup (its own expire pass at the end): then that is the job's backup.
+      if (!(await ours(await info()).catch(() => undefined))) {
+        // prefer-standby: the standby's pgBackRest ended with an error of its own (a stalled replay, a standby it
+        // could not reach), so nothing of that attempt still runs and the primary can take the backup. The config
+        // returns to the primary alone; the result says why.
+        note = `prefer-standby: the backup on standby ${standby.name} failed (${(failed.e as Error).message.slice(0, 300)}); backed up on the primary`;
+        copiedBy = primary;
+        writeConfig(undefined);
+        await progress({ percent: 0, detail: `pgbackrest ${req.backupType} backup from ${primary.name} (${note})`, startedAt });
+        await backup(primary);
+      }
     }
     done = await ours(await info());
     if (!done) throw new Error('pgbackrest reported success but info lists no backup annotated with this job');
