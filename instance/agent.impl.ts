@@ -194,24 +194,8 @@ export function createAgentImplementations(deps: AgentDeps) {
             await ensureDatabase(c, app.database, app.owner);
           }
         });
-        // Idempotent: a promoted replica or a restored cluster must archive into a stanza that exists. A broken
-        // repository must not keep the primary from serving; archiving then fails visibly (pg_stat_archiver).
-        if (spec.backup) {
-          await ensureStanza(spec, rt.user).then(async () => {
-            deps.log.info({ stanza: spec.backup?.stanza }, 'pgBackRest stanza ready');
-            const timeline = await withClient(rt.superuser(), async (c) =>
-              parseInt((await c.query<{ f: string }>('SELECT pg_walfile_name(pg_current_wal_lsn()) AS f')).rows[0]?.f.slice(0, 8) ?? '1', 16));
-            const pushed = await pushEarlierTimelines(spec, rt.user, timeline);
-            if (pushed.length) deps.log.info({ pushed: pushed.length, first: pushed[0], last: pushed.at(-1) }, 'archived the earlier timeline segments held in pg_wal');
-            // The archiver's attempts before the stanza existed failed, and its later success may sit in statistics a
-            // restart discarded: archive a segment now (a restore point first, so the switch is never a no-op on an
-            // idle cluster) so pg_stat_archiver, and ContinuousArchiving with it, shows that archiving works.
-            await withClient(rt.superuser(), async (c) => {
-              await c.query("SELECT pg_create_restore_point('pgop-archiving-ready')");
-              await c.query('SELECT pg_switch_wal()');
-            });
-          }).catch((e: unknown) => deps.log.error({ stanza: spec.backup?.stanza, err: (e as Error).message }, 'pgBackRest stanza-create or catch-up push failed; WAL archiving will fail until it succeeds'));
-        }
+        // Idempotent: a promoted replica or a restored cluster must archive into a stanza that exists.
+        await prepareRepository(deps);
       }),
 
       applyConfig: fromPromise<void, SupervisorInput>(async () => {
@@ -219,8 +203,15 @@ export function createAgentImplementations(deps: AgentDeps) {
         rt.writeConfig();
         // pg_reload_conf() only signals the postmaster: wait until it has re-read the files, so what the agent then
         // reports (pending_restart, the generation loaded) is about the new configuration.
-        await withClient(rt.superuser(), reloadAndConfirm);
+        const primary = await withClient(rt.superuser(), async (c) => {
+          await reloadAndConfirm(c);
+          return !(await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r;
+        });
         rt.loadedGeneration = generation;
+        // A repository added (or moved) while this primary runs: archive_command now names it, so its stanza must
+        // exist before the next segment is archived (ADR 0044).
+        const s = rt.spec();
+        if (primary && s.backup && rt.stanzaPreparedFor !== repositoryKey(s.backup)) await prepareRepository(deps);
       }),
 
       promoteReplica: fromPromise<void, SupervisorInput>(async () => {
@@ -249,4 +240,33 @@ export function createAgentImplementations(deps: AgentDeps) {
       stopPostgres: fromPromise<void, SupervisorInput>(() => deps.supervisor.stop('fast')),
     },
   } satisfies Parameters<typeof agentMachine.provide>[0];
+}
+
+const repositoryKey = (b: NonNullable<ReturnType<InstanceRuntime['spec']>['backup']>) => JSON.stringify({ stanza: b.stanza, repository: b.repository });
+
+/**
+ * The primary's repository work: stanza-create, push what earlier timelines left in pg_wal, then archive a segment.
+ * Run at every primary start and when the spec's repository changes while it runs. A broken repository must not
+ * keep the primary from serving: archiving then fails visibly (pg_stat_archiver).
+ */
+async function prepareRepository(deps: AgentDeps): Promise<void> {
+  const { rt } = deps;
+  const spec = rt.spec();
+  if (!spec.backup) return;
+  const key = repositoryKey(spec.backup);
+  await ensureStanza(spec, rt.user).then(async () => {
+    deps.log.info({ stanza: spec.backup?.stanza }, 'pgBackRest stanza ready');
+    const timeline = await withClient(rt.superuser(), async (c) =>
+      parseInt((await c.query<{ f: string }>('SELECT pg_walfile_name(pg_current_wal_lsn()) AS f')).rows[0]?.f.slice(0, 8) ?? '1', 16));
+    const pushed = await pushEarlierTimelines(spec, rt.user, timeline);
+    if (pushed.length) deps.log.info({ pushed: pushed.length, first: pushed[0], last: pushed.at(-1) }, 'archived the earlier timeline segments held in pg_wal');
+    // The archiver's attempts before the stanza existed failed, and its later success may sit in statistics a
+    // restart discarded: archive a segment now (a restore point first, so the switch is never a no-op on an
+    // idle cluster) so pg_stat_archiver, and ContinuousArchiving with it, shows that archiving works.
+    await withClient(rt.superuser(), async (c) => {
+      await c.query("SELECT pg_create_restore_point('pgop-archiving-ready')");
+      await c.query('SELECT pg_switch_wal()');
+    });
+    rt.stanzaPreparedFor = key;
+  }).catch((e: unknown) => deps.log.error({ stanza: spec.backup?.stanza, err: (e as Error).message }, 'pgBackRest stanza-create or catch-up push failed; WAL archiving will fail until it succeeds'));
 }

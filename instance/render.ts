@@ -82,12 +82,13 @@ export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; pas
     ssl_key_file: tlsFiles(spec).key,
     ssl_ca_file: tlsFiles(spec).ca,
   };
-  if (spec.backup) {
-    // `on`, not `always`: pgBackRest refuses to back up with archive_mode=always. The segments a dead primary had not
-    // pushed yet are pushed by the promoted replica from its own pg_wal (instance/pgbackrest.ts), so no gap.
-    owned.archive_mode = 'on';
-    owned.archive_command = archiveCommand(pgbackrestConfPath(spec), spec.backup.stanza);
-  }
+  // `on`, not `always`: pgBackRest refuses to back up with archive_mode=always. The segments a dead primary had not
+  // pushed yet are pushed by the promoted replica from its own pg_wal (instance/pgbackrest.ts), so no gap.
+  // Always on, even without a repository (then `true` drops each segment, as postgres does without archiving):
+  // archive_mode applies only at a restart, archive_command at a reload, so a repository added to a running
+  // cluster starts archiving without one (ADR 0044; Kubernetes has no rolling restarts).
+  owned.archive_mode = 'on';
+  owned.archive_command = spec.backup ? archiveCommand(pgbackrestConfPath(spec), spec.backup.stanza) : 'true';
   // A standby ignores it; a standby about to be promoted already carries the list it must enforce.
   owned.synchronous_standby_names = opts.syncNames ?? '';
   // A restart-only setting, so the same on every role: rendered for standbys only, a promotion (or demotion) left

@@ -19,6 +19,8 @@ export class InstanceRuntime {
   promotedTimeline: number | null = null;
   /** The spec generation whose settings postgres has loaded (set at start and after a confirmed reload). */
   loadedGeneration: number | null = null;
+  /** The repository (stanza and location) this primary last created its stanza in; a changed one is prepared again. */
+  stanzaPreparedFor: string | null = null;
 
   constructor(private readonly path: string, readonly user: OsUser | null) {
     this.file = readInstanceSpec(path);

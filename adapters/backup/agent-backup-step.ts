@@ -12,11 +12,9 @@ import type { BackupRequest, BackupResult } from '../../machines/backup/backup.t
 import type { AgentClient } from '../agent-client.js';
 import type { TableFingerprint } from '../../crds/backupjob.js';
 
-/** pgBackRest's LockAcquireError: another backup of the stanza holds the lock on that instance. */
-const LOCK_HELD = /\[050\]|unable to acquire lock/i;
 
 interface AgentBackupResponse { backup: InfoBackup; expired: string[]; fingerprint: TableFingerprint }
-import { backupResult, describeRepository, type InfoBackup } from './backup-step.js';
+import { backupResult, describeRepository, LOCK_HELD, type InfoBackup } from './backup-step.js';
 
 export interface AgentBackupDeps {
   store: ResourceReader;

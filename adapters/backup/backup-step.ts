@@ -87,12 +87,17 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
   const config = join(primary.runDir, 'pgbackrest-backup.conf');
   const user = deps.hosts.user;
   const access = withReadableCa(await deps.hosts.repoAccess(req.namespace, spec.backup.repository), primary.runDir, user, 'repo-backup-ca.crt');
-  writeFileSync(config, renderPgbackrestConf({
-    stanza, repository: spec.backup.repository, ...access, retention: spec.backup.retention,
-    pg: [primary, ...(standby ? [standby] : [])].map((s) => ({ path: s.dataDir, port: s.port, socketPath: s.runDir })),
-    backupStandby: !!standby, lockPath: join(primary.runDir, 'pgbackrest-lock'), ioTimeoutSeconds: 20,
-  }), { mode: 0o600 });
-  if (user) chownSync(config, user.uid, user.gid);
+  /** The step's config: pg1 the primary, pg2 the standby that copies (backup-standby), or the primary alone. */
+  const backupSpec = spec.backup;
+  const writeConfig = (from: InstanceSpec | undefined) => {
+    writeFileSync(config, renderPgbackrestConf({
+      stanza, repository: backupSpec.repository, ...access, retention: backupSpec.retention,
+      pg: [primary, ...(from ? [from] : [])].map((s) => ({ path: s.dataDir, port: s.port, socketPath: s.runDir })),
+      backupStandby: !!from, lockPath: join(primary.runDir, 'pgbackrest-lock'), ioTimeoutSeconds: 20,
+    }), { mode: 0o600 });
+    if (user) chownSync(config, user.uid, user.gid);
+  };
+  writeConfig(standby);
   const password = readFileSync(primary.secrets.superuser, 'utf8').trim();
   const timeout = AbortSignal.timeout(deps.timeoutMs ?? STEP_KINDS.runBackup.timeoutMs);
   const both = AbortSignal.any([signal, timeout]);
@@ -118,29 +123,52 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
   };
 
   const startedAt = new Date().toISOString();
-  await progress({ percent: 0, detail: `pgbackrest ${req.backupType} backup from ${standby?.name ?? primary.name}`, startedAt });
+  let copiedBy = standby ?? primary;
+  let note: string | undefined;
+  await progress({ percent: 0, detail: `pgbackrest ${req.backupType} backup from ${copiedBy.name}`, startedAt });
   const before = await info().catch(() => [] as InfoBackup[]);
   let done = await ours(before);
   if (!done) {
     const total = await withClient({ host: primary.runDir, port: primary.port, user: SUPERUSER, password },
       async (c) => Number((await c.query<{ n: string }>('SELECT sum(pg_database_size(datname))::bigint AS n FROM pg_database')).rows[0]?.n ?? 0)).catch(() => 0);
-    let last = -1;
-    const pending: Promise<void>[] = [];
-    await tool([
-      'backup', `--type=${req.backupType}`, `--annotation=${ANNOTATION}=${req.uid}`, beforeBackupAnnotation(before.map((b) => b.label)),
-      '--log-level-console=detail',
-    ], (line) => {
-      const m = /\((?:[\d.]+[KMGT]?B), ([\d.]+)%\)/.exec(line);
-      if (!m) return;
-      const percent = Number(m[1]);
-      if (Math.floor(percent / 5) === last) return;
-      last = Math.floor(percent / 5);
-      pending.push(progress({
-        percent, detail: `pgbackrest ${req.backupType} backup from ${standby?.name ?? primary.name}`, startedAt,
-        ...(total ? { bytesTotal: total, bytesDone: Math.round((total * percent) / 100) } : {}),
-      }).catch(() => undefined));
-    });
-    await Promise.all(pending);
+    const backup = async (from: InstanceSpec) => {
+      let last = -1;
+      const pending: Promise<void>[] = [];
+      const detail = `pgbackrest ${req.backupType} backup from ${from.name}${note ? ` (${note})` : ''}`;
+      try {
+        await tool([
+          'backup', `--type=${req.backupType}`, `--annotation=${ANNOTATION}=${req.uid}`, beforeBackupAnnotation(before.map((b) => b.label)),
+          '--log-level-console=detail',
+        ], (line) => {
+          const m = /\((?:[\d.]+[KMGT]?B), ([\d.]+)%\)/.exec(line);
+          if (!m) return;
+          const percent = Number(m[1]);
+          if (Math.floor(percent / 5) === last) return;
+          last = Math.floor(percent / 5);
+          pending.push(progress({
+            percent, detail, startedAt,
+            ...(total ? { bytesTotal: total, bytesDone: Math.round((total * percent) / 100) } : {}),
+          }).catch(() => undefined));
+        });
+      } finally {
+        await Promise.all(pending);
+      }
+    };
+    const failed = await backup(copiedBy).then(() => null, (e: unknown) => ({ e }));
+    if (failed) {
+      if (!standby || !fallsBackToPrimary(failed.e, both)) throw failed.e;
+      // pgBackRest can fail after saving the backup (its own expire pass at the end): then that is the job's backup.
+      if (!(await ours(await info()).catch(() => undefined))) {
+        // prefer-standby: the standby's pgBackRest ended with an error of its own (a stalled replay, a standby it
+        // could not reach), so nothing of that attempt still runs and the primary can take the backup. The config
+        // returns to the primary alone; the result says why.
+        note = `prefer-standby: the backup on standby ${standby.name} failed (${(failed.e as Error).message.slice(0, 300)}); backed up on the primary`;
+        copiedBy = primary;
+        writeConfig(undefined);
+        await progress({ percent: 0, detail: `pgbackrest ${req.backupType} backup from ${primary.name} (${note})`, startedAt });
+        await backup(primary);
+      }
+    }
     done = await ours(await info());
     if (!done) throw new Error('pgbackrest reported success but info lists no backup annotated with this job');
   }
@@ -157,9 +185,23 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
   const endpoint = { host: primary.runDir, port: primary.port, user: SUPERUSER, password };
   const fingerprint = await takeFingerprint(endpoint, fingerprintRestorePoint(done.label), () => new Date().toISOString());
   await waitArchived(endpoint, fingerprint.lsn, both);
-  return backupResult(done, {
-    instance: standby?.name ?? primary.name, stanza, repository: describeRepository(spec.backup.repository), expired, fingerprint,
-  });
+  return {
+    ...backupResult(done, { instance: copiedBy.name, stanza, repository: describeRepository(spec.backup.repository), expired, fingerprint }),
+    ...(note ? { note } : {}),
+  };
+}
+
+/** pgBackRest's LockAcquireError: another backup of the stanza holds the lock (one may still be running). */
+export const LOCK_HELD = /\[050\]|unable to acquire lock/i;
+
+/**
+ * Whether a failed backup from the standby may be taken again from the primary at once: only when pgBackRest ended
+ * with an error of its own. Not when the step was aborted (timeout, shutdown), when the stanza's lock is held
+ * (another backup runs), or on an error the primary would repeat (credentials, config: PERMANENT).
+ */
+export function fallsBackToPrimary(e: unknown, signal: AbortSignal): boolean {
+  if (signal.aborted || !(e instanceof CommandError) || e.code === null) return false;
+  return !LOCK_HELD.test(e.stderr) && !LOCK_HELD.test(e.message) && !PERMANENT.test(e.stderr);
 }
 
 /** A restore point name no earlier attempt used: pgop-fp-<backup label>-<time>, within PostgreSQL's 63 bytes. */

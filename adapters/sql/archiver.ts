@@ -1,15 +1,16 @@
-// pg_stat_archiver as the agent reports it: the last archived and the last failed segment with their times.
+// pg_stat_archiver as the agent reports it: the last archived and the last failed segment with their times, and
+// the archive_mode postgres runs with.
 import type pg from 'pg';
 import type { ArchiverObservation } from '../../machines/shared/observation.js';
 
 export async function readArchiver(c: pg.Client): Promise<ArchiverObservation> {
-  const r = await c.query<{ failed: string; lfw: string | null; lft: string | null; law: string | null; lat: string | null }>(
-    `SELECT failed_count AS failed, last_failed_wal AS lfw, to_char(last_failed_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS lft,
+  const r = await c.query<{ failed: string; lfw: string | null; lft: string | null; law: string | null; lat: string | null; mode: string }>(
+    `SELECT current_setting('archive_mode') AS mode, failed_count AS failed, last_failed_wal AS lfw, to_char(last_failed_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS lft,
             last_archived_wal AS law, to_char(last_archived_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS lat
        FROM pg_stat_archiver`);
   const row = r.rows[0];
   return {
     failedCount: Number(row?.failed ?? 0), lastFailedWal: row?.lfw ?? null, lastFailedAt: row?.lft ?? null,
-    lastArchivedWal: row?.law ?? null, lastArchivedAt: row?.lat ?? null,
+    lastArchivedWal: row?.law ?? null, lastArchivedAt: row?.lat ?? null, ...(row?.mode ? { archiveMode: row.mode } : {}),
   };
 }

@@ -197,6 +197,8 @@ function timelineOf(primaryObs: InstanceObservation | null, history: PlanOutput[
 export function continuousArchiving(primaryObs: InstanceObservation | null): ConditionIntent {
   const a = primaryObs?.archiver;
   if (!a) return condition('ContinuousArchiving', false, 'Unknown', 'no report from the primary\'s archiver yet');
+  // A repository added to a running cluster: archive_mode waits for postgres's restart (the rolling update).
+  if (a.archiveMode === 'off') return condition('ContinuousArchiving', false, 'ArchiveModeOff', 'archive_mode is off until the primary restarts (a rolling update applies the repository\'s settings)');
   const failing = !!a.lastFailedAt && (!a.lastArchivedAt || a.lastFailedAt > a.lastArchivedAt);
   return failing
     ? condition('ContinuousArchiving', false, 'ArchiveCommandFailing', `archiving ${a.lastFailedWal ?? '?'} failed at ${a.lastFailedAt} (${a.failedCount} failures so far; see the primary's postgres log)`)

@@ -17,3 +17,10 @@ test('ContinuousArchiving: a failure newer than the last success is False with t
   assert.equal(never.status, 'False');
   assert.equal(continuousArchiving(null).reason, 'Unknown');
 });
+
+test('ContinuousArchiving: archive_mode still off (a repository added, the restart pending) is False, whatever pg_stat_archiver says', () => {
+  const off = continuousArchiving(obs({ failedCount: 0, lastFailedWal: null, lastFailedAt: null, lastArchivedWal: null, lastArchivedAt: null, archiveMode: 'off' }));
+  assert.deepEqual([off.status, off.reason], ['False', 'ArchiveModeOff']);
+  const on = continuousArchiving(obs({ failedCount: 0, lastFailedWal: null, lastFailedAt: null, lastArchivedWal: null, lastArchivedAt: null, archiveMode: 'on' }));
+  assert.deepEqual([on.status, on.reason], ['True', 'Archiving']);
+});

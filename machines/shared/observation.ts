@@ -30,4 +30,10 @@ export interface ArchiverObservation {
   lastFailedAt: string | null;
   lastArchivedWal: string | null;
   lastArchivedAt: string | null;
+  /**
+   * archive_mode as postgres runs with it (absent from older agents). A repository added to a running cluster sets
+   * it `on` in the config, but postgres applies it only at its next restart (a rolling update): until then nothing
+   * is archived although pg_stat_archiver shows no failure.
+   */
+  archiveMode?: string;
 }
