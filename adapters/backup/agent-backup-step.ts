@@ -16,6 +16,11 @@ import type { TableFingerprint } from '../../crds/backupjob.js';
 interface AgentBackupResponse { backup: InfoBackup; expired: string[]; fingerprint: TableFingerprint }
 import { backupResult, describeRepository, LOCK_HELD, type InfoBackup } from './backup-step.js';
 
+/** pgBackRest's TLS error [101] as a standby reports it when the primary's server went away mid-session. */
+const PEER_TLS_DROPPED = / refused: .*\[101\].*(unexpected eof|connection reset|TLS error)/is;
+const TLS_RETRY_MS = 5_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 export interface AgentBackupDeps {
   store: ResourceReader;
   agent(cluster: { namespace: string; name: string }, instance: string): Promise<AgentClient | null>;
@@ -61,8 +66,16 @@ export function runBackupViaAgentProcessor(deps: AgentBackupDeps): StepProcessor
           if (!peer.dataDir || !peer.socketDir) throw new Error(`the primary's agent does not report its directories (an older agent)`);
           await progress({ percent: null, detail: `pgbackrest ${req.backupType} backup on standby ${standby}`, startedAt } as never);
           sent = true;
-          const r = await standbyAgent.post<AgentBackupResponse>('backup',
+          const ask = () => standbyAgent.post<AgentBackupResponse>('backup',
             { ...body, primary: { host: agent.endpoint.host, port: agent.endpoint.port, dataDir: peer.dataDir, socketDir: peer.socketDir } }, STEP_KINDS.runBackup.timeoutMs);
+          const r = await ask().catch(async (e: unknown) => {
+            // The primary's pgBackRest server restarts when its certificate is renewed (a new pod IP joins it on a
+            // young cluster): the standby's session ends mid-backup. One more try once it is back, then fall back.
+            if (!PEER_TLS_DROPPED.test((e as Error).message)) throw e;
+            await progress({ percent: null, detail: `pgbackrest ${req.backupType} backup on standby ${standby}: the primary's pgBackRest server dropped the session; trying once more`, startedAt } as never);
+            await sleep(TLS_RETRY_MS);
+            return ask();
+          });
           return finish(standby, r);
         } catch (e) {
           const message = (e as Error).message;
