@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
 import { API_VERSION } from '../../crds/definition.js';
 import type { ClusterRef, InstanceEffectInput } from '../../machines/instance/instance.types.js';
-import type { PlanPlatform } from '../platform.js';
+import { PermanentError, type PlanPlatform } from '../platform.js';
 import type { Endpoint } from '../sql/connect.js';
 import { SUPERUSER, REPLICATION_USER } from '../instance/spec.js';
 import { AgentClient } from '../agent-client.js';
@@ -22,7 +22,7 @@ import {
 } from './specs/cluster-objects.js';
 import type { OperatorPeer } from './specs/operator-peer.js';
 import {
-  AGENT_PORT, AGENT_TOKEN_KEY, POSTGRES_PORT, SECRET_ROLES, agentTokenSecretName, secretName, stateConfigMapName, instanceServiceAccount, primaryLeaseName, timelinesConfigMapName, type SecretRole,
+  AGENT_PORT, AGENT_TOKEN_KEY, IMAGE_ANNOTATION, POSTGRES_PORT, SECRET_ROLES, agentTokenSecretName, secretName, stateConfigMapName, instanceServiceAccount, primaryLeaseName, timelinesConfigMapName, type SecretRole,
 } from './specs/names.js';
 import { httpStatus } from './client.js';
 import type { ObservedInstance } from '../instance-observer.js';
@@ -37,7 +37,10 @@ const POD_STOP_WAIT_MS = 90_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/keiailab/pgop';
 
-const imageFor = (spec: PostgresClusterSpec) => spec.imageName ?? `${DEFAULT_IMAGE_REPOSITORY}:pg${spec.postgresVersion ?? 17}`;
+const defaultImage = (spec: PostgresClusterSpec) => `${DEFAULT_IMAGE_REPOSITORY}:pg${spec.postgresVersion ?? 17}`;
+const imageFor = (spec: PostgresClusterSpec) => spec.imageName ?? defaultImage(spec);
+/** A container image reference as it may reach a Pod spec (checked again where used: catalogs may predate admission). */
+const IMAGE_REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}$/;
 
 export class K8sPlatform implements PlanPlatform {
   private readonly core: CoreV1Api;
@@ -126,9 +129,9 @@ export class K8sPlatform implements PlanPlatform {
     this.tokens.delete(`${namespace}/${name}`);
   }
 
-  private placement(cluster: ClusterRef, spec: PostgresClusterSpec, owner: Owner, instance: string, serial: number, bootstrap: 'initdb' | 'clone'): InstancePlacement {
+  private placement(cluster: ClusterRef, spec: PostgresClusterSpec, owner: Owner, instance: string, serial: number, bootstrap: 'initdb' | 'clone', image: string = imageFor(spec)): InstancePlacement {
     return {
-      cluster: cluster.name, namespace: cluster.namespace, instance, serial, bootstrap, image: imageFor(spec),
+      cluster: cluster.name, namespace: cluster.namespace, instance, serial, bootstrap, image,
       storageSize: spec.storage?.size ?? '1Gi', ...(spec.storage?.storageClass ? { storageClass: spec.storage.storageClass } : {}),
       ...(spec.postgresVersion ? { postgresVersion: spec.postgresVersion } : {}), owner,
       repositories: repositoryMounts(spec, bootstrap),
@@ -139,7 +142,11 @@ export class K8sPlatform implements PlanPlatform {
     const owner = await this.owner(input.cluster);
     // The primary to clone from (or, for the first instance, itself) is recorded before the Pod exists.
     await this.repoint(input.cluster, spec, input.primary ?? input.instance);
-    const p = this.placement(input.cluster, spec, owner, input.instance, input.serial, input.bootstrap);
+    // A clone runs what its primary runs (pg_basebackup needs the same major and build); a rolling update moves it
+    // with the others afterwards. The first instance runs what the spec names.
+    const primaryPod = input.primary && input.primary !== input.instance ? await this.pod(input.cluster, input.primary) : undefined;
+    const image = primaryPod?.spec?.containers[0]?.image ?? imageFor(spec);
+    const p = this.placement(input.cluster, spec, owner, input.instance, input.serial, input.bootstrap, image);
     await this.objects.createIfMissing(instancePvc(p));
     await this.objects.createIfMissing(instancePod(p));
   }
@@ -152,7 +159,9 @@ export class K8sPlatform implements PlanPlatform {
       const instance = pvc.metadata?.labels?.[LABEL.instance] ?? '';
       if (!instance || pods.has(instance) || pvc.metadata?.deletionTimestamp || !members.includes(instance)) continue;
       const a = pvc.metadata?.annotations ?? {};
-      const p = this.placement(cluster, spec, await this.owner(cluster), instance, Number(a['postgres.keiailab.io/serial'] ?? 0), a['postgres.keiailab.io/bootstrap'] === 'initdb' ? 'initdb' : 'clone');
+      // The image the PVC records (the last one its Pod ran, or the one a rolling update is moving it to).
+      const p = this.placement(cluster, spec, await this.owner(cluster), instance, Number(a['postgres.keiailab.io/serial'] ?? 0),
+        a['postgres.keiailab.io/bootstrap'] === 'initdb' ? 'initdb' : 'clone', a[IMAGE_ANNOTATION] || imageFor(spec));
       if (await this.objects.createIfMissing(instancePod(p))) recreated.push(instance);
     }
     return recreated;
@@ -177,6 +186,38 @@ export class K8sPlatform implements PlanPlatform {
       await new Promise((r) => setTimeout(r, 500));
     }
     throw new Error(`pod ${instance} still present ${Math.round(timeoutMs / 1000)} s after its deletion`);
+  }
+
+  // --- rolling updates (ADR 0026, 0036) ---
+  /**
+   * On Kubernetes an image is a container image reference and is used as it is; none named (no imageName, no
+   * catalog) means the operator's default image for the cluster's major.
+   */
+  imageLocation(image: string | null, spec: PostgresClusterSpec): string {
+    const ref = image ?? defaultImage(spec);
+    if (!IMAGE_REFERENCE.test(ref)) throw new PermanentError(`image ${JSON.stringify(ref)} is not a container image reference`);
+    return ref;
+  }
+
+  /**
+   * Re-creates one instance's Pod on `image`, its PVC kept: the image is recorded on the PVC first (so a Pod
+   * recreated by the upkeep meanwhile gets it too), then the Pod is checkpointed, deleted (the agent's SIGTERM is a
+   * clean fast shutdown) and created again once gone. A restart for settings alone goes the same way: a new Pod
+   * reads the cluster's current spec. Resolves once the new Pod exists; the machine waits for its agent's reports.
+   */
+  async restartInstance(cluster: ClusterRef, spec: PostgresClusterSpec, instance: string, image: string): Promise<void> {
+    if (!IMAGE_REFERENCE.test(image)) throw new PermanentError(`image ${JSON.stringify(image)} is not a container image reference`);
+    const pvc = (await this.pvcs(cluster)).find((c) => c.metadata?.labels?.[LABEL.instance] === instance && !c.metadata.deletionTimestamp);
+    if (!pvc) throw new PermanentError(`instance ${instance} has no PersistentVolumeClaim to restart on`);
+    if (pvc.metadata?.annotations?.[IMAGE_ANNOTATION] !== image) {
+      await this.core.patchNamespacedPersistentVolumeClaim({ namespace: cluster.namespace, name: pvcName(instance), body: { metadata: { annotations: { [IMAGE_ANNOTATION]: image } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    }
+    await this.holdStopped(cluster, instance, POD_STOP_WAIT_MS);
+    const a = pvc.metadata?.annotations ?? {};
+    const p = this.placement(cluster, spec, await this.owner(cluster), instance, Number(a['postgres.keiailab.io/serial'] ?? 0),
+      a['postgres.keiailab.io/bootstrap'] === 'initdb' ? 'initdb' : 'clone', image);
+    await this.objects.createIfMissing(instancePod(p));
   }
 
   async podExists(cluster: ClusterRef, instance: string): Promise<boolean> {

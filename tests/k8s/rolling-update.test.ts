@@ -1,0 +1,207 @@
+// Rolling restarts and image updates on Kubernetes (issue #11, ADR 0026, 0036), on a real kube-apiserver with the
+// process kubelet and real PostgreSQL 15 processes, the operator under the chart's ServiceAccount and RBAC: a
+// parameter needing a restart re-creates the replicas' Pods one at a time, then switches over to an updated replica
+// and re-creates the old primary last, never leaving fewer than N-1 instances serving; `SHOW` then gives the new value
+// everywhere. Changing imageName re-creates every Pod with the new image (the process kubelet runs each test image
+// from its own directory of links to the installed PostgreSQL 15), primary last, rows kept; so does editing the
+// ImageCatalog entry a cluster names. Status says which instance is being rolled while it runs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import pg from 'pg';
+import { startK8sEnv, type K8sEnv } from './harness/k8s-env.js';
+import { query } from '../helpers/sql.js';
+import { pgBinDir } from '../../adapters/local/postgres-install.js';
+import { pgBinDirFor } from '../../adapters/k8s/specs/names.js';
+import { LABEL } from '../../adapters/k8s/specs/labels.js';
+import type { PostgresCluster } from '../../crds/postgrescluster.js';
+
+const ns = 'default';
+const NAME = 'roll';
+const NAMES = ['roll-1', 'roll-2', 'roll-3'];
+const INSTALLED = pgBinDir(15);
+const IMAGE_A = 'registry.test/pgop:15-a';
+const IMAGE_B = 'registry.test/pgop:15-b';
+const IMAGE_C = 'registry.test/pgop:15-c';
+
+/** Each test image's PostgreSQL bin directory on this host: links to the installed binaries, reachable by postgres. */
+const images = mkdtempSync(join(tmpdir(), 'pgop-k8s-roll-images-'));
+chmodSync(images, 0o755);
+function binCopy(name: string): string {
+  const dir = join(images, name, 'bin');
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  chmodSync(join(images, name), 0o755);
+  for (const f of readdirSync(INSTALLED)) symlinkSync(join(INSTALLED, f), join(dir, f));
+  return dir;
+}
+const BIN = { [IMAGE_A]: binCopy('a'), [IMAGE_B]: binCopy('b'), [IMAGE_C]: binCopy('c') };
+
+let env: K8sEnv;
+before(async () => {
+  // Inside every test image PostgreSQL 15 is at the Debian path the Pod spec names; on this host it is the image's copy.
+  const kubeletImages = Object.fromEntries(Object.entries(BIN).map(([image, dir]) => [image, { [pgBinDirFor(15)]: dir }]));
+  env = await startK8sEnv('roll', {}, { chartIdentity: true, kubelet: { images: kubeletImages } });
+}, { timeout: 60 * 60_000 });
+after(async () => {
+  await env?.stop();
+  rmSync(images, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const core = () => env.kc.makeApiClient(CoreV1Api);
+const cluster = async () => (await env.custom('postgresclusters', NAME)) as PostgresCluster | undefined;
+const readyCount = (c: PostgresCluster | undefined) => (c?.status?.instances ?? []).filter((i) => i.ready).length;
+const settled = (c: PostgresCluster) => c.status?.phase === 'Ready' && (c.status.instances ?? []).length === 3
+  && (c.status.instances ?? []).every((i) => i.ready) && (c.status.pendingRestart ?? []).length === 0;
+const on = (c: PostgresCluster, image: string) => (c.status?.instances ?? []).length === 3 && (c.status?.instances ?? []).every((i) => i.image === image);
+
+async function waitFor(what: string, ok: (c: PostgresCluster) => boolean, timeoutMs = 240_000): Promise<PostgresCluster> {
+  const until = Date.now() + timeoutMs;
+  let last: PostgresCluster | undefined;
+  while (Date.now() < until) {
+    last = await cluster();
+    if (last && ok(last)) return last;
+    await sleep(500);
+  }
+  const s = last?.status;
+  throw new Error(`timed out waiting for ${what}; status: ${JSON.stringify({ phase: s?.phase, reason: s?.phaseReason, primary: s?.currentPrimary, instances: s?.instances, pending: s?.pendingRestart })}\n${env.operatorLog()}`);
+}
+
+interface Shape { maxConnections: string; imageName?: string; catalog?: string }
+const manifest = (shape: Shape) => ({
+  apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'PostgresCluster', metadata: { name: NAME, namespace: ns },
+  spec: {
+    instances: 3, postgresVersion: 15, primaryUpdateStrategy: 'unsupervised',
+    ...(shape.imageName ? { imageName: shape.imageName } : {}),
+    ...(shape.catalog ? { imageCatalogRef: { kind: 'ImageCatalog', name: shape.catalog } } : {}),
+    postgresql: { parameters: { max_connections: shape.maxConnections, work_mem: '4MB' } },
+  },
+});
+const catalog = (name: string, image: string) => ({
+  apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'ImageCatalog', metadata: { name, namespace: ns }, spec: { images: [{ major: 15, image }] },
+});
+
+const secret = async (name: string, key: string) => Buffer.from((await core().readNamespacedSecret({ namespace: ns, name })).data?.[key] ?? '', 'base64').toString('utf8');
+
+/** The superuser on one instance by its Pod IP, verify-full against the cluster CA by the "any instance" name. */
+async function superuser(instance: string): Promise<pg.ClientConfig> {
+  const ip = env.kubelet.podIP(ns, instance);
+  assert.ok(ip, `${instance} runs`);
+  return {
+    host: ip, port: 5432, user: 'postgres', password: await secret(`${NAME}-superuser`, 'password'), database: 'postgres',
+    ssl: { ca: await secret(`${NAME}-ca`, 'ca.crt'), servername: `${NAME}-r.${ns}.svc`, rejectUnauthorized: true },
+    connectionTimeoutMillis: 4000, query_timeout: 4000,
+  };
+}
+const show = async (instance: string, setting: string) => (await query<{ v: string }>(await superuser(instance), 'SELECT current_setting($1) AS v', [setting]))[0]?.v;
+const startedAt = async (instance: string) => (await query<{ t: string }>(await superuser(instance), 'SELECT pg_postmaster_start_time()::text AS t'))[0]?.t ?? '';
+const startTimes = async () => Object.fromEntries(await Promise.all(NAMES.map(async (n) => [n, await startedAt(n)] as const)));
+const podImages = async () => Object.fromEntries((await core().listNamespacedPod({ namespace: ns, labelSelector: `${LABEL.cluster}=${NAME}` })).items
+  .map((p) => [p.metadata?.name ?? '', p.spec?.containers[0]?.image ?? ''] as const));
+
+/** The bin directory each running postmaster was started from, read from the process itself (argv[0]). */
+function postmasterBinaries(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of NAMES) {
+    const pid = readFileSync(join(env.kubelet.volumeDir(ns, `${n}-data`), 'pgdata', 'postmaster.pid'), 'utf8').split('\n')[0] ?? '';
+    out[n] = (readFileSync(`/proc/${pid.trim()}/cmdline`, 'utf8').split('\0')[0] ?? '').replace(/\/postgres$/, '');
+  }
+  return out;
+}
+
+/**
+ * While a rollout runs, every 300 ms: how many instances the cluster's status calls ready, how many answer a query on
+ * their own Pod IP (the lowest of each is kept), and which instance the status says is being restarted, in order.
+ */
+function watchRollout() {
+  let stop = false;
+  const seen = { minReady: NAMES.length, minServing: NAMES.length, rounds: 0, rolling: [] as string[], reasons: new Set<string>() };
+  const loop = (async () => {
+    while (!stop) {
+      const [c, ok] = await Promise.all([cluster(), Promise.all(NAMES.map(async (n) => {
+        const client = new pg.Client(await superuser(n).catch(() => ({ host: '0.0.0.0', port: 1 })));
+        client.on('error', () => undefined);
+        try { await client.connect(); await client.query('SELECT 1'); return true; } catch { return false; } finally { await client.end().catch(() => undefined); }
+      }))]);
+      seen.minReady = Math.min(seen.minReady, readyCount(c));
+      seen.minServing = Math.min(seen.minServing, ok.filter(Boolean).length);
+      seen.rounds++;
+      const reason = c?.status?.phaseReason ?? '';
+      seen.reasons.add(`${c?.status?.phase}: ${reason}`);
+      const rolling = /rolling update: restarting (\S+)/.exec(reason)?.[1];
+      if (rolling && seen.rolling.at(-1) !== rolling) seen.rolling.push(rolling);
+      await sleep(300);
+    }
+  })();
+  return async () => { stop = true; await loop; return seen; };
+}
+
+test('a 3-instance cluster comes up with its Pods on the named image', async () => {
+  await env.apply(manifest({ maxConnections: '100', imageName: IMAGE_A }));
+  const c = await waitFor('Ready on image a', (x) => settled(x) && on(x, IMAGE_A), 300_000);
+  assert.equal(c.status?.currentPrimary, 'roll-1');
+  assert.match(c.status?.image ?? '', /^registry\.test\/pgop:15-a \(spec\.imageName\)$/);
+  assert.deepEqual(await podImages(), Object.fromEntries(NAMES.map((n) => [n, IMAGE_A])));
+  assert.deepEqual(postmasterBinaries(), Object.fromEntries(NAMES.map((n) => [n, BIN[IMAGE_A]])));
+});
+
+test('a parameter needing a restart re-creates the replicas one at a time, then the old primary after a switchover', async () => {
+  const before = await startTimes();
+  const uids = Object.fromEntries((await core().listNamespacedPod({ namespace: ns, labelSelector: `${LABEL.cluster}=${NAME}` })).items.map((p) => [p.metadata?.name, p.metadata?.uid]));
+  const history = (await cluster())?.status?.failovers?.length ?? 0;
+  const stopWatch = watchRollout();
+  await env.apply(manifest({ maxConnections: '120', imageName: IMAGE_A }));
+  const c = await waitFor('every instance restarted with max_connections 120', (x) => settled(x) && (x.status?.failovers?.length ?? 0) > history && x.metadata?.generation === x.status?.observedGeneration);
+  const seen = await stopWatch();
+  for (const n of NAMES) assert.equal(await show(n, 'max_connections'), '120', `SHOW max_connections on ${n}`);
+  assert.ok(seen.rounds > 10, `the watch ran (${seen.rounds} rounds)`);
+  assert.ok(seen.minServing >= NAMES.length - 1, `never fewer than N-1 instances answering (lowest: ${seen.minServing}); ${[...seen.reasons].join(' | ')}`);
+  assert.ok(seen.minReady >= NAMES.length - 1, `status never showed fewer than N-1 ready (lowest: ${seen.minReady}); ${[...seen.reasons].join(' | ')}`);
+  // Progress in status, in order: both replicas, then the old primary.
+  assert.deepEqual(seen.rolling, ['roll-2', 'roll-3', 'roll-1'], `status named the instance being rolled: ${[...seen.reasons].join(' | ')}`);
+  const switchover = c.status?.failovers?.at(-1);
+  assert.equal(switchover?.kind, 'switchover');
+  assert.equal(switchover?.outcome, 'promoted');
+  assert.equal(switchover?.from, 'roll-1');
+  assert.notEqual(c.status?.currentPrimary, 'roll-1');
+  const after = await startTimes();
+  for (const n of NAMES) assert.notEqual(after[n], before[n], `${n} restarted`);
+  const replicasLast = Math.max(...['roll-2', 'roll-3'].map((n) => Date.parse(after[n] ?? '')));
+  assert.ok(Date.parse(after['roll-1'] ?? '') > replicasLast, `the old primary restarted last (${JSON.stringify(after)})`);
+  const now = Object.fromEntries((await core().listNamespacedPod({ namespace: ns, labelSelector: `${LABEL.cluster}=${NAME}` })).items.map((p) => [p.metadata?.name, p.metadata?.uid]));
+  for (const n of NAMES) assert.notEqual(now[n], uids[n], `${n}'s Pod was re-created`);
+});
+
+test('an imageName change re-creates every Pod on the new image, primary last, rows kept', async () => {
+  const primary = (await cluster())?.status?.currentPrimary ?? '';
+  await query(await superuser(primary), 'CREATE TABLE kept AS SELECT g AS id FROM generate_series(1, 5000) g');
+  const history = (await cluster())?.status?.failovers?.length ?? 0;
+  const stopWatch = watchRollout();
+  await env.apply(manifest({ maxConnections: '120', imageName: IMAGE_B }));
+  const c = await waitFor('every instance on image b', (x) => settled(x) && on(x, IMAGE_B));
+  const seen = await stopWatch();
+  assert.deepEqual(await podImages(), Object.fromEntries(NAMES.map((n) => [n, IMAGE_B])), 'every Pod spec names the new image');
+  assert.deepEqual(postmasterBinaries(), Object.fromEntries(NAMES.map((n) => [n, BIN[IMAGE_B]])), 'every postmaster runs the new image\'s binaries');
+  assert.equal(c.status?.failovers?.length ?? 0, history + 1, 'one switchover: the primary went last');
+  assert.equal(c.status?.failovers?.at(-1)?.from, primary);
+  assert.equal(seen.rolling.at(-1), primary, `the old primary was rolled last: ${seen.rolling.join(', ')}`);
+  assert.ok(seen.minServing >= NAMES.length - 1, `never fewer than N-1 instances answering (lowest: ${seen.minServing})`);
+  assert.match(c.status?.image ?? '', /^registry\.test\/pgop:15-b/);
+  for (const n of NAMES) assert.equal((await query<{ n: string }>(await superuser(n), 'SELECT count(*)::text AS n FROM kept'))[0]?.n, '5000', `rows kept on ${n}`);
+});
+
+test('switching to an ImageCatalog, then editing its entry, rolls the cluster onto each image', async () => {
+  await env.apply(catalog('pg-images', IMAGE_C));
+  await env.apply(manifest({ maxConnections: '120', catalog: 'pg-images' }));
+  let c = await waitFor('every instance on the catalog image (c)', (x) => settled(x) && on(x, IMAGE_C));
+  assert.match(c.status?.image ?? '', /^registry\.test\/pgop:15-c \(ImageCatalog\/pg-images/);
+  assert.deepEqual(postmasterBinaries(), Object.fromEntries(NAMES.map((n) => [n, BIN[IMAGE_C]])));
+  await env.apply(catalog('pg-images', IMAGE_A));
+  c = await waitFor('every instance on the edited catalog image (a)', (x) => settled(x) && on(x, IMAGE_A));
+  assert.deepEqual(await podImages(), Object.fromEntries(NAMES.map((n) => [n, IMAGE_A])));
+  assert.deepEqual(postmasterBinaries(), Object.fromEntries(NAMES.map((n) => [n, BIN[IMAGE_A]])));
+  for (const n of NAMES) assert.equal((await query<{ n: string }>(await superuser(n), 'SELECT count(*)::text AS n FROM kept'))[0]?.n, '5000', `rows kept on ${n}`);
+});
