@@ -1,4 +1,5 @@
 // The operator's side of the instance agent's HTTP API.
+import { request } from 'node:http';
 import type { InstanceObservation } from '../machines/shared/observation.js';
 import type { Upstream } from '../machines/agent/agent.types.js';
 
@@ -15,6 +16,9 @@ export interface AgentStatusBody extends InstanceObservation {
   demotedAt: string | null;
   upstream: string | null;
   lastError: string | null;
+  /** The instance's data and socket directories as its Pod sees them (absent from older agents). */
+  dataDir?: string;
+  socketDir?: string;
 }
 
 export class AgentClient {
@@ -29,12 +33,27 @@ export class AgentClient {
     return (await res.json()) as AgentStatusBody;
   }
 
-  async post<T = Record<string, unknown>>(action: 'promote' | 'demote' | 'fence' | 'checkpoint' | 'backup' | 'verify', body: Record<string, unknown> = {}, timeoutMs = 70_000): Promise<T> {
-    const res = await fetch(`${this.url}/${action}`, {
-      method: 'POST', headers: { 'content-type': 'application/json', ...this.auth }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs),
+  /**
+   * node:http rather than fetch: fetch gives up on an answer that takes more than 300 s (undici's headers timeout),
+   * and a backup or a restore rehearsal answers only when done; `timeoutMs` alone bounds the wait.
+   */
+  async post<T = Record<string, unknown>>(action: 'promote' | 'demote' | 'fence' | 'hold' | 'release' | 'checkpoint' | 'backup' | 'verify', body: Record<string, unknown> = {}, timeoutMs = 70_000): Promise<T> {
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const data = JSON.stringify(body);
+      const req = request(`${this.url}/${action}`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...this.auth }, signal: AbortSignal.timeout(timeoutMs),
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(data);
     });
-    const payload = (await res.json().catch(() => ({}))) as T & { error?: string };
-    if (!res.ok) throw new Error(`${action} on ${this.endpoint.name} refused: ${payload.error ?? res.status}`);
+    let payload: T & { error?: string };
+    try { payload = JSON.parse(text) as T & { error?: string }; } catch { payload = {} as T & { error?: string }; }
+    if (status < 200 || status >= 300) throw new Error(`${action} on ${this.endpoint.name} refused: ${payload.error ?? status}`);
     return payload;
   }
 }

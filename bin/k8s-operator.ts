@@ -81,7 +81,7 @@ export async function runKubernetesOperator(o: KubernetesOperatorOptions): Promi
   // Sharded clusters' routers: a Deployment of `pgop router --kubernetes` pods, the operator's own image unless the
   // chart names another (values router.image).
   const routers = new K8sRouters(kc, store, shardingFromShardRanges, process.env.PGOP_ROUTER_IMAGE ?? `${DEFAULT_IMAGE_REPOSITORY}:pg17`,
-    tlsPolicyFrom(process.env), log.child({ component: 'routers' }));
+    tlsPolicyFrom(process.env), log.child({ component: 'routers' }), undefined, (ref, instance) => platform.superuserEndpoint(ref, instance));
   const snapshots = (runtime: Runtime): ClusterSnapshots => () => runtime.keys('PostgresCluster').flatMap(({ namespace, name }) => {
     const snap = clusterSnapshot(runtime, namespace, name);
     return snap ? [{ ref: { namespace, name }, snap }] : [];

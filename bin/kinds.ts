@@ -28,6 +28,7 @@ import { createDatabaseImplementations } from '../adapters/implementations/datab
 import type { SqlObjectDeps } from '../adapters/implementations/sql-object-deps.js';
 import { shardRangeBinding } from '../actors/bindings/shardrange.binding.js';
 import { createShardRangeImplementations } from '../adapters/implementations/shardrange.impl.js';
+import { imageCatalogBinding, clusterImageCatalogBinding } from '../actors/bindings/imagecatalog.binding.js';
 import { scheduledBackupBinding } from '../actors/bindings/scheduledbackup.binding.js';
 import { createScheduledBackupImplementations } from '../adapters/implementations/scheduled-backup.impl.js';
 
@@ -92,6 +93,9 @@ export const registrations: readonly KindRegistration<OperatorDeps>[] = [
   register(postgresUserBinding, (deps: OperatorDeps) => createUserImplementations(sqlObjectDeps(deps))),
   register(postgresDatabaseBinding, (deps: OperatorDeps) => createDatabaseImplementations(sqlObjectDeps(deps))),
   register(shardRangeBinding, (deps: OperatorDeps) => createShardRangeImplementations({ store: deps.store })),
+  // No effects: the catalog machine only checks entries and publishes them in status.
+  register(imageCatalogBinding, () => ({})),
+  register(clusterImageCatalogBinding, () => ({})),
 ];
 
 /** Every kind the CRDs serve. */

@@ -25,7 +25,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { freePort } from '../adapters/local/ports.js';
-import { DAEMON_READY_KEY } from '../adapters/local/control.js';
+import { DAEMON_READY_KEY, spawnDaemon } from '../adapters/local/control.js';
 import { LocalRouters } from '../adapters/local/routers.js';
 import { syncLocalRouters } from './local-routers.js';
 import { LocalPower } from '../adapters/local/power.js';
@@ -50,7 +50,8 @@ export async function runDaemon(stateDirPath: string, options: DaemonOptions = {
 
   // Only the leader acts; the others wait to take over (operator replicas on the same store).
   const elector = new RedisLeaderElector(redis, `${hostname()}-${process.pid}`, Number(process.env.PGOP_LEADER_LEASE_MS ?? 5000));
-  const stopHolding = await lead(elector, log);
+  const successor = () => { spawnDaemon(state, record.redisUrl, options.inspectPort !== undefined ? ['--inspect', String(options.inspectPort)] : []); };
+  const stopHolding = await lead(elector, log, {}, successor);
   if (!stopHolding) {
     removePid(memberFile);
     redis.disconnect();

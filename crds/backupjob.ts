@@ -31,7 +31,8 @@ export const BackupJobSpec = Strict({
 
 /** Rows per user table right after the backup, at a recorded WAL position: what a restore rehearsal must find. */
 export const TableFingerprint = Type.Object({
-  lsn: Type.String({ description: 'WAL position of the snapshot the rows were counted in; rehearsals replay exactly to it' }),
+  lsn: Type.String({ description: 'WAL position of the restore point (older fingerprints: of the snapshot) the rows were counted at' }),
+  restorePoint: Type.Optional(Type.String({ description: 'Named restore point the counts are exact at; rehearsals replay exactly to it' })),
   takenAt: Type.String(),
   tables: Type.Array(Type.Object({ database: Type.String(), schema: Type.String(), table: Type.String(), rows: Type.Integer() }), { maxItems: 500 }),
   tablesTotal: Type.Integer({ description: 'User tables found; only the first 500 by name are recorded' }),

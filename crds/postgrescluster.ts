@@ -84,6 +84,7 @@ export const PostgresClusterSpec = Strict({
     minLength: 1, maxLength: 512,
     // Reaches an argv (the postgres path on the local platform) and a Pod spec: no control characters.
     pattern: '^[^\\x00-\\x1f\\x7f]+$',
+    'x-pgop-hint': 'must be an image reference or a bin directory without control characters (newline, tab, NUL...)',
     description: 'Container image with PostgreSQL, pgBackRest and pgop. On the local platform an absolute path names a PostgreSQL bin directory; any other value runs the installed binaries of spec.postgresVersion. Changing it rolls the instances one at a time, the primary last.',
   })),
   imageCatalogRef: Type.Optional(Strict({

@@ -153,7 +153,14 @@ export function createAgentImplementations(deps: AgentDeps) {
             }
           }
         };
-        const timer = setInterval(() => { void tick(); }, spec().lease?.renewMs ?? 1000);
+        // One renewal at a time: on a loaded node a renewal can outlast the interval, and two overlapping ones race on
+        // the Kubernetes Lease's resourceVersion; the loser's 409 read as "held by someone else" fenced a healthy primary.
+        let busy = false;
+        const timer = setInterval(() => {
+          if (busy) return;
+          busy = true;
+          void tick().finally(() => { busy = false; });
+        }, spec().lease?.renewMs ?? 1000);
         return () => { stopped = true; clearInterval(timer); clearTimeout(deadline); };
       }),
 
@@ -196,6 +203,13 @@ export function createAgentImplementations(deps: AgentDeps) {
               parseInt((await c.query<{ f: string }>('SELECT pg_walfile_name(pg_current_wal_lsn()) AS f')).rows[0]?.f.slice(0, 8) ?? '1', 16));
             const pushed = await pushEarlierTimelines(spec, rt.user, timeline);
             if (pushed.length) deps.log.info({ pushed: pushed.length, first: pushed[0], last: pushed.at(-1) }, 'archived the earlier timeline segments held in pg_wal');
+            // The archiver's attempts before the stanza existed failed, and its later success may sit in statistics a
+            // restart discarded: archive a segment now (a restore point first, so the switch is never a no-op on an
+            // idle cluster) so pg_stat_archiver, and ContinuousArchiving with it, shows that archiving works.
+            await withClient(rt.superuser(), async (c) => {
+              await c.query("SELECT pg_create_restore_point('pgop-archiving-ready')");
+              await c.query('SELECT pg_switch_wal()');
+            });
           }).catch((e: unknown) => deps.log.error({ stanza: spec.backup?.stanza, err: (e as Error).message }, 'pgBackRest stanza-create or catch-up push failed; WAL archiving will fail until it succeeds'));
         }
       }),

@@ -38,6 +38,8 @@ export interface AgentPlatformHooks {
   onRole?: (role: 'primary' | 'replica') => void;
   /** Called once running; `reload` re-reads the spec file (what SIGHUP does). */
   watchSpec?: (reload: () => void) => () => void;
+  /** Called once postgres has stopped, just before the agent exits. */
+  beforeExit?: () => void;
 }
 
 export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {}): Promise<void> {
@@ -123,14 +125,33 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
         await settle((s) => s.matches('fenced') || !s.matches('up'), () => null, 30_000);
         return { fenced: true };
       },
+      // Kubernetes fencing (ADR 0037): postgres stays stopped, the Pod and this API stay (not ready). Idempotent: the
+      // operator repeats it every pass, which also holds an agent that restarted in a fenced Pod.
+      hold: async (body) => {
+        if (!actor.getSnapshot().matches('held')) actor.send({ type: 'agent.hold', reason: checkReason(body.reason, 'fenced by the operator') });
+        const now = actor.getSnapshot();
+        // Bootstrapping, rejoining or promoting finish first (stopping them halfway helps nobody); the operator asks again.
+        if (!now.matches('holding') && !now.matches('held')) throw new Error(`cannot hold in state ${stateName(now.value)} yet`);
+        const s = await settle((x) => x.matches('held'), () => null, 120_000);
+        return { held: true, state: stateName(s.value) };
+      },
+      release: async () => {
+        const held = actor.getSnapshot().matches('held');
+        if (held) actor.send({ type: 'agent.release' });
+        return { released: held };
+      },
       checkpoint: async () => {
         await withClient(rt.superuser(), (c) => c.query('CHECKPOINT'), 60_000);
         return { checkpoint: true };
       },
-      // Kubernetes backups: the operator's worker asks the primary's agent, which has the data directory.
+      // Kubernetes backups: the operator's worker asks the primary's agent, which has the data directory, or a
+      // streaming standby's agent with the primary's address (prefer-standby, ADR 0035).
       backup: async (body) => {
-        if (actor.getSnapshot().context.role !== 'primary') throw new Error(`${rt.spec().name} is not the primary`);
-        return backupHere(rt.spec(), rt.user, parseBackupRequest(body));
+        const req = parseBackupRequest(body);
+        const role = actor.getSnapshot().context.role;
+        if (req.primary && role !== 'replica') throw new Error(`${rt.spec().name} is not a standby (role ${role})`);
+        if (!req.primary && role !== 'primary') throw new Error(`${rt.spec().name} is not the primary`);
+        return backupHere(rt.spec(), rt.user, req);
       },
       // Kubernetes restore rehearsals: next to the repository volume, on whichever instance the operator asks.
       verify: async (body) => verifyHere(rt.spec(), rt.user, parseVerifyRequest(body)),
@@ -159,6 +180,7 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
   unwatch?.();
   clearInterval(certWatch);
   await lease?.close();
+  hooks.beforeExit?.();
   log.info('stopped');
   log.flush();
   process.exit(0);

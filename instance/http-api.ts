@@ -1,6 +1,6 @@
 // The agent's HTTP API. Open: GET /healthz and /readyz (kubelet probes cannot send a token; they answer only
 // ok/ready/not ready) and GET /metrics (Prometheus convention; no secret in it). Everything else needs the cluster's
-// bearer token: GET /status, and the actions POST /promote, /demote, /fence, /checkpoint, /backup and /verify
+// bearer token: GET /status, and the actions POST /promote, /demote, /fence, /hold, /release, /checkpoint, /backup and /verify
 // (Kubernetes backups and restore rehearsals), which take a JSON body of at most 64 KiB.
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import { bearerMatches, BadRequest } from './api-auth.js';

@@ -20,6 +20,8 @@ import {
 import { anyInstanceName } from '../adapters/certs/tls-policy.js';
 import { httpStatus } from '../adapters/k8s/client.js';
 import { REPO_PATH_ENV, withMountedRepositories } from '../adapters/k8s/specs/repository-mounts.js';
+import { repositoryFiles, repositorySecretFile, repositorySecrets } from '../adapters/k8s/specs/repository-secrets.js';
+import { readRepositorySecret } from '../adapters/k8s/repository-secret-reader.js';
 
 export interface PodIdentity {
   namespace: string; pod: string; podIP: string; cluster: string; dataRoot: string; runDir: string; pgBinDir: string | null;
@@ -30,6 +32,9 @@ export interface PodIdentity {
 }
 
 /** The downward-API environment the operator's Pod spec sets; a missing variable is named. */
+/** postgres's log, on the data volume so that it outlives the Pod; the agent also passes it on to its stdout. */
+export const postgresLogFile = (id: Pick<PodIdentity, 'dataRoot'>) => join(id.dataRoot, 'postgres.log');
+
 export function podIdentity(env: NodeJS.ProcessEnv = process.env): PodIdentity {
   const need = (name: string) => {
     const v = env[name];
@@ -95,10 +100,11 @@ export class KubernetesSpecSource {
       throw new Error(`waiting for the primary${primaryName ? ` ${primaryName}` : ''} to have an address to clone from`);
     }
     const members = [...new Set([...pods.items.filter(live).map((p) => p.metadata?.name ?? ''), me])].filter(Boolean).sort();
+    const repoDir = await this.writeRepositorySecrets(obj.spec, bootstrap);
     return withMountedRepositories(buildInstanceSpec(obj.spec, {
       namespace, cluster, name: me, serial: Number(self.metadata?.annotations?.['postgres.keiailab.io/serial'] ?? 0), bootstrap,
       host: this.id.podIP, port: POSTGRES_PORT, httpPort: AGENT_PORT, home: this.id.dataRoot,
-      paths: { dataDir: join(this.id.dataRoot, 'pgdata'), runDir: this.id.runDir, logFile: join(this.id.dataRoot, 'postgres.log') },
+      paths: { dataDir: join(this.id.dataRoot, 'pgdata'), runDir: this.id.runDir, logFile: postgresLogFile(this.id) },
       pgBinDir: this.id.pgBinDir ?? pgBinDir(obj.spec.postgresVersion),
       ...(this.id.image ? { image: this.id.image } : {}),
       // The settings come from this generation of the cluster: reported once loaded, so the operator's rolling update
@@ -106,6 +112,7 @@ export class KubernetesSpecSource {
       ...(obj.metadata?.generation !== undefined ? { configGeneration: obj.metadata.generation } : {}),
       secrets: await this.writeSecrets(), runAsUser: this.user?.name ?? null, primary, members,
       leaseUrl: 'kubernetes:', faultsFile: null, tls: await this.writeTls(obj.spec),
+      repoFiles: (repo) => repositoryFiles(repoDir, repo),
     }), this.id.repoPaths);
   }
 
@@ -132,6 +139,27 @@ export class KubernetesSpecSource {
     const tokenFile = join(dir, 'agent.token');
     writeFileAtomicIfChanged(tokenFile, `${this.agentToken}\n`);
     return { ...out, agentToken: tokenFile };
+  }
+
+  /**
+   * The S3 repositories' Secrets (access key, secret key, CA) as files only the agent and postgres's OS user read
+   * (0700 directory, 0600 files): the agent renders them into the 0600 pgBackRest config, never onto a command
+   * line or into the spec file. The recovery source's only in the Pod that restores (repository-secrets.ts).
+   */
+  private async writeRepositorySecrets(spec: PostgresClusterSpec, bootstrap: 'initdb' | 'clone'): Promise<string> {
+    const dir = join(this.id.runDir, 'secrets', 'repository');
+    const refs = repositorySecrets(spec, bootstrap);
+    if (refs.length === 0) return dir;
+    const values = await Promise.all(refs.map((ref) => readRepositorySecret(this.core, this.id.namespace, ref)));
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    handOver(dir, this.user);
+    refs.forEach((ref, i) => {
+      const sub = join(dir, ref.secret);
+      mkdirSync(sub, { recursive: true, mode: 0o700 });
+      handOver(sub, this.user);
+      for (const [key, value] of Object.entries(values[i] ?? {})) writeFileAtomicIfChanged(repositorySecretFile(dir, ref.secret, key), `${value}\n`, { owner: this.user });
+    });
+    return dir;
   }
 
   /**

@@ -22,6 +22,9 @@ export interface AgentStatus extends InstanceObservation {
   demotedAt: string | null;
   upstream: string | null;
   lastError: string | null;
+  /** Where this Pod keeps its data and socket: a standby backing up through this instance's pgBackRest server names them (ADR 0035). */
+  dataDir: string;
+  socketDir: string;
 }
 
 export function stateName(value: unknown): string {
@@ -33,7 +36,7 @@ type AgentSnapshot = SnapshotFrom<typeof agentMachine>;
 
 export async function collectStatus(rt: InstanceRuntime, snapshot: AgentSnapshot, postgresPid: number | null, progress: BootstrapProgress | null, binDir: string | null = null): Promise<AgentStatus> {
   const c = snapshot.context;
-  const fenced = snapshot.matches('fencing') || snapshot.matches('fenced') || snapshot.matches('demoting');
+  const fenced = snapshot.matches('fencing') || snapshot.matches('fenced') || snapshot.matches('demoting') || snapshot.matches('holding') || snapshot.matches('held');
   const base: AgentStatus = {
     instance: rt.spec().name, state: stateName(snapshot.value), role: 'unknown', ready: false, timeline: null,
     currentLsn: null, receiveLsn: null, replayLsn: null, lagBytes: null, streaming: false,
@@ -41,6 +44,7 @@ export async function collectStatus(rt: InstanceRuntime, snapshot: AgentSnapshot
     failed: snapshot.matches('bootstrapFailed') ? c.bootstrapError ?? 'bootstrap failed' : null,
     restarts: c.restarts, lastExit: c.lastExit, postgresPid, progress,
     fenced: fenced ? c.fencedReason ?? 'fenced' : null, demotedAt: c.demotedAt, upstream: c.upstream?.name ?? null, lastError: c.lastError,
+    dataDir: rt.spec().dataDir, socketDir: rt.spec().runDir,
   };
   const running = snapshot.matches({ up: { postgres: { supervising: 'running' } } }) || snapshot.matches({ up: { postgres: { supervising: 'reconfiguring' } } })
     || snapshot.matches({ up: { postgres: { supervising: 'promoting' } } });

@@ -10,7 +10,11 @@ test('POST /verify takes a time and, optionally, one labelled fingerprint of the
   assert.deepEqual(parseVerifyRequest({ startedAt: '2026-12-05T10:00:00Z' }), { startedAt: '2026-12-05T10:00:00Z', fingerprint: null });
   assert.deepEqual(parseVerifyRequest({ startedAt: '2026-12-05T10:00:00Z', fingerprint: { label: '20261205-100000F', value: fp } }).fingerprint,
     { label: '20261205-100000F', value: fp });
+  const named = { ...fp, restorePoint: 'pgop-fp-20261205-100000F-mk2x9a1b' };
+  assert.deepEqual(parseVerifyRequest({ startedAt: '2026-12-05T10:00:00Z', fingerprint: { label: '20261205-100000F', value: named } }).fingerprint,
+    { label: '20261205-100000F', value: named });
   for (const body of [
+    { startedAt: '2026-12-05T10:00:00Z', fingerprint: { label: '20261205-100000F', value: { ...fp, restorePoint: "x' --type=time" } } },
     { startedAt: 'soon' },
     { startedAt: '2026-12-05T10:00:00Z', fingerprint: { label: '20261205-100000F --set=x', value: fp } },
     { startedAt: '2026-12-05T10:00:00Z', fingerprint: { label: '20261205-100000F', value: { ...fp, lsn: "0/1'; DROP" } } },

@@ -7,7 +7,7 @@
 import type { OsUser } from '../adapters/os/os-user.js';
 import type { InstanceSpec } from '../adapters/instance/spec.js';
 import type { TableFingerprint } from '../crds/backupjob.js';
-import { BACKUP_LABEL_PATTERN, LSN_PATTERN } from '../crds/backup-repository.js';
+import { BACKUP_LABEL_PATTERN, LSN_PATTERN, RESTORE_POINT_PATTERN } from '../crds/backup-repository.js';
 import { rehearseLatest } from '../adapters/backup/verify-step.js';
 import type { VerifyResult } from '../machines/restore-verify/restore-verify.types.js';
 import { repoCredentials } from './files.js';
@@ -21,8 +21,11 @@ const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) &
 
 function parseFingerprint(v: unknown): TableFingerprint {
   if (!isObj(v)) throw new BadRequest('fingerprint.value must be an object');
-  const { lsn, takenAt, tables, tablesTotal } = v;
+  const { lsn, restorePoint, takenAt, tables, tablesTotal } = v;
   if (typeof lsn !== 'string' || !new RegExp(LSN_PATTERN).test(lsn)) throw new BadRequest('fingerprint.value.lsn must be a WAL position');
+  if (restorePoint !== undefined && (typeof restorePoint !== 'string' || !new RegExp(RESTORE_POINT_PATTERN).test(restorePoint))) {
+    throw new BadRequest('fingerprint.value.restorePoint must be a restore point name');
+  }
   if (typeof takenAt !== 'string' || Number.isNaN(Date.parse(takenAt))) throw new BadRequest('fingerprint.value.takenAt must be a time');
   if (!Array.isArray(tables) || tables.length > 500) throw new BadRequest('fingerprint.value.tables must be a list of at most 500 tables');
   if (!count(tablesTotal)) throw new BadRequest('fingerprint.value.tablesTotal must be a count');
@@ -33,7 +36,7 @@ function parseFingerprint(v: unknown): TableFingerprint {
     }
     return { database: t.database, schema: t.schema, table: t.table, rows: t.rows as number };
   });
-  return { lsn, takenAt, tables: out, tablesTotal: tablesTotal as number };
+  return { lsn, ...(restorePoint !== undefined ? { restorePoint } : {}), takenAt, tables: out, tablesTotal: tablesTotal as number };
 }
 
 export function parseVerifyRequest(body: Record<string, unknown>): AgentVerifyRequest {

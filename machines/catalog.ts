@@ -11,6 +11,7 @@ import { userMachine } from './user/user.machine.js';
 import { databaseMachine } from './database/database.machine.js';
 import { shardRangeMachine } from './shardrange/shardrange.machine.js';
 import { restoreVerifyMachine } from './restore-verify/restore-verify.machine.js';
+import { imageCatalogMachine } from './imagecatalog/imagecatalog.machine.js';
 import { scheduledBackupMachine } from './scheduled-backup/scheduled-backup.machine.js';
 
 export interface CatalogEntry { id: string; machine: AnyStateMachine; summary: string; runsIn: string }
@@ -27,5 +28,6 @@ export const machineCatalog: CatalogEntry[] = [
   { id: 'agent', machine: agentMachine, runsIn: 'instance agent (pgop instance)', summary: 'Bootstrap, lease-guarded start, supervision with backoff, self-fencing, promotion, demotion, rejoin.' },
   { id: 'shardRange', machine: shardRangeMachine, runsIn: 'operator, one actor per ShardRange', summary: 'Key ranges → shards for one table group: ranges checked (no gap, no overlap), shard clusters checked to exist, routing published with a version bumped on every change.' },
   { id: 'restoreVerify', machine: restoreVerifyMachine, runsIn: 'operator, attached to each PostgresCluster with spec.backup.verify', summary: 'Restore rehearsals: waiting for the schedule → verifying (restore the latest backup into a throwaway instance, pg_checksums, amcheck, table fingerprint) → waiting, the results kept.' },
+  { id: 'imageCatalog', machine: imageCatalogMachine, runsIn: 'operator, one actor per ImageCatalog and per ClusterImageCatalog', summary: 'Checks a catalog\'s entries (one image per supported major, image reference syntax) and publishes major → image in status, or Invalid naming the field and the fix.' },
   { id: 'pooler', machine: poolerMachine, runsIn: 'operator, one actor per Pooler', summary: 'PgBouncer in front of a cluster: apply (config, processes, reload, PAUSE/RESUME) on every spec or route change, retry, removal.' },
 ];

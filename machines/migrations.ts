@@ -74,4 +74,5 @@ export const MIGRATIONS: { [K in MachineId]: Record<number, Migration> } = {
   shardRange: {},
   restoreVerify: {},
   scheduledBackup: {},
+  imageCatalog: {},
 };

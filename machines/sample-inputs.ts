@@ -17,5 +17,6 @@ export const sampleInputs: Readonly<Record<string, unknown>> = {
   database: { namespace: 'default', name: 'shop', spec: { cluster: { name: 'demo' }, name: 'shop', owner: 'app', reclaimPolicy: 'delete' }, generation: 1 },
   shardRange: { namespace: 'default', name: 'demo-orders', generation: 1, spec: { cluster: { name: 'demo' }, tableGroup: 'orders', vindex: { type: 'hash', column: 'customer_id' }, ranges: [{ start: '', end: '80', shard: '-80' }, { start: '80', end: '', shard: '80-' }] } },
   restoreVerify: { namespace: 'default', name: 'demo', uid: 'uid-demo', schedule: '0 3 * * *', keep: 5 },
+  imageCatalog: { kind: 'ImageCatalog', namespace: 'default', name: 'pg-images', generation: 1, spec: { images: [{ major: 16, image: 'ghcr.io/keiailab/pgop-postgres:16' }] } },
   scheduledBackup: { namespace: 'default', name: 'nightly', uid: 'sb-uid', generation: 1, createdAt: at, spec: { cluster: { name: 'demo' }, schedule: '30 2 * * *', suspend: false, immediate: false, backupType: 'full', target: 'prefer-standby', concurrencyPolicy: 'forbid', successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 1 } },
 };

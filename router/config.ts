@@ -13,7 +13,10 @@ export interface RouterConfig {
   backend: { host: string; port: number; tls?: { caFile: string; servername: string | null } | null };
   /** Holding new transactions while a backend is unavailable (switchover, failover): at most `maxQueued` clients for `timeoutMs`. */
   buffer?: { timeoutMs: number; maxQueued: number };
-  /** The privileged connection that reads role verifiers from pg_authid. */
+  /**
+   * The lookup connection: a least-privilege role (the operator's pgop_router, ADR 0039) that reads verifiers through
+   * the SECURITY DEFINER function pgop_router.lookup in `database`. Backends are opened as each client's own role.
+   */
   auth: { user: string; password: string; database: string };
   pool: { size: number };
   tls: { certFile: string; keyFile: string; require: boolean } | null;
@@ -153,7 +156,7 @@ export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv = pr
     listen: { host: str(listenFlag.host ?? fl.host, 'listen.host', '127.0.0.1'), port: port(listenFlag.port ?? fl.port, 'listen.port', 6432) },
     backend: { host: str(backendFlag.host ?? fb.host, 'backend.host', '127.0.0.1'), port: port(backendFlag.port ?? fb.port, 'backend.port', 5432), tls: backendTls },
     buffer,
-    auth: { user: str(flags.authUser ?? fa.user, 'auth.user', 'postgres'), password, database: str(flags.authDatabase ?? fa.database, 'auth.database', 'postgres') },
+    auth: { user: str(flags.authUser ?? fa.user, 'auth.user', 'pgop_router'), password, database: str(flags.authDatabase ?? fa.database, 'auth.database', 'postgres') },
     pool: { size },
     tls: certFile && keyFile ? { certFile: str(certFile, 'tls.certFile'), keyFile: str(keyFile, 'tls.keyFile'), require: requireTls } : null,
     metrics: metrics ? { host: str(metrics.host, 'metrics.host', '127.0.0.1'), port: port(metrics.port, 'metrics.port') } : null,

@@ -74,7 +74,7 @@ export interface RunningRouter {
   metrics: RouterMetrics;
   /**
    * Applies a re-read config: shard addresses and TLS (failover, switchover, CA rotation), the routing generation
-   * and the sharded/reference tables. Listen address, auth role, pool size and the set of shard names need a restart;
+   * the sharded/reference tables and the lookup role's credentials. Listen address, pool size and the set of shard names need a restart;
    * a config changing the shard names is refused whole (the running one stays).
    */
   reload(config: RouterConfig): Promise<void>;
@@ -88,6 +88,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   const authTargetOf = () => (sharding ? sharding.addresses.get(sharding.routing.defaultShard)! : targets.backend);
   let authTarget = authTargetOf();
   let verifiers = verifierSource(authTarget, config, log);
+  let authConfig = config;
   const pools = new Map<string, ShardPools>();
   const cancelKeys = new Map<number, { secretKey: number; target: Cancellable }>();
   const tls: SecureContext | null = config.tls
@@ -181,10 +182,15 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
         for (const p of sp.all()) p.retarget(sharding ? sharding.addresses.get(p.shard)! : targets.backend);
       }
       const nextAuth = authTargetOf();
-      if (nextAuth.host !== authTarget.host || nextAuth.port !== authTarget.port || nextAuth.tls?.ca !== authTarget.tls?.ca || nextAuth.tls?.servername !== authTarget.tls?.servername) {
+      // A moved auth target (failover of the first shard), or new lookup credentials (the operator rotated the
+      // lookup role's password, ADR 0039): a new lookup pool; logins in flight finish on the old one.
+      const credentials = (c: RouterConfig) => `${c.auth.user}\0${c.auth.password}\0${c.auth.database}`;
+      if (nextAuth.host !== authTarget.host || nextAuth.port !== authTarget.port || nextAuth.tls?.ca !== authTarget.tls?.ca || nextAuth.tls?.servername !== authTarget.tls?.servername
+        || credentials(next) !== credentials(authConfig)) {
         const old = verifiers;
         verifiers = verifierSource(nextAuth, next, log);
         authTarget = nextAuth;
+        authConfig = next;
         void old.end().catch(() => undefined);
       }
       log.info({ generation: sharding?.routing.table.generation ?? null, backend: sharding ? Object.fromEntries([...sharding.addresses].map(([k, v]) => [k, `${v.host}:${v.port}`])) : `${targets.backend.host}:${targets.backend.port}` }, 'router config reloaded');

@@ -1,6 +1,7 @@
-// The runBackup step where the worker cannot reach the data directories (Kubernetes): the primary's agent runs
-// pgBackRest with its own config (POST /backup) and answers with the backup as `info` lists it. The BackupJob's
-// uid annotates the backup, so a retried step gets the backup already taken instead of a second one.
+// The runBackup step where the worker cannot reach the data directories (Kubernetes): an instance's agent runs
+// pgBackRest (POST /backup) and answers with the backup as `info` lists it: a standby's agent for prefer-standby
+// (ADR 0035), else the primary's. The BackupJob's uid annotates the backup, so a retried step gets the backup
+// already taken instead of a second one.
 import type { ResourceReader } from '../../actors/ports/resource-store.js';
 import { PermanentError } from '../../actors/ports/errors.js';
 import type { StepProcessor } from '../../actors/queues/step-worker.js';
@@ -10,6 +11,11 @@ import { stanzaName } from '../../crds/backup-repository.js';
 import type { BackupRequest, BackupResult } from '../../machines/backup/backup.types.js';
 import type { AgentClient } from '../agent-client.js';
 import type { TableFingerprint } from '../../crds/backupjob.js';
+
+/** pgBackRest's LockAcquireError: another backup of the stanza holds the lock on that instance. */
+const LOCK_HELD = /\[050\]|unable to acquire lock/i;
+
+interface AgentBackupResponse { backup: InfoBackup; expired: string[]; fingerprint: TableFingerprint }
 import { backupResult, describeRepository, type InfoBackup } from './backup-step.js';
 
 export interface AgentBackupDeps {
@@ -25,22 +31,53 @@ export function runBackupViaAgentProcessor(deps: AgentBackupDeps): StepProcessor
     if (!cluster) throw new PermanentError(`PostgresCluster ${req.namespace}/${req.cluster} not found`);
     const spec = cluster.spec as PostgresClusterSpec;
     if (!spec.backup) throw new PermanentError(`PostgresCluster ${req.cluster} has no spec.backup.repository; add one to take backups`);
-    const primary = (cluster.status as PostgresClusterStatus | undefined)?.currentPrimary;
+    const repository = spec.backup.repository;
+    const status = cluster.status as PostgresClusterStatus | undefined;
+    const primary = status?.currentPrimary;
     if (!primary) throw new Error(`PostgresCluster ${req.cluster} has no primary yet`);
     const agent = await deps.agent({ namespace: req.namespace, name: req.cluster }, primary);
     if (!agent) throw new Error(`the primary ${primary} has no address yet`);
     const startedAt = new Date().toISOString();
-    // prefer-standby is not offered here yet: pgBackRest 2.45 backs up a standby only while it also reaches the
-    // primary through its own remote protocol (SSH or its TLS server), which the Pods do not run (ADR 0030). The
-    // primary's agent copies its own files, and status.instance says so.
-    const where = req.target === 'prefer-standby' ? `${primary} (prefer-standby: standby backups are not available on Kubernetes yet)` : primary;
-    await progress({ percent: null, detail: `pgbackrest ${req.backupType} backup on ${where}`, startedAt } as never);
-    const r = await agent.post<{ backup: InfoBackup; expired: string[]; fingerprint: TableFingerprint }>('backup',
-      { type: req.backupType, uid: req.uid, since: Math.floor((Date.parse(req.createdAt) || 0) / 1000) }, STEP_KINDS.runBackup.timeoutMs);
-    const out: BackupResult = backupResult(r.backup, {
-      instance: primary, stanza: stanzaName(req.namespace, req.cluster), repository: describeRepository(spec.backup.repository),
-      expired: r.expired, fingerprint: r.fingerprint,
+    const body = { type: req.backupType, uid: req.uid, since: Math.floor((Date.parse(req.createdAt) || 0) / 1000) };
+    const finish = (instance: string, r: AgentBackupResponse, note?: string): BackupResult => ({
+      ...backupResult(r.backup, {
+        instance, stanza: stanzaName(req.namespace, req.cluster), repository: describeRepository(repository),
+        expired: r.expired, fingerprint: r.fingerprint,
+      }),
+      ...(note ? { note } : {}),
     });
-    return out;
+
+    // prefer-standby (ADR 0035): the least-lagging ready (streaming) standby copies the files, reaching the
+    // primary through the primary's pgBackRest TLS server. "Prefer": without one, or when it fails, the primary
+    // backs up and the result says why.
+    let note: string | undefined;
+    if (req.target === 'prefer-standby') {
+      const standby = (status?.instances ?? []).filter((i) => i.role === 'replica' && i.ready && i.name !== primary)
+        .sort((a, b) => (a.lagBytes ?? 0) - (b.lagBytes ?? 0))[0]?.name;
+      if (!standby) note = 'prefer-standby: no ready streaming standby; backed up on the primary';
+      else {
+        let sent = false;
+        try {
+          const [peer, standbyAgent] = await Promise.all([agent.status(10_000), deps.agent({ namespace: req.namespace, name: req.cluster }, standby)]);
+          if (!standbyAgent) throw new Error(`${standby} has no address yet`);
+          if (!peer.dataDir || !peer.socketDir) throw new Error(`the primary's agent does not report its directories (an older agent)`);
+          await progress({ percent: null, detail: `pgbackrest ${req.backupType} backup on standby ${standby}`, startedAt } as never);
+          sent = true;
+          const r = await standbyAgent.post<AgentBackupResponse>('backup',
+            { ...body, primary: { host: agent.endpoint.host, port: agent.endpoint.port, dataDir: peer.dataDir, socketDir: peer.socketDir } }, STEP_KINDS.runBackup.timeoutMs);
+          return finish(standby, r);
+        } catch (e) {
+          const message = (e as Error).message;
+          // Fall back only when the standby answered (its backup is over) or was never asked. No answer (a timeout, a
+          // dropped connection) or its lock held means a backup may still be running there: a second one from the
+          // primary would write the same stanza at the same time, so the step fails and is retried instead.
+          if (sent && (!/ refused: /.test(message) || LOCK_HELD.test(message))) throw e;
+          note = `prefer-standby: the backup on standby ${standby} failed (${message.slice(0, 300)}); backed up on the primary`;
+        }
+      }
+    }
+    await progress({ percent: null, detail: `pgbackrest ${req.backupType} backup on ${primary}${note ? ` (${note})` : ''}`, startedAt } as never);
+    const r = await agent.post<AgentBackupResponse>('backup', body, STEP_KINDS.runBackup.timeoutMs);
+    return finish(primary, r, note);
   };
 }

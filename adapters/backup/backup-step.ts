@@ -17,8 +17,11 @@ import { STEP_KINDS } from '../../actors/queues/queue-names.js';
 import { BackupConfigError, PGBACKREST_BIN, renderPgbackrestConf } from './pgbackrest-config.js';
 import { withClient, type Endpoint } from '../sql/connect.js';
 import { takeFingerprint } from './fingerprint.js';
+import { expireRecorded, beforeBackupAnnotation } from './expire-record.js';
 import { readFileSync, writeFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
+import type { InfoBackup } from './info-backup.js';
+export type { InfoBackup } from './info-backup.js';
 
 /** Where the platform's instances are, as their agents see them (local: the spec files). */
 export interface BackupHosts {
@@ -41,15 +44,6 @@ export const ANNOTATION = 'pgop-backupjob';
 export const describeRepository = (r: RepositorySpec): string =>
   r.posix ? `posix:${r.posix.path}` : r.s3 ? `s3://${r.s3.bucket}${r.s3.path}` : 'unknown';
 
-export interface InfoBackup {
-  label: string;
-  type: 'full' | 'diff' | 'incr';
-  archive: { start: string | null; stop: string | null };
-  info: { size: number; repository: { size: number } };
-  lsn: { start: string; stop: string };
-  timestamp: { start: number; stop: number };
-  annotation?: Record<string, string>;
-}
 
 /** Errors pgBackRest will repeat however often it is retried: bad credentials, refused access, a bad config. */
 const PERMANENT = /\b403\b|Forbidden|InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|\[031\]|\[032\]|\[037\]|invalid value|option .* not valid/;
@@ -133,7 +127,8 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
     let last = -1;
     const pending: Promise<void>[] = [];
     await tool([
-      'backup', `--type=${req.backupType}`, `--annotation=${ANNOTATION}=${req.uid}`, '--log-level-console=detail',
+      'backup', `--type=${req.backupType}`, `--annotation=${ANNOTATION}=${req.uid}`, beforeBackupAnnotation(before.map((b) => b.label)),
+      '--log-level-console=detail',
     ], (line) => {
       const m = /\((?:[\d.]+[KMGT]?B), ([\d.]+)%\)/.exec(line);
       if (!m) return;
@@ -146,35 +141,37 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
       }).catch(() => undefined));
     });
     await Promise.all(pending);
-    // The explicit expire is what makes retention hold right after this backup (the retention test sees the
-    // backup command's own pass leave the oldest full backup in place), and it says so in the log.
-    await tool(['expire']);
     done = await ours(await info());
     if (!done) throw new Error('pgbackrest reported success but info lists no backup annotated with this job');
   }
-  // Rows per table at a recorded WAL position after the backup, for restore rehearsals; a WAL switch then hands the
-  // segment holding that position to archive_command, and the step ends once it is archived, so a rehearsal can
-  // replay to it (what `pgbackrest check` does, without starting another pgBackRest process).
+  // The explicit expire is what makes retention hold right after this backup (the retention test sees the
+  // backup command's own pass leave the oldest full backup in place), and it says so in the log. What it removed
+  // is recorded on the backup itself, so a retry of this step reports the same list.
+  await progress({ percent: 100, detail: 'retention (pgbackrest expire)', startedAt });
+  const expired = await expireRecorded({ tool: (args) => tool(args), list: info }, done);
+  // Rows per table exact at a named restore point after the backup, for restore rehearsals; a WAL switch then hands
+  // the segment holding it to archive_command, and the step ends once it is archived, so a rehearsal can replay to
+  // it (what `pgbackrest check` does, without starting another pgBackRest process). The name is new on every
+  // attempt: a rehearsal stops at the first restore point of a name.
   await progress({ percent: 100, detail: 'recording the table fingerprint', startedAt });
   const endpoint = { host: primary.runDir, port: primary.port, user: SUPERUSER, password };
-  const fingerprint = await takeFingerprint(endpoint, () => new Date().toISOString());
+  const fingerprint = await takeFingerprint(endpoint, fingerprintRestorePoint(done.label), () => new Date().toISOString());
   await waitArchived(endpoint, fingerprint.lsn, both);
-  const after = await info();
-  const kept = new Set(after.map((b) => b.label));
   return backupResult(done, {
-    instance: standby?.name ?? primary.name, stanza, repository: describeRepository(spec.backup.repository),
-    expired: before.map((b) => b.label).filter((l) => !kept.has(l)), fingerprint,
+    instance: standby?.name ?? primary.name, stanza, repository: describeRepository(spec.backup.repository), expired, fingerprint,
   });
 }
+
+/** A restore point name no earlier attempt used: pgop-fp-<backup label>-<time>, within PostgreSQL's 63 bytes. */
+export const fingerprintRestorePoint = (label: string) => `pgop-fp-${label}-${Date.now().toString(36)}`;
 
 const ARCHIVE_WAIT_MS = 60_000;
 
 /** Switches WAL and waits until the segment holding `lsn` is archived; an archiving error ends the wait with its text. */
 async function waitArchived(ep: Endpoint, lsn: string, signal: AbortSignal): Promise<void> {
   await withClient(ep, async (c) => {
-    // A restore point writes a WAL record, so the switch below always closes a segment (on an idle cluster a bare
-    // pg_switch_wal() is a no-op and the segment holding `lsn` would wait for the next write to be archived).
-    await c.query("SELECT pg_create_restore_point('pgop-fingerprint')");
+    // The fingerprint's restore point is a WAL record, so the switch below always closes the segment holding it (on
+    // an idle cluster a bare pg_switch_wal() with nothing written is a no-op).
     const switched = (await c.query<{ f: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS f')).rows[0]!.f;
     const holding = (await c.query<{ f: string }>('SELECT pg_walfile_name($1::pg_lsn) AS f', [lsn])).rows[0]!.f;
     const segment = holding > switched ? holding : switched;

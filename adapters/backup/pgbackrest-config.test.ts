@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderPgbackrestConf, archiveCommand, restoreArgs, pgTimestamp, repositoryProblems, BackupConfigError, STANZA_PATTERN } from './pgbackrest-config.js';
+import { renderPgbackrestConf, renderPgbackrestServerConf, archiveCommand, restoreArgs, pgTimestamp, repositoryProblems, BackupConfigError, STANZA_PATTERN } from './pgbackrest-config.js';
 import { stanzaName, type RepositorySpec } from '../../crds/backup-repository.js';
 import { admit, AdmissionError } from '../../crds/admission.js';
 
@@ -23,6 +23,28 @@ test('a posix repository renders one stanza with its PostgreSQL host', () => {
   assert.match(text, /^repo1-path=\/var\/lib\/pgop\/repo$/m);
   assert.match(text, /^repo1-retention-full=2$/m);
   assert.match(text, /^\[default_demo\]\npg1-path=\/data\/pgdata\npg1-port=5432\npg1-socket-path=\/run\/pg\npg1-user=postgres$/m);
+});
+
+test('a standby backup (ADR 0035): pg1 is the primary over pgBackRest TLS with this instance\'s certificate, pg2 the local standby', () => {
+  const tls = { host: '10.0.0.5', port: 8432, certFile: '/run/pgop/tls/server.crt', keyFile: '/run/pgop/tls/server.key', caFile: '/run/pgop/tls/ca.crt' };
+  const text = renderPgbackrestConf({ stanza: 'default_demo', repository: posix('/repo'), pg: [{ ...pg[0]!, tls }, { path: '/mine/pgdata', port: 5432, socketPath: '/mine/run' }], backupStandby: true, lockPath: '/run/pg/lock' });
+  assert.match(text, /^backup-standby=y$/m);
+  assert.match(text, /^pg1-user=postgres\npg1-host=10\.0\.0\.5\npg1-host-type=tls\npg1-host-port=8432\npg1-host-cert-file=\/run\/pgop\/tls\/server\.crt\npg1-host-key-file=\/run\/pgop\/tls\/server\.key\npg1-host-ca-file=\/run\/pgop\/tls\/ca\.crt\npg2-path=\/mine\/pgdata$/m);
+  assert.doesNotMatch(text, /pg2-host/);
+  for (const bad of [{ host: 'evil\npg1-path=/' }, { host: 'db.example' }, { port: 70000 }, { certFile: 'rel/cert' }, { caFile: '/x\nrepo1-path=/y' }]) {
+    assert.throws(() => renderPgbackrestConf({ stanza: 'default_demo', repository: posix('/repo'), pg: [{ ...pg[0]!, tls: { ...tls, ...bad } }], lockPath: '/l' }), BackupConfigError, JSON.stringify(bad));
+  }
+});
+
+test('the pgbackrest server listens on the pod IP, admits only the cluster CN for its own stanza, and refuses hostile values', () => {
+  const o = { address: '10.0.0.5', port: 8432, certFile: '/run/tls/server.crt', keyFile: '/run/tls/server.key', caFile: '/run/tls/ca.crt', clientCn: 'demo.default', stanza: 'default_demo', lockPath: '/run/lock' };
+  const text = renderPgbackrestServerConf(o);
+  assert.match(text, /^tls-server-address=10\.0\.0\.5$/m);
+  assert.match(text, /^tls-server-ca-file=\/run\/tls\/ca\.crt$/m);
+  assert.match(text, /^tls-server-auth=demo\.default=default_demo$/m);
+  for (const bad of [{ address: '0.0.0.0\ntls-server-auth=x=*' }, { clientCn: 'demo default' }, { clientCn: 'a=*' }, { stanza: '*' }, { keyFile: '../k' }]) {
+    assert.throws(() => renderPgbackrestServerConf({ ...o, ...bad }), BackupConfigError, JSON.stringify(bad));
+  }
 });
 
 test('compression and parallel copies reach pgBackRest as compress-type and process-max; absent, its defaults stay', () => {

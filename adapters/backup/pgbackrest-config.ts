@@ -58,6 +58,56 @@ export interface PgHost {
   port: number;
   /** Directory of the unix socket. */
   socketPath: string;
+  /**
+   * Another Pod's instance, reached through its pgBackRest TLS server (ADR 0035): the paths above are as that Pod
+   * sees them; this side presents its own certificate (its CN is what the server's tls-server-auth admits).
+   */
+  tls?: TlsPeer;
+}
+
+export interface TlsPeer { host: string; port: number; certFile: string; keyFile: string; caFile: string }
+
+/** The default port of `pgbackrest server`; every instance Pod listens on it (Pod spec, NetworkPolicy). */
+export const PGBACKREST_TLS_PORT = 8432;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+/** A certificate CN as tls-server-auth takes it: DNS-ish characters only (the cluster CA issues `<cluster>.<namespace>`). */
+const AUTH_CN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+function tlsPeerLines(i: number, t: TlsPeer): string[] {
+  check(IPV4.test(t.host), 'pgBackRest TLS host', t.host);
+  check(Number.isInteger(t.port) && t.port > 0 && t.port < 65536, 'pgBackRest TLS port', t.port);
+  for (const f of [t.certFile, t.keyFile, t.caFile]) safePath('certificate file', f);
+  return [`pg${i}-host=${t.host}`, `pg${i}-host-type=tls`, `pg${i}-host-port=${t.port}`,
+    `pg${i}-host-cert-file=${t.certFile}`, `pg${i}-host-key-file=${t.keyFile}`, `pg${i}-host-ca-file=${t.caFile}`];
+}
+
+export interface ServerConfOptions {
+  /** The pod IP the server listens on (not 0.0.0.0: only the Pod's own address). */
+  address: string;
+  port: number;
+  certFile: string; keyFile: string; caFile: string;
+  /** The CN a client certificate must carry, and the one stanza it may use. */
+  clientCn: string;
+  stanza: string;
+  lockPath: string;
+}
+
+/**
+ * The config of this instance's `pgbackrest server`: TLS with the cluster certificate, clients verified against
+ * the cluster CA and admitted only with the cluster's CN, for this cluster's stanza only. No repository: the
+ * remote it forks only reads this data directory and talks to the local postgres for the client.
+ */
+export function renderPgbackrestServerConf(o: ServerConfOptions): string {
+  check(IPV4.test(o.address), 'TLS server address', o.address);
+  check(Number.isInteger(o.port) && o.port > 0 && o.port < 65536, 'TLS server port', o.port);
+  check(AUTH_CN.test(o.clientCn), 'client certificate CN', o.clientCn);
+  check(STANZA_PATTERN.test(o.stanza), 'stanza', o.stanza);
+  for (const f of [o.certFile, o.keyFile, o.caFile, o.lockPath]) safePath('server file', f);
+  return ['# Written by pgop; edits are overwritten.', '[global]',
+    `tls-server-address=${o.address}`, `tls-server-port=${o.port}`,
+    `tls-server-cert-file=${o.certFile}`, `tls-server-key-file=${o.keyFile}`, `tls-server-ca-file=${o.caFile}`,
+    `tls-server-auth=${o.clientCn}=${o.stanza}`,
+    `lock-path=${o.lockPath}`, 'log-level-console=off', 'log-level-stderr=warn', 'log-level-file=off', ''].join('\n');
 }
 
 export interface RepoAccess {
@@ -113,7 +163,7 @@ function repoLines(a: RepoAccess): string[] {
   return lines;
 }
 
-/** The whole pgbackrest.conf: one repository, one stanza, its PostgreSQL hosts (all local to the file's reader). */
+/** The whole pgbackrest.conf: one repository, one stanza, its PostgreSQL hosts (local, or a peer's TLS server). */
 export function renderPgbackrestConf(o: ConfOptions): string {
   check(STANZA_PATTERN.test(o.stanza), 'stanza', o.stanza);
   safePath('lock path', o.lockPath);
@@ -130,7 +180,8 @@ export function renderPgbackrestConf(o: ConfOptions): string {
     safePath('data directory', h.path);
     safePath('socket directory', h.socketPath);
     check(Number.isInteger(h.port) && h.port > 0 && h.port < 65536, 'port', h.port);
-    return [`pg${i + 1}-path=${h.path}`, `pg${i + 1}-port=${h.port}`, `pg${i + 1}-socket-path=${h.socketPath}`, `pg${i + 1}-user=postgres`];
+    return [`pg${i + 1}-path=${h.path}`, `pg${i + 1}-port=${h.port}`, `pg${i + 1}-socket-path=${h.socketPath}`, `pg${i + 1}-user=postgres`,
+      ...(h.tls ? tlsPeerLines(i + 1, h.tls) : [])];
   });
   return ['# Written by pgop; edits are overwritten.', '[global]', ...global, '', `[${o.stanza}]`, ...stanza, ''].join('\n');
 }

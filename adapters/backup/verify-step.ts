@@ -1,6 +1,6 @@
 // The verifyRestore step (run by a BullMQ worker): a restore rehearsal. The latest backup in the cluster's
-// repository is restored into a throwaway data directory, replayed to the WAL position of the table fingerprint
-// recorded with that backup (or to its consistency point when none was recorded) and promoted by a private
+// repository is restored into a throwaway data directory, replayed to the named restore point of the table
+// fingerprint recorded with that backup (older fingerprints: its WAL position) (or to its consistency point when none was recorded) and promoted by a private
 // postgres — no TCP listener, a socket in a 0700 directory, trust only there, archiving off so nothing is ever
 // written into the repository — then the fingerprint is compared, every btree index is checked with amcheck,
 // postgres stops and pg_checksums checks every page. Everything is removed afterwards. A backup that fails any of
@@ -114,7 +114,10 @@ export async function rehearseLatest(o: RehearsalSource, decidedAt: string, prog
     // Restore: a config naming the source stanza with the throwaway directory as pg1; nothing is written to the repository.
     const config = join(work, 'pgbackrest.conf');
     owned(config, renderPgbackrestConf({ stanza, ...withReadableCa(access, work, user), pg: [{ path: dataDir, port: 5432, socketPath: socketDir }], lockPath: join(work, 'lock') }));
-    const target = fingerprint ? restoreArgs({ backup: latest.label, target: { lsn: fingerprint.lsn, inclusive: true } }) : [`--set=${latest.label}`, '--type=immediate', '--target-action=promote'];
+    // The restore point written with the fingerprint is where its counts are exact; older fingerprints name only a
+    // snapshot's WAL position (exact on a quiet cluster only).
+    const target = !fingerprint ? [`--set=${latest.label}`, '--type=immediate', '--target-action=promote']
+      : restoreArgs({ backup: latest.label, target: fingerprint.restorePoint ? { name: fingerprint.restorePoint, inclusive: true } : { lsn: fingerprint.lsn, inclusive: true } });
     await progress({ percent: 10, detail: `restoring backup ${latest.label}` });
     try {
       await runCommand(PGBACKREST_BIN, [`--config=${config}`, `--stanza=${stanza}`, 'restore', ...target], { user, signal });
@@ -123,7 +126,7 @@ export async function rehearseLatest(o: RehearsalSource, decidedAt: string, prog
       return result(false, 'RestoreFailed', `pgbackrest restore of ${latest.label} failed: ${e instanceof CommandError ? lastLines(e.stderr) : (e as Error).message}`, extra);
     }
 
-    await progress({ percent: 40, detail: fingerprint ? `replaying WAL to ${fingerprint.lsn}` : 'replaying WAL to the backup\'s consistency point' });
+    await progress({ percent: 40, detail: fingerprint ? `replaying WAL to ${fingerprint.restorePoint ? `restore point ${fingerprint.restorePoint} at ` : ''}${fingerprint.lsn}` : 'replaying WAL to the backup\'s consistency point' });
     const port = await freePort();
     const hba = join(socketDir, 'pg_hba.conf');
     owned(hba, `local all ${SUPERUSER} trust\n`);

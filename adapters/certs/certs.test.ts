@@ -14,6 +14,8 @@ test('server names cover every Service form, the instances and the local endpoin
   }
   assert.ok(names.dns.includes('demo-1') && names.dns.includes('demo-2') && names.dns.includes('localhost'));
   assert.deepEqual(names.ips, ['127.0.0.1', '::1', '10.0.0.7']);
+  // pgBackRest 2.45 matches only dNSName entries against the pod IP it dials (ADR 0035).
+  assert.ok(names.dns.includes('10.0.0.7'));
   const byHost = serverNames({ cluster: 'c', namespace: 'n', hosts: ['db.example', '192.168.1.4'] });
   assert.ok(byHost.dns.includes('db.example') && byHost.ips.includes('192.168.1.4') && !byHost.dns.includes('192.168.1.4'));
 });

@@ -23,6 +23,9 @@ export function serverNames(input: ServerNameInput): ServerNames {
   }
   for (const name of input.instances ?? []) dns.push(name, `${name}.${input.namespace}`);
   dns.push('localhost', ...(input.hosts ?? []).filter((h) => !isIpLiteral(h)));
+  // pgBackRest 2.45's TLS client checks the host it dials only against dNSName entries (never iPAddress), and a
+  // standby backup dials the primary's pgBackRest server by pod IP (ADR 0035): the pod IPs appear as names too.
+  dns.push(...(input.ips ?? []).filter((ip) => !ip.includes(':')));
   const ips = ['127.0.0.1', '::1', ...(input.ips ?? []), ...(input.hosts ?? []).filter(isIpLiteral)];
   return { dns: unique(dns), ips: unique(ips) };
 }

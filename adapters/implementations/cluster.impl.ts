@@ -1,6 +1,6 @@
 // Fills the cluster machine's effect slots, including its children (instances, failover and switchover plans).
 import { fromPromise } from 'xstate';
-import type { clusterMachine } from '../../machines/cluster/cluster.machine.js';
+import { WAKE_STALL_MS, type clusterMachine } from '../../machines/cluster/cluster.machine.js';
 import { instanceMachine } from '../../machines/instance/instance.machine.js';
 import { failoverMachine } from '../../machines/failover/failover.machine.js';
 import { switchoverMachine } from '../../machines/switchover/switchover.machine.js';
@@ -15,7 +15,16 @@ import { createRolloutImplementations } from './rollout.impl.js';
 import type { ResourceReader } from '../../actors/ports/resource-store.js';
 
 /** `shards`: where a sharded cluster writes the objects it owns (absent: sharded clusters fail with a reason). */
-export type ClusterDeps = InstanceDeps & PlanDeps & { shards?: ShardDeps; images?: { store: ResourceReader } };
+export type ClusterDeps = InstanceDeps & PlanDeps & {
+  shards?: ShardDeps; images?: { store: ResourceReader };
+  /** How long waking waits for the primary before WakeStalled shows (default PGOP_WAKE_STALL_MS, else 5 minutes). */
+  wakeStallMs?: number;
+};
+
+const wakeStallMs = (deps: ClusterDeps): number => {
+  const fromEnv = Number(process.env.PGOP_WAKE_STALL_MS);
+  return deps.wakeStallMs ?? (Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : WAKE_STALL_MS);
+};
 
 const unsupported = fromPromise<void, ShardsEffectInput>(async () => { throw new Error('sharded clusters need the operator\'s resource writer, which this process was not given'); });
 
@@ -37,5 +46,6 @@ export function createClusterImplementations(deps: ClusterDeps) {
         });
       }),
     },
+    delays: { wakeStallTimeout: wakeStallMs(deps) },
   } satisfies Parameters<typeof clusterMachine.provide>[0];
 }

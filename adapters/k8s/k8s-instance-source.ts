@@ -7,7 +7,7 @@ import type { InstanceSource } from '../instance-observer.js';
 import type { K8sPlatform } from './k8s-platform.js';
 import type { Logger } from '../logging/logger.js';
 import { desiredRoleLabels, type RoleLabel } from './specs/role-labels.js';
-import { selectStoppedInstances } from '../../machines/cluster/power.selectors.js';
+import { powerStage, selectStoppedInstances } from '../../machines/cluster/power.selectors.js';
 
 /**
  * The members whose lost Pods may be recreated now. A lost primary comes back once the failover replaced it, when
@@ -20,7 +20,7 @@ export function recreatable(snap: ClusterSnapshot, primaryMissingForMs: number, 
   const waitingForCandidate = plan?.getSnapshot().value === 'waitingForSafeCandidate';
   const replaceable = ctx.members.some((m) => m.name !== ctx.currentPrimary && m.phase === 'running');
   const holdPrimary = (snap.matches('failingOver') && !waitingForCandidate) || (replaceable && primaryMissingForMs < graceMs);
-  // Fenced or hibernating instances stay without a Pod (ADR 0028).
+  // A fenced or hibernating instance's lost Pod stays away until it is released (ADR 0028, 0037).
   const stopped = selectStoppedInstances(snap);
   return ctx.members.filter((m) => m.phase !== 'removing' && m.phase !== 'removed' && !stopped.includes(m.name))
     .filter((m) => m.name !== ctx.currentPrimary || !holdPrimary)
@@ -45,17 +45,26 @@ export function k8sInstanceSource(held: ClusterSnapshots, platform: K8sPlatform,
   const clusters = () => held().filter(({ snap }) => !snap.matches('deleting') && !snap.matches('deleted'));
   // One stopping pass per cluster at a time, off the status beat (a clean stop takes seconds per instance).
   const stopping = new Map<string, Promise<void>>();
-  const holdStopped = (ref: ClusterRef, names: string[]) => {
+  const enforce = (ref: ClusterRef, snap: ClusterSnapshot) => {
     const key = `${ref.namespace}/${ref.name}`;
-    if (!names.length || stopping.has(key)) return;
-    stopping.set(key, (async () => { for (const n of names) if (await platform.holdStopped(ref, n)) log.info({ cluster: key, instance: n }, 'instance pod stopped (fenced or hibernating)'); })()
-      .catch((e: unknown) => log.error({ cluster: key, err: (e as Error).message }, 'stopping instance pods failed; retrying next round'))
+    if (stopping.has(key)) return;
+    const names = selectStoppedInstances(snap);
+    // Hibernating deletes the Pods (PVCs stay); fencing a running cluster keeps the Pod and holds its agent (ADR 0037).
+    const inPlace = powerStage(snap) === 'running';
+    stopping.set(key, (async () => {
+      for (const n of names) {
+        if (inPlace ? await platform.holdInPlace(ref, n) : await platform.holdStopped(ref, n)) log.info({ cluster: key, instance: n, pod: inPlace ? 'kept' : 'deleted' }, inPlace ? 'instance fenced: postgres stopped' : 'instance pod stopped (hibernating)');
+      }
+      const released = await platform.releaseHeld(ref, names);
+      if (released.length) log.info({ cluster: key, released }, 'fencing lifted: postgres starting again');
+    })()
+      .catch((e: unknown) => log.error({ cluster: key, err: (e as Error).message }, 'stopping or releasing instances failed; retrying next round'))
       .finally(() => stopping.delete(key)));
   };
   return {
     reviveLost: async () => {
       for (const { ref, snap } of clusters()) {
-        holdStopped(ref, selectStoppedInstances(snap));
+        enforce(ref, snap);
         const primary = snap.context.currentPrimary ?? '';
         const key = `${ref.namespace}/${ref.name}/${primary}`;
         if (await platform.podExists(ref, primary)) primaryMissingSince.delete(key);

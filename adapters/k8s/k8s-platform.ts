@@ -16,6 +16,8 @@ import { LABEL, type Owner } from './specs/labels.js';
 import { clusterServices } from './specs/services.js';
 import { instancePod, instancePvc, pvcName, type InstancePlacement } from './specs/pod.js';
 import { repositoryMounts } from './specs/repository-mounts.js';
+import { RepositorySecretError, repositorySecretNames, repositorySecrets } from './specs/repository-secrets.js';
+import { requireRepositorySecrets } from './repository-secret-reader.js';
 import { desiredRoleLabels, type RoleLabel } from './specs/role-labels.js';
 import {
   agentTokenSecret, credentialSecret, disruptionBudgets, instanceIdentity, networkPolicy, primaryConfigMap, primaryLease, stateConfigMap, timelinesConfigMap,
@@ -31,8 +33,11 @@ import type { EnsureResult } from '../certs/local-certificates.js';
 import { anyInstanceName, tlsPolicyFrom } from '../certs/tls-policy.js';
 import { caKeySecretName, caSecretName, serverSecretName } from './specs/names.js';
 import { poolerAuthSecretName } from './specs/pooler-objects.js';
+import { FENCED_INSTANCES_ANNOTATION } from '../../machines/cluster/power.logic.js';
 
 const KIND = 'PostgresCluster';
+/** On a Pod whose agent the operator holds stopped (fencing); its value says why. */
+export const HELD_ANNOTATION = 'postgres.keiailab.io/held';
 const POD_STOP_WAIT_MS = 90_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/keiailab/pgop';
@@ -77,7 +82,7 @@ export class K8sPlatform implements PlanPlatform {
       ...clusterServices(name, namespace, owner, POSTGRES_PORT),
       ...disruptionBudgets(name, namespace, owner, spec.instances),
       networkPolicy(name, namespace, owner, this.operator),
-      ...instanceIdentity(name, namespace, owner, spec.certificates),
+      ...this.instanceIdentity(cluster, spec, owner),
     ]);
     await this.certs.ensure(namespace, name, owner, spec, await this.instanceAddresses(cluster));
   }
@@ -138,8 +143,32 @@ export class K8sPlatform implements PlanPlatform {
     };
   }
 
-  async createInstance(input: InstanceEffectInput, spec: PostgresClusterSpec): Promise<void> {
+  /**
+   * The agents' ServiceAccount, Role and RoleBinding; the Role names the S3 repository Secrets of this spec. The
+   * cluster's CA key is never one of them: a repository Secret of that name would hand the agents the key.
+   */
+  private instanceIdentity(cluster: ClusterRef, spec: PostgresClusterSpec, owner: Owner) {
+    const names = repositorySecretNames(spec);
+    const reserved = [caKeySecretName(cluster.name), agentTokenSecretName(cluster.name)];
+    const bad = names.find((n) => reserved.includes(n));
+    if (bad) throw new RepositorySecretError(`Secret ${bad} belongs to the operator (the cluster's CA key or agent token): name your own Secret in repository.s3`);
+    return instanceIdentity(cluster.name, cluster.namespace, owner, spec.certificates, names);
+  }
+
+  /**
+   * A repository's Secrets changed in a running cluster (an S3 repository added or switched): the agents' Role
+   * follows, and the Secrets are checked so a missing one shows in the cluster's status. The agents pick up the spec
+   * themselves (instance/kubernetes-spec.ts).
+   */
+  async applyConfiguration(cluster: ClusterRef, spec: PostgresClusterSpec): Promise<void> {
+    await this.objects.applyAll(this.instanceIdentity(cluster, spec, await this.owner(cluster)));
+    await requireRepositorySecrets(this.core, cluster.namespace, repositorySecrets(spec, 'clone'));
+  }
+
+  async createInstance(input: InstanceEffectInput, spec: PostgresClusterSpec, signal?: AbortSignal): Promise<void> {
     const owner = await this.owner(input.cluster);
+    // A Pod whose agent cannot read its repository's S3 Secrets would wait without end: say which Secret and key.
+    await requireRepositorySecrets(this.core, input.cluster.namespace, repositorySecrets(spec, input.bootstrap), undefined, signal);
     // The primary to clone from (or, for the first instance, itself) is recorded before the Pod exists.
     await this.repoint(input.cluster, spec, input.primary ?? input.instance);
     // A clone runs what its primary runs (pg_basebackup needs the same major and build); a rolling update moves it
@@ -168,8 +197,8 @@ export class K8sPlatform implements PlanPlatform {
   }
 
   /**
-   * Hibernation and fencing (ADR 0028): the Pod goes, its PVC stays, and the instance source does not recreate it
-   * while it is listed. A checkpoint first keeps the shutdown short; the agent's SIGTERM is a fast shutdown (a
+   * Hibernation (ADR 0028): the Pod goes, its PVC stays, and the instance source does not recreate it while it is
+   * listed. A checkpoint first keeps the shutdown short; the agent's SIGTERM is a fast shutdown (a
    * primary's walsenders send all WAL first). Each Pod is gone before the next one is deleted: the primary first.
    */
   async holdStopped(cluster: ClusterRef, instance: string, timeoutMs = 90_000): Promise<boolean> {
@@ -218,6 +247,41 @@ export class K8sPlatform implements PlanPlatform {
     const p = this.placement(cluster, spec, await this.owner(cluster), instance, Number(a['postgres.keiailab.io/serial'] ?? 0),
       a['postgres.keiailab.io/bootstrap'] === 'initdb' ? 'initdb' : 'clone', image);
     await this.objects.createIfMissing(instancePod(p));
+  }
+
+  /**
+   * Fencing (ADR 0037): postgres stops, the Pod and its agent stay (not ready, no role label), like CloudNativePG.
+   * The Pod is marked first, so a pass after an operator restart still knows whom to release. Asked on every pass:
+   * idempotent on a held agent, and it holds again an agent that restarted inside a fenced Pod. True when newly marked.
+   */
+  async holdInPlace(cluster: ClusterRef, instance: string): Promise<boolean> {
+    const pod = await this.pod(cluster, instance);
+    if (!pod || pod.metadata?.deletionTimestamp || !pod.status?.podIP) return false;
+    const marked = pod.metadata?.annotations?.[HELD_ANNOTATION] !== undefined;
+    if (!marked) await this.annotatePod(cluster, instance, { [HELD_ANNOTATION]: 'fenced' });
+    const agent = await this.agent(cluster, instance);
+    await agent?.post('hold', { reason: `fenced by ${FENCED_INSTANCES_ANNOTATION}` }, 120_000);
+    return !marked;
+  }
+
+  /** Held Pods no longer listed to keep stopped get their agent released (postgres starts, the replica rejoins). */
+  async releaseHeld(cluster: ClusterRef, keep: string[]): Promise<string[]> {
+    const released: string[] = [];
+    for (const pod of await this.pods(cluster)) {
+      const name = pod.metadata?.name ?? '';
+      if (pod.metadata?.annotations?.[HELD_ANNOTATION] === undefined || keep.includes(name) || pod.metadata?.deletionTimestamp) continue;
+      const agent = await this.agent(cluster, name);
+      if (!agent) continue;
+      await agent.post('release', {}, 30_000);
+      await this.annotatePod(cluster, name, { [HELD_ANNOTATION]: null });
+      released.push(name);
+    }
+    return released;
+  }
+
+  private async annotatePod(cluster: ClusterRef, name: string, annotations: Record<string, string | null>): Promise<void> {
+    await this.core.patchNamespacedPod({ namespace: cluster.namespace, name, body: { metadata: { annotations } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch((e: unknown) => { if (httpStatus(e) !== 404) throw e; });
   }
 
   async podExists(cluster: ClusterRef, instance: string): Promise<boolean> {

@@ -11,13 +11,16 @@ import type { ShardRange } from '../../crds/shardrange.js';
 import { shardsOf } from '../../crds/sharding.js';
 import { API_VERSION } from '../../crds/definition.js';
 import type { Logger } from '../logging/logger.js';
-import { SUPERUSER } from '../instance/spec.js';
+import { randomBytes } from 'node:crypto';
+import type { Endpoint } from '../sql/connect.js';
+import type { ClusterRef } from '../../machines/instance/instance.types.js';
+import { ensureRouterAuth, ROUTER_AUTH_DATABASE, ROUTER_AUTH_USER } from '../router/router-auth-sql.js';
 import { K8sObjects } from './objects.js';
 import type { Owner } from './specs/labels.js';
-import { POSTGRES_PORT, caKeySecretName, secretName, tlsSources } from './specs/names.js';
+import { POSTGRES_PORT, caKeySecretName, tlsSources } from './specs/names.js';
 import {
   ROUTER_PORT, ROUTER_REPLICAS, routerConfigMap, routerDeployment, routerIdentity, routerName, routerNetworkPolicy, routerObjectRefs,
-  routerServerNames, routerService, routerTlsSecret, routerTlsSecretName, type RouterPlacement, type RouterPodConfig,
+  routerServerNames, routerService, routerTlsSecret, routerTlsSecretName, routerAuthSecret, routerAuthSecretName, type RouterPlacement, type RouterPodConfig,
 } from './specs/router-objects.js';
 import { anyInstanceName, renewalDecision, type TlsPolicy } from '../certs/tls-policy.js';
 import { x509Builders } from '../certs/local-certificates.js';
@@ -50,6 +53,11 @@ interface SecretLike extends Meta { data?: Record<string, string> }
 
 const decode = (s: SecretLike | undefined, key: string) => (s?.data?.[key] ? Buffer.from(s.data[key], 'base64').toString('utf8') : null);
 const CERT_CHECK_MS = 10_000;
+/** How often the lookup role is checked on a primary that did not change (someone may have dropped or altered it). */
+const LOOKUP_ROLE_CHECK_MS = 60_000;
+
+/** A superuser connection to an instance (the platform's), to ensure the router's lookup role on the first shard's primary. */
+export type SuperuserEndpoint = (cluster: ClusterRef, instance: string) => Promise<Endpoint>;
 
 /** Sharded clusters always have a router; unsharded ones when spec.router.enabled. */
 const wantsRouter = (c: PostgresCluster) => !!c.spec.sharding || !!c.spec.router?.enabled;
@@ -62,10 +70,15 @@ export class K8sRouters {
   private readonly certCheckedAt = new Map<string, number>();
   /** Deleted clusters (by uid) whose router objects are already gone: not deleted again on every beat. */
   private readonly removedUids = new Set<string>();
+  /** `<ns>/<cluster>` → the primary and time the lookup role was last ensured on. */
+  private readonly lookupRoleAt = new Map<string, { primary: string; at: number }>();
+  private readonly lookupRoleWarnedAt = new Map<string, number>();
   private ranAt = 0;
 
+  /** `superuser` null: the lookup role is not ensured (tests of the objects alone, without PostgreSQL). */
   constructor(kc: KubeConfig, private readonly store: ResourceStore, private readonly shardMap: ShardMap, private readonly image: string,
-    private readonly policy: TlsPolicy, private readonly log: Logger, private readonly everyMs = Number(process.env.PGOP_ROUTER_SYNC_MS ?? 2000)) {
+    private readonly policy: TlsPolicy, private readonly log: Logger, private readonly everyMs = Number(process.env.PGOP_ROUTER_SYNC_MS ?? 2000),
+    private readonly superuser: SuperuserEndpoint | null = null) {
     this.objects = new K8sObjects(kc);
   }
 
@@ -114,6 +127,8 @@ export class K8sRouters {
       if (this.known.delete(id)) this.log.info({ cluster: id }, 'router objects removed');
       this.last.delete(id);
       this.certCheckedAt.delete(id);
+      this.lookupRoleAt.delete(id);
+      this.lookupRoleWarnedAt.delete(id);
       return true;
     } catch (e) {
       this.log.warn({ cluster: id, err: (e as Error).message }, 'removing the router failed; retried next beat');
@@ -131,10 +146,12 @@ export class K8sRouters {
     const specs = new Map<string, PostgresClusterSpec>();
     const endpoints = new Map<string, ShardEndpoint>();
     const cas = new Map<string, { secret: string; key: string }>();
+    let firstPrimary: string | undefined;
     for (const s of shards) {
       const shard = (await this.store.get({ kind: 'PostgresCluster', namespace, name: s.cluster })) as PostgresCluster | undefined;
       if (!shard) continue;
       specs.set(s.cluster, shard.spec);
+      if (s.cluster === first) firstPrimary = shard.status?.currentPrimary;
       const src = tlsSources(s.cluster, shard.spec.certificates);
       cas.set(s.shard, { secret: src.ca, key: src.caKey });
       const primary = shard.status?.currentPrimary;
@@ -152,7 +169,7 @@ export class K8sRouters {
       tables: section.tables,
       referenceTables: sharding.referenceTables ?? [],
     } : null;
-    await this.publish(placement, first, firstSpec, config,
+    await this.publish(placement, first, firstSpec, firstPrimary, config,
       'the router starts once every ShardRange is Ready and every shard has a primary', 'WaitingForShards');
   }
 
@@ -175,7 +192,7 @@ export class K8sRouters {
       // carries from its first issue (a new pod IP joins the certificate only at the next renewal beat).
       backend: { host: ip, port: POSTGRES_PORT, servername: anyInstanceName(cluster, namespace), ca: { secret: src.ca, key: src.caKey } },
     } : null;
-    await this.publish({ cluster, namespace, image: this.image, owner, replicas: ROUTER_REPLICAS }, cluster, c.spec, config,
+    await this.publish({ cluster, namespace, image: this.image, owner, replicas: ROUTER_REPLICAS }, cluster, c.spec, primary, config,
       'the router starts once the cluster has a primary', 'WaitingForPrimary');
   }
 
@@ -184,16 +201,17 @@ export class K8sRouters {
    * records status.router and RouterReady. `first` is the cluster whose roles check logins and whose CA issues the
    * router certificate: the first shard, or the unsharded cluster itself.
    */
-  private async publish(placement: RouterPlacement, first: string, firstSpec: PostgresClusterSpec | undefined,
+  private async publish(placement: RouterPlacement, first: string, firstSpec: PostgresClusterSpec | undefined, firstPrimary: string | undefined,
     routing: Omit<RouterPodConfig, 'auth' | 'tls' | 'pool'> | null, waiting: string, waitingReason: string): Promise<void> {
     const { cluster, namespace } = placement;
     const id = `${namespace}/${cluster}`;
     let generation: number | undefined;
     if (routing && firstSpec) {
       const tlsSecret = await this.certificate(placement, first, firstSpec);
+      await this.lookupRole(placement, first, firstPrimary);
       const config: RouterPodConfig = {
         ...routing,
-        auth: { user: SUPERUSER, database: 'postgres', password: { secret: secretName(first, 'superuser'), key: 'password' } },
+        auth: { user: ROUTER_AUTH_USER, database: ROUTER_AUTH_DATABASE, password: { secret: routerAuthSecretName(cluster), key: 'password' } },
         tls: { secret: tlsSecret },
         pool: { size: 20 },
       };
@@ -218,6 +236,32 @@ export class K8sRouters {
       : ready < 1 ? ['False', 'NoReadyRouter', `0/${ROUTER_REPLICAS} router pods ready`] as const
         : ['True', 'RouterReady', `${ready}/${ROUTER_REPLICAS} router pods ready, routing table generation ${generation ?? '?'}`] as const;
     await this.record({ kind: 'PostgresCluster', namespace, name: cluster }, router, { type: 'RouterReady', status, reason, message });
+  }
+
+  /**
+   * The lookup role pgop_router (ADR 0039) on the first shard's primary, with the password of the router's auth
+   * Secret (generated once). A failure is logged and retried next beat; the objects are applied meanwhile (the
+   * pods' logins fail until the role exists, as they would while the primary is away).
+   */
+  private async lookupRole(p: RouterPlacement, first: string, primary: string | undefined): Promise<void> {
+    const id = `${p.namespace}/${p.cluster}`;
+    await this.objects.createIfMissing(routerAuthSecret(p, ROUTER_AUTH_USER, randomBytes(18).toString('base64url')));
+    if (!this.superuser || !primary) return;
+    const last = this.lookupRoleAt.get(id);
+    if (last && last.primary === primary && Date.now() - last.at < LOOKUP_ROLE_CHECK_MS) return;
+    try {
+      const password = decode(await this.objects.read<SecretLike>('v1', 'Secret', p.namespace, routerAuthSecretName(p.cluster)), 'password');
+      if (!password) throw new Error(`Secret ${p.namespace}/${routerAuthSecretName(p.cluster)} has no password`);
+      const done = await ensureRouterAuth(await this.superuser({ namespace: p.namespace, name: first }, primary), password);
+      if (done === 'created') this.log.info({ cluster: id, on: `${first}/${primary}`, role: ROUTER_AUTH_USER }, 'router lookup role and function ensured');
+      this.lookupRoleAt.set(id, { primary, at: Date.now() });
+    } catch (e) {
+      // Expected while the primary starts or moves: warned once a minute, retried every beat.
+      if (Date.now() - (this.lookupRoleWarnedAt.get(id) ?? 0) > LOOKUP_ROLE_CHECK_MS) {
+        this.lookupRoleWarnedAt.set(id, Date.now());
+        this.log.warn({ cluster: id, err: (e as Error).message }, 'cannot ensure the router lookup role yet; retried next beat');
+      }
+    }
   }
 
   /**

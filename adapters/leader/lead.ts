@@ -3,8 +3,12 @@
 import type { LeaderElector } from './leader-election.js';
 import type { Logger } from '../logging/logger.js';
 
-/** Resolves with a function that stops holding once this process leads, or null when it was stopped first. */
-export async function lead(elector: LeaderElector, log: Logger, context: Record<string, unknown> = {}): Promise<(() => void) | null> {
+/**
+ * Resolves with a function that stops holding once this process leads, or null when it was stopped first.
+ * `successor` runs just before the process exits on a lost lease: where nothing restarts the operator (the local
+ * platform has no Deployment), it starts the process that waits to lead in this one's place.
+ */
+export async function lead(elector: LeaderElector, log: Logger, context: Record<string, unknown> = {}, successor?: () => void): Promise<(() => void) | null> {
   const waiting = new AbortController();
   const stopWaiting = () => waiting.abort();
   process.once('SIGTERM', stopWaiting);
@@ -22,6 +26,7 @@ export async function lead(elector: LeaderElector, log: Logger, context: Record<
   const stopHolding = elector.hold((why) => {
     // Not sure to lead any more: stop acting at once, before another leader can start.
     log.error({ why }, 'lost leadership; exiting');
+    try { successor?.(); } catch (e) { log.error({ err: (e as Error).message }, 'could not start a successor operator'); }
     log.flush();
     process.exit(3);
   });

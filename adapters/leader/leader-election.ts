@@ -50,7 +50,9 @@ export class RedisLeaderElector implements LeaderElector {
       const sentAt = Date.now();
       try {
         if ((await this.redis.pgopLeaderRenew(this.key, this.identity, this.ttlMs)) === 1) { lastOk = sentAt; return; }
-        finish('another operator holds the leader lease');
+        // The key is gone or names another: either way this process may no longer act.
+        const holder = await this.current().catch(() => null);
+        finish(holder ? `another operator (${holder}) holds the leader lease` : `the leader lease lapsed before it was renewed (this process was stalled for more than ${this.ttlMs} ms)`);
       } catch (e) {
         if (Date.now() - lastOk > this.ttlMs * 0.7) finish(`could not renew the leader lease: ${(e as Error).message}`);
       }

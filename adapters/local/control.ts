@@ -1,5 +1,5 @@
 // What the `pgop local` commands do to the platform: start what is missing (redis, daemon), stop everything.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { poolerPids } from './poolers.js';
 import { openSync, closeSync, rmSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,11 +67,7 @@ export async function ensureDaemon(p: Platform, extraArgs: string[] = []): Promi
     const pid = await daemonRunning(p);
     if (pid) return pid;
   }
-  const log = openSync(p.state.daemonLog, 'a');
-  const { command, args } = pgopCommand(['local', 'daemon', '--state-dir', p.state.root, ...extraArgs]);
-  const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log], cwd: process.cwd(), env: { ...process.env, REDIS_URL: p.redisUrl } });
-  closeSync(log);
-  child.unref();
+  const child = spawnDaemon(p.state, p.redisUrl, extraArgs);
   for (let i = 0; i < 300; i++) {
     const pid = await daemonRunning(p);
     if (pid) return pid;
@@ -79,6 +75,19 @@ export async function ensureDaemon(p: Platform, extraArgs: string[] = []): Promi
     await sleep(100);
   }
   throw new Error(`the pgop daemon did not become ready within 30 s; see ${p.state.daemonLog}`);
+}
+
+/**
+ * A detached `pgop local daemon` for the state dir, logging to daemon.log; it waits to lead. Also how a daemon that
+ * lost its lease (stalled past it) hands over: nothing else restarts the local operator.
+ */
+export function spawnDaemon(state: StateDir, redisUrl: string, extraArgs: string[] = []): ChildProcess {
+  const log = openSync(state.daemonLog, 'a');
+  const { command, args } = pgopCommand(['local', 'daemon', '--state-dir', state.root, ...extraArgs]);
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log], cwd: process.cwd(), env: { ...process.env, REDIS_URL: redisUrl } });
+  closeSync(log);
+  child.unref();
+  return child;
 }
 
 /** Every agent pid file under the state dir: instances are found even when redis is gone. */

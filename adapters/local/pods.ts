@@ -2,6 +2,7 @@
 // group (an operator crash does not take instances down), restarted when it dies, with a data home that
 // survives restarts and is removed only when the instance is.
 import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { mkdirSync, openSync, closeSync, rmSync, existsSync, symlinkSync, lstatSync, readFileSync } from 'node:fs';
 import { writeFileAtomic, writeFileAtomicIfChanged } from '../os/atomic-file.js';
 import { join } from 'node:path';
@@ -151,8 +152,9 @@ export class LocalPods {
     await this.redis.hset(PODS, field(namespace, name), JSON.stringify({ ...rec, removing: true }));
     await this.stop(rec);
     if (!keepData) {
-      rmSync(rec.home, { recursive: true, force: true });
-      rmSync(this.dir(rec), { recursive: true, force: true });
+      // Asynchronous: a data directory of gigabytes removed synchronously stalls the operator past its leader lease.
+      await rm(rec.home, { recursive: true, force: true });
+      await rm(this.dir(rec), { recursive: true, force: true });
     }
     await this.redis.hdel(PODS, field(namespace, name));
     this.lastStart.delete(field(namespace, name));

@@ -3,8 +3,10 @@
 // of the same data directory, WAL streamed). Restore: the `pgbackrest restore` pgop's new instance runs (its
 // duration from the agent's progress log) against the same restore by hand into an empty directory, and the time
 // from applying the recovery manifest (`pgop local apply`) to the first accepted query on the new cluster.
-// Ratios are printed as baseline time / pgop time (1.0x = same speed). `--smoke` runs at scale 1 to check that it
-// works; numbers worth keeping need a quiet machine and a larger scale (150 ≈ 2.2 GB).
+// Ratios are printed as baseline time / pgop time (1.0x = same speed). `--trials N` repeats each pair, alternating
+// which side goes first, and reports medians and every pair's ratio (a shared machine's load drifts during a run).
+// `--smoke` runs at scale 1 to check that it works; numbers worth keeping need a quiet machine and a larger scale
+// (150 ≈ 2.2 GB).
 import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync, chownSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
@@ -18,11 +20,22 @@ import { REPLICATION_USER } from '../../adapters/instance/spec.js';
 
 const { values } = parseArgs({ options: {
   scale: { type: 'string', default: '30' },
-  compression: { type: 'string', default: 'lz4' },
+  compression: { type: 'string', default: 'gz' },
+  trials: { type: 'string', default: '2' },
   parallel: { type: 'string', default: '1' },
   smoke: { type: 'boolean', default: false },
 } });
 const scale = values.smoke ? 1 : Number(values.scale);
+const trials = values.smoke ? 1 : Math.max(1, Number(values.trials));
+const median = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); const m = v.length >> 1; return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2; };
+/** Runs both sides `trials` times, alternating which goes first, so neither always meets the warmer cache or the lighter load. */
+async function pairs(a: (i: number) => Promise<number>, b: (i: number) => Promise<number>): Promise<{ a: number[]; b: number[] }> {
+  const out = { a: [] as number[], b: [] as number[] };
+  for (let i = 0; i < trials; i++) {
+    if (i % 2 === 0) { out.a.push(await a(i)); out.b.push(await b(i)); } else { out.b.push(await b(i)); out.a.push(await a(i)); }
+  }
+  return out;
+}
 const pgUser = postgresUser();
 const asPostgres = pgUser ? { uid: pgUser.uid, gid: pgUser.gid } : {};
 
@@ -43,7 +56,6 @@ if (pgUser) chownSync(repo, pgUser.uid, pgUser.gid);
 const scratch = mkdtempSync(join(tmpdir(), 'pgop-bench-scratch-'));
 execFileSync('chmod', ['755', scratch]);
 const source = new LocalCluster(state, 'bsrc');
-const restored = new LocalCluster(state, 'brst');
 const manifest = (name: string, body: string) => {
   const file = join(state, `${name}.yaml`);
   writeFileSync(file, `apiVersion: postgres.keiailab.io/v1alpha1\nkind: PostgresCluster\nmetadata:\n  name: ${name}\nspec:\n  instances: 1\n  postgresVersion: 15\n${body}`);
@@ -72,49 +84,75 @@ try {
   const [{ size = '0' } = {}] = await query<{ size: string }>(uriFor('postgres', password, spec.port, 'app', source.caFile()), 'SELECT sum(pg_database_size(datname))::bigint::text AS size FROM pg_database');
   const bytes = Number(size);
 
-  // The same instance, the same repository, one after the other; a warm-up backup first so no run pays for a cold cache alone.
-  await source.ok(['local', 'backup', 'bsrc', '--type', 'full', '--wait', '--timeout', '3600']);
-  const pgopBackup = await timed(() => source.ok(['local', 'backup', 'bsrc', '--type', 'full', '--wait', '--timeout', '3600']));
+  // The same instance, the same repository; a warm-up backup first so no run pays for a cold cache alone.
+  await source.ok(['local', 'backup', 'bsrc', '--type', 'full', '--wait', '--timeout', '3600'], 3600_000);
   const conf = join(spec.runDir, 'pgbackrest.conf');
-  const byHand = await timed(() => run('pgbackrest', [`--config=${conf}`, '--stanza=default_bsrc', 'backup', '--type=full'], { PGPASSWORD: password }));
+  const backups = await pairs(
+    () => timed(() => source.ok(['local', 'backup', 'bsrc', '--type', 'full', '--wait', '--timeout', '3600'], 3600_000)),
+    () => timed(() => run('pgbackrest', [`--config=${conf}`, '--stanza=default_bsrc', 'backup', '--type=full'], { PGPASSWORD: password })));
   const basebackupDir = join(scratch, 'basebackup');
   // As replicas clone: the replication role over TLS (the only way pg_hba lets it in).
   const replication = uriFor(REPLICATION_USER, source.secret('replication'), spec.port, 'postgres', source.caFile());
   const basebackup = await timed(() => run(join(spec.pgBinDir, 'pg_basebackup'), ['-d', replication, '-D', basebackupDir, '-Ft', '-X', 'stream', '-c', 'fast'], {}, 'me'));
   const jobs = (JSON.parse(await source.ok(['local', 'get', 'backupjob', '-o', 'json'])) as { items: BackupJob[] }).items;
-  const newest = jobs.map((j) => j.status?.backupId ?? '').sort().at(-1) ?? '';
+  const pgopLabels = jobs.map((j) => j.status?.backupId ?? '').filter(Boolean).sort();
+  const newest = pgopLabels.at(-1) ?? '';
+  // The copy alone, as pgBackRest itself records it (whole seconds): what pgop adds around it is the rest.
+  const [stanza] = JSON.parse(execFileSync('pgbackrest', [`--config=${conf}`, '--stanza=default_bsrc', 'info', '--output=json'], { encoding: 'utf8', cwd: '/', ...asPostgres })) as { backup?: { label: string; timestamp: { start: number; stop: number } }[] }[];
+  const copy = (label: string) => { const b = stanza?.backup?.find((x) => x.label === label); return b ? b.timestamp.stop - b.timestamp.start : NaN; };
+  const handLabels = (stanza?.backup ?? []).map((b) => b.label).filter((l) => !pgopLabels.includes(l));
+  const pgopCopy = pgopLabels.slice(1).map(copy);
+  const handCopy = handLabels.map(copy);
 
   // Restore: the same `pgbackrest restore` pgop's new instance runs (same repository options, same backup, same
   // recovery type), by hand into an empty directory; then apply → first accepted query on a new cluster.
-  const handDir = owned(join(scratch, 'restore'));
-  const handConf = join(scratch, 'restore.conf');
-  writeFileSync(handConf, `[global]\nrepo1-path=${repo}\nprocess-max=${Number(values.parallel)}\nlog-level-console=off\nlog-level-stderr=warn\n\n[default_bsrc]\npg1-path=${handDir}\n`);
-  if (pgUser) chownSync(handConf, pgUser.uid, pgUser.gid);
-  const restoreByHand = await timed(() => run('pgbackrest', [`--config=${handConf}`, '--stanza=default_bsrc', 'restore', `--set=${newest}`, '--type=default']));
-  const pgopRestore = await timed(async () => {
-    await restored.ok(['local', 'apply', '-f', manifest('brst', `  bootstrap:\n    recovery:\n${repoYaml('      ')}      sourceCluster: { namespace: default, name: bsrc }\n      backup: "${newest}"\n`)]);
-    await restored.waitFor('the restored cluster Ready', (c) => c.status?.phase === 'Ready', 3600_000);
-    const rs = restored.instanceSpec((await restored.get()).status?.currentPrimary ?? '');
-    await query(uriFor('postgres', password, rs.port, 'app', restored.caFile()), 'SELECT count(*) FROM pgbench_accounts').catch(async () => {
-      await query(uriFor('postgres', restored.secret('superuser'), rs.port, 'app', restored.caFile()), 'SELECT count(*) FROM pgbench_accounts');
-    });
-  });
+  const restoreByHand = async (i: number) => {
+    const handDir = owned(join(scratch, `restore-${i}`));
+    const handConf = join(scratch, `restore-${i}.conf`);
+    writeFileSync(handConf, `[global]\nrepo1-path=${repo}\nprocess-max=${Number(values.parallel)}\nlog-level-console=off\nlog-level-stderr=warn\n\n[default_bsrc]\npg1-path=${handDir}\n`);
+    if (pgUser) chownSync(handConf, pgUser.uid, pgUser.gid);
+    const t = await timed(() => run('pgbackrest', [`--config=${handConf}`, '--stanza=default_bsrc', 'restore', `--set=${newest}`, '--type=default']));
+    rmSync(handDir, { recursive: true, force: true });
+    return t;
+  };
+  const firstQuery: number[] = [];
+  const pgopRestore = async (i: number) => {
+    const restored = new LocalCluster(state, `brst${i}`);
+    try {
+      firstQuery.push(await timed(async () => {
+        await restored.ok(['local', 'apply', '-f', manifest(`brst${i}`, `  bootstrap:\n    recovery:\n${repoYaml('      ')}      sourceCluster: { namespace: default, name: bsrc }\n      backup: "${newest}"\n`)]);
+        await restored.waitFor('the restored cluster Ready', (c) => c.status?.phase === 'Ready', 3600_000);
+        const rs = restored.instanceSpec((await restored.get()).status?.currentPrimary ?? '');
+        await query(uriFor('postgres', restored.secret('superuser'), rs.port, 'app', restored.caFile()), 'SELECT count(*) FROM pgbench_accounts');
+      }));
+      const restoredPrimary = (await restored.get()).status?.currentPrimary ?? '';
+      return stepSeconds(join(state, 'instances', 'default', restoredPrimary, 'agent.log'), /^pgbackrest restore from stanza/, /^replaying WAL/);
+    } finally {
+      // The next trial gets the machine to itself (the source stays up: its platform is shared).
+      await restored.ok(['local', 'delete', 'pgc', `brst${i}`]).catch(() => undefined);
+    }
+  };
+  const restores = await pairs(pgopRestore, restoreByHand);
 
-  const restoredPrimary = (await restored.get()).status?.currentPrimary ?? '';
-  const pgopRestoreCopy = stepSeconds(join(state, 'instances', 'default', restoredPrimary, 'agent.log'), /^pgbackrest restore from stanza/, /^replaying WAL/);
-
+  const pgopBackup = median(backups.a);
+  const byHand = median(backups.b);
+  const list = (xs: number[]) => xs.map((x) => `${x.toFixed(1)}`).join(', ');
+  const pairRatios = (p: { a: number[]; b: number[] }) => p.a.map((x, i) => `${(p.b[i]! / x).toFixed(2)}x`).join(', ');
   const row = (what: string, s: number, base: number | null) => `| ${what} | ${s.toFixed(1)} s | ${mib(bytes / s).toFixed(1)} MiB/s | ${base === null ? '—' : `${(base / s).toFixed(2)}x`} |`;
-  console.log(`\nbench/backup: pgbench scale ${scale}, ${mib(bytes).toFixed(0)} MiB in all databases, compression ${values.compression}, parallel ${values.parallel}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}\n`);
+  console.log(`\nbench/backup: pgbench scale ${scale}, ${mib(bytes).toFixed(0)} MiB in all databases, compression ${values.compression}, parallel ${values.parallel}, ${trials} trial(s) per side (medians below), load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}, ${new Date().toISOString()}\n`);
   console.log('| run | time | throughput | baseline time / this time |\n| --- | --- | --- | --- |');
   console.log(row('pgop full backup (`pgop local backup --wait`)', pgopBackup, byHand));
   console.log(row('pgbackrest backup by hand (same config)', byHand, null));
   console.log(row('pg_basebackup -Ft -X stream', basebackup, null));
   console.log(`| pgop vs pg_basebackup | | | ${(basebackup / pgopBackup).toFixed(2)}x |`);
-  console.log(row('pgop restore: the new instance\'s pgbackrest restore', pgopRestoreCopy, restoreByHand));
-  console.log(row('pgbackrest restore by hand (same options)', restoreByHand, null));
-  console.log(row('pgop restore: apply → first accepted query', pgopRestore, null));
+  console.log(row('pgop restore: the new instance\'s pgbackrest restore', median(restores.a), median(restores.b)));
+  console.log(row('pgbackrest restore by hand (same options)', median(restores.b), null));
+  console.log(row('pgop restore: apply → first accepted query', median(firstQuery), null));
+  console.log(`| pgBackRest's copy inside pgop's backup (pgBackRest's own start/stop, whole seconds) | ${median(pgopCopy).toFixed(0)} s | ${mib(bytes / median(pgopCopy)).toFixed(1)} MiB/s | ${(median(handCopy) / median(pgopCopy)).toFixed(2)}x |`);
+  console.log(`| pgBackRest's copy by hand (same) | ${median(handCopy).toFixed(0)} s | ${mib(bytes / median(handCopy)).toFixed(1)} MiB/s | — |`);
+  console.log(`\nevery pair (s): pgop backup ${list(backups.a)}; by hand ${list(backups.b)}; ratios ${pairRatios(backups)}`);
+  console.log(`every pair (s): pgop restore ${list(restores.a)}; by hand ${list(restores.b)}; ratios ${pairRatios(restores)}`);
 } finally {
-  await restored.down().catch(() => undefined);
   await source.down().catch(() => undefined);
   rmSync(repo, { recursive: true, force: true });
   rmSync(scratch, { recursive: true, force: true });

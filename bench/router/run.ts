@@ -12,7 +12,7 @@ import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import pg from 'pg';
-import { startScratchPostgres, freePort, type ScratchPostgres } from '../../tests/integration/router-pg-harness.js';
+import { startScratchPostgres, freePort, routerLookupRole, type ScratchPostgres } from '../../tests/integration/router-pg-harness.js';
 import { startPgBouncer, startPgopRouter, startShardedRouter, cpuTimes, routerNodeArgs, type Target } from './systems.js';
 import { percentile } from '../stats.js';
 import { postgresUser, handOver } from '../../adapters/os/os-user.js';
@@ -119,10 +119,10 @@ async function main(): Promise<void> {
     for (const [i, s] of shards.entries()) { await prepareBench(s, password, verifier, dir); await keepOwnRows(s, password, i === 0); }
     single.push({ name: 'direct', port: server.port, pid: null, stop: async () => undefined });
     single.push(await startPgBouncer(dir, server.port, await freePort(), poolSize, 'bench', verifier));
-    single.push(await startPgopRouter(dir, server.port, await freePort(), poolSize, server.password));
+    single.push(await startPgopRouter(dir, server.port, await freePort(), poolSize, (await routerLookupRole(server)).password));
     if (sharded) {
       shardedRouter = await startShardedRouter(dir, [{ name: '-80', port: shards[0]!.port }, { name: '80-', port: shards[1]!.port }],
-        { pgbench_accounts: { column: 'aid', type: 'integer' } }, await freePort(), poolSize, shards[0]!.password);
+        { pgbench_accounts: { column: 'aid', type: 'integer' } }, await freePort(), poolSize, (await routerLookupRole(shards[0]!)).password);
     }
     console.log(`# pgbench ${duration} s per run, median of ${rounds} rotating rounds, scale ${scale}, pool ${poolSize} (PgBouncer and router); load average at start ${loadavg()[0]!.toFixed(1)} on ${(await import('node:os')).cpus().length} cores${smoke ? ' — SMOKE RUN: figures are not measurements' : ''}`);
     console.log('| workload | clients | system | TPS | p99 ms | TPS vs PgBouncer | p99 vs PgBouncer | router CPU µs/tx (µs/stmt) | of which system µs/tx | failed |');

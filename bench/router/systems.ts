@@ -63,7 +63,7 @@ export async function startShardedRouter(dir: string, shards: { name: string; po
   port: number, poolSize: number, authPassword: string): Promise<Target> {
   const config = join(dir, 'router-sharded.json');
   writeFileSync(config, JSON.stringify({
-    listen: { host: '127.0.0.1', port }, auth: { user: 'postgres', password: authPassword, database: 'postgres' }, pool: { size: poolSize },
+    listen: { host: '127.0.0.1', port }, auth: { user: 'pgop_router', password: authPassword, database: 'postgres' }, pool: { size: poolSize },
     sharding: { generation: 1, shards: shards.map((s) => ({ name: s.name, host: '127.0.0.1', port: s.port })), tables },
   }), { mode: 0o600 });
   const child = spawn(process.execPath, [...routerNodeArgs, pgopBin, 'router', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PGOP_LOG_LEVEL: 'warn' } });

@@ -13,6 +13,7 @@ import { LABEL } from '../../adapters/k8s/specs/labels.js';
 import { caSecretName, secretName, serverSecretName } from '../../adapters/k8s/specs/names.js';
 import { kubeTarget, KubeCluster } from './kube-client.js';
 import { renderStatus } from './kube-status.js';
+import { podLogs, tailOption, type LogsOptions } from './kube-logs.js';
 
 export const FENCED_ANNOTATION = 'postgres.keiailab.io/fenced-instances';
 export const HIBERNATION_ANNOTATION = 'postgres.keiailab.io/hibernation';
@@ -162,20 +163,19 @@ async function psql(name: string, args: string[], o: Common & { replica?: boolea
   } finally { rmSync(dir, { recursive: true, force: true }); }
 }
 
-async function logs(name: string, o: Common & { instance?: string; tail: string }): Promise<void> {
+async function logs(name: string, instance: string | undefined, o: Common & LogsOptions & { instance?: string }): Promise<void> {
+  const only = instance ?? o.instance;
+  if (only !== undefined && !INSTANCE.test(only)) throw new Error(`"${only}" is not an instance name`);
+  tailOption(o.tail);
   const k = cluster(name, o);
   await k.get();
-  const pods = (await k.pods()).filter((p) => !o.instance || p.metadata?.name === o.instance);
-  if (!pods.length) throw new Error(o.instance ? `${o.instance} has no pod in ${name}` : `${name} has no pods`);
-  for (const p of pods) {
-    const podName = p.metadata?.name ?? '';
-    try {
-      const text = await k.core.readNamespacedPodLog({ namespace: k.t.namespace, name: podName, container: 'postgres', tailLines: Number(o.tail) });
-      for (const line of String(text).split('\n').filter(Boolean)) out(`[${podName}] ${line}`);
-    } catch (e) {
-      process.stderr.write(`[${podName}] logs not available: ${(e as Error).message}\n`);
-    }
+  const all = await k.pods();
+  const pods = all.filter((p) => !only || p.metadata?.name === only);
+  if (!pods.length) {
+    throw new Error(only ? `${only} has no pod in ${name} (pods: ${all.map((p) => p.metadata?.name).join(', ') || 'none'})` : `${name} has no pods`);
   }
+  const failed = await podLogs(k, pods, o, out, (line) => process.stderr.write(`${line}\n`));
+  if (failed.length) process.exitCode = 1;
 }
 
 /** Registers the verbs on `program` (the plugin's root, or `pgop kube`). */
@@ -203,7 +203,9 @@ export function registerKubeVerbs(program: Command): void {
   withCommon(program.command('backup').argument('<cluster>').description('take a backup now (creates a BackupJob)')
     .option('--type <type>', 'full, diff or incr', 'full'))
     .action((name: string, o: Common & { type: string }) => backup(name, o));
-  withCommon(program.command('logs').argument('<cluster>').description('the instances\' logs, prefixed with the pod name')
-    .option('--instance <name>', 'one instance only').option('--tail <lines>', 'lines per pod', '100'))
-    .action((name: string, o: Common & { instance?: string; tail: string }) => logs(name, o));
+  withCommon(program.command('logs').argument('<cluster>').argument('[instance]', 'one instance only')
+    .description('each instance\'s log (agent and postgres), its lines prefixed with the instance name')
+    .option('--instance <name>', 'one instance only (same as INSTANCE)').option('--tail <lines>', 'lines per instance, -1 for all', '100')
+    .option('-f, --follow', 'keep streaming new lines until the containers end'))
+    .action((name: string, instance: string | undefined, o: Common & LogsOptions & { instance?: string }) => logs(name, instance, o));
 }

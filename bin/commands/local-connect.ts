@@ -44,8 +44,8 @@ export function routerUri(p: Platform, c: PostgresCluster, port: number | undefi
   const secrets = new LocalSecrets(p.state);
   let password: string;
   if (who === owner) password = secrets.read(ns, first, 'app');
-  else if (who === SUPERUSER) password = secrets.read(ns, first, 'superuser');
-  else throw new Error(`no credentials known for user "${who}"; use ${owner} (the owner) or ${SUPERUSER}`);
+  else if (who === SUPERUSER) throw new Error(`superusers cannot log in through the router (ADR 0039); connect to ${sharding ? 'a shard with --shard' : 'the cluster without --router'}`);
+  else throw new Error(`no credentials known for user "${who}"; use ${owner} (the owner)`);
   const ca = localTlsFiles(p.state, ns, first).caFile;
   return `postgresql://${encodeURIComponent(who)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(who === SUPERUSER ? 'postgres' : database)}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
 }

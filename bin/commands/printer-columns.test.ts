@@ -12,6 +12,6 @@ test('printer column paths resolve nested fields and lists', () => {
 
 test('any kind prints with its own columns', () => {
   const now = new Date('2026-01-01T00:01:00Z');
-  const text = genericTable(imageCatalogDefinition, [{ apiVersion: 'x', kind: 'ImageCatalog', metadata: { name: 'imgs', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { images: [{ major: 16 }, { major: 17 }] } }], now);
-  assert.equal(text, 'NAME   MAJORS   AGE\nimgs   16,17    60s');
+  const text = genericTable(imageCatalogDefinition, [{ apiVersion: 'x', kind: 'ImageCatalog', metadata: { name: 'imgs', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { images: [{ major: 16 }, { major: 17 }] }, status: { phase: 'Ready' } }], now);
+  assert.equal(text, 'NAME   MAJORS   PHASE   AGE\nimgs   16,17    Ready   60s');
 });

@@ -13,7 +13,7 @@ export function registerRouterCommand(program: Command): void {
     .option('--config <file>', 'JSON config: {listen, backend:{host, port, tls:{caFile, servername}}, auth:{user, passwordFile, database}, pool:{size}, tls:{certFile, keyFile, require}, metrics, buffer:{timeoutMs, maxQueued}, sharding:{generation, shards:[{name, host, port, servername}], tables, referenceTables}}; re-read on SIGHUP and when it changes')
     .option('--listen <host:port>', 'client address (default 127.0.0.1:6432)')
     .option('--backend <host:port>', 'PostgreSQL address (default 127.0.0.1:5432)')
-    .option('--auth-user <role>', 'role that may read pg_authid (default postgres)')
+    .option('--auth-user <role>', 'role that looks up verifiers through pgop_router.lookup (default pgop_router, ADR 0039)')
     .option('--auth-database <db>', 'database of the auth query (default postgres)')
     .option('--auth-password-file <file>', 'file holding that role\'s password (or PGOP_ROUTER_AUTH_PASSWORD)')
     .option('--pool-size <n>', 'backend connections per role and database (default 20)')

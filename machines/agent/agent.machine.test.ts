@@ -180,3 +180,25 @@ test('stop shuts postgres down and finishes the machine', async () => {
   assert.equal(a.actor.getSnapshot().status, 'done');
   assert.ok(a.calls.includes('stop'));
 });
+
+test('held by the operator (Kubernetes fencing): postgres stops and stays stopped until released, then starts like a fresh agent', async () => {
+  const a = agent({ data: { initialized: true, standby: true } });
+  await settle();
+  a.emit('postgres', { type: 'postgres.ready' });
+  await settle();
+  assert.ok(a.running());
+  a.actor.send({ type: 'agent.hold', reason: 'fenced by the operator' });
+  await settle();
+  assert.ok(a.actor.getSnapshot().matches('held'));
+  assert.equal(a.actor.getSnapshot().context.fencedReason, 'fenced by the operator');
+  assert.deepEqual(a.calls.slice(-2), ['cleanup', 'stop']);
+  // Nothing inside the agent starts postgres again while held: no lease watch, no restart.
+  a.clock.increment(60_000);
+  await settle();
+  assert.ok(a.actor.getSnapshot().matches('held'));
+  assert.equal(a.calls.filter((c) => c === 'start').length, 1);
+  a.actor.send({ type: 'agent.release' });
+  await settle();
+  assert.equal(a.calls.filter((c) => c === 'start').length, 2, 'released: postgres starts again');
+  assert.equal(a.actor.getSnapshot().context.fencedReason, null);
+});

@@ -11,6 +11,8 @@ import type {
 } from './agent.types.js';
 
 const self = ({ context }: { context: AgentContext }) => ({ instance: context.instance });
+/** The operator fences an instance on Kubernetes by holding its agent (ADR 0037): accepted wherever postgres may run. */
+const HOLD = { target: '#agent.holding', actions: 'storeHoldReason' } as const;
 
 export const agentMachine = setup({
   types: {
@@ -48,6 +50,7 @@ export const agentMachine = setup({
     becomePrimary: assign({ role: 'primary', upstream: null, fencedReason: null, demotedAt: null }),
     becomeReplica: assign({ role: 'replica', fencedReason: null }),
     storeFenceReason: assign({ fencedReason: (_, params: { reason: string }) => params.reason }),
+    storeHoldReason: assign({ fencedReason: ({ event }) => (event.type === 'agent.hold' ? event.reason : 'held by the operator') }),
     startPrimaryDuties: sendTo('primaryDuties', { type: 'role.primary' }),
   },
   guards: {
@@ -111,7 +114,7 @@ export const agentMachine = setup({
         onError: { target: 'waitingForLease', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
       },
     },
-    waitingForLease: { after: { 1000: 'claiming' } },
+    waitingForLease: { after: { 1000: 'claiming' }, on: { 'agent.hold': HOLD } },
     rejoining: {
       description: 'pg_rewind onto the lease holder\'s timeline (a fresh clone when rewind cannot), then run as its replica.',
       invoke: {
@@ -122,7 +125,7 @@ export const agentMachine = setup({
         onError: { target: 'rejoinBackoff', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
       },
     },
-    rejoinBackoff: { after: { 3000: 'claiming' } },
+    rejoinBackoff: { after: { 3000: 'claiming' }, on: { 'agent.hold': HOLD } },
     up: {
       type: 'parallel',
       invoke: {
@@ -133,6 +136,7 @@ export const agentMachine = setup({
       on: {
         'lease.lost': { guard: 'isPrimary', target: 'fencing', actions: { type: 'storeFenceReason', params: ({ event }) => ({ reason: event.reason }) } },
         'agent.fence': { target: 'fencing', actions: { type: 'storeFenceReason', params: ({ event }) => ({ reason: event.reason }) } },
+        'agent.hold': HOLD,
       },
       states: {
         postgres: {
@@ -223,11 +227,21 @@ export const agentMachine = setup({
       on: {
         'lease.granted': 'claiming',
         'lease.follow': { target: 'rejoining', actions: assign({ upstream: ({ event }) => event.primary }) },
+        'agent.hold': HOLD,
       },
     },
     retryingAwaitLease: {
       description: 'Watching the lease failed: still fenced; watch again shortly.',
       after: { 1000: 'fenced' },
+      on: { 'agent.hold': HOLD },
+    },
+    holding: {
+      description: 'Fenced by the operator: a fast shutdown (a primary keeps its lease until it expires; it is not failed over).',
+      invoke: { id: 'holdPostgres', src: 'stopPostgres', input: self, onDone: 'held', onError: 'held' },
+    },
+    held: {
+      description: 'Postgres stays stopped while the agent serves its API (not ready). Released, it starts like a fresh agent.',
+      on: { 'agent.release': { target: 'initializing', actions: assign({ fencedReason: null }) } },
     },
     demoting: {
       description: 'Clean switchover: checkpoint, fast shutdown, give the lease up; the final LSN tells the candidate what to replay.',

@@ -45,6 +45,9 @@ export type AgentEvent =
   | { type: 'agent.promote' }
   | { type: 'agent.demote'; handoverTo: string }
   | { type: 'agent.fence'; reason: string }
+  /** Keep postgres stopped until released (Kubernetes fencing, ADR 0037); the agent keeps serving its API. */
+  | { type: 'agent.hold'; reason: string }
+  | { type: 'agent.release' }
   | { type: 'agent.stop' }
   | { type: 'config.changed' };
 

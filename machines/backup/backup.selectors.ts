@@ -61,6 +61,7 @@ export function selectBackupStatus(s: BackupSnapshot): BackupStatusIntent {
       ...(duration !== null ? { durationSeconds: duration, duration: humanDuration(duration) } : {}),
       percent: 100,
       ...(r.fingerprint ? { fingerprint: r.fingerprint } : {}),
+      ...(r.note ? { message: r.note } : {}),
     });
   } else if (p) {
     Object.assign(out, {

@@ -28,6 +28,8 @@ export interface BackupResult {
   expired: string[];
   /** Rows per user table at a WAL position after the backup (absent in results of older operators). */
   fingerprint?: TableFingerprint;
+  /** Why the backup ran elsewhere than asked (prefer-standby fell back to the primary); absent otherwise and in older results. */
+  note?: string;
 }
 
 export interface BackupProgress {

@@ -19,7 +19,11 @@ import type { ConfigurationInput, RestartInput, ImageWatchInput } from './rollou
 import { initialRollout } from './rollout.types.js';
 import {
   needsRollout, allServing, nextReplica, primaryNeedsRestart, updatedReplica, hasReplicas, rolloutSwitchoverId, rolledInstanceBack,
+  canRollAroundFenced,
 } from './rollout.logic.js';
+
+/** How long waking waits for the primary before WakeStalled shows; `machine.provide({ delays })` overrides it. */
+export const WAKE_STALL_MS = 300_000;
 
 const effectInput = ({ context }: { context: ClusterContext }): ClusterEffectInput => ({
   cluster: { namespace: context.namespace, name: context.name }, spec: context.spec,
@@ -257,8 +261,13 @@ export const clusterMachine = setup({
     rolloutSwitchoverTried: ({ context }) => primaryNeedsRestart(context) && context.lastSwitchoverRequest === rolloutSwitchoverId(context),
     canSwitchOverForRollout: ({ context }) => allServing(context) && primaryNeedsRestart(context) && updatedReplica(context) !== undefined,
     rolledInstanceBack: ({ context }) => rolledInstanceBack(context),
+    canRollAroundFenced: ({ context }) => canRollAroundFenced(context),
     primaryUpdated: ({ context }) => !primaryNeedsRestart(context),
     isOldPrimaryReport: ({ context, event }) => event.type === 'instance.reported' && event.instance === context.planFrom && event.instance !== context.currentPrimary,
+  },
+  delays: {
+    // An in-process wait only (DESIGN §5): a restored machine in waking starts it again, which only delays the report.
+    wakeStallTimeout: WAKE_STALL_MS,
   },
 }).createMachine({
   id: 'cluster',
@@ -404,6 +413,7 @@ export const clusterMachine = setup({
         { guard: 'wantsHibernation', target: 'hibernating' },
         { guard: 'allRunning', target: 'ready' },
         { guard: 'configBehind', target: 'reconfiguring' },
+        { guard: 'canRollAroundFenced', target: 'rollingUpdate', actions: 'beginRollout' },
       ],
       on: {
         'spec.changed': followSpec,
@@ -422,6 +432,14 @@ export const clusterMachine = setup({
     },
     waking: {
       description: 'The same primary starts first and takes its lease back; replicas start once it runs and stream from it again.',
+      always: [
+        { guard: 'wantsHibernation', target: 'hibernating' },
+        { guard: 'primaryAwake', target: 'settling' },
+      ],
+      after: { wakeStallTimeout: { target: 'wakeStalled' } },
+    },
+    wakeStalled: {
+      description: 'Still waking after the bounded wait: WakeStalled names the primary and why; it keeps waiting, and waking ends as soon as it runs.',
       always: [
         { guard: 'wantsHibernation', target: 'hibernating' },
         { guard: 'primaryAwake', target: 'settling' },

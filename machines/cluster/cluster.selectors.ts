@@ -8,7 +8,7 @@ import type { InstanceStatus } from '../../crds/postgrescluster.js';
 import { condition, type ConditionIntent } from '../shared/conditions.js';
 import { lsnDiff } from '../shared/lsn.js';
 import { liveMembers } from './cluster.logic.js';
-import { memberNeedsRestart } from './rollout.logic.js';
+import { memberNeedsRestart, fencedBehind, rolloutBlockedMessage } from './rollout.logic.js';
 import type { PlanOutput } from '../failover/failover.types.js';
 import { powerConditions } from './power.selectors.js';
 
@@ -46,7 +46,7 @@ export function selectPhase(snapshot: ClusterSnapshot): ClusterPhase {
   if (snapshot.matches('switchingOver')) return 'SwitchingOver';
   if (snapshot.matches('hibernating')) return 'Hibernating';
   if (snapshot.matches('hibernated')) return 'Hibernated';
-  if (snapshot.matches('waking')) return 'Waking';
+  if (snapshot.matches('waking') || snapshot.matches('wakeStalled')) return 'Waking';
   if (snapshot.matches('rollingUpdate')) return 'Upgrading';
   // A reload is brief and keeps every instance serving: the cluster stays Ready (or Degraded) meanwhile.
   if (snapshot.matches('reconfiguring')) return liveMembers(ctx).every((m) => m.phase === 'running') ? 'Ready' : 'Degraded';
@@ -162,6 +162,8 @@ function rolloutConditions(snapshot: ClusterSnapshot): ConditionIntent[] {
   const out = snapshot.matches('rollingUpdate') ? [condition('PrimaryUpdatePending', waiting, waiting ? 'WaitingForSwitchover' : 'NotWaiting',
     waiting ? awaitingSwitchoverMessage(ctx) : 'the primary is not waiting for a supervised switchover')] : [];
   if (ctx.rollout.imageError) out.push(condition('ImageResolved', false, 'ImageNotFound', ctx.rollout.imageError));
+  const fenced = fencedBehind(ctx);
+  if (fenced.length) out.push(condition('RolloutBlocked', true, 'InstanceFenced', rolloutBlockedMessage(ctx, fenced)));
   return out;
 }
 

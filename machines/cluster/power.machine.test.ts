@@ -152,3 +152,29 @@ test('a hibernated snapshot restores as hibernated', async () => {
     assert.deepEqual(selectStoppedInstances(restored.getSnapshot()), ['demo-1', 'demo-2']);
   } finally { restored.stop(); }
 });
+
+test('waking that outlasts the bounded wait reports WakeStalled naming the primary and why; it clears once the primary runs', async () => {
+  const { actor } = await readyCluster(2, { provide: (m) => m.provide({ delays: { wakeStallTimeout: 20 } }) });
+  try {
+    actor.send({ type: 'hibernation.requested', annotation: 'on' });
+    actor.send(gone('demo-1'));
+    actor.send(gone('demo-2'));
+    assert.equal(selectPhase(actor.getSnapshot()), 'Hibernated');
+    actor.send({ type: 'hibernation.requested', annotation: 'off' });
+    assert.equal(selectStatus(actor.getSnapshot()).conditions.find((c) => c.type === 'WakeStalled'), undefined, 'not before the wait is over');
+    actor.send({ type: 'instance.reported', instance: 'demo-1', observation: down('primary') });
+    // The delay is 20 ms here: wait for it to fire (no assertion on how long it took).
+    for (let i = 0; i < 200 && !actor.getSnapshot().matches('wakeStalled'); i++) await new Promise((r) => setTimeout(r, 10));
+    const s = actor.getSnapshot();
+    assert.equal(selectPhase(s), 'Waking');
+    assert.deepEqual(selectStoppedInstances(s), ['demo-2'], 'replicas still wait for the primary');
+    const stalled = selectStatus(s).conditions.find((c) => c.type === 'WakeStalled');
+    assert.equal(stalled?.status, 'True');
+    assert.equal(stalled?.reason, 'PrimaryNotBack');
+    assert.match(stalled?.message ?? '', /primary demo-1 has not come back \(phase \w+/);
+    assert.match(stalled?.message ?? '', /hibernate again \(pgop local hibernate demo on\)/);
+    actor.send({ type: 'instance.reported', instance: 'demo-1', observation: primaryUp() });
+    assert.equal(selectStatus(actor.getSnapshot()).conditions.find((c) => c.type === 'WakeStalled'), undefined);
+    assert.notEqual(selectPhase(actor.getSnapshot()), 'Waking');
+  } finally { actor.stop(); }
+});

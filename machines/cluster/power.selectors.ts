@@ -10,7 +10,7 @@ type ClusterSnapshot = SnapshotFrom<ClusterMachine>;
 export function powerStage(snapshot: ClusterSnapshot): PowerStage {
   if (snapshot.matches('hibernating')) return 'hibernating';
   if (snapshot.matches('hibernated')) return 'hibernated';
-  if (snapshot.matches('waking')) return 'waking';
+  if (snapshot.matches('waking') || snapshot.matches('wakeStalled')) return 'waking';
   return 'running';
 }
 
@@ -43,5 +43,14 @@ export function powerConditions(snapshot: ClusterSnapshot): ConditionIntent[] {
       ? condition('Hibernated', stage === 'hibernated', 'InvalidAnnotation', `${hib.error} (${HIBERNATION_ANNOTATION}); ${message}`)
       : condition('Hibernated', stage === 'hibernated', stage === 'running' ? (wanted ? 'Requested' : 'Awake') : stage.slice(0, 1).toUpperCase() + stage.slice(1), message));
   }
+  if (snapshot.matches('wakeStalled')) out.push(condition('WakeStalled', true, 'PrimaryNotBack', wakeStalledMessage(ctx)));
   return out;
+}
+
+/** Which instance waking waits for, what it last said, and what to do. */
+export function wakeStalledMessage(ctx: ClusterSnapshot['context']): string {
+  const p = ctx.members.find((m) => m.name === ctx.currentPrimary);
+  const why = p ? `phase ${p.phase}${p.reason ? `: ${p.reason}` : ''}` : 'not a member any more';
+  return `waking: primary ${ctx.currentPrimary ?? '?'} has not come back (${why}); the replicas stay stopped until it runs. `
+    + `Check that instance's log, fix the cause and waking goes on by itself; or hibernate again (pgop local hibernate ${ctx.name} on)`;
 }

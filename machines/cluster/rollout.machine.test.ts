@@ -182,3 +182,47 @@ test('a primary still needing a restart after the rollout\'s own switchover stal
   actor.stop();
   next.stop();
 });
+
+const gone = (instance: string) => ({ type: 'instance.lost' as const, instance, reason: 'instance gone (agent and postgres not running)', gone: true });
+
+test('a fenced replica is skipped: the others roll, RolloutBlocked names it and the fix; unfenced, it rolls too', async () => {
+  const { actor, log } = await rollingCluster();
+  try {
+    actor.send({ type: 'fencing.requested', annotation: '["demo-3"]' });
+    actor.send(gone('demo-3'));
+    await settle();
+    assert.equal(selectPhase(actor.getSnapshot()), 'Degraded');
+    actor.send({ type: 'spec.changed', spec: spec(3, { postgresql: { parameters: { max_connections: '120' } } }), generation: 2 });
+    await settle();
+    await report(actor, 'demo-1', withFacts(primaryUp(), OLD, true, 2));
+    await report(actor, 'demo-2', withFacts(replicaUp(), OLD, true, 2));
+    assert.deepEqual(restarts(log.calls), ['restart demo-2'], 'the unfenced replica rolls; the fenced one is never restarted');
+    const blocked = selectStatus(actor.getSnapshot()).conditions.find((c) => c.type === 'RolloutBlocked');
+    assert.equal(blocked?.status, 'True');
+    assert.equal(blocked?.reason, 'InstanceFenced');
+    assert.match(blocked?.message ?? '', /instance demo-3 is fenced \(postgres\.keiailab\.io\/fenced-instances\).*the other instances roll.*pgop local unfence demo demo-3/);
+    await report(actor, 'demo-2', withFacts(replicaUp(), OLD, false, 2));
+    // Every unfenced replica is updated: the primary goes last, through a switchover to demo-2.
+    assert.ok(actor.getSnapshot().matches('switchingOver'), JSON.stringify(actor.getSnapshot().value));
+    assert.equal(actor.getSnapshot().context.pendingSwitchoverTarget, 'demo-2');
+    assert.deepEqual(restarts(log.calls), ['restart demo-2']);
+  } finally { actor.stop(); }
+});
+
+test('fenced, then unfenced behind: the replica that was fenced is rolled when it reports back pending', async () => {
+  const { actor, log } = await rollingCluster({}, 2);
+  try {
+    actor.send({ type: 'fencing.requested', annotation: '["demo-2"]' });
+    actor.send(gone('demo-2'));
+    actor.send({ type: 'spec.changed', spec: spec(2, { postgresql: { parameters: { max_connections: '120' } } }), generation: 2 });
+    await settle();
+    await report(actor, 'demo-1', withFacts(primaryUp(), OLD, true, 2));
+    // The lone unfenced instance is the primary; its only replica is fenced: it waits, never restarted alone.
+    assert.deepEqual(restarts(log.calls), []);
+    assert.match(selectStatus(actor.getSnapshot()).conditions.find((c) => c.type === 'RolloutBlocked')?.message ?? '', /demo-2 is fenced/);
+    actor.send({ type: 'fencing.requested', annotation: null });
+    await report(actor, 'demo-2', withFacts(replicaUp(), OLD, true, 2));
+    assert.deepEqual(restarts(log.calls), ['restart demo-2'], 'unfenced, it rolls first');
+    assert.equal(selectStatus(actor.getSnapshot()).conditions.find((c) => c.type === 'RolloutBlocked'), undefined, 'nothing fenced: no condition');
+  } finally { actor.stop(); }
+});

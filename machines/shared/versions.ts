@@ -18,6 +18,7 @@ export const MACHINE_VERSIONS = {
   shardRange: 1,
   restoreVerify: 1,
   scheduledBackup: 1,
+  imageCatalog: 1,
 } as const;
 
 export type MachineId = keyof typeof MACHINE_VERSIONS;

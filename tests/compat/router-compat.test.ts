@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import pg from 'pg';
-import { startScratchPostgres, type ScratchPostgres } from '../integration/router-pg-harness.js';
+import { startScratchPostgres, routerLookupRole, type ScratchPostgres } from '../integration/router-pg-harness.js';
 import { startRouter, type RunningRouter } from '../../router/server.js';
 import { createLogger } from '../../adapters/logging/logger.js';
 import { withClient, run } from '../integration/router-harness.js';
@@ -46,7 +46,7 @@ before(async () => {
   }
   router = await startRouter({
     listen: { host: '127.0.0.1', port: 0 }, backend: { host: '127.0.0.1', port: servers[0]!.port },
-    auth: { user: 'postgres', password: servers[0]!.password, database: 'postgres' }, pool: { size: 4 }, tls: null, metrics: null,
+    auth: await routerLookupRole(servers[0]!), pool: { size: 4 }, tls: null, metrics: null,
     sharding: { generation: 1, shards: SHARDS.map((name, i) => ({ name, host: '127.0.0.1', port: servers[i]!.port })),
       tables: { orders: { column: 'customer_id', type: 'integer' }, customers: { column: 'customer_id', type: 'integer' } }, referenceTables: ['countries'] },
   }, createLogger('router', {}, { write: () => undefined }));

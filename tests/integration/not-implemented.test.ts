@@ -37,6 +37,8 @@ test('every served kind without a controller gets Ready=False, reason=NotImpleme
 });
 
 test('a kind with a registered binding is never marked NotImplemented', () => {
-  assert.ok(controlled.has('PostgresCluster'));
-  assert.ok(!waiting.includes('PostgresCluster'));
+  for (const kind of ['PostgresCluster', 'ImageCatalog', 'ClusterImageCatalog']) {
+    assert.ok(controlled.has(kind), kind);
+    assert.ok(!waiting.includes(kind), kind);
+  }
 });

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort, type ScratchPostgres } from './router-pg-harness.js';
+import { freePort, routerLookupRole, type ScratchPostgres } from './router-pg-harness.js';
 import { startTlsPostgres, testCa, writeCa } from './router-tls-harness.js';
 import { startRouter, type RunningRouter } from '../../router/server.js';
 import { loadRouterConfig } from '../../router/config.js';
@@ -22,6 +22,7 @@ let dir = '';
 let ca: KeyPairPem;
 let caFile = '';
 let shards: ScratchPostgres[] = [];
+let lookup: { user: string; password: string; database: string };
 const adminUri = (s: ScratchPostgres, db = 'postgres') => s.uri(db);
 const direct = (s: ScratchPostgres) => `postgresql://app:${PASSWORD}@127.0.0.1:${s.port}/app?sslmode=no-verify`;
 
@@ -42,6 +43,7 @@ before(async () => {
     await withClient(direct(s), (c) => c.query(`create table orders (id bigint primary key, customer_id bigint not null,
       check (hashint8extended(customer_id, 0) ${i === 0 ? '>=' : '<'} 0))`));
   }
+  lookup = await routerLookupRole(shards[0]!);
 });
 after(async () => { await Promise.all(shards.map((s) => s.stop())); rmSync(dir, { recursive: true, force: true }); });
 
@@ -53,7 +55,7 @@ function configJson(o: ConfigShape = {}): unknown {
   return {
     listen: { host: '127.0.0.1', port: 0 },
     backend: { tls: { caFile: o.caFile ?? caFile } },
-    auth: { user: 'postgres', password: shards[0]!.password, database: 'postgres' },
+    auth: lookup,
     pool: { size: 4 },
     buffer: { timeoutMs: 30_000, maxQueued: 100 },
     sharding: {

@@ -1,7 +1,7 @@
 // PostgreSQL + an in-process router in front of it, with an application role `app` (SCRAM password) owning `app`.
 import pg from 'pg';
 import { execFile } from 'node:child_process';
-import { startScratchPostgres, type ScratchPostgres } from './router-pg-harness.js';
+import { startScratchPostgres, routerLookupRole, type ScratchPostgres } from './router-pg-harness.js';
 import { startRouter, type RunningRouter } from '../../router/server.js';
 import type { RouterConfig } from '../../router/config.js';
 import { createLogger } from '../../adapters/logging/logger.js';
@@ -25,7 +25,7 @@ export async function startRouterRig(poolSize: number, overrides: Partial<Router
   await admin.query('create database app owner app');
   const router = await startRouter({
     listen: { host: '127.0.0.1', port: 0 }, backend: { host: '127.0.0.1', port: server.port },
-    auth: { user: 'postgres', password: server.password, database: 'postgres' }, pool: { size: poolSize }, tls: null, metrics: null, sharding: null,
+    auth: await routerLookupRole(server), pool: { size: poolSize }, tls: null, metrics: null, sharding: null,
     ...overrides,
   }, createLogger('router', {}, { write: () => undefined }));
   const uri = (extra = '') => `postgresql://app:${encodeURIComponent(APP_PASSWORD)}@127.0.0.1:${router.port}/app?sslmode=disable${extra}`;

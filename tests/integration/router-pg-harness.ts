@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { runCommand } from '../../adapters/os/run-command.js';
 import { postgresUser, handOver } from '../../adapters/os/os-user.js';
+import { ensureRouterAuth, ROUTER_AUTH_DATABASE, ROUTER_AUTH_USER } from '../../adapters/router/router-auth-sql.js';
 
 export interface ScratchPostgres {
   host: string;
@@ -72,4 +73,14 @@ export async function startScratchPostgres(settings: Record<string, string> = {}
     },
   };
   return server;
+}
+
+/**
+ * The router's lookup role and function on this server, as the operator ensures them (ADR 0039): the router's auth
+ * section. Installed over the Unix socket (trust), so it works whatever TCP/TLS rules the server has.
+ */
+export async function routerLookupRole(server: ScratchPostgres): Promise<{ user: string; password: string; database: string }> {
+  const password = `lookup-${Math.random().toString(36).slice(2)}`;
+  await ensureRouterAuth({ host: server.dir, port: server.port, user: 'postgres', password: server.password }, password);
+  return { user: ROUTER_AUTH_USER, password, database: ROUTER_AUTH_DATABASE };
 }

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { startScratchPostgres, type ScratchPostgres } from './router-pg-harness.js';
+import { startScratchPostgres, routerLookupRole, type ScratchPostgres } from './router-pg-harness.js';
 import { startRouter, type RunningRouter } from '../../router/server.js';
 import { createLogger } from '../../adapters/logging/logger.js';
 import { withClient } from './router-harness.js';
@@ -32,7 +32,7 @@ before(async () => {
   }
   router = await startRouter({
     listen: { host: '127.0.0.1', port: 0 }, backend: { host: '127.0.0.1', port: shards[0]!.port },
-    auth: { user: 'postgres', password: shards[0]!.password, database: 'postgres' }, pool: { size: 2 }, tls: null, metrics: null,
+    auth: await routerLookupRole(shards[0]!), pool: { size: 2 }, tls: null, metrics: null,
     sharding: { generation: 1, shards: [{ name: '-80', host: '127.0.0.1', port: shards[0]!.port }, { name: '80-', host: '127.0.0.1', port: shards[1]!.port }],
       tables: { orders: { column: 'customer_id', type: 'integer' } } },
   }, createLogger('router', {}, { write: () => undefined }));

@@ -74,7 +74,8 @@ test('the operator runs a router configured from the ShardRanges; connect --rout
   assert.equal(file.sharding.shards[0]?.tls.caFile, shardA.caFile(), 'each shard is verified against its own CA');
   assert.deepEqual(file.sharding.tables, { orders: { column: 'customer_id', type: 'integer' }, order_items: { column: 'customer_id', type: 'integer' } });
   assert.ok(!JSON.stringify(file).includes(shardA.secret('superuser')), 'the auth password is in its own file, not in the config');
-  assert.equal(readFileSync(file.auth.passwordFile, 'utf8').trim(), shardA.secret('superuser'));
+  assert.equal(file.auth.user, 'pgop_router', 'verifiers are looked up by the least-privilege role (ADR 0039)');
+  assert.notEqual(readFileSync(file.auth.passwordFile, 'utf8').trim(), shardA.secret('superuser'));
   const pid = readPid(join(routerDir, 'router.pid'));
   assert.ok(isAlive(pid), 'the router process runs');
   const uri = (await parent.ok(['local', 'connect', 'shop', '--router'])).trim();

@@ -1,11 +1,12 @@
 // `kubectl pgop` against a real kube-apiserver: kubectl finds `kubectl-pgop` on the PATH and runs it with the
 // current kubeconfig ($KUBECONFIG). Status shows a running two-instance cluster; a switchover requested through the
 // plugin lands (the annotation the operator watches) and completes; a Pooler in front of the cluster follows the new
-// primary without anyone touching it; psql reaches the primary; fence and hibernate write their annotations.
+// primary without anyone touching it; psql reaches the primary; logs (kubectl's and the plugin's) show what each
+// instance logged, through the process kubelet's log endpoint; fence and hibernate write their annotations.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync, chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -102,6 +103,49 @@ test('kubectl pgop psql --direct reaches the primary over TLS', async () => {
   assert.equal(r.stdout.trim(), 't');
   const ro = await plugin(['psql', 'demo', '--direct', '--replica', '--', '-tAc', 'SELECT pg_is_in_recovery()']);
   assert.equal(ro.stdout.trim(), 't');
+});
+
+/** The container log the process kubelet kept for a pod: what the instance process really wrote. */
+const containerLog = (pod: string) => readFileSync(join(env.work, 'kubelet', 'pods', ns, pod, 'container.log'), 'utf8');
+
+test('kubectl logs and kubectl pgop logs show what each instance logged (agent and postgres), prefixed by instance', async () => {
+  const instances = ['demo-1', 'demo-2'];
+  for (const pod of instances) {
+    const r = await env.kubectl(['logs', pod]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /"msg":"agent started"/);
+    // postgres's own lines, passed on by the agent from the log on its volume.
+    assert.match(r.stdout, /"source":"postgres".*"msg":"[^"]*database system is ready to accept (read-only )?connections/);
+  }
+
+  const tail = await plugin(['logs', 'demo', '--tail', '20']);
+  assert.equal(tail.status, 0, tail.stderr);
+  for (const pod of instances) {
+    const lines = tail.stdout.split('\n').filter((l) => l.startsWith(`[${pod}] `)).map((l) => l.slice(pod.length + 3));
+    assert.ok(lines.length > 0 && lines.length <= 20, `${pod}: ${lines.length} lines`);
+    // The instance's last lines as it wrote them, in order.
+    assert.ok(containerLog(pod).includes(`${lines.join('\n')}\n`), `${pod}'s lines are not what it logged:\n${lines.join('\n')}`);
+  }
+  assert.equal(tail.stdout.split('\n').filter(Boolean).every((l) => /^\[demo-[12]\] /.test(l)), true);
+
+  const one = await plugin(['logs', 'demo', 'demo-1', '--tail', '-1']);
+  assert.equal(one.status, 0, one.stderr);
+  assert.match(one.stdout, /^\[demo-1\] .*"msg":"agent started"/m);
+  assert.doesNotMatch(one.stdout, /^\[demo-2\]/m);
+  assert.match((await plugin(['logs', 'demo', 'demo-9'])).stderr, /demo-9 has no pod in demo \(pods: demo-1, demo-2\)/);
+
+  // -f: a line postgres logs after the stream began arrives, prefixed by the instance it came from.
+  const primary = String((await env.custom('postgresclusters', 'demo'))?.status?.currentPrimary);
+  const follow = spawn(kubectlBin, ['pgop', 'logs', 'demo', '-f', '--tail', '0'], { env: { ...process.env, KUBECONFIG: env.cp.kubeconfig, PATH: `${pathDir}:${process.env.PATH ?? ''}` } });
+  let streamed = '';
+  follow.stdout.setEncoding('utf8').on('data', (d: string) => { streamed += d; });
+  try {
+    const marker = `pgop-follow-${process.pid}`;
+    await eventually(async () => {
+      await plugin(['psql', 'demo', '--direct', '--', '-c', `DO $$ BEGIN RAISE LOG '${marker}'; END $$`]);
+      return streamed;
+    }, (text) => new RegExp(`^\\[${primary}\\] .*"source":"postgres".*${marker}`, 'm').test(text), 60_000);
+  } finally { follow.kill('SIGTERM'); }
 });
 
 test('fence / unfence and hibernate write the annotations the operator acts on; bad names are refused', async () => {

@@ -12,8 +12,9 @@ import { networkPolicy } from '../../adapters/k8s/specs/cluster-objects.js';
 import { clusterLabels, LABEL } from '../../adapters/k8s/specs/labels.js';
 import { operatorPeer } from '../../adapters/k8s/specs/operator-peer.js';
 import { AGENT_PORT, POSTGRES_PORT } from '../../adapters/k8s/specs/names.js';
+import { PGBACKREST_TLS_PORT } from '../../adapters/backup/pgbackrest-config.js';
 
-interface Selector { matchLabels?: Record<string, string> }
+interface Selector { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string }[] }
 interface Peer { namespaceSelector?: Selector; podSelector?: Selector }
 interface Rule { ports: { port: number }[]; from: Peer[] }
 interface PodTemplate { metadata: { labels: Record<string, string> }; spec: { containers: { env?: { name: string; value?: string }[] }[]; volumes?: object[] } }
@@ -21,7 +22,10 @@ interface PodTemplate { metadata: { labels: Record<string, string> }; spec: { co
 let cp: ControlPlane;
 let helm = '';
 const kubectl = (args: string[]) => spawnSync(kubectlBin, ['--kubeconfig', cp.kubeconfig, ...args], { encoding: 'utf8', timeout: 60_000 });
-const selectorText = (s: Selector | undefined) => Object.entries(s?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+const selectorText = (s: Selector | undefined) => [
+  ...Object.entries(s?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`),
+  ...(s?.matchExpressions ?? []).map((e) => { assert.equal(e.operator, 'Exists'); return e.key; }),
+].join(',');
 const owner = { apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'PostgresCluster', name: 'demo', uid: 'u-1' };
 
 function apply(objects: object[]): void {
@@ -69,6 +73,8 @@ for (const [release, namespace] of [['pgop', 'pgop-system'], ['ops', 'ops']] as 
       // Impostors: the operator's labels in another namespace, and an unrelated Pod in the operator's namespace.
       podFrom(`${release}-impostor`, 'apps', operator), { ...podFrom(`${release}-other`, namespace, operator), metadata: { name: `${release}-other`, namespace, labels: { app: 'other' } } },
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${release}-demo-1`, namespace: 'apps', labels: { ...clusterLabels('demo'), [LABEL.instance]: 'demo-1' } }, spec: { containers: [{ name: 'postgres', image: 'pgop:dev' }] } },
+      // A Pod of the cluster that is not an instance (a pooler carries the cluster label too).
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${release}-demo-pooler`, namespace: 'apps', labels: clusterLabels('demo') }, spec: { containers: [{ name: 'pgbouncer', image: 'pgop:dev' }] } },
       policy,
     ]);
     const rules = policy.spec.ingress as Rule[];
@@ -77,6 +83,12 @@ for (const [release, namespace] of [['pgop', 'pgop-system'], ['ops', 'ops']] as 
     const pg = rules.find((r) => r.ports.some((p) => p.port === POSTGRES_PORT));
     assert.ok(pg?.from.flatMap((p) => admitted(p, 'apps')).includes(`${namespace}/${release}-operator`), 'postgres: the operator too');
     assert.ok(admitted({ podSelector: policy.spec.podSelector }, 'apps').includes(`apps/${release}-demo-1`), 'the policy covers the instance Pods');
+    const backrest = rules.find((r) => r.ports.some((p) => p.port === PGBACKREST_TLS_PORT));
+    // pgbackrest server (ADR 0035): the cluster's instance Pods (an earlier release's demo-1 is one too), never its
+    // pooler nor the operator.
+    const backrestPeers = backrest?.from.flatMap((p) => admitted(p, 'apps')) ?? [];
+    assert.ok(backrestPeers.includes(`apps/${release}-demo-1`), 'pgbackrest server: the cluster\'s instances');
+    assert.ok(backrestPeers.every((p) => p.startsWith('apps/') && p.endsWith('-demo-1')), `pgbackrest server: instances only, got ${backrestPeers.join(', ')}`);
 
     // The in-chart Redis: its policy selects the Redis Pod and admits the operator's Pods only.
     const redisPolicy = objects.find((o) => o.kind === 'NetworkPolicy') as { spec: { podSelector: Selector; ingress: Rule[] } } | undefined;

@@ -256,7 +256,9 @@ test('under its own token the operator runs a sharded cluster\'s router: Deploym
   assert.deepEqual(shop.status?.conditions?.filter((c) => c.type === 'RouterReady').map((c) => [c.status, c.reason]), [['False', 'NoReadyRouter']]);
   expectCan(`system:serviceaccount:${WATCHED}:shop-router`, [
     ['get', 'configmaps/shop-router', WATCHED, true], ['get', 'secrets/shop-min-80-ca', WATCHED, true], ['get', 'secrets/shop-80-max-ca', WATCHED, true],
-    ['get', 'secrets/shop-min-80-superuser', WATCHED, true], ['get', 'secrets/shop-router-tls', WATCHED, true],
+    ['get', 'secrets/shop-router-auth', WATCHED, true], ['get', 'secrets/shop-router-tls', WATCHED, true],
+    // The lookup role's password (ADR 0039), not a superuser's: no shard's superuser Secret is readable.
+    ['get', 'secrets/shop-min-80-superuser', WATCHED, false],
     ['get', 'secrets/shop-min-80-ca-key', WATCHED, false], ['get', 'secrets/shop-80-max-superuser', WATCHED, false], ['list', 'secrets', WATCHED, false],
     ['get', 'shardranges.postgres.keiailab.io', WATCHED, false], ['update', 'configmaps/shop-router', WATCHED, false], ['create', 'pods', WATCHED, false],
   ]);

@@ -7,8 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { instanceSql } from './harness/instance-sql.js';
 import { startK8sEnv, type K8sEnv } from './harness/k8s-env.js';
 import { eventually } from '../helpers/sql.js';
 
@@ -20,27 +20,7 @@ let env: K8sEnv;
 before(async () => { env = await startK8sEnv('restore'); }, { timeout: 60 * 60_000 });
 after(async () => { await env?.stop(); });
 
-const secret = async (name: string, key: string) => {
-  const s = await env.kc.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: ns, name });
-  return Buffer.from(s.data?.[key] ?? '', 'base64').toString('utf8');
-};
-/** The superuser on one instance over TLS, verified by the cluster's CA and "any instance" name, as peers do. */
-async function sql<T extends pg.QueryResultRow>(cluster: string, instance: string, text: string, values: unknown[] = []): Promise<T[]> {
-  // Connecting is retried briefly (a loaded machine can drop a TLS handshake); a query is never retried.
-  for (let attempt = 1; ; attempt++) {
-    const client = new pg.Client({
-      host: env.kubelet.podIP(ns, instance) ?? '', port: 5432, user: 'postgres', password: await secret(`${cluster}-superuser`, 'password'), database: 'postgres',
-      ssl: { ca: await secret(`${cluster}-ca`, 'ca.crt'), servername: `${cluster}-r.${ns}.svc`, rejectUnauthorized: true }, connectionTimeoutMillis: 5000,
-    });
-    try { await client.connect(); } catch (e) {
-      await client.end().catch(() => undefined);
-      if (attempt >= 5) throw new Error(`connecting to ${instance} for ${JSON.stringify(text)}: ${(e as Error).message}`);
-      await new Promise((r) => setTimeout(r, 1000 * attempt));
-      continue;
-    }
-    try { return (await client.query<T>(text, values)).rows; } finally { await client.end(); }
-  }
-}
+const { sql } = instanceSql(() => env, ns);
 const waitCluster = (name: string, what: string, ok: (c: NonNullable<Awaited<ReturnType<K8sEnv['custom']>>>) => boolean, timeoutMs = 240_000) =>
   eventually(() => env.custom('postgresclusters', name), (c) => !!c && ok(c), timeoutMs)
     .catch((e: unknown) => { throw new Error(`${name}: ${what}: ${(e as Error).message}\n${env.operatorLog()}`); }) as Promise<NonNullable<Awaited<ReturnType<K8sEnv['custom']>>>>;

@@ -114,6 +114,11 @@ test('a sharded cluster gets a router Deployment of 2 ready pods and the Service
   assert.deepEqual(Object.keys(table.tables).sort(), ['order_items', 'orders']);
   const password = await secret('shop-min-80-superuser', 'password');
   assert.ok(!JSON.stringify(cm.data).includes(password) && !JSON.stringify(dep).includes(password), 'no password in the ConfigMap or the Deployment');
+  // Verifiers are looked up by the least-privilege role pgop_router (ADR 0039), its password in the router's own Secret.
+  assert.deepEqual((JSON.parse(cm.data?.['router.json'] ?? '{}') as { auth: unknown }).auth,
+    { user: 'pgop_router', database: 'postgres', password: { secret: 'shop-router-auth', key: 'password' } });
+  const lookup = await secret('shop-router-auth', 'password');
+  assert.ok(!JSON.stringify(cm.data).includes(lookup), 'nor the lookup role\'s');
   assert.equal((await routerPods()).length, 2);
 });
 
@@ -130,8 +135,15 @@ test('rows written through either router pod over TLS land on the shard their ke
   for (const [i, pod] of pods.entries()) {
     await viaRouter(pod, async (c) => {
       for (const k of keys.filter((_, j) => j % pods.length === i)) await c.query('INSERT INTO orders (customer_id, note) VALUES ($1, \'via router\')', [k.toString()]);
+      // The router's backends run as the client's own role, never a superuser.
+      assert.deepEqual((await c.query('SELECT current_user AS u, rolsuper FROM pg_roles WHERE rolname = current_user')).rows, [{ u: 'writer', rolsuper: false }]);
     });
   }
+  const first = await shardClient('shop-min-80');
+  try {
+    const r = await first.query("SELECT rolsuper, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = 'pgop_router'");
+    assert.deepEqual(r.rows, [{ rolsuper: false, rolcreaterole: false, rolbypassrls: false }], 'the operator made the lookup role, with no privilege beyond LOGIN');
+  } finally { await first.end(); }
   const placed = await placement('orders', 'via router');
   for (const [shard, p] of placed) {
     assert.ok(p.total > 0, `${shard} got rows through the routers`);

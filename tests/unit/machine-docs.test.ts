@@ -22,7 +22,8 @@ test('every state of every machine appears in its diagram, and every transition 
       assert.ok(states.includes(m[1]), `${id}: unknown source ${m[1]}`);
       assert.ok(states.includes(m[2]), `${id}: unknown target ${m[2]}`);
     }
-    assert.ok(states.length >= 5, `${id} has only ${states.length} states`);
+    // The smallest machine (imageCatalog: validating, ready, invalid, deleted) has four; fewer means a broken export.
+    assert.ok(states.length >= 4, `${id} has only ${states.length} states`);
   }
 });
 

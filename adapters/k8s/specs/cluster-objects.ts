@@ -6,6 +6,7 @@ import {
 } from './names.js';
 import { GROUP } from '../../../crds/definition.js';
 import { operatorPeerSelector, type OperatorPeer } from './operator-peer.js';
+import { PGBACKREST_TLS_PORT } from '../../backup/pgbackrest-config.js';
 
 const meta = (name: string, namespace: string, cluster: string, owner: Owner) => ({ name, namespace, labels: clusterLabels(cluster), ownerReferences: ownedBy(owner) });
 
@@ -30,7 +31,7 @@ export function disruptionBudgets(cluster: string, namespace: string, owner: Own
 /**
  * PostgreSQL is reachable from the namespace's workloads and from the operator (its own SQL: slots, users); the
  * agent API only from the operator, named by its namespace and its Pods' labels (not any Pod of any namespace that
- * calls itself an operator).
+ * calls itself an operator); pgBackRest's TLS server only from the cluster's own Pods.
  */
 export const networkPolicy = (cluster: string, namespace: string, owner: Owner, operator: OperatorPeer) => ({
   apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta(cluster, namespace, cluster, owner),
@@ -42,6 +43,8 @@ export const networkPolicy = (cluster: string, namespace: string, owner: Owner, 
       { ports: [{ protocol: 'TCP', port: AGENT_PORT }], from: [operatorPeerSelector(operator)] },
       // Prometheus scrapes the agents' /metrics on the same port (the API beside it still needs the token).
       ...(operator.metricsNamespace ? [{ ports: [{ protocol: 'TCP', port: AGENT_PORT }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': operator.metricsNamespace } } }] }] : []),
+      // pgBackRest's TLS server: only this cluster's instance Pods (not its poolers; a standby backing up reaches the primary; ADR 0035).
+      { ports: [{ protocol: 'TCP', port: PGBACKREST_TLS_PORT }], from: [{ podSelector: { matchLabels: { [LABEL.cluster]: cluster }, matchExpressions: [{ key: LABEL.instance, operator: 'Exists' }] } }] },
     ],
   },
 });
@@ -51,11 +54,11 @@ export const networkPolicy = (cluster: string, namespace: string, owner: Owner, 
  * primary's address), hold the primary Lease. It writes nothing else: role labels are the operator's (from the
  * cluster's primary record), so a compromised instance cannot move the -rw Service to itself.
  */
-export function instanceIdentity(cluster: string, namespace: string, owner: Owner, certificates?: { serverTLSSecret?: string; serverCASecret?: string }) {
+export function instanceIdentity(cluster: string, namespace: string, owner: Owner, certificates?: { serverTLSSecret?: string; serverCASecret?: string }, repositorySecrets: string[] = []) {
   const name = instanceServiceAccount(cluster);
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(name, namespace, cluster, owner) },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(name, namespace, cluster, owner), rules: instanceRules(cluster, certificates) },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(name, namespace, cluster, owner), rules: instanceRules(cluster, certificates, repositorySecrets) },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta(name, namespace, cluster, owner),
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
@@ -64,12 +67,15 @@ export function instanceIdentity(cluster: string, namespace: string, owner: Owne
   ];
 }
 
-/** The agents' Role rules; the operator holds each of them itself, so it can grant them without `escalate`/`bind`. */
-export const instanceRules = (cluster: string, certificates?: { serverTLSSecret?: string; serverCASecret?: string }) => [
+/**
+ * The agents' Role rules; the operator holds each of them itself, so it can grant them without `escalate`/`bind`.
+ * `repositorySecrets` are the user's S3 Secrets the spec names (credentials, CA): readable by name, nothing else.
+ */
+export const instanceRules = (cluster: string, certificates?: { serverTLSSecret?: string; serverCASecret?: string }, repositorySecrets: string[] = []) => [
   { apiGroups: [GROUP], resources: ['postgresclusters'], resourceNames: [cluster], verbs: ['get'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
   // The server certificate and the CA's public part; never the CA key.
-  { apiGroups: [''], resources: ['secrets'], resourceNames: [...new Set([...SECRET_ROLES.map((r) => secretName(cluster, r)), tlsSources(cluster, certificates).server, tlsSources(cluster, certificates).ca])], verbs: ['get'] },
+  { apiGroups: [''], resources: ['secrets'], resourceNames: [...new Set([...SECRET_ROLES.map((r) => secretName(cluster, r)), tlsSources(cluster, certificates).server, tlsSources(cluster, certificates).ca, ...repositorySecrets])], verbs: ['get'] },
   { apiGroups: [''], resources: ['configmaps'], resourceNames: [stateConfigMapName(cluster)], verbs: ['get'] },
   { apiGroups: [''], resources: ['configmaps'], resourceNames: [timelinesConfigMapName(cluster)], verbs: ['get', 'update'] },
   // The operator creates the Lease at provisioning: `create` cannot be limited by name, so agents get none.

@@ -3,6 +3,7 @@
 import { LABEL, clusterLabels, ownedBy, type Owner } from './labels.js';
 import { AGENT_PORT, AGENT_TOKEN_ENV, AGENT_TOKEN_KEY, DATA_MOUNT, IMAGE_ANNOTATION, IMAGE_ENV, POSTGRES_PORT, RUN_MOUNT, agentTokenSecretName, instanceServiceAccount, pgBinDirFor } from './names.js';
 import { distinctVolumes, type RepositoryMount } from './repository-mounts.js';
+import { PGBACKREST_TLS_PORT } from '../../backup/pgbackrest-config.js';
 
 /** The image's postgres user (Dockerfile: uid/gid 26). */
 export const POSTGRES_UID = 26;
@@ -80,7 +81,8 @@ export function instancePod(p: InstancePlacement) {
           // Where each repository volume is mounted as the agent sees it: the path itself in a real Pod.
           ...(p.repositories ?? []).map((r) => ({ name: r.env, value: r.path })),
         ],
-        ports: [{ name: 'postgres', containerPort: POSTGRES_PORT }, { name: 'agent', containerPort: AGENT_PORT }],
+        // pgbackrest: the agent's `pgbackrest server` (TLS, cluster certificates), for standby backups (ADR 0035).
+        ports: [{ name: 'postgres', containerPort: POSTGRES_PORT }, { name: 'agent', containerPort: AGENT_PORT }, { name: 'pgbackrest', containerPort: PGBACKREST_TLS_PORT }],
         readinessProbe: { httpGet: { path: '/readyz', port: AGENT_PORT }, periodSeconds: 2, failureThreshold: 2 },
         livenessProbe: { httpGet: { path: '/healthz', port: AGENT_PORT }, periodSeconds: 10, failureThreshold: 6 },
         volumeMounts: [

@@ -46,7 +46,7 @@ test('the router certificate names the Service in every form; removal covers eve
   assert.deepEqual(routerServerNames('shop', 'ns').dns.slice(0, 4), ['shop-router', 'shop-router.ns', 'shop-router.ns.svc', 'shop-router.ns.svc.cluster.local']);
   assert.deepEqual(routerObjectRefs('shop').map(([, kind, name]) => `${kind}/${name}`), [
     'Deployment/shop-router', 'Service/shop-router', 'NetworkPolicy/shop-router', 'ConfigMap/shop-router',
-    'RoleBinding/shop-router', 'Role/shop-router', 'ServiceAccount/shop-router', 'Secret/shop-router-tls',
+    'RoleBinding/shop-router', 'Role/shop-router', 'ServiceAccount/shop-router', 'Secret/shop-router-tls', 'Secret/shop-router-auth',
   ]);
 });
 

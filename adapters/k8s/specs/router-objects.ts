@@ -16,6 +16,8 @@ export const ROUTER_REPLICAS = 2;
 export const routerName = (cluster: string) => `${cluster}-router`;
 /** The router's server certificate (kubernetes.io/tls), issued by the first shard's CA (an unsharded cluster's own). */
 export const routerTlsSecretName = (cluster: string) => `${cluster}-router-tls`;
+/** The password of the lookup role pgop_router (ADR 0039) on the cluster whose roles check logins; generated once. */
+export const routerAuthSecretName = (cluster: string) => `${cluster}-router-auth`;
 
 export const ROUTER_LABEL = 'postgres.keiailab.io/router';
 
@@ -41,7 +43,7 @@ export interface RouterPodConfig {
   backend?: { host: string; port: number; servername: string; ca: SecretKeyRef };
   tables: Record<string, { column: string; type: 'integer' | 'text' }>;
   referenceTables: string[];
-  /** The role whose connection reads the logins' verifiers (pg_authid) on the first shard. */
+  /** The least-privilege lookup role (pgop_router, ADR 0039) reading the logins' verifiers on the first shard. */
   auth: { user: string; database: string; password: SecretKeyRef };
   /** The certificate the router serves to clients: tls.crt and tls.key of this Secret. */
   tls: { secret: string };
@@ -160,12 +162,19 @@ export const routerTlsSecret = (p: Pick<RouterPlacement, 'cluster' | 'namespace'
   data: Object.fromEntries(Object.entries({ 'tls.crt': crt, 'tls.key': key, 'ca.crt': caCrt }).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
 });
 
+/** The lookup role's password Secret (basic-auth), owned by the router's cluster and removed with the router. */
+export const routerAuthSecret = (p: Pick<RouterPlacement, 'cluster' | 'namespace' | 'owner'>, username: string, password: string) => ({
+  apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/basic-auth',
+  metadata: { name: routerAuthSecretName(p.cluster), namespace: p.namespace, labels: routerLabels(p.cluster), ownerReferences: ownedBy(p.owner) },
+  stringData: { username, password },
+});
+
 /** Every object kind the router owns, for removal (apiVersion, kind, name). */
 export const routerObjectRefs = (cluster: string): [string, string, string][] => {
   const name = routerName(cluster);
   return [
     ['apps/v1', 'Deployment', name], ['v1', 'Service', name], ['networking.k8s.io/v1', 'NetworkPolicy', name], ['v1', 'ConfigMap', name],
     ['rbac.authorization.k8s.io/v1', 'RoleBinding', name], ['rbac.authorization.k8s.io/v1', 'Role', name], ['v1', 'ServiceAccount', name],
-    ['v1', 'Secret', routerTlsSecretName(cluster)],
+    ['v1', 'Secret', routerTlsSecretName(cluster)], ['v1', 'Secret', routerAuthSecretName(cluster)],
   ];
 };

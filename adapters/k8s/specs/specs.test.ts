@@ -6,6 +6,8 @@ import { instanceIdentity, networkPolicy } from './cluster-objects.js';
 import { checkNamespace, operatorPeer, parseOperatorLabels } from './operator-peer.js';
 import { desiredRoleLabels } from './role-labels.js';
 import { AGENT_PORT, DATA_MOUNT, POSTGRES_PORT, RUN_MOUNT } from './names.js';
+import { LABEL } from './labels.js';
+import { PGBACKREST_TLS_PORT } from '../../backup/pgbackrest-config.js';
 
 const owner = { apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'PostgresCluster', name: 'demo', uid: 'u-1' };
 
@@ -64,6 +66,11 @@ test('the NetworkPolicy admits the agent API only from the operator Pods, by the
   const postgres = np.spec.ingress.find((r) => r.ports[0]?.port === POSTGRES_PORT);
   assert.deepEqual(postgres?.from, [{ podSelector: {} }, agent?.from[0]], 'postgres: the namespace\'s Pods and the operator');
   assert.ok(np.spec.ingress.every((r) => r.from.every((f) => !('namespaceSelector' in f) || Object.keys(f.namespaceSelector.matchLabels).length > 0)), 'no any-namespace peer');
+  // pgBackRest's TLS server (standby backups, ADR 0035): only this cluster's instance Pods, not the namespace's.
+  const pgbackrest = np.spec.ingress.find((r) => r.ports[0]?.port === PGBACKREST_TLS_PORT);
+  assert.deepEqual(pgbackrest?.from, [{ podSelector: { matchLabels: { [LABEL.cluster]: 'demo' }, matchExpressions: [{ key: LABEL.instance, operator: 'Exists' }] } }]);
+  const pod = instancePod({ cluster: 'demo', namespace: 'db', instance: 'demo-1', serial: 1, bootstrap: 'initdb', image: 'pgop:dev', storageSize: '1Gi', owner });
+  assert.ok(pod.spec.containers[0]?.ports.some((p) => p.containerPort === PGBACKREST_TLS_PORT), 'the Pod declares the pgbackrest port');
 });
 
 test('operator labels are checked: a bad key, value or empty list is refused with the variable named', () => {
@@ -94,7 +101,7 @@ test('role labels follow the primary record only: primary, replicas, a fenced ol
 
 test('with a metrics namespace, Prometheus there may reach the agent port; without one, only the operator', () => {
   const rules = (p: ReturnType<typeof operatorPeer>) => networkPolicy('demo', 'db', owner, p).spec.ingress;
-  assert.equal(rules(peer).length, 2);
+  assert.equal(rules(peer).length, 3, 'postgres, agent, pgbackrest');
   const withProm = rules(operatorPeer('pgop-system', undefined, 'monitoring'));
   assert.deepEqual(withProm[2], { ports: [{ protocol: 'TCP', port: 8000 }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] });
   assert.throws(() => operatorPeer('pgop-system', undefined, 'Bad NS'), /PGOP_METRICS_NAMESPACE/);

@@ -51,6 +51,10 @@ export async function startControlPlane(): Promise<ControlPlane> {
     '--authorization-mode=RBAC', '--disable-admission-plugins=ServiceAccount,StorageObjectInUseProtection', '--service-account-issuer=https://kubernetes.default.svc',
     `--service-account-key-file=${pki.saPub}`, `--service-account-signing-key-file=${pki.saKey}`, '--service-cluster-ip-range=10.0.0.0/24',
     '--allow-privileged=true', '--endpoint-reconciler-type=none',
+    // `kubectl logs` goes apiserver → kubelet /containerLogs: a client certificate for it, the CA its serving
+    // certificate must chain to, and the node's InternalIP (its Hostname address is a name nothing resolves).
+    `--kubelet-client-certificate=${pki.kubeletClientCert}`, `--kubelet-client-key=${pki.kubeletClientKey}`,
+    `--kubelet-certificate-authority=${pki.ca}`, '--kubelet-preferred-address-types=InternalIP',
   ], { stdio: ['ignore', log, log] }));
   closeSync(log);
   const server = `https://127.0.0.1:${apiPort}`;

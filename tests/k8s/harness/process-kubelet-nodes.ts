@@ -23,7 +23,9 @@ export interface Nodes {
 /** A MicroTime as the apiserver parses it: RFC 3339 with exactly six fractional digits. */
 const microTime = (d = new Date()) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
-export async function startNodes(core: CoreV1Api, coord: CoordinationV1Api, names: string[], graceMs: number, log: (line: string) => void): Promise<Nodes> {
+export async function startNodes(
+  core: CoreV1Api, coord: CoordinationV1Api, names: string[], graceMs: number, log: (line: string) => void, kubeletPort: (node: string) => number = () => 0,
+): Promise<Nodes> {
   const frozen = new Set<string>();
   /** Nodes this controller marked Ready=Unknown, until their kubelet posts Ready again. */
   const unknown = new Set<string>();
@@ -32,7 +34,7 @@ export async function startNodes(core: CoreV1Api, coord: CoordinationV1Api, name
   let stopped = false;
 
   await core.createNamespace({ body: { metadata: { name: NODE_LEASE_NAMESPACE } } }).catch(ignore(409));
-  for (const n of names) await ensureNode(core, n);
+  for (const n of names) await ensureNode(core, n, kubeletPort(n));
 
   const renew = async (node: string) => {
     try {
@@ -54,7 +56,7 @@ export async function startNodes(core: CoreV1Api, coord: CoordinationV1Api, name
   const beat = (node: string) => once(node, async () => {
     if (frozen.has(node) || stopped) return;
     await renew(node);
-    if (unknown.has(node)) { await ensureNode(core, node); unknown.delete(node); log(`node ${node}: Ready again`); }
+    if (unknown.has(node)) { await ensureNode(core, node, kubeletPort(node)); unknown.delete(node); log(`node ${node}: Ready again`); }
   });
 
   /** The node lifecycle controller: a heartbeat older than the grace period makes the node's Ready Unknown. */

@@ -30,12 +30,14 @@ export function dir(path: string, mode: number, owner: OsUser | null = null): st
   return path;
 }
 
-export async function ensureNode(core: CoreV1Api, name: string): Promise<void> {
+/** Registers the node and posts Ready, its addresses and (when it serves one) its kubelet endpoint's port. */
+export async function ensureNode(core: CoreV1Api, name: string, kubeletPort = 0): Promise<void> {
   await core.createNode({ body: { metadata: { name, labels: { 'kubernetes.io/hostname': name } } } }).catch(ignore(409));
   const t = now();
   await core.patchNodeStatus({ name, body: { status: {
     conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'process kubelet is running', lastHeartbeatTime: t, lastTransitionTime: t }],
     addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: name }],
+    ...(kubeletPort ? { daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } } } : {}),
   } } }, mergePatch);
 }
 

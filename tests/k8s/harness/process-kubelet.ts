@@ -2,15 +2,18 @@
 // nodes (all on this host) and its first container runs as a host process, in its own process group, on its own
 // loopback IP (127.B.0.N, B a block claimed per kubelet).
 // Volumes are host directories under `root`; process-kubelet-pod.ts says how the process finds them. A claim stays
-// on the node that first ran it, as a local volume does. process-kubelet-nodes.ts keeps the nodes' heartbeats.
+// on the node that first ran it, as a local volume does. process-kubelet-nodes.ts keeps the nodes' heartbeats;
+// process-kubelet-logs.ts is each node's HTTPS endpoint, which `kubectl logs` reaches through the apiserver.
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join } from 'node:path';
-import { CoordinationV1Api, CoreV1Api, KubeConfig, makeInformer, type V1Pod } from '@kubernetes/client-node';
+import { dirname, join } from 'node:path';
+import { AuthorizationV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, makeInformer, type V1Pod } from '@kubernetes/client-node';
 import { processTree, signalTree } from '../../../adapters/local/processes.js';
 import { claimAddressBlock } from './address-block.js';
 import { DEFAULT_NODE_GRACE_MS, startNodes } from './process-kubelet-nodes.js';
+import { startKubeletEndpoints } from './process-kubelet-logs.js';
+import { pkiFiles, type Pki } from './pki.js';
 import {
   containerEnv, dir, expand, httpOk, ignore, mergePatch, message, pendingStatus, podStatus, probeTarget, signalGroup, statusCode, volumeOwner,
   type Mount, type ProbeTarget, type RunState,
@@ -36,6 +39,11 @@ export interface ProcessKubeletOptions {
    * path are rewritten, so the process runs that image's files. Everything else, and every unlisted image, is the host.
    */
   images?: Record<string, Record<string, string>>;
+  /**
+   * The cluster PKI, for the nodes' kubelet endpoints (serving certificate, client CA). Default: the one
+   * startControlPlane wrote beside the kubeconfig; without one, the nodes serve no endpoint.
+   */
+  pki?: Pki;
 }
 
 export interface ProcessKubelet {
@@ -43,6 +51,8 @@ export interface ProcessKubelet {
   podIP(namespace: string, name: string): string | undefined;
   volumeDir(namespace: string, claimName: string): string;
   nodeOf(namespace: string, name: string): string | undefined;
+  /** The port of the node's kubelet endpoint (its status.daemonEndpoints.kubeletEndpoint.Port), 0 when none. */
+  kubeletPort(node: string): number;
   /**
    * Freezes a node like a stalled VM: every process of its pods (the container's process group and all their
    * descendants) gets SIGSTOP, its heartbeat stops, and this kubelet does nothing for its pods until the thaw.
@@ -57,6 +67,8 @@ interface Run extends RunState {
   key: string; namespace: string; name: string; uid: string; node: string;
   restartPolicy: string;
   command: string; args: string[]; env: NodeJS.ProcessEnv; logFile: string;
+  /** Where each start of the container began in logFile: the current start's part is its log. */
+  logStarts: number[];
   emptyDirs: string[];
   probe?: ProbeTarget;
   probeDue: number;
@@ -108,7 +120,18 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
   // Every level on the way must be traversable by the volume owner.
   const traversable = (...parts: string[]) => parts.reduce((p, part) => dir(join(p, part), 0o755), dir(o.root, 0o755));
 
-  const nodes = await startNodes(core, kc.makeApiClient(CoordinationV1Api), nodeNames, o.nodeGraceMs ?? DEFAULT_NODE_GRACE_MS, log);
+  const pki = o.pki ?? pkiFiles(join(dirname(o.kubeconfig), 'pki'));
+  // The endpoints start first (the nodes post their port), and ask the nodes whether they are frozen.
+  let frozenNode: (node: string) => boolean = () => false;
+  const endpoints = existsSync(pki.kubeletCert) ? await startKubeletEndpoints({
+    nodes: nodeNames, pki, authz: kc.makeApiClient(AuthorizationV1Api), log, isFrozen: (n) => frozenNode(n),
+    find: (namespace, name) => {
+      const r = runs.get(`${namespace}/${name}`);
+      return r && { node: r.node, container: r.container.name, file: r.logFile, starts: r.logStarts, running: () => r.pid !== undefined };
+    },
+  }) : undefined;
+  const nodes = await startNodes(core, kc.makeApiClient(CoordinationV1Api), nodeNames, o.nodeGraceMs ?? DEFAULT_NODE_GRACE_MS, log, (n) => endpoints?.port(n) ?? 0);
+  frozenNode = (n) => nodes.isFrozen(n);
   const informer = makeInformer(kc, '/api/v1/pods', () => core.listPodForAllNamespaces());
   const latest = (key: string) => { const [ns, name] = key.split('/'); return informer.get(name ?? '', ns); };
 
@@ -273,7 +296,7 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
     const run: Run = {
       key, namespace, name, uid, ip, node: spec.nodeName ?? nodeNames[0]!, container: c, startTime: t, restartCount: 0, ready: false, readySince: t,
       probe: probeTarget(c, ip), probeDue: 0, restartPolicy: spec.restartPolicy ?? 'Always', command, args, env: { ...hostEnv, KUBECONFIG: kubeconfigFile, ...env },
-      logFile: join(podDir, 'container.log'), emptyDirs: [...hostDirs.values()].filter((h) => !h.pvc).map((h) => h.path),
+      logFile: join(podDir, 'container.log'), logStarts: [], emptyDirs: [...hostDirs.values()].filter((h) => !h.pvc).map((h) => h.path),
       exited: Promise.resolve(), ending: false, backoffMs: 1000, timers: [], statusWrites: Promise.resolve(),
     };
     runs.set(key, run);
@@ -301,6 +324,7 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
   function launch(run: Run): void {
     if (run.ending || stopped) return;
     const out = openSync(run.logFile, 'a');
+    run.logStarts.push(fstatSync(out).size);
     const child = spawn(run.command, run.args, { detached: true, stdio: ['ignore', out, out], cwd: '/', env: run.env });
     closeSync(out);
     const startedAt = now();
@@ -398,6 +422,7 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
   return {
     podIP: (namespace, name) => ips.get(`${namespace}/${name}`),
     volumeDir,
+    kubeletPort: (node) => endpoints?.port(node) ?? 0,
     nodeOf: (namespace, name) => runs.get(`${namespace}/${name}`)?.node ?? informer.get(name, namespace)?.spec?.nodeName,
     freezeNode(node) {
       if (!nodeNames.includes(node)) throw new Error(`no node ${node} here`);
@@ -427,6 +452,7 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
       clearTimeout(rewatch);
       for (const t of retries.values()) clearTimeout(t);
       await informer.stop();
+      await endpoints?.stop();
       await Promise.all([...runs.values()].map((r) => end(r, 10)));
       await Promise.all([...queues.values()]);
       block.release();
