@@ -4,16 +4,21 @@
 // and re-creates the old primary last, never leaving fewer than N-1 instances serving; `SHOW` then gives the new value
 // everywhere. Changing imageName re-creates every Pod with the new image (the process kubelet runs each test image
 // from its own directory of links to the installed PostgreSQL 15), primary last, rows kept; so does editing the
-// ImageCatalog entry a cluster names. Status says which instance is being rolled while it runs.
+// ImageCatalog entry a cluster names. Status says which instance is being rolled while it runs. With
+// primaryUpdateStrategy: supervised the replicas roll and the primary waits (PrimaryUpdatePending) for kubectl pgop
+// switchover.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import pg from 'pg';
 import { startK8sEnv, type K8sEnv } from './harness/k8s-env.js';
-import { query } from '../helpers/sql.js';
+import { kubectlBin } from './harness/control-plane.js';
+import { repoRoot } from '../helpers/cli.js';
+import { eventually, query } from '../helpers/sql.js';
 import { pgBinDir } from '../../adapters/local/postgres-install.js';
 import { pgBinDirFor } from '../../adapters/k8s/specs/names.js';
 import { LABEL } from '../../adapters/k8s/specs/labels.js';
@@ -79,11 +84,11 @@ async function waitFor(what: string, ok: (c: PostgresCluster) => boolean, timeou
   throw new Error(`timed out waiting for ${what}; status: ${JSON.stringify({ phase: s?.phase, reason: s?.phaseReason, primary: s?.currentPrimary, instances: s?.instances, pending: s?.pendingRestart })}\n${env.operatorLog()}`);
 }
 
-interface Shape { sharedBuffers: string; imageName?: string; catalog?: string }
+interface Shape { sharedBuffers: string; imageName?: string; catalog?: string; strategy?: 'supervised' | 'unsupervised' }
 const manifest = (shape: Shape) => ({
   apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'PostgresCluster', metadata: { name: NAME, namespace: ns },
   spec: {
-    instances: 3, postgresVersion: 15, primaryUpdateStrategy: 'unsupervised',
+    instances: 3, postgresVersion: 15, primaryUpdateStrategy: shape.strategy ?? 'unsupervised',
     // A longer lease than the default 5 s: on a loaded 2-core test machine a slow apiserver must not fail the primary
     // over mid-rollout (this test is about planned restarts; failover has its own tests).
     ha: { leaseDurationSeconds: 20 },
@@ -113,6 +118,9 @@ async function superuser(instance: string): Promise<pg.ClientConfig> {
 const show = async (instance: string, setting: string) => (await query<{ v: string }>(await superuser(instance), 'SELECT current_setting($1) AS v', [setting]))[0]?.v;
 const startedAt = async (instance: string) => (await query<{ t: string }>(await superuser(instance), 'SELECT pg_postmaster_start_time()::text AS t'))[0]?.t ?? '';
 const startTimes = async () => Object.fromEntries(await Promise.all(NAMES.map(async (n) => [n, await startedAt(n)] as const)));
+/** The instances the primary streams to (pg_stat_replication), sorted. */
+const streamingTo = async (primary: string) => (await query<{ n: string }>(await superuser(primary),
+  "SELECT application_name AS n FROM pg_stat_replication WHERE state = 'streaming' ORDER BY 1")).map((r) => r.n);
 const podImages = async () => Object.fromEntries((await core().listNamespacedPod({ namespace: ns, labelSelector: `${LABEL.cluster}=${NAME}` })).items
   .map((p) => [p.metadata?.name ?? '', p.spec?.containers[0]?.image ?? ''] as const));
 
@@ -198,6 +206,10 @@ test('a parameter needing a restart re-creates the replicas one at a time, then 
   assert.ok(Date.parse(after['roll-1'] ?? '') > replicasLast, `the old primary restarted last (${JSON.stringify(after)})`);
   const now = Object.fromEntries((await core().listNamespacedPod({ namespace: ns, labelSelector: `${LABEL.cluster}=${NAME}` })).items.map((p) => [p.metadata?.name, p.metadata?.uid]));
   for (const n of NAMES) assert.notEqual(now[n], uids[n], `${n}'s Pod was re-created`);
+  // Both replicas, the old primary among them, stream from the new primary.
+  const primary = c.status?.currentPrimary ?? '';
+  const replicas = NAMES.filter((n) => n !== primary);
+  assert.deepEqual(await eventually(() => streamingTo(primary), (v) => v.join() === replicas.join(), 60_000), replicas);
 });
 
 test('an imageName change re-creates every Pod on the new image, primary last, rows kept', async () => {
@@ -228,5 +240,55 @@ test('switching to an ImageCatalog, then editing its entry, rolls the cluster on
   c = await waitFor('every instance on the edited catalog image (a)', (x) => settled(x) && on(x, IMAGE_A));
   assert.deepEqual(await podImages(), Object.fromEntries(NAMES.map((n) => [n, IMAGE_A])));
   assert.deepEqual(postmasterBinaries(), Object.fromEntries(NAMES.map((n) => [n, BIN[IMAGE_A]])));
+  for (const n of NAMES) assert.equal((await query<{ n: string }>(await superuser(n), 'SELECT count(*)::text AS n FROM kept'))[0]?.n, '5000', `rows kept on ${n}`);
+});
+
+/** `kubectl pgop ARGS` the way a user runs it: the plugin on the PATH, the kubeconfig from the environment. */
+function plugin(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const dir = join(env.work, 'bin');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'kubectl-pgop'), `#!/bin/sh\nexec "${process.execPath}" "${join(repoRoot, 'dist', 'bin', 'kubectl-pgop.js')}" "$@"\n`);
+  chmodSync(join(dir, 'kubectl-pgop'), 0o755);
+  return new Promise((resolve) => {
+    execFile(kubectlBin, ['pgop', ...args], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, KUBECONFIG: env.cp.kubeconfig, PATH: `${dir}:${process.env.PATH ?? ''}` } },
+      (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+  });
+}
+
+test('supervised: the replicas roll onto the new image, then the primary waits with a condition for kubectl pgop switchover', async () => {
+  const before = await cluster();
+  const primary = before?.status?.currentPrimary ?? '';
+  assert.ok(primary, 'a primary before the change');
+  const history = new Date().toISOString();
+  await env.apply(manifest({ sharedBuffers: '48MB', imageName: IMAGE_B, strategy: 'supervised' }));
+  const pending = (x: PostgresCluster) => x.status?.conditions?.find((k) => k.type === 'PrimaryUpdatePending');
+  const waiting = await waitFor('PrimaryUpdatePending=True', (x) => pending(x)?.status === 'True');
+  assert.equal(waiting.status?.phase, 'Upgrading');
+  assert.equal(pending(waiting)?.reason, 'WaitingForSwitchover');
+  assert.match(pending(waiting)?.message ?? '', /kubectl pgop switchover/);
+  assert.equal(waiting.status?.currentPrimary, primary, 'no switchover without the user');
+  const images = await podImages();
+  const binaries = postmasterBinaries();
+  for (const n of NAMES.filter((x) => x !== primary)) {
+    assert.equal(images[n], IMAGE_B, `replica ${n}'s Pod names the new image`);
+    assert.equal(binaries[n], BIN[IMAGE_B], `replica ${n} runs the new image's binaries`);
+  }
+  assert.equal(images[primary], IMAGE_A, 'the primary\'s Pod still names the old image');
+  assert.equal(binaries[primary], BIN[IMAGE_A], 'the primary still runs the old image\'s binaries');
+  // Still waiting a while later: nothing but the user moves the primary.
+  await sleep(10_000);
+  const still = await cluster();
+  assert.equal(pending(still ?? waiting)?.status, 'True', 'still waiting for the switchover');
+  assert.equal(still?.status?.currentPrimary, primary);
+  assert.equal(switchovers(still ?? waiting, history).length, 0, 'no switchover yet');
+
+  const r = await plugin(['switchover', NAME, '--timeout', '480']);
+  assert.equal(r.status, 0, `kubectl pgop switchover: ${r.stdout}\n${r.stderr}`);
+  const c = await waitFor('every instance on image b after the switchover', (x) => settled(x) && on(x, IMAGE_B));
+  assert.deepEqual(await podImages(), Object.fromEntries(NAMES.map((n) => [n, IMAGE_B])));
+  assert.deepEqual(postmasterBinaries(), Object.fromEntries(NAMES.map((n) => [n, BIN[IMAGE_B]])));
+  assert.deepEqual(switchovers(c, history).map((f) => [f.from, f.outcome]), [[primary, 'promoted']], 'the user\'s switchover moved the primary');
+  assert.notEqual(c.status?.currentPrimary, primary);
+  assert.notEqual(c.status?.conditions?.find((k) => k.type === 'PrimaryUpdatePending')?.status, 'True', 'no longer waiting once the rollout ends');
   for (const n of NAMES) assert.equal((await query<{ n: string }>(await superuser(n), 'SELECT count(*)::text AS n FROM kept'))[0]?.n, '5000', `rows kept on ${n}`);
 });
