@@ -204,6 +204,18 @@ export class K8sPlatform implements PlanPlatform {
   async holdStopped(cluster: ClusterRef, instance: string, timeoutMs = 90_000): Promise<boolean> {
     const pod = await this.pod(cluster, instance);
     if (!pod) return false;
+    await this.deletePod(cluster, instance, pod, timeoutMs, false);
+    return true;
+  }
+
+  /**
+   * Checkpoints and deletes `pod`, then waits until it is gone. With `replacedIsGone`, a Pod of the same name but
+   * another uid counts as gone: the upkeep (recreateMissingPods) may create the successor from the PVC's record in
+   * the moment between the old one's removal and this wait's next look, and that successor must not be taken for
+   * the old Pod still standing (a rolling update then waited 90 s and stalled).
+   */
+  private async deletePod(cluster: ClusterRef, instance: string, pod: V1Pod, timeoutMs: number, replacedIsGone: boolean): Promise<void> {
+    const uid = pod.metadata?.uid;
     if (!pod.metadata?.deletionTimestamp) {
       const agent = await this.agent(cluster, instance);
       // Best effort by design: the fast shutdown writes its own checkpoint, so a failed one must not block the stop.
@@ -211,7 +223,8 @@ export class K8sPlatform implements PlanPlatform {
       await this.objects.delete('v1', 'Pod', cluster.namespace, instance);
     }
     for (const until = Date.now() + timeoutMs; Date.now() < until;) {
-      if (!(await this.pod(cluster, instance))) return true;
+      const now = await this.pod(cluster, instance);
+      if (!now || (replacedIsGone && now.metadata?.uid !== uid)) return;
       await new Promise((r) => setTimeout(r, 500));
     }
     throw new Error(`pod ${instance} still present ${Math.round(timeoutMs / 1000)} s after its deletion`);
@@ -231,8 +244,9 @@ export class K8sPlatform implements PlanPlatform {
   /**
    * Re-creates one instance's Pod on `image`, its PVC kept: the image is recorded on the PVC first (so a Pod
    * recreated by the upkeep meanwhile gets it too), then the Pod is checkpointed, deleted (the agent's SIGTERM is a
-   * clean fast shutdown) and created again once gone. A restart for settings alone goes the same way: a new Pod
-   * reads the cluster's current spec. Resolves once the new Pod exists; the machine waits for its agent's reports.
+   * clean fast shutdown) and created again once gone — unless the upkeep already created its successor from the
+   * PVC's record (then that one stands). A restart for settings alone goes the same way: a new Pod reads the
+   * cluster's current spec. Resolves once the new Pod exists; the machine waits for its agent's reports.
    */
   async restartInstance(cluster: ClusterRef, spec: PostgresClusterSpec, instance: string, image: string): Promise<void> {
     if (!IMAGE_REFERENCE.test(image)) throw new PermanentError(`image ${JSON.stringify(image)} is not a container image reference`);
@@ -242,7 +256,8 @@ export class K8sPlatform implements PlanPlatform {
       await this.core.patchNamespacedPersistentVolumeClaim({ namespace: cluster.namespace, name: pvcName(instance), body: { metadata: { annotations: { [IMAGE_ANNOTATION]: image } } } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     }
-    await this.holdStopped(cluster, instance, POD_STOP_WAIT_MS);
+    const pod = await this.pod(cluster, instance);
+    if (pod) await this.deletePod(cluster, instance, pod, POD_STOP_WAIT_MS, true);
     const a = pvc.metadata?.annotations ?? {};
     const p = this.placement(cluster, spec, await this.owner(cluster), instance, Number(a['postgres.keiailab.io/serial'] ?? 0),
       a['postgres.keiailab.io/bootstrap'] === 'initdb' ? 'initdb' : 'clone', image);
