@@ -39,6 +39,8 @@ const KIND = 'PostgresCluster';
 /** On a Pod whose agent the operator holds stopped (fencing); its value says why. */
 export const HELD_ANNOTATION = 'postgres.keiailab.io/held';
 const POD_STOP_WAIT_MS = 90_000;
+/** How long a rolling restart waits for the other instance Pods to be Ready before it stalls with their names. */
+const OTHERS_READY_WAIT_MS = 120_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/keiailab/pgop';
 
@@ -257,11 +259,27 @@ export class K8sPlatform implements PlanPlatform {
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     }
     const pod = await this.pod(cluster, instance);
+    if (pod && !pod.metadata?.deletionTimestamp) await this.othersReady(cluster, instance, OTHERS_READY_WAIT_MS);
     if (pod) await this.deletePod(cluster, instance, pod, POD_STOP_WAIT_MS, true);
     const a = pvc.metadata?.annotations ?? {};
     const p = this.placement(cluster, spec, await this.owner(cluster), instance, Number(a['postgres.keiailab.io/serial'] ?? 0),
       a['postgres.keiailab.io/bootstrap'] === 'initdb' ? 'initdb' : 'clone', image);
     await this.objects.createIfMissing(instancePod(p));
+  }
+
+  /**
+   * Waits until every other instance Pod (held ones aside: they stay down on purpose) is Ready, the kubelet's verdict
+   * that Services route by. The machine moves on when an agent reports itself back, but the Pod's readiness probe
+   * follows a few seconds later: taking the next Pod down in between left one Pod Ready of three.
+   */
+  private async othersReady(cluster: ClusterRef, instance: string, timeoutMs: number): Promise<void> {
+    let waiting: string[] = [];
+    for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(500)) {
+      waiting = (await this.pods(cluster)).filter((p) => p.metadata?.name !== instance && p.metadata?.annotations?.[HELD_ANNOTATION] === undefined
+        && !(p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')).map((p) => p.metadata?.name ?? '?');
+      if (!waiting.length) return;
+    }
+    throw new Error(`not restarting ${instance}: Pod ${waiting.join(', ')} not Ready for ${Math.round(timeoutMs / 1000)} s`);
   }
 
   /**
