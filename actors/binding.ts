@@ -63,7 +63,15 @@ export interface RuntimeView {
   snapshot(key: ResourceKey): unknown;
   send(key: ResourceKey, event: { type: string }): boolean;
   keys(kind: string): ResourceKey[];
+  /**
+   * Every change the store's one watch reports, for effects that follow other objects (a cluster's image catalog)
+   * without a watch or a poll of their own; returns the unsubscribe.
+   */
+  onChange: ChangeFeed;
 }
+
+/** Subscribes to every change the runtime's watch reports; returns the unsubscribe. */
+export type ChangeFeed = (listener: (key: ResourceKey) => void) => () => void;
 
 /**
  * Owns(&Kind{}): objects of `kind` carrying an owner reference (`metadata.ownerReferences`) to an object of the

@@ -45,6 +45,7 @@ export async function startRuntime<D>(o: RuntimeOptions<D>): Promise<Runtime> {
   const { store, log } = o;
   const now = () => o.now?.() ?? new Date();
   const controllers = new Map<string, ResourceController<AnyStateMachine>>();
+  const changeListeners = new Set<(key: ResourceKey) => void>();
   const view: RuntimeView = {
     snapshot: (key) => controllers.get(key.kind)?.snapshot(key),
     send: (key, event) => controllers.get(key.kind)?.send(key, event) ?? false,
@@ -52,6 +53,7 @@ export async function startRuntime<D>(o: RuntimeOptions<D>): Promise<Runtime> {
       const [k = '', namespace = '', ...rest] = id.split('/');
       return { kind: k, namespace, name: rest.join('/') };
     }),
+    onChange: (listener) => { changeListeners.add(listener); return () => { changeListeners.delete(listener); }; },
   };
   // Attached machines (a second machine on the same objects, its own status field) run in their owner's lanes.
   const attached = new Map<string, ResourceController<AnyStateMachine>[]>();
@@ -126,6 +128,9 @@ export async function startRuntime<D>(o: RuntimeOptions<D>): Promise<Runtime> {
   };
 
   const unwatch = await store.watch((e) => {
+    for (const listener of changeListeners) {
+      try { listener(e.key); } catch (err) { log.error({ resource: keyString(e.key), err: (err as Error).message }, 'change listener failed'); }
+    }
     void syncKey(e.key);
     void triggered(e.key).catch((err: unknown) => log.error({ resource: keyString(e.key), err: (err as Error).message }, 'trigger failed'));
   });

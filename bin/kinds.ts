@@ -4,6 +4,7 @@
 import type { PostgresClusterSpec } from '../crds/postgrescluster.js';
 import { definitions } from '../crds/registry.js';
 import { register, type KindRegistration } from '../actors/registry.js';
+import type { ChangeFeed } from '../actors/binding.js';
 import { postgresClusterBinding } from '../actors/bindings/postgrescluster.binding.js';
 import { poolerBinding } from '../actors/bindings/pooler.binding.js';
 import { createPoolerImplementations } from '../adapters/implementations/pooler.impl.js';
@@ -69,11 +70,11 @@ export const storedClusterSpec = (store: ResourceReader) => async (c: ClusterRef
   return r.spec as PostgresClusterSpec;
 };
 
-export function clusterDeps(deps: OperatorDeps, currentPrimary: ClusterDeps['currentPrimary']): ClusterDeps {
+export function clusterDeps(deps: OperatorDeps, currentPrimary: ClusterDeps['currentPrimary'], changes?: ChangeFeed): ClusterDeps {
   return {
     platform: deps.platform, log: deps.log, steps: deps.steps, clusterSpec: storedClusterSpec(deps.store), currentPrimary,
     shards: { store: deps.store, writer: deps.writer, log: deps.log },
-    images: { store: deps.store },
+    images: { store: deps.store, ...(changes ? { changes } : {}) },
     ...(deps.onStep ? { onStep: deps.onStep } : {}),
   };
 }
@@ -81,11 +82,11 @@ export function clusterDeps(deps: OperatorDeps, currentPrimary: ClusterDeps['cur
 export const registrations: readonly KindRegistration<OperatorDeps>[] = [
   register(postgresClusterBinding,
     (deps: OperatorDeps, runtime) => createClusterImplementations(clusterDeps(deps,
-      async (c) => (runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined)?.context.currentPrimary ?? null)),
+      async (c) => (runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined)?.context.currentPrimary ?? null, runtime.onChange)),
     { extraStatus: async (key, deps) => deps.clusterExtraStatus?.(key) ?? {} }),
   register(backupJobBinding, (deps: OperatorDeps) => createBackupImplementations({ steps: deps.steps })),
   register(restoreVerifyBinding, (deps: OperatorDeps) => createRestoreVerifyImplementations({ steps: deps.steps })),
-  register(scheduledBackupBinding, (deps: OperatorDeps) => createScheduledBackupImplementations({ store: deps.store, objects: deps.objects })),
+  register(scheduledBackupBinding, (deps: OperatorDeps, runtime) => createScheduledBackupImplementations({ store: deps.store, objects: deps.objects, changes: runtime.onChange })),
   register(poolerBinding, (deps: OperatorDeps, runtime) => createPoolerImplementations({
     poolers: deps.poolers, platform: deps.platform, log: deps.log,
     clusterSnapshot: (c) => runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined,

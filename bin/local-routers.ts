@@ -3,6 +3,8 @@
 // endpoint) rewrites the config and restarts the router; a deleted cluster's router is stopped. An unsharded
 // cluster with spec.router.enabled gets the same process with `backend` instead of `sharding` (ADR 0034): its -rw
 // endpoint, which already follows failovers and switchovers and cuts sessions to a fenced old primary.
+// With spec.router.readOnly a second process (key <cluster>.ro, ADR 0043) has the -ro endpoint as its backend, in
+// read-only mode: the endpoint spreads connections over the ready replicas and follows them as they come and go.
 // The router looks up verifiers as pgop_router (ADR 0039), a least-privilege role this round ensures on the primary
 // of the cluster whose roles check logins; its password is a file beside that cluster's other secrets.
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,7 +14,7 @@ import type { ResourceReader } from '../actors/ports/resource-store.js';
 import type { PostgresCluster } from '../crds/postgrescluster.js';
 import type { ShardRange } from '../crds/shardrange.js';
 import { shardsOf } from '../crds/sharding.js';
-import type { LocalRouters } from '../adapters/local/routers.js';
+import { readOnlyRouterKey, type LocalRouters } from '../adapters/local/routers.js';
 import type { EndpointTable } from '../adapters/local/endpoints.js';
 import type { LocalSecrets } from '../adapters/local/secrets.js';
 import type { StateDir } from '../adapters/local/state-dir.js';
@@ -37,7 +39,8 @@ export async function syncLocalRouters(d: RouterSyncDeps): Promise<void> {
     if (!sharding) {
       if (!c.spec.router?.enabled) continue;
       wanted.add(`${ns}/${name}`);
-      await ensureUnsharded(d, ns, name);
+      if (c.spec.router.readOnly) wanted.add(`${ns}/${readOnlyRouterKey(name)}`);
+      await ensureUnsharded(d, ns, name, c.spec.router.readOnly === true);
       continue;
     }
     wanted.add(`${ns}/${name}`);
@@ -73,19 +76,24 @@ export async function syncLocalRouters(d: RouterSyncDeps): Promise<void> {
 }
 
 /** The router of an unsharded cluster: logins checked against its own roles, clients served its own certificate. */
-async function ensureUnsharded(d: RouterSyncDeps, ns: string, name: string): Promise<void> {
+async function ensureUnsharded(d: RouterSyncDeps, ns: string, name: string, readOnly: boolean): Promise<void> {
   const ep = await d.endpoints.get(ns, name);
   if (!ep) return;
   const password = await lookupRole(d, ns, name, ep.readWrite);
   if (!password) return;
   const tls = localTlsFiles(d.state, ns, name);
-  await d.routers.ensure(ns, name, {
+  const common = {
     auth: { user: ROUTER_AUTH_USER, password, database: ROUTER_AUTH_DATABASE },
     tls: { certFile: tls.certFile, keyFile: tls.keyFile, require: true },
     pool: { size: 10 },
-    // The -rw endpoint's 127.0.0.1 is in the server certificate: verify-full against the cluster's CA.
-    backend: { host: '127.0.0.1', port: ep.readWrite, tls: { caFile: tls.caFile, servername: '127.0.0.1' } },
-  });
+  };
+  // The endpoints' 127.0.0.1 is in the server certificate: verify-full against the cluster's CA.
+  await d.routers.ensure(ns, name, { ...common, backend: { host: '127.0.0.1', port: ep.readWrite, tls: { caFile: tls.caFile, servername: '127.0.0.1' } } });
+  // The lookup role, made on the primary, reaches the replicas by streaming replication; logins are checked there.
+  if (readOnly) {
+    await d.routers.ensure(ns, readOnlyRouterKey(name), { ...common,
+      backend: { host: '127.0.0.1', port: ep.readOnly, tls: { caFile: tls.caFile, servername: '127.0.0.1' }, readOnly: true } });
+  }
 }
 
 /** How often the lookup role is checked on a primary that did not move (someone may have dropped or altered it). */

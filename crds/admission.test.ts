@@ -35,7 +35,7 @@ test('each bad field is named with a fix', () => {
     [{ postgresVersion: 14 }, 'spec.postgresVersion', /at least 15/],
     [{ postgresql: { pgHba: ['host all all 0.0.0.0/0 trust'] } }, 'spec.postgresql.pgHba', /trust authentication is refused/],
     [{ certificates: { serverCASecret: 'my-ca' } }, 'spec.certificates.serverCASecret', /set serverTLSSecret too/],
-    [{ certificates: { serverTLSSecret: '../etc/x' } }, 'spec.certificates.serverTLSSecret', /pattern|must match/],
+    [{ certificates: { serverTLSSecret: '../etc/x' } }, 'spec.certificates.serverTLSSecret', /must be an object name: lower-case letters/],
     [{ postgresql: { parameters: { ssl_key_file: '/tmp/k' } } }, 'spec.postgresql.parameters', /parameter ssl_key_file is managed by the operator/],
     [{ backup: { repository: { posix: { path: '/r' } }, verify: { schedule: '0 3 * * *; rm -rf /' } } }, 'spec.backup.verify.schedule', /cron expression/],
     [{ backup: { repository: { posix: { path: '/r' } }, verify: { schedule: '0 3 * * * * * *' } } }, 'spec.backup.verify.schedule', /cron expression/],

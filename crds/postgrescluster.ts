@@ -38,9 +38,11 @@ export const PostgresqlSpec = Strict({
   })),
 });
 
+const SQL_NAME_HINT = 'must be a plain SQL name: a letter or _, then letters, digits or _ (e.g. app)';
+
 export const InitdbSpec = Strict({
-  database: Type.String({ default: 'app', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }),
-  owner: Type.String({ default: 'app', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', [CEL]: [reservedRoleRule()] }),
+  database: Type.String({ default: 'app', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', [HINT]: SQL_NAME_HINT }),
+  owner: Type.String({ default: 'app', minLength: 1, maxLength: 63, pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', [HINT]: SQL_NAME_HINT, [CEL]: [reservedRoleRule()] }),
   dataChecksums: Type.Boolean({ default: true }),
   // Both reach initdb's argv: plain names only (argv is not a shell, but initdb should not see option-like text).
   encoding: Type.String({ default: 'UTF8', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_]+$', [HINT]: 'must be an encoding name such as UTF8 or LATIN1' }),
@@ -75,7 +77,18 @@ export const RouterSpec = Strict({
     default: false,
     description: 'Run pgop\'s router (a pooling proxy) in front of this unsharded cluster\'s primary: locally one `pgop router` process (`pgop local connect CLUSTER --router`), on Kubernetes the Deployment and Service <cluster>-router. It follows failovers and switchovers.',
   }),
-}, { description: 'The router in front of an unsharded cluster (opt-in; a sharded cluster always has one).' });
+  readOnly: Type.Optional(Type.Boolean({
+    default: false,
+    description: 'Also run a read-only router in front of the ready streaming replicas (like the -ro Service, with pooling): locally a second `pgop router` process (`pgop local connect CLUSTER --router --read-only`). Transactions rotate over the replicas and follow them through failovers, switchovers and fencing; writes get PostgreSQL\'s own error 25006 (read_only_sql_transaction). It never falls back to the primary: with no ready replica, logins fail at once and open sessions\' transactions after waiting up to 10 s, both with SQLSTATE 57P03 (use the read-write router for that). Not yet on Kubernetes. Needs enabled: true and at least 2 instances.',
+  })),
+}, {
+  description: 'The router in front of an unsharded cluster (opt-in; a sharded cluster always has one).',
+  rules: [{
+    rule: '!has(self.readOnly) || !self.readOnly || self.enabled',
+    message: 'the read-only router comes with the read-write one: set enabled: true too',
+    fieldPath: '.readOnly',
+  }],
+});
 
 export const PostgresClusterSpec = Strict({
   instances: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'Number of PostgreSQL instances: one primary, the rest replicas.' }),
@@ -110,6 +123,11 @@ export const PostgresClusterSpec = Strict({
       rule: '!has(self.router) || !self.router.enabled || !has(self.sharding)',
       message: 'a sharded cluster always has its router; spec.router is for unsharded clusters',
       fieldPath: '.router',
+    },
+    {
+      rule: '!has(self.router) || !has(self.router.readOnly) || !self.router.readOnly || self.instances >= 2',
+      message: 'a read-only router serves the replicas: spec.instances must be at least 2 (or turn spec.router.readOnly off)',
+      fieldPath: '.router.readOnly',
     },
     {
       rule: 'has(self.sharding) == has(oldSelf.sharding)',

@@ -34,8 +34,13 @@ export const Quantity = (options: SchemaOptions = {}) =>
     ...options,
   });
 
+/** A Kubernetes object name (DNS-1123 label), as the objects it refers to are named. */
 export const Name = (options: SchemaOptions = {}) =>
-  Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', ...options });
+  Type.String({
+    minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+    [HINT]: 'must be an object name: lower-case letters, digits and -, starting and ending with a letter or digit (e.g. s3-credentials)',
+    ...options,
+  });
 
 /** Immutable once set: a transition rule, checked by the apiserver on update and by local admission. */
 export const immutable = (what: string): CelRule => ({ rule: 'self == oldSelf', message: `${what} is immutable` });

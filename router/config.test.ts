@@ -59,3 +59,14 @@ test('each shard may name its own CA (sharding.shards[i].tls), overriding backen
   assert.throws(() => loadRouterConfig({ config: file('s2.json', { sharding: { shards: [{ name: '-', port: 1, tls: { caFile: 'x', insecure: true } }], tables: {} } }) }, env), /sharding\.shards\[0\]\.tls\.insecure is unknown/);
   assert.throws(() => loadRouterConfig({ config: file('s3.json', { sharding: { shards: [{ name: '-', port: 1, caFil: 'x' }], tables: {} } }) }, env), /sharding\.shards\[0\]\.caFil is unknown/);
 });
+
+test('backend.readOnly (or --read-only) makes a read-only router; a typo in backend is refused, not ignored', () => {
+  const env = { PGOP_ROUTER_AUTH_PASSWORD: 'x' };
+  assert.equal(loadRouterConfig({ config: file('ro.json', { backend: { port: 5433, readOnly: true } }) }, env).backend.readOnly, true);
+  assert.equal(loadRouterConfig({ readOnly: true }, env).backend.readOnly, true);
+  assert.equal(loadRouterConfig({}, env).backend.readOnly, undefined);
+  assert.throws(() => loadRouterConfig({ config: file('ro2.json', { backend: { readOnly: 'yes' } }) }, env), /backend\.readOnly must be true or false/);
+  assert.throws(() => loadRouterConfig({ config: file('ro3.json', { backend: { readonly: true } }) }, env), /backend\.readonly is unknown; use host, port, tls, readOnly/);
+  assert.throws(() => loadRouterConfig({ config: file('ro4.json', { backend: { readOnly: true }, sharding: { shards: [{ name: '-', port: 1 }], tables: {} } }) }, env),
+    /backend\.readOnly is for an unsharded router/);
+});

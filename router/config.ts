@@ -10,7 +10,14 @@ export interface RouterConfig {
    * (re-read at each reload, so CA rotation needs only a SIGHUP); the certificate must name `servername`, or the
    * host connected to when absent. Null: plain TCP (loopback tests only; pgop clusters are hostssl-only).
    */
-  backend: { host: string; port: number; tls?: { caFile: string; servername: string | null } | null };
+  backend: { host: string; port: number; tls?: { caFile: string; servername: string | null } | null;
+    /**
+     * A read-only router (ADR 0043): `host:port` spreads connections over streaming replicas (a -ro endpoint or
+     * Service). Backend connections must be hot standbys (a promoted one is dropped, never used for writes), writes
+     * come back as PostgreSQL's own 25006 instead of being held for a replay, and idle connections are reused FIFO so
+     * that transactions rotate over the replicas (PgBouncer's server_round_robin). Never falls back to a primary.
+     */
+    readOnly?: boolean };
   /** Holding new transactions while a backend is unavailable (switchover, failover): at most `maxQueued` clients for `timeoutMs`. */
   buffer?: { timeoutMs: number; maxQueued: number };
   /**
@@ -94,6 +101,7 @@ export interface RouterFlags {
   tlsKey?: string;
   requireTls?: boolean;
   metrics?: string;
+  readOnly?: boolean;
 }
 
 export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv = process.env): RouterConfig {
@@ -128,6 +136,9 @@ export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv = pr
   const metricsFlag = flags.metrics ? parseAddress(flags.metrics, '--metrics') : null;
   const metrics = metricsFlag ?? (fm ? { host: fm.host, port: fm.port } : null);
   const backendTls = tlsSection(fb.tls, 'backend.tls');
+  const readOnly = flags.readOnly ?? fb.readOnly ?? false;
+  if (typeof readOnly !== 'boolean') throw new RouterConfigError('backend.readOnly must be true or false');
+  for (const k of Object.keys(fb)) if (!['host', 'port', 'tls', 'readOnly'].includes(k)) throw new RouterConfigError(`backend.${k} is unknown; use host, port, tls, readOnly`);
   const fbuf = obj(file.buffer, 'buffer');
   const buffer = { timeoutMs: Number(fbuf.timeoutMs ?? 10_000), maxQueued: Number(fbuf.maxQueued ?? 1000) };
   if (!Number.isInteger(buffer.timeoutMs) || buffer.timeoutMs < 0 || buffer.timeoutMs > 600_000) throw new RouterConfigError('buffer.timeoutMs must be an integer from 0 to 600000 (0 turns buffering off)');
@@ -151,10 +162,12 @@ export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv = pr
       referenceTables: referenceTables(fs.referenceTables),
     };
   }
+  if (readOnly && sharding) throw new RouterConfigError('backend.readOnly is for an unsharded router (one backend); a sharded router routes writes too');
   return {
     sharding,
     listen: { host: str(listenFlag.host ?? fl.host, 'listen.host', '127.0.0.1'), port: port(listenFlag.port ?? fl.port, 'listen.port', 6432) },
-    backend: { host: str(backendFlag.host ?? fb.host, 'backend.host', '127.0.0.1'), port: port(backendFlag.port ?? fb.port, 'backend.port', 5432), tls: backendTls },
+    backend: { host: str(backendFlag.host ?? fb.host, 'backend.host', '127.0.0.1'), port: port(backendFlag.port ?? fb.port, 'backend.port', 5432), tls: backendTls,
+      ...(readOnly ? { readOnly: true } : {}) },
     buffer,
     auth: { user: str(flags.authUser ?? fa.user, 'auth.user', 'pgop_router'), password, database: str(flags.authDatabase ?? fa.database, 'auth.database', 'postgres') },
     pool: { size },

@@ -10,7 +10,7 @@ import type { BackendTarget } from './pool/backend-stream.js';
 import { RouterMetrics } from './metrics.js';
 import { StatementNames } from './session/statement-names.js';
 import { BackendPool } from './pool/backend-pool.js';
-import { VerifierSource } from './auth/verifier-source.js';
+import { VerifierSource, LookupUnavailable } from './auth/verifier-source.js';
 import { login, LoginRefused } from './session/client-login.js';
 import { ClientSession } from './session/client-session.js';
 import type { Cancellable, RouterContext } from './session/router-context.js';
@@ -64,6 +64,17 @@ function verifierSource(target: BackendTarget, config: RouterConfig, log: Logger
   return new VerifierSource({ host: target.host, port: target.port, ...config.auth, tls: target.tls ?? null }, log);
 }
 
+/**
+ * A read-only router checks logins on the replicas too (it keeps serving reads while the primary is down): when none
+ * answers, the client is told so instead of a bare socket error. A lookup that ran and failed is passed on as it is.
+ */
+function replicasUnreachable(e: unknown, backend: BackendTarget): Error {
+  const code = String((e as { code?: unknown }).code ?? '');
+  const sqlstate = /^[0-9A-Z]{5}$/.test(code) ? code : null;
+  if (e instanceof LookupUnavailable || (sqlstate && !/^(08|57P)/.test(sqlstate))) return e as Error;
+  return new LoginRefused('57P03', `no ready replica answers behind the read-only router's backend ${backend.host}:${backend.port} (it does not fall back to the primary; use the read-write router): ${(e as Error).message}`);
+}
+
 const DEFAULT_BUFFER = { timeoutMs: 10_000, maxQueued: 1000 };
 
 /** PostgreSQL's authentication_timeout default. */
@@ -83,6 +94,7 @@ export interface RunningRouter {
 
 export async function startRouter(config: RouterConfig, log: Logger): Promise<RunningRouter> {
   let targets = targetsFrom(config);
+  const readOnly = config.backend.readOnly === true;
   let sharding = await shardingFrom(config, targets.target);
   // Roles must exist alike on every shard; the verifiers are read from the default (first) one.
   const authTargetOf = () => (sharding ? sharding.addresses.get(sharding.routing.defaultShard)! : targets.backend);
@@ -100,18 +112,19 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
     log,
     metrics,
     statements: new StatementNames(),
-    lookupVerifier: (role) => verifiers.lookup(role),
+    lookupVerifier: (role) => (readOnly ? verifiers.lookup(role).catch((e: unknown) => { throw replicasUnreachable(e, targets.backend); }) : verifiers.lookup(role)),
     roleVerifier: (role) => verifiers.raw(role),
     tls,
     requireTls: config.tls?.require ?? false,
     mockSecret: randomBytes(32),
     sharding: sharding?.routing ?? null,
+    readOnly,
     poolFor(role, database, keys) {
       const key = `${role}\0${database}`;
       let p = pools.get(key);
       if (!p) {
         const make = (target: BackendTarget, shard: string) =>
-          new BackendPool(role, database, target, config.pool.size, keys, log.child({ role, database, ...(shard ? { shard } : {}) }), config.buffer ?? DEFAULT_BUFFER, shard, metrics.poolEvents(shard));
+          new BackendPool(role, database, target, config.pool.size, keys, log.child({ role, database, ...(shard ? { shard } : {}) }), config.buffer ?? DEFAULT_BUFFER, shard, metrics.poolEvents(shard), readOnly);
         if (!sharding) p = singlePool(make(targets.backend, ''));
         else {
           const byShard = new Map([...sharding.addresses].map(([name, addr]) => [name, make(addr, name)]));
@@ -171,6 +184,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
     async reload(next: RouterConfig) {
       const nextTargets = targetsFrom(next);
       const nextSharding = await shardingFrom(next, nextTargets.target);
+      if ((next.backend.readOnly === true) !== readOnly) throw new RouterConfigError(`reload refused: backend.readOnly changed to ${next.backend.readOnly === true}; a router changes between read-write and read-only only by a restart`);
       const names = (p: Placement | null) => (p ? [...p.addresses.keys()].sort().join(',') : '');
       if (names(nextSharding) !== names(sharding)) {
         throw new RouterConfigError(`reload refused: the shards changed from [${names(sharding)}] to [${names(nextSharding)}]; adding or removing shards needs a router restart`);

@@ -12,11 +12,12 @@ import type { PlanDeps } from './plan.impl.js';
 import { forgetFinishedSteps } from '../../actors/queues/forget-steps.js';
 import { createShardImplementations, type ShardDeps } from './shards.impl.js';
 import { createRolloutImplementations } from './rollout.impl.js';
+import type { ChangeFeed } from '../../actors/binding.js';
 import type { ResourceReader } from '../../actors/ports/resource-store.js';
 
 /** `shards`: where a sharded cluster writes the objects it owns (absent: sharded clusters fail with a reason). */
 export type ClusterDeps = InstanceDeps & PlanDeps & {
-  shards?: ShardDeps; images?: { store: ResourceReader };
+  shards?: ShardDeps; images?: { store: ResourceReader; changes?: ChangeFeed };
   /** How long waking waits for the primary before WakeStalled shows (default PGOP_WAKE_STALL_MS, else 5 minutes). */
   wakeStallMs?: number;
 };
@@ -35,7 +36,7 @@ export function createClusterImplementations(deps: ClusterDeps) {
       ...(deps.shards ? createShardImplementations(deps.shards) : { applyShards: unsupported, deleteShards: unsupported }),
       failover: failoverMachine.provide(createFailoverImplementations(deps)),
       switchover: switchoverMachine.provide(createSwitchoverImplementations(deps)),
-      ...createRolloutImplementations({ platform: deps.platform, log: deps.log, ...(deps.images ? { store: deps.images.store } : {}) }),
+      ...createRolloutImplementations({ platform: deps.platform, log: deps.log, ...deps.images }),
       provisionCluster: fromPromise<void, ClusterEffectInput>(({ input, signal }) => deps.platform.provisionCluster(input.cluster, input.spec, signal)),
       deprovisionCluster: fromPromise<void, ClusterEffectInput>(async ({ input, signal }) => {
         await deps.platform.deprovisionCluster(input.cluster, input.spec, signal);

@@ -3,7 +3,8 @@ import { fromPromise, fromCallback, type AnyEventObject } from 'xstate';
 import type { ConfigurationInput, ImageWatchInput, RestartInput, RolloutEvent } from '../../machines/cluster/rollout.types.js';
 import type { PlanPlatform } from '../platform.js';
 import { PermanentError } from '../platform.js';
-import type { ResourceReader } from '../../actors/ports/resource-store.js';
+import type { ResourceKey, ResourceReader } from '../../actors/ports/resource-store.js';
+import type { ChangeFeed } from '../../actors/binding.js';
 import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
 import type { Logger } from '../logging/logger.js';
 import { resolveClusterImage, ImageNotFound } from '../images/resolve-image.js';
@@ -13,8 +14,20 @@ export interface RolloutDeps {
   log: Logger;
   /** Where the cluster and its image catalogs are read; absent: clusters resolve no image and never roll. */
   store?: ResourceReader;
-  /** How often the image watch re-reads the cluster and its catalog (default 1 s; PGOP_IMAGE_WATCH_MS). */
+  /** The runtime's change feed: the image watch re-reads on a change of the cluster or of an image catalog. */
+  changes?: ChangeFeed;
+  /**
+   * How often the image watch re-reads anyway (PGOP_IMAGE_WATCH_MS): 1 s without a change feed; with one, 30 s,
+   * a safety net for a missed watch event.
+   */
   imageWatchMs?: number;
+}
+
+/** The changes that can move a cluster's image: its own spec, or any catalog it may name (namespaced or cluster-wide). */
+export function concernsImage(key: ResourceKey, cluster: { namespace: string; name: string }): boolean {
+  if (key.kind === 'PostgresCluster') return key.namespace === cluster.namespace && key.name === cluster.name;
+  if (key.kind === 'ImageCatalog') return key.namespace === cluster.namespace;
+  return key.kind === 'ClusterImageCatalog';
 }
 
 export function createRolloutImplementations(deps: RolloutDeps) {
@@ -66,16 +79,21 @@ export function createRolloutImplementations(deps: RolloutDeps) {
           send({ type: 'image.unresolved', reason: e.message });
         }
       };
+      // One read at a time; a change arriving during a read is read again after it, never dropped.
       let running = false;
+      let again = false;
       const loop = () => {
-        if (running) return;
+        if (running) { again = true; return; }
         running = true;
+        again = false;
         tick().catch((e: unknown) => log.warn({ cluster: input.cluster.name, err: (e as Error).message }, 'image watch: cannot read the cluster or its catalog'))
-          .finally(() => { running = false; });
+          .finally(() => { running = false; if (again && !stopped) loop(); });
       };
       loop();
-      const timer = setInterval(loop, deps.imageWatchMs ?? Number(process.env.PGOP_IMAGE_WATCH_MS ?? 1000));
-      return () => { stopped = true; clearInterval(timer); };
+      const unsubscribe = deps.changes?.((key) => { if (concernsImage(key, input.cluster)) loop(); });
+      const everyMs = deps.imageWatchMs ?? Number(process.env.PGOP_IMAGE_WATCH_MS ?? (unsubscribe ? 30_000 : 1000));
+      const timer = setInterval(loop, everyMs);
+      return () => { stopped = true; clearInterval(timer); unsubscribe?.(); };
     }),
   };
 }

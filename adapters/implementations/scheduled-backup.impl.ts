@@ -5,6 +5,7 @@ import { fromCallback, fromPromise, type AnyEventObject } from 'xstate';
 import type { scheduledBackupMachine } from '../../machines/scheduled-backup/scheduled-backup.machine.js';
 import type { CreateJobInput, DeleteJobsInput, JobPhase, JobRecord, ScheduleOwner, TimerInput } from '../../machines/scheduled-backup/scheduled-backup.types.js';
 import type { ResourceReader, ResourceWriter } from '../../actors/ports/resource-store.js';
+import type { ChangeFeed } from '../../actors/binding.js';
 import { API_VERSION, GROUP, type Resource } from '../../crds/definition.js';
 import type { BackupJobSpec } from '../../crds/backupjob.js';
 import { planSchedule } from '../scheduling/cron-plan.js';
@@ -18,7 +19,9 @@ export interface ScheduledBackupDeps {
   store: ResourceReader;
   objects: ResourceWriter;
   now?: () => Date;
-  /** How often the owned BackupJobs are re-read (default 2 s; PGOP_SCHEDULE_POLL_MS). */
+  /** The runtime's change feed: owned BackupJobs are re-read when a BackupJob of the namespace changes. */
+  changes?: ChangeFeed;
+  /** How often they are re-read anyway (PGOP_SCHEDULE_POLL_MS): 30 s with a change feed (a safety net), else 2 s. */
   pollMs?: number;
 }
 
@@ -44,7 +47,7 @@ export async function ownedJobs(store: ResourceReader, owner: ScheduleOwner): Pr
 
 export function createScheduledBackupImplementations(deps: ScheduledBackupDeps) {
   const now = deps.now ?? (() => new Date());
-  const pollMs = deps.pollMs ?? Number(process.env.PGOP_SCHEDULE_POLL_MS ?? 2000);
+  const pollMs = deps.pollMs ?? Number(process.env.PGOP_SCHEDULE_POLL_MS ?? (deps.changes ? 30_000 : 2000));
   return {
     actors: {
       waitForSchedule: fromCallback<AnyEventObject, TimerInput>(({ input, sendBack }) => {
@@ -72,17 +75,22 @@ export function createScheduledBackupImplementations(deps: ScheduledBackupDeps) 
       watchJobs: fromCallback<AnyEventObject, ScheduleOwner>(({ input, sendBack }) => {
         let last = '';
         let busy = false;
+        let again = false;
+        let stopped = false;
         const poll = () => {
-          if (busy) return;
+          // A change during a read is read again after it, never dropped.
+          if (busy) { again = true; return; }
           busy = true;
+          again = false;
           ownedJobs(deps.store, input)
-            .then((jobs) => { const seen = JSON.stringify(jobs); if (seen !== last) { last = seen; sendBack({ type: 'jobs.observed', jobs }); } })
-            .catch(() => undefined) // a failed read is retried at the next poll; decisions re-read the store anyway
-            .finally(() => { busy = false; });
+            .then((jobs) => { const seen = JSON.stringify(jobs); if (seen !== last && !stopped) { last = seen; sendBack({ type: 'jobs.observed', jobs }); } })
+            .catch(() => undefined) // a failed read is retried at the next change or poll; decisions re-read the store anyway
+            .finally(() => { busy = false; if (again && !stopped) poll(); });
         };
         poll();
+        const unsubscribe = deps.changes?.((key) => { if (key.kind === 'BackupJob' && key.namespace === input.namespace) poll(); });
         const timer = setInterval(poll, pollMs);
-        return () => clearInterval(timer);
+        return () => { stopped = true; clearInterval(timer); unsubscribe?.(); };
       }),
       listJobs: fromPromise<JobRecord[], ScheduleOwner>(({ input }) => ownedJobs(deps.store, input)),
       createBackupJob: fromPromise<void, CreateJobInput>(async ({ input }) => {

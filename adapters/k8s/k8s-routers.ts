@@ -73,6 +73,7 @@ export class K8sRouters {
   /** `<ns>/<cluster>` → the primary and time the lookup role was last ensured on. */
   private readonly lookupRoleAt = new Map<string, { primary: string; at: number }>();
   private readonly lookupRoleWarnedAt = new Map<string, number>();
+  private readonly readOnlyWarned = new Set<string>();
   private ranAt = 0;
 
   /** `superuser` null: the lookup role is not ensured (tests of the objects alone, without PostgreSQL). */
@@ -186,6 +187,11 @@ export class K8sRouters {
     const pod = primary ? await this.objects.read<PodLike>('v1', 'Pod', namespace, primary) : undefined;
     const ip = pod && !pod.metadata.deletionTimestamp ? pod.status?.podIP : undefined;
     const src = tlsSources(cluster, c.spec.certificates);
+    // ADR 0043: the read-only router exists on the local platform only so far; said once, not silently ignored.
+    if (c.spec.router?.readOnly && !this.readOnlyWarned.has(`${namespace}/${cluster}`)) {
+      this.readOnlyWarned.add(`${namespace}/${cluster}`);
+      this.log.warn({ cluster: `${namespace}/${cluster}` }, 'spec.router.readOnly is not implemented on Kubernetes yet (ADR 0043); only the read-write router runs; use the -ro Service for reads');
+    }
     const config = ip ? {
       cluster, generation: 0, shards: [], tables: {}, referenceTables: [],
       // verify-full against the cluster's CA by the any-instance Service name, which every instance's certificate

@@ -71,9 +71,24 @@ export class LocalPlatform implements PlanPlatform {
     const rec = placed.pgBinDir ? placed : { ...placed, pgBinDir: primaryPod?.pgBinDir ?? this.imageLocation(spec.imageName ?? null, spec) };
     if (rec !== placed) await this.pods.update(rec);
     if (input.bootstrap === 'clone' && !primaryPod) throw new Error(`primary ${input.primary} has no running pod to clone from`);
-    const members = [...new Set([...(await this.pods.list({ namespace, cluster })).map((p) => p.name), input.instance])];
-    await this.pods.run(rec, this.specFor(input.cluster, spec, rec, input.bootstrap, primaryPod ?? null, members));
+    const pods = await this.pods.list({ namespace, cluster });
+    const members = [...new Set([...pods.map((p) => p.name), input.instance])];
+    await this.pods.run(rec, this.specFor(input.cluster, spec, rec, input.bootstrap, primaryPod ?? null, members, this.creationGeneration(input, pods)));
     await this.refreshSpecs(input.cluster, spec, input.primary ?? input.instance);
+  }
+
+  /**
+   * The configuration generation a new pod starts on. Without one its agent reports null until its first reload, and
+   * the rolling update counts null as fresh (a platform that does not track generations): before the cluster's first
+   * reconfiguration, a replica that had not reloaded yet looked updated and became the rollout's switchover target,
+   * and the rollout stalled on a primary still pending a restart (issue #11). Its settings come from the spec stored
+   * now, at least the generation the cluster spawned it at, and at least what its siblings were last given; never more,
+   * so the label errs on the old side (the pod looks behind until a reconfiguration relabels it, never ahead).
+   */
+  private creationGeneration(input: InstanceEffectInput, pods: PodRecord[]): number {
+    const siblings = pods.filter((p) => p.name !== input.instance && !p.removing).map((p) => this.readSpec(p)?.configGeneration)
+      .filter((g): g is number => typeof g === 'number');
+    return Math.max(input.owner.generation, ...siblings);
   }
 
   /** Scale-down: the replica and its volume go (retainOnDelete is about deleting the whole cluster). */

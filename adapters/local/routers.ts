@@ -19,9 +19,15 @@ export interface RouterFileConfig {
   pool: { size: number };
   /** A sharded cluster's routing table (the router's `sharding` section)... */
   sharding?: unknown;
-  /** ...or an unsharded cluster's single backend (its -rw endpoint). */
-  backend?: { host: string; port: number; tls: { caFile: string; servername: string } };
+  /** ...or an unsharded cluster's single backend (its -rw endpoint, or its -ro endpoint with readOnly, ADR 0043). */
+  backend?: { host: string; port: number; tls: { caFile: string; servername: string }; readOnly?: boolean };
 }
+
+/**
+ * The directory key of an unsharded cluster's read-only router (spec.router.readOnly), beside the read-write one:
+ * a dot never occurs in a cluster name, so it cannot collide with another cluster's router.
+ */
+export const readOnlyRouterKey = (cluster: string): string => `${cluster}.ro`;
 
 const routerDir = (state: StateDir, namespace: string, cluster: string) => join(state.root, 'routers', namespace, cluster);
 

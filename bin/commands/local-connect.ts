@@ -50,6 +50,14 @@ export function routerUri(p: Platform, c: PostgresCluster, port: number | undefi
   return `postgresql://${encodeURIComponent(who)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(who === SUPERUSER ? 'postgres' : database)}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
 }
 
+/** An unsharded cluster's read-only router (spec.router.readOnly, ADR 0043): same credentials and CA as its router. */
+export function readOnlyRouterUri(p: Platform, c: PostgresCluster, port: number | undefined, user?: string): string {
+  if (c.spec.sharding) throw new Error(`cluster ${c.metadata.name} is sharded: its router routes reads and writes; --read-only is for an unsharded cluster's read-only router`);
+  if (!c.spec.router?.enabled || !c.spec.router.readOnly) throw new Error(`cluster ${c.metadata.name} has no read-only router: set spec.router.enabled: true and spec.router.readOnly: true (or connect to the -ro endpoint with --role replica)`);
+  if (!port) throw new Error(`the read-only router of ${c.metadata.name} is not started yet (it starts once the cluster has its endpoints)`);
+  return routerUri(p, c, port, user);
+}
+
 /** The PostgresCluster holding one shard of a sharded cluster, by its key-range name ("-80"). */
 export function shardClusterOf(c: PostgresCluster, shard: string): string {
   const sharding = c.spec.sharding;

@@ -13,8 +13,8 @@ import type { Pooler } from '../../crds/pooler.js';
 import { clusterTable } from './local-view.js';
 import { genericTable } from './printer-columns.js';
 import { waitForClusters } from './local-wait.js';
-import { connectionUri, routerUri, shardClusterOf } from './local-connect.js';
-import { routerPort } from '../../adapters/local/routers.js';
+import { connectionUri, routerUri, readOnlyRouterUri, shardClusterOf } from './local-connect.js';
+import { routerPort, readOnlyRouterKey } from '../../adapters/local/routers.js';
 import { killTarget } from './local-kill.js';
 import { switchover } from './local-switchover.js';
 import { fence, hibernate } from './local-power.js';
@@ -85,6 +85,7 @@ export function registerLocalCommands(program: Command): void {
             out(`${c.metadata.name}: read-write  ${connectionUri(p, c, 'primary')}`);
             out(`${' '.repeat(c.metadata.name.length)}  read-only   ${connectionUri(p, c, 'replica')}`);
             if (c.spec.router?.enabled) out(`${' '.repeat(c.metadata.name.length)}  router      pgop local connect ${c.metadata.name} --router`);
+            if (c.spec.router?.enabled && c.spec.router.readOnly) out(`${' '.repeat(c.metadata.name.length)}  router ro   pgop local connect ${c.metadata.name} --router --read-only`);
           }
         } else if (!o.filename.length) {
           out(clusterTable(await p.store.list('PostgresCluster')));
@@ -157,13 +158,16 @@ export function registerLocalCommands(program: Command): void {
     .option('--pooler <name>', 'through this Pooler (PgBouncer) in front of the cluster')
     .option('--shard <range>', 'a sharded cluster: one shard\'s own endpoint, by its key range (-80, 80-, ...)')
     .option('--router', 'through the cluster\'s router (pgop router): a sharded cluster\'s, or an unsharded one\'s with spec.router.enabled')
+    .option('--read-only', 'with --router: the read-only router in front of the replicas (spec.router.readOnly)')
     .addOption(nsOpt()).addOption(stateOpt())
-    .action(async (cluster: string, o: { role: 'primary' | 'replica'; user?: string; pooler?: string; shard?: string; router?: boolean; namespace: string; stateDir: string }) => {
+    .action(async (cluster: string, o: { role: 'primary' | 'replica'; user?: string; pooler?: string; shard?: string; router?: boolean; readOnly?: boolean; namespace: string; stateDir: string }) => {
       await withPlatform(o.stateDir, false, async (p) => {
         let c = await p.store.get({ kind: 'PostgresCluster', namespace: o.namespace, name: cluster });
         if (!c) throw new Error(`postgrescluster "${cluster}" not found in namespace ${o.namespace}`);
         if (o.router && o.shard) throw new Error('--router and --shard exclude each other: the router picks shards itself');
+        if (o.readOnly && !o.router) throw new Error('--read-only goes with --router (the read-only router); for the -ro endpoint itself use --role replica');
         if (o.router) {
+          if (o.readOnly) { out(readOnlyRouterUri(p, c as PostgresCluster, routerPort(p.state, o.namespace, readOnlyRouterKey(cluster)), o.user)); return; }
           out(routerUri(p, c as PostgresCluster, routerPort(p.state, o.namespace, cluster), o.user));
           return;
         }

@@ -10,7 +10,7 @@ import { serveMetrics } from '../../adapters/metrics/metrics-server.js';
 export function registerRouterCommand(program: Command): void {
   program.command('router')
     .description('run pg-router: PostgreSQL wire protocol with transaction pooling (SCRAM against the cluster\'s own verifiers)')
-    .option('--config <file>', 'JSON config: {listen, backend:{host, port, tls:{caFile, servername}}, auth:{user, passwordFile, database}, pool:{size}, tls:{certFile, keyFile, require}, metrics, buffer:{timeoutMs, maxQueued}, sharding:{generation, shards:[{name, host, port, servername}], tables, referenceTables}}; re-read on SIGHUP and when it changes')
+    .option('--config <file>', 'JSON config: {listen, backend:{host, port, tls:{caFile, servername}, readOnly}, auth:{user, passwordFile, database}, pool:{size}, tls:{certFile, keyFile, require}, metrics, buffer:{timeoutMs, maxQueued}, sharding:{generation, shards:[{name, host, port, servername}], tables, referenceTables}}; re-read on SIGHUP and when it changes')
     .option('--listen <host:port>', 'client address (default 127.0.0.1:6432)')
     .option('--backend <host:port>', 'PostgreSQL address (default 127.0.0.1:5432)')
     .option('--auth-user <role>', 'role that looks up verifiers through pgop_router.lookup (default pgop_router, ADR 0039)')
@@ -21,6 +21,7 @@ export function registerRouterCommand(program: Command): void {
     .option('--tls-key <file>', 'its private key (PEM)')
     .option('--require-tls', 'refuse clients that do not use TLS')
     .option('--metrics <host:port>', 'serve /metrics here')
+    .option('--read-only', 'the backend address spreads over streaming replicas: only hot standbys are used, writes get PostgreSQL\'s 25006 (backend.readOnly)')
     .option('--kubernetes', 'run as a pod of a sharded cluster\'s router Deployment: the config comes from its ConfigMap and Secrets (POD_NAMESPACE, POD_IP, PGOP_ROUTER_CLUSTER)')
     .action(async (flags: RouterFlags & { kubernetes?: boolean }) => {
       if (flags.kubernetes) { await runKubernetesRouter(); return; }

@@ -19,7 +19,7 @@ import type { ConfigurationInput, RestartInput, ImageWatchInput } from './rollou
 import { initialRollout } from './rollout.types.js';
 import {
   needsRollout, allServing, nextReplica, primaryNeedsRestart, updatedReplica, hasReplicas, rolloutSwitchoverId, rolledInstanceBack,
-  canRollAroundFenced,
+  canRollAroundFenced, membersAfterApply,
 } from './rollout.logic.js';
 
 /** How long waking waits for the primary before WakeStalled shows; `machine.provide({ delays })` overrides it. */
@@ -205,7 +205,10 @@ export const clusterMachine = setup({
       if (event.type === 'image.unresolved') return { rollout: { ...context.rollout, imageError: event.reason } };
       return {};
     }),
-    storeAppliedGeneration: assign(({ context }) => ({ rollout: { ...context.rollout, appliedGeneration: context.generation } })),
+    storeAppliedGeneration: assign(({ context }) => ({
+      rollout: { ...context.rollout, appliedGeneration: context.generation },
+      members: membersAfterApply(context, context.rollout.appliedGeneration),
+    })),
     beginRollout: assign(({ context }) => ({ rollout: { ...context.rollout, rolled: [], rollingInstance: null } })),
     chooseReplica: assign(({ context }) => ({ rollout: { ...context.rollout, rollingInstance: nextReplica(context)?.name ?? null } })),
     choosePrimary: assign(({ context }) => ({ rollout: { ...context.rollout, rollingInstance: context.currentPrimary } })),

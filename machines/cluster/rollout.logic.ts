@@ -68,6 +68,21 @@ export function fencedBehind(ctx: ClusterContext): Member[] {
     && (memberNeedsRestart(ctx, m) || (typeof m.configGeneration === 'number' && m.configGeneration < ctx.rollout.appliedGeneration)));
 }
 
+/**
+ * The members as they stand once a new configuration generation is applied. One that is not running then (fenced,
+ * lost) cannot have loaded it, whatever it reported before it stopped: agents report no generation (null) until
+ * their first reload, and null counts as fresh, so a replica fenced before any reconfiguration looked up to date and
+ * RolloutBlocked never named it. It is recorded on the previous generation instead; its next report (once it runs
+ * again, on what the platform gave it meanwhile) replaces that.
+ */
+export function membersAfterApply(ctx: ClusterContext, previous: number): Member[] {
+  return ctx.members.map((m) => {
+    if (m.phase === 'running' || m.phase === 'removing' || m.phase === 'removed') return m;
+    const known = typeof m.configGeneration === 'number' ? Math.min(m.configGeneration, previous) : previous;
+    return { ...m, configGeneration: known };
+  });
+}
+
 /** The unfenced members all run while some fenced one does not: the rollout may go on around the fenced ones. */
 export const canRollAroundFenced = (ctx: ClusterContext) => {
   const fencedDown = liveMembers(ctx).some((m) => isFenced(ctx, m.name) && m.phase !== 'running');

@@ -226,3 +226,35 @@ test('fenced, then unfenced behind: the replica that was fenced is rolled when i
     assert.equal(selectStatus(actor.getSnapshot()).conditions.find((c) => c.type === 'RolloutBlocked'), undefined, 'nothing fenced: no condition');
   } finally { actor.stop(); }
 });
+
+// Real agents report no configuration generation (null) until their first reload (instance/supervisor.ts), and null
+// counts as fresh: a replica fenced before the cluster's first reconfiguration kept null as its last word, looked up
+// to date, and on real processes RolloutBlocked never appeared (issue #11). Not running when the configuration was
+// applied, it cannot have loaded it.
+test('a replica fenced before any reconfiguration (its agent never reported a generation) is named by RolloutBlocked', async () => {
+  const { actor, log } = await readyWithPlans(3);
+  try {
+    actor.send({ type: 'image.resolved', image: OLD, source: 'installed PostgreSQL 15' });
+    const untracked = (o: InstanceObservation, pendingRestart = false): InstanceObservation => ({ ...o, image: OLD, pendingRestart, configGeneration: null });
+    await report(actor, 'demo-1', untracked(primaryUp()));
+    for (const n of ['demo-2', 'demo-3']) await report(actor, n, untracked(replicaUp()));
+    log.calls.length = 0;
+    actor.send({ type: 'fencing.requested', annotation: '["demo-3"]' });
+    actor.send(gone('demo-3'));
+    await settle();
+    actor.send({ type: 'spec.changed', spec: spec(3, { postgresql: { parameters: { max_connections: '120' } } }), generation: 2 });
+    await settle();
+    // The replica reports first: with untracked generations the order matters (a primary reporting first would
+    // make the not-yet-reloaded replica look updated, which is why the local platform labels pods from creation).
+    await report(actor, 'demo-2', untracked(replicaUp(), true));
+    await report(actor, 'demo-1', untracked(primaryUp(), true));
+    assert.deepEqual(restarts(log.calls), ['restart demo-2'], 'the unfenced replica rolls; the fenced one is never restarted');
+    const blocked = selectStatus(actor.getSnapshot()).conditions.find((c) => c.type === 'RolloutBlocked');
+    assert.equal(blocked?.status, 'True', 'the fenced replica missed the new configuration');
+    assert.match(blocked?.message ?? '', /instance demo-3 is fenced .*pgop local unfence demo demo-3/);
+    // Unfenced, it starts on what the platform gave it meanwhile and says so: the condition goes.
+    actor.send({ type: 'fencing.requested', annotation: null });
+    await report(actor, 'demo-3', withFacts(replicaUp(), OLD, false, 2));
+    assert.equal(selectStatus(actor.getSnapshot()).conditions.find((c) => c.type === 'RolloutBlocked'), undefined);
+  } finally { actor.stop(); }
+});

@@ -7,13 +7,12 @@ import { deparseSync } from 'pgsql-deparser';
 import type { ShardingScheme } from './sharding-scheme.js';
 import { colocation } from './colocation.js';
 import { isObj, list, tag, type Node } from './parse-tree.js';
+import { aggregateCall, aggregateIn, call, funcName, partialAggregate, same, NotScatterable, type FinalColumn, type PartialColumns } from './scatter-aggregates.js';
+import { planHaving, type Having } from './scatter-having.js';
+import { parameterAnchor, rowCount, topNLimit, type RowCount } from './scatter-limits.js';
 
-
-/** How one output column of the final query is made from partial columns c0, c1, ... */
-export type FinalColumn =
-  | { kind: 'plain'; col: number }
-  | { kind: 'count' | 'sum' | 'min' | 'max'; col: number; cast: string | null }
-  | { kind: 'avg'; sumCol: number; countCol: number; cast: string | null };
+export { NotScatterable, type FinalColumn } from './scatter-aggregates.js';
+export type { RowCount } from './scatter-limits.js';
 
 export interface ScatterSelect {
   shardSql: string;
@@ -27,46 +26,13 @@ export interface ScatterSelect {
   names: string[];
   aggregate: boolean;
   groupBy: number[];
+  /** HAVING for the final query over the combined aggregates, or null. */
+  having: Having | null;
   orderBy: { ref: { output: number } | { col: number }; desc: boolean; nulls: 'first' | 'last' | null }[];
   distinct: boolean;
-  limit: number | null;
-  offset: number | null;
-}
-
-export class NotScatterable extends Error {}
-
-const AGGREGATES = new Set(['count', 'sum', 'min', 'max', 'avg']);
-/** Aggregates the router cannot combine: refused rather than answered once per shard. */
-const OTHER_AGGREGATES = new Set(['array_agg', 'string_agg', 'bool_and', 'bool_or', 'every', 'bit_and', 'bit_or', 'bit_xor', 'json_agg', 'jsonb_agg',
-  'json_object_agg', 'jsonb_object_agg', 'xmlagg', 'stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp', 'corr', 'covar_pop',
-  'covar_samp', 'regr_avgx', 'regr_avgy', 'regr_count', 'regr_intercept', 'regr_r2', 'regr_slope', 'regr_sxx', 'regr_sxy', 'regr_syy',
-  'percentile_cont', 'percentile_disc', 'mode', 'range_agg', 'range_intersect_agg', 'any_value', 'json_arrayagg', 'json_objectagg']);
-
-function funcName(n: Node): string {
-  const names = list(n.funcname).map((x) => String(tag(x)?.[1].sval ?? ''));
-  if (names.length === 2 && names[0] !== 'pg_catalog') return '';
-  return names[names.length - 1] ?? '';
-}
-
-/** Whether a node (not descending into subqueries' own aggregates) contains an aggregate or window call. */
-function aggregateIn(v: unknown): string | null {
-  if (Array.isArray(v)) { for (const x of v) { const a = aggregateIn(x); if (a) return a; } return null; }
-  if (!isObj(v)) return null;
-  const t = tag(v);
-  if (t?.[0] === 'FuncCall') {
-    const n = t[1];
-    const name = funcName(n);
-    if (n.over) throw new NotScatterable(`window function ${name}() over sharded rows`);
-    if (AGGREGATES.has(name) || OTHER_AGGREGATES.has(name) || n.agg_star || n.agg_distinct || n.agg_filter || n.agg_order || n.agg_within_group) return name || 'aggregate';
-  }
-  if (t?.[0] === 'SubLink' || t?.[0] === 'RangeSubselect') return null;
-  for (const x of Object.values(v)) { const a = aggregateIn(x); if (a) return a; }
-  return null;
-}
-
-/** Parse-tree equality without source locations. */
-function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a, (k, v: unknown) => (k === 'location' ? undefined : v)) === JSON.stringify(b, (k, v: unknown) => (k === 'location' ? undefined : v));
+  /** Literal or bind parameter: read from each execution's Bind (resolveRowCount). */
+  limit: RowCount;
+  offset: RowCount;
 }
 
 function intConst(v: unknown, what: string): number | null {
@@ -98,8 +64,6 @@ function mentionsSharded(v: unknown, scheme: ShardingScheme): boolean {
 }
 
 const res = (val: unknown, name?: string): Node => ({ ResTarget: { val, ...(name ? { name } : {}) } });
-const call = (name: string, args: unknown[] | null): Node =>
-  ({ FuncCall: { funcname: [{ String: { sval: name } }], ...(args ? { args } : { agg_star: true }), funcformat: 'COERCE_EXPLICIT_CALL' } });
 
 /** Plans the scatter of one SELECT over sharded table(s); throws NotScatterable naming what cannot be merged. */
 export function planScatter(select: Node, scheme: ShardingScheme): ScatterSelect {
@@ -107,7 +71,6 @@ export function planScatter(select: Node, scheme: ShardingScheme): ScatterSelect
   if (select.op && select.op !== 'SETOP_NONE') throw new NotScatterable('UNION/INTERSECT/EXCEPT over sharded tables');
   if (list(select.lockingClause).length) throw new NotScatterable('FOR UPDATE/SHARE over every shard');
   if (select.intoClause) throw new NotScatterable('SELECT INTO over sharded tables');
-  if (select.havingClause) throw new NotScatterable('HAVING over sharded rows');
   if (select.limitOption === 'LIMIT_OPTION_WITH_TIES') throw new NotScatterable('FETCH ... WITH TIES over sharded rows');
   const distinctList = list(select.distinctClause);
   const distinct = Array.isArray(select.distinctClause);
@@ -127,7 +90,7 @@ export function planScatter(select: Node, scheme: ShardingScheme): ScatterSelect
       throw new NotScatterable(`table ${r.name} is neither sharded nor a reference table, so it is on one shard only and cannot be joined on every shard`);
     }
   }
-  for (const part of [select.whereClause, select.targetList, select.groupClause, select.sortClause]) {
+  for (const part of [select.whereClause, select.targetList, select.groupClause, select.havingClause, select.sortClause]) {
     if (JSON.stringify(part ?? null).includes('"SubLink"') && mentionsSharded(part, scheme)) throw new NotScatterable('a subquery over a sharded table inside the statement');
   }
 
@@ -137,37 +100,25 @@ export function planScatter(select: Node, scheme: ShardingScheme): ScatterSelect
     const t = tag(g);
     if (t && (t[0] === 'GroupingSet' || t[0] === 'RowExpr')) throw new NotScatterable('GROUPING SETS/ROLLUP/CUBE over sharded rows');
   }
-  const aggregate = groupClause.length > 0 || targets.some((t) => aggregateIn(t.val) !== null);
+  // HAVING makes a statement grouped even without aggregates in its list (one group: the whole table).
+  const aggregate = groupClause.length > 0 || select.havingClause !== undefined || targets.some((t) => aggregateIn(t.val) !== null);
   const partial: Node[] = [];
   const add = (val: unknown, name?: string): number => { partial.push(res(val, name ?? `pgop_p${partial.length}`)); return partial.length - 1; };
   let columns: FinalColumn[] | null = null;
   const groupBy: number[] = [];
-  const groupExprs: { expr: unknown; col: number }[] = [];
+  const p: PartialColumns = { add: (v) => add(v), groupExprs: [], distinctArgs: [] };
+  const groupExprs = p.groupExprs;
+  let having: Having | null = null;
 
   if (!aggregate) {
     for (const t of targets) partial.push(res(t.val, t.name as string | undefined));
   } else {
-    if (distinct) throw new NotScatterable('DISTINCT together with aggregates or GROUP BY over sharded rows');
     columns = targets.map((t) => {
-      let val = t.val;
-      let cast: string | null = null;
-      const tc = tag(val);
-      if (tc?.[0] === 'TypeCast' && aggregateIn(tc[1].arg)) { cast = deparseSync({ TypeName: tc[1].typeName } as never); val = tc[1].arg; }
-      const f = tag(val);
-      if (f?.[0] === 'FuncCall' && aggregateIn(val)) {
-        const n = f[1];
-        const name = funcName(n);
-        if (!AGGREGATES.has(name)) throw new NotScatterable(`aggregate ${name || 'call'}() cannot be combined across shards (count, sum, min, max and avg can)`);
-        if (n.agg_distinct) throw new NotScatterable(`${name}(DISTINCT ...) cannot be combined across shards`);
-        if (n.agg_filter || n.agg_order || n.agg_within_group) throw new NotScatterable(`${name}() with FILTER or ORDER BY cannot be combined across shards`);
-        const args = list(n.args);
-        if (args.some((a) => aggregateIn(a))) throw new NotScatterable('nested aggregates');
-        if (name === 'avg') return { kind: 'avg', sumCol: add(call('sum', args)), countCol: add(call('count', args)), cast };
-        return { kind: name as 'count' | 'sum' | 'min' | 'max', col: add(n.agg_star ? call('count', null) : call(name, args)), cast };
-      }
-      if (aggregateIn(val)) throw new NotScatterable('an expression around an aggregate (only a plain aggregate, optionally cast, can be combined across shards)');
-      const col = add(val);
-      groupExprs.push({ expr: val, col });
+      const a = aggregateCall(t.val);
+      if (a) return partialAggregate(a.f, a.cast, p);
+      if (aggregateIn(t.val)) throw new NotScatterable('an expression around an aggregate (only a plain aggregate, optionally cast, can be combined across shards)');
+      const col = add(t.val);
+      groupExprs.push({ expr: t.val, col });
       return { kind: 'plain', col };
     });
     for (const g of groupClause) {
@@ -186,7 +137,20 @@ export function planScatter(select: Node, scheme: ShardingScheme): ScatterSelect
     }
     // Plain output columns are grouped too: PostgreSQL accepted them, so they are functions of the group keys.
     for (const c of columns) if (c.kind === 'plain' && !groupBy.includes(c.col)) groupBy.push(c.col);
+    if (select.havingClause !== undefined) having = planHaving(select.havingClause, p);
+    // Without GROUP BY the statement has one group even over no rows: each shard must send its one row too, so
+    // its query must aggregate (a hidden count when neither the list nor HAVING has a partial aggregate).
+    const partials = [...columns, ...(having?.terms ?? [])].some((c) => c.kind !== 'plain');
+    if (!groupClause.length && !p.distinctArgs.length && !partials) add(call('count', null));
+    // Without GROUP BY the final query has one group, made of the shards' rows: grouped by the DISTINCT argument,
+    // a shard with no rows sends none, and the final query would group constant columns into no row at all.
+    if (p.distinctArgs.length && !groupClause.length && columns.some((c) => c.kind === 'plain')) {
+      throw new NotScatterable('a constant column beside an aggregate over DISTINCT without GROUP BY');
+    }
   }
+  /** What the shards group by: the statement's keys and the DISTINCT argument (never the final query's). */
+  const shardGroupBy = [...(groupClause.length ? groupBy : [])];
+  for (const d of p.distinctArgs) if (!shardGroupBy.includes(d.col)) shardGroupBy.push(d.col);
 
   const visible = aggregate ? 0 : partial.length;
   const hasStar = targets.some((t) => JSON.stringify(t.val).includes('"A_Star"'));
@@ -207,6 +171,7 @@ export function planScatter(select: Node, scheme: ShardingScheme): ScatterSelect
     if (aggregate) {
       const hit = groupExprs.find((e) => same(e.expr, node));
       if (!hit) throw new NotScatterable('ORDER BY an expression that is neither an output column nor a GROUP BY key');
+      if (distinct) throw new NotScatterable('ORDER BY expressions must appear in the select list with DISTINCT');
       orderBy.push({ ref: { col: hit.col }, desc, nulls });
       continue;
     }
@@ -215,23 +180,28 @@ export function planScatter(select: Node, scheme: ShardingScheme): ScatterSelect
     orderBy.push({ ref: { col: add(node) }, desc, nulls });
   }
 
-  const limit = select.limitCount === undefined ? null : intConst(select.limitCount, 'LIMIT');
-  const offset = select.limitOffset === undefined ? null : intConst(select.limitOffset, 'OFFSET');
+  const limit = select.limitCount === undefined ? null : rowCount(select.limitCount, 'LIMIT');
+  const offset = select.limitOffset === undefined ? null : rowCount(select.limitOffset, 'OFFSET');
   const shard: Node = { ...select, targetList: partial };
-  delete shard.sortClause; delete shard.limitCount; delete shard.limitOffset;
+  delete shard.sortClause; delete shard.limitCount; delete shard.limitOffset; delete shard.havingClause;
   shard.limitOption = 'LIMIT_OPTION_DEFAULT';
   if (aggregate) {
-    delete shard.groupClause;
-    if (groupBy.length) shard.groupClause = groupBy.map((c) => ({ A_Const: { ival: { ival: c + 1 } } }));
+    // Each shard's groups are distinct already; DISTINCT applies to the combined rows in the final query.
+    delete shard.groupClause; delete shard.distinctClause;
+    if (shardGroupBy.length) shard.groupClause = shardGroupBy.map((c) => ({ A_Const: { ival: { ival: c + 1 } } }));
   } else if (limit !== null && !distinct) {
     // Top-N per shard is exact for the merged top-N (with the same order); OFFSET only after the merge.
     shard.sortClause = select.sortClause;
-    shard.limitCount = { A_Const: { ival: { ival: limit + (offset ?? 0) } } };
+    shard.limitCount = topNLimit(limit, offset, select.limitCount, select.limitOffset);
     shard.limitOption = 'LIMIT_OPTION_COUNT';
+  }
+  if (!shard.limitCount) {
+    const anchor = parameterAnchor(limit, offset, select.limitCount, select.limitOffset);
+    if (anchor) { shard.limitCount = anchor; shard.limitOption = 'LIMIT_OPTION_COUNT'; }
   }
   return {
     shardSql: deparseSync({ version: 0, stmts: [{ stmt: { SelectStmt: shard } }] } as never),
-    columns, hidden: aggregate ? 0 : partial.length - visible, partialLength: partial.length, names: targets.map((t) => (t.name as string | undefined) ?? figureColname(t.val)), aggregate, groupBy, orderBy, distinct, limit, offset,
+    columns, hidden: aggregate ? 0 : partial.length - visible, partialLength: partial.length, names: targets.map((t) => (t.name as string | undefined) ?? figureColname(t.val)), aggregate, groupBy, having, orderBy, distinct, limit, offset,
   };
 }
 

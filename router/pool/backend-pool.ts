@@ -5,6 +5,11 @@
 // Buffering: when the backend is unavailable (connection refused, shutting down, or a standby after demotion), the
 // pool holds new acquisitions, at most `buffer.maxQueued` of them for `buffer.timeoutMs` each, probes the backend
 // and serves them once it (or the new address a config reload gives via retarget()) accepts a primary connection.
+//
+// Read-only (ADR 0043): the address spreads over replicas (a -ro endpoint). Only hot standbys are kept: a connection
+// that finds or turns out to be a primary (a promoted replica the endpoint has not dropped yet) is refused as "not
+// now", so a read-only router never writes. Idle connections are reused FIFO, so transactions rotate over the
+// connections and thus over the replicas the endpoint spread them on (PgBouncer's server_round_robin = 1).
 import type { Logger } from 'pino';
 import { BackendConnection, noop, type BackendTarget } from './backend-connection.js';
 import { errorField } from '../protocol/backend-messages.js';
@@ -53,7 +58,8 @@ export class BackendPool {
 
   constructor(readonly role: string, readonly database: string, private target: BackendTarget,
     readonly size: number, keys: { clientKey: Buffer; serverKey: Buffer | null }, private readonly log: Logger,
-    private readonly buffer: BufferPolicy = { timeoutMs: 0, maxQueued: 0 }, readonly shard = '', private readonly events: PoolEvents = noEvents) {
+    private readonly buffer: BufferPolicy = { timeoutMs: 0, maxQueued: 0 }, readonly shard = '', private readonly events: PoolEvents = noEvents,
+    readonly readOnly = false) {
     this.clientKey = keys.clientKey;
     this.serverKey = keys.serverKey;
   }
@@ -73,15 +79,20 @@ export class BackendPool {
     return this.waiters.length || this.unavailable ? null : this.popIdle();
   }
 
-  /** The newest idle connection still open; ones whose socket already ended are dropped on the way. */
+  /** The newest idle connection still open (the oldest when read-only); ones whose socket already ended are dropped on the way. */
   private popIdle(): BackendConnection | null {
-    for (let c = this.idle.pop(); c; c = this.idle.pop()) {
-      if (!c.closed && !c.socket.destroyed && c.socket.writable) return c;
+    for (let c = this.takeIdle(); c; c = this.takeIdle()) {
+      if (!c.closed && !c.socket.destroyed && c.socket.writable && !this.promoted(c)) return c;
       this.idle.push(c);
       this.discard(c);
     }
     return null;
   }
+
+  private takeIdle(): BackendConnection | undefined { return this.readOnly ? this.idle.shift() : this.idle.pop(); }
+
+  /** Read-only: the server reported (ParameterStatus, PostgreSQL 14+) that it left recovery; it takes writes now. */
+  private promoted(c: BackendConnection): boolean { return this.readOnly && c.params.get('in_hot_standby') === 'off'; }
 
   acquire(): Promise<BackendConnection> {
     if (!this.unavailable) {
@@ -101,7 +112,7 @@ export class BackendPool {
     c.onData = c.idleOnData;
     c.onClose = c.idleOnClose;
     c.onDrain = noop;
-    if (c.closed || this.closed || c.target !== this.target || this.unavailable) { this.discard(c); return; }
+    if (c.closed || this.closed || c.target !== this.target || this.unavailable || this.promoted(c)) { this.discard(c); return; }
     const w = this.waiters.shift();
     if (w) { this.give(w, c); return; }
     this.idle.push(c);
@@ -171,7 +182,10 @@ export class BackendPool {
     return true;
   }
 
-  private label(): string { return this.shard ? `shard ${this.shard}` : `backend ${this.target.host}:${this.target.port}`; }
+  private label(): string {
+    if (this.readOnly) return `read-only backend ${this.target.host}:${this.target.port} (ready replicas only, no fallback to the primary)`;
+    return this.shard ? `shard ${this.shard}` : `backend ${this.target.host}:${this.target.port}`;
+  }
 
   private give(w: Waiter, c: BackendConnection): void {
     if (w.timer) clearTimeout(w.timer);
@@ -220,8 +234,15 @@ export class BackendPool {
     const target = this.target;
     try {
       const c = await BackendConnection.open(target, { user: this.role, database: this.database, clientKey: this.clientKey, serverKey: this.serverKey });
-      // After a demotion the old address answers as a standby: not a place for read-write transactions.
-      if (c.params.get('in_hot_standby') === 'on' || c.params.get('default_transaction_read_only') === 'on') {
+      const standby = c.params.get('in_hot_standby') === 'on';
+      if (this.readOnly) {
+        // A replica promoted a moment ago, still behind the -ro address: not a place for a read-only router.
+        if (!standby) {
+          c.close();
+          throw new PoolError(`${this.label()} reached server process ${c.processId}, which is not a hot standby (a replica being promoted?)`, '57P03');
+        }
+      } else if (standby || c.params.get('default_transaction_read_only') === 'on') {
+        // After a demotion the old address answers as a standby: not a place for read-write transactions.
         c.close();
         throw new PoolError(`${this.label()} at ${target.host}:${target.port} is read-only (a standby)`, '25006');
       }
@@ -247,6 +268,12 @@ export class BackendPool {
 
   /** An idle server only speaks to say it is going away (FATAL on shutdown); anything else is noise. */
   private idleData(c: BackendConnection, chunk: Buffer): void {
+    // Read-only: ParameterStatus in_hot_standby=off while idle means a promotion; drop it before a session gets it.
+    if (this.readOnly && chunk.includes('in_hot_standby\0off\0')) {
+      this.log.info({ role: this.role, backendPid: c.processId }, 'idle backend left recovery (promoted); dropping it from the read-only pool');
+      this.discard(c);
+      return;
+    }
     if (chunk[0] === 0x45) {
       const sqlstate = errorField(chunk, 5, chunk.length, 'C');
       this.log.warn({ role: this.role, backendPid: c.processId, sqlstate }, 'idle backend reported an error; dropping it');

@@ -25,6 +25,8 @@ const Z = 0x5a, E = 0x45, S = 0x53, Q = 0x51, F = 0x46, P = 0x50, B = 0x42, D = 
 const PARSE_COMPLETE = 0x31, CLOSE_COMPLETE = 0x33, TX_IDLE = 0x49;
 /** Replies that prove the server did nothing with a transaction and will not soon: shutdown, crash restart, standby. */
 const NOT_NOW = new Set(['57P01', '57P02', '57P03', '25006']);
+/** Behind a read-only router every server is a standby: 25006 is the answer to the client's write, passed on as is. */
+const NOT_NOW_READ_ONLY = new Set(['57P01', '57P02', '57P03']);
 const MAX_REPLAY_BYTES = 256 * 1024;
 const MAX_REPLAYS = 5;
 /** ParseComplete, BindComplete, CloseComplete, ParameterDescription, NoData, RowDescription, ParameterStatus, Notice. */
@@ -387,7 +389,8 @@ export class ClientSession {
             if (this.deferredBegin) return this.shardOr(null, `${d.plan.reason}, which is not supported inside a transaction block yet (autocommit only until 2PC exists)`, frames);
             for (const [name, t] of parsed ?? []) if (name) this.statements.set(name, { global: this.ctx.statements.nameFor(t), tail: Buffer.from(t) });
             const sec = readBindSections(frames, off, end);
-            this.runOnEveryShard(d.plan, parseText(tail), { ext: { types: Buffer.from(parseTypes(tail)), params: Buffer.from(sec.params), resultFormats: sec.resultFormats }, shape });
+            const values = bp.params.map((v) => (typeof v === 'string' || v === null ? v : Buffer.from(v)));
+            this.runOnEveryShard(d.plan, parseText(tail), { ext: { types: Buffer.from(parseTypes(tail)), params: Buffer.from(sec.params), resultFormats: sec.resultFormats, values }, shape });
             return null;
           }
           return this.shardOr(d.shard, d.route.kind === 'none' ? d.route.reason : '', frames);
@@ -577,7 +580,7 @@ export class ClientSession {
         if (this.replay) {
           if (type === E && this.replays < MAX_REPLAYS) {
             const state = msg.errorField(data, off + 5, end, 'C');
-            if (state && NOT_NOW.has(state)) {
+            if (state && (this.ctx.readOnly ? NOT_NOW_READ_ONLY : NOT_NOW).has(state)) {
               if (corked) client.uncork();
               this.replayElsewhere(`${state}: ${msg.errorField(data, off + 5, end, 'M') ?? ''}`);
               return;

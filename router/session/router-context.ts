@@ -23,6 +23,8 @@ export interface RouterContext {
   /** Keys the mock verifiers for unknown roles, so their salt is stable per role across attempts. */
   mockSecret: Buffer;
   poolFor(role: string, database: string, keys: { clientKey: Buffer; serverKey: Buffer }): ShardPools;
+  /** A read-only router (backend.readOnly): a 25006 is the client's write refused by a replica, not a reason to replay. */
+  readOnly: boolean;
   /** Null: one backend, pure pass-through. */
   sharding: ShardRouting | null;
   /** Issues the BackendKeyData a client will quote in a CancelRequest. */

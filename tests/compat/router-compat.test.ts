@@ -98,6 +98,34 @@ const STATEMENTS: { sql: string; ordered?: boolean }[] = [
   { sql: 'select distinct note from orders' },
   { sql: 'select distinct note, amount % 2 from orders order by 1, 2 nulls first', ordered: true },
   { sql: 'select id, note from orders limit 7', ordered: false },
+  { sql: 'select 1 as one, count(*), max(note) from orders where amount < 0' },
+  // HAVING: partial groups from the shards, the filter over the combined aggregates
+  { sql: 'select note, count(*) from orders group by note having count(*) > 17' },
+  { sql: 'select note, count(*) as n, sum(amount) from orders group by note having sum(amount) > 800 and note is not null order by n desc, note', ordered: true },
+  { sql: 'select customer_id, avg(price) from orders group by customer_id having avg(price) between 100 and 150 order by 2 desc, 1', ordered: true },
+  { sql: 'select count(*) from orders having count(*) > 1000' },
+  { sql: 'select count(*), max(note) from orders where amount < 0 having count(*) = 0' },
+  { sql: 'select 1 as one from orders where amount < 0 having true' },
+  { sql: 'select amount % 3 as m, count(*) from orders group by amount % 3 having amount % 3 is null or count(*) > 120 order by m nulls first', ordered: true },
+  { sql: 'select note, max(amount) from orders group by note having max(amount) > 99 or max(amount) is null order by note nulls first', ordered: true },
+  { sql: 'select created, sum(weight) from orders group by created having count(distinct customer_id) = 2 and min(price) < 40 order by sum(weight) desc, created', ordered: true },
+  { sql: 'select cu.country, count(*)::int as n from customers cu join orders o on o.customer_id = cu.customer_id group by cu.country having count(*)::int >= 80 order by 2, 1', ordered: true },
+  // aggregates over DISTINCT x: the shards group by x, the final query aggregates the distinct values
+  { sql: 'select count(distinct note) from orders' },
+  { sql: 'select count(distinct amount), sum(distinct amount), avg(distinct amount), min(distinct amount), max(distinct amount), count(*), sum(amount), avg(weight) from orders' },
+  { sql: 'select note, count(distinct customer_id) as c, count(*) from orders group by note order by c desc, note nulls first', ordered: true },
+  { sql: 'select count(distinct amount), sum(distinct amount), avg(distinct amount) from orders where amount < 0' },
+  { sql: 'select note, count(distinct amount), sum(distinct amount) from orders where amount > 95 group by note' },
+  { sql: 'select country, count(distinct score), avg(distinct score), sum(distinct score) from customers group by country order by country nulls last', ordered: true },
+  { sql: 'select count(distinct customer_id)::int as n, count(distinct customer_id) as d from orders' },
+  { sql: 'select created, count(distinct amount % 7) from orders group by created order by 2 desc, 1 limit 4', ordered: true },
+  { sql: 'select count(distinct note), count(distinct amount), sum(distinct amount), count(*), avg(price) from orders' },
+  { sql: 'select created, count(distinct note) as n, count(distinct amount), sum(distinct weight), count(*) from orders group by created having count(distinct note) > 4 order by n desc, 1', ordered: true },
+  // DISTINCT over grouped rows: applied to the combined groups
+  { sql: 'select distinct count(*) from orders group by note' },
+  { sql: 'select distinct note is null as no_note, count(*) from orders group by note order by 1, 2', ordered: true },
+  { sql: 'select distinct amount % 5 as m, count(*) from orders group by amount order by 1 nulls first, 2 limit 9 offset 2', ordered: true },
+  { sql: 'select distinct count(distinct amount) from orders group by created' },
   // reference tables: reads from one shard, joins with sharded tables on every shard
   { sql: 'select * from countries order by code', ordered: true },
   { sql: 'select o.id, c.name from orders o join customers cu on cu.customer_id = o.customer_id and cu.customer_id = 6 join countries c on c.code = cu.country order by o.id', ordered: true },
@@ -135,7 +163,8 @@ test('metrics count routes, per-shard queries and multi-shard failures', async (
 });
 
 test('column names and types of merged results are PostgreSQL\'s', async () => {
-  for (const sql of ['select count(*), sum(amount), avg(amount), min(note) from orders', 'select note, count(*) as n from orders group by note order by note limit 1', 'select id, created from orders order by created, id limit 2']) {
+  for (const sql of ['select count(*), sum(amount), avg(amount), min(note) from orders', 'select note, count(*) as n from orders group by note order by note limit 1', 'select id, created from orders order by created, id limit 2',
+    'select note, count(distinct amount), avg(distinct amount), sum(distinct amount) from orders group by note having count(*) > 1 order by note limit 1']) {
     const [a, b] = await Promise.all([routerUri(), singleUri()].map((u) => withClient(u, async (c) => (await c.query(sql)).fields.map((f) => [f.name, f.dataTypeID]))));
     assert.deepEqual(a, b, sql);
   }
@@ -159,8 +188,9 @@ test('rows sit on the shard their keyspace id names; DDL and reference rows are 
 test('what cannot be merged exactly is refused with 0A000 and the reason', async () => {
   const refused: [string, RegExp][] = [
     ['select string_agg(note, \',\') from orders', /string_agg/],
-    ['select count(distinct note) from orders', /DISTINCT/],
-    ['select note, count(*) from orders group by note having count(*) > 3', /HAVING/],
+    ['select 1, count(distinct note) from orders', /constant column beside an aggregate over DISTINCT/],
+    ['select note, count(*) from orders group by note having max(id) > count(*) + id', /HAVING over a column that is not a GROUP BY key/],
+    ['select id from orders order by id limit 3 + 1', /LIMIT must be an integer literal or a parameter/],
     ['select sum(amount) + 1 from orders', /expression around an aggregate/],
     ['select * from orders o join customers c on c.name = o.note', /join of 2 sharded tables .* not tied by equal sharding columns/],
     ['select * from orders o join customers c on c.name = o.note where o.customer_id = 6', /not tied by their sharding columns/],
@@ -171,6 +201,13 @@ test('what cannot be merged exactly is refused with 0A000 and the reason', async
   await withClient(routerUri(), async (c) => {
     for (const [sql, why] of refused) {
       await assert.rejects(c.query(sql), (e: pg.DatabaseError) => { assert.equal(e.code, '0A000', `${sql}: ${e.message}`); assert.match(e.message, why, sql); return true; });
+    }
+    // Extended protocol: a parameter in HAVING cannot reach the final query, and LIMIT must be a plain parameter.
+    for (const [sql, values, why] of [
+      ['select note, count(*) from orders group by note having count(*) > $1', [3], /parameter \(\$n\) in HAVING/],
+      ['select id from orders order by id limit $1 * 2', [3], /LIMIT must be an integer literal or a parameter/],
+    ] as [string, unknown[], RegExp][]) {
+      await assert.rejects(c.query(sql, values), (e: pg.DatabaseError) => { assert.equal(e.code, '0A000', `${sql}: ${e.message}`); assert.match(e.message, why, sql); return true; });
     }
     // Inside a transaction block, statements on every shard are refused (no 2PC yet), and the block fails as a whole.
     await c.query('begin');
@@ -217,6 +254,36 @@ test('node-postgres prepared statements, binary results and pipelined queries ag
     return out;
   }, { binary: true } as pg.ClientConfig);
   assert.deepEqual(await run1(routerUri()), await run1(singleUri()));
+});
+
+test('LIMIT/OFFSET as bind parameters (unnamed and named prepared, text and binary values) agree with one PostgreSQL', async () => {
+  const int8 = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigInt64BE(n); return b; };
+  const cases: { text: string; runs: unknown[][] }[] = [
+    { text: 'select id, amount from orders order by amount nulls first, id limit $1 offset $2', runs: [[25, 10], [5, null], [null, 390], [0, 0], [3, 500]] },
+    { text: 'select id from orders where amount > $1 order by id desc limit $2 offset $3', runs: [[50, 4, 2], [90, 100, 0]] },
+    { text: 'select note, count(*) as n from orders group by note order by n desc, note limit $1', runs: [[3], [1], [null]] },
+    { text: 'select note, count(distinct amount) as d from orders group by note having count(*) > 15 order by d, note offset $1', runs: [[1], [20], [null]] },
+    { text: 'select distinct note from orders order by 1 nulls first limit $1 offset $2', runs: [[3, 1], [100, 20]] },
+    { text: 'select customer_id, sum(amount) from orders group by customer_id having sum(amount) > 500 order by 2 desc, 1 limit $1 offset $2', runs: [[5, 3], [int8(4n), int8(1n)]] },
+    { text: 'select id, note from orders order by note nulls first, id offset $1', runs: [[395], [int8(398n)]] },
+    { text: 'select id from orders limit $1', runs: [[0], [int8(0n)]] },
+  ];
+  const runAll = (uri: string) => withClient(uri, async (c) => {
+    const out: unknown[] = [];
+    for (const [i, { text, runs }] of cases.entries()) {
+      // Unnamed (Parse/Bind each time), then one named statement bound with each set of values.
+      for (const values of runs) out.push((await c.query({ text, values, rowMode: 'array' })).rows);
+      for (const values of runs) out.push((await c.query({ name: `limits-${i}`, text, values, rowMode: 'array' })).rows);
+    }
+    return out;
+  });
+  const [got, want] = await Promise.all([runAll(routerUri()), runAll(singleUri())]);
+  assert.deepEqual(got, want);
+  // A parameter that is not an integer is PostgreSQL's error from the shards, never a guess.
+  await withClient(routerUri(), async (c) => {
+    await assert.rejects(c.query('select id from orders order by id limit $1', ['ten']), (e: pg.DatabaseError) => e.code === '22P02');
+    await assert.rejects(c.query('select id from orders order by id limit $1', [-1]), (e: pg.DatabaseError) => e.code === '2201W');
+  });
 });
 
 const venvPython = join(process.env.PGOP_CACHE ?? join(homedir(), '.cache', 'pgop'), 'py', 'bin', 'python3');

@@ -16,6 +16,10 @@ import { query } from '../helpers/sql.js';
 import { pgBinDir } from '../../adapters/local/postgres-install.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 
+// No re-read on a timer during these tests: an image or catalog edit must reach the cluster through the runtime's
+// change feed (the operator inherits this environment).
+process.env.PGOP_IMAGE_WATCH_MS = String(3_600_000);
+
 const state = stateDir('pgop-roll-');
 const cluster = new LocalCluster(state);
 after(() => cluster.down());

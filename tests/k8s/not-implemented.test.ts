@@ -1,5 +1,6 @@
 // On the real apiserver: kinds that are served but have no controller yet are accepted by `kubectl apply` and the
-// operator writes Ready=False, reason=NotImplemented into their status subresource.
+// operator writes Ready=False, reason=NotImplemented into their status subresource. The image catalogs, which have a
+// controller, publish their images in status on the same apiserver.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
@@ -71,4 +72,44 @@ test('kubectl apply of a kind without a controller yields Ready=False, reason=No
     assert.equal(ready?.reason, 'NotImplemented', kind);
     assert.match(ready?.message ?? '', new RegExp(`no controller for ${kind}`));
   }
+});
+
+interface Catalog extends Obj { status?: Obj['status'] & { phase?: string; images?: Record<string, string>; observedGeneration?: number } }
+const catalog = async (plural: string) => JSON.parse((await kubectl(['get', `${plural}.postgres.keiailab.io`, 'pgop-images', '-o', 'json'])).stdout || '{}') as Catalog;
+const applyStdin = (yaml: string) => new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+  const child = execFile(kubectlBin, ['--kubeconfig', cp.kubeconfig, 'apply', '-f', '-'], { encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) => {
+    resolve({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+  });
+  child.stdin?.end(yaml);
+});
+const catalogYaml = (kind: string, images: [number, string][]) =>
+  `apiVersion: postgres.keiailab.io/v1alpha1\nkind: ${kind}\nmetadata:\n  name: pgop-images\n  namespace: default\nspec:\n  images:\n${images.map(([m, i]) => `    - { major: ${m}, image: "${i}" }\n`).join('')}`;
+
+test('the catalog kinds on Kubernetes: Ready with status.images, an edit republishes them, bad entries are refused by the apiserver naming the field', async () => {
+  for (const file of ['imagecatalog.yaml', 'clusterimagecatalog.yaml']) {
+    const r = await kubectl(['apply', '-f', join(repoRoot, 'crds', 'samples', file)]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const expected: Record<string, Record<string, string>> = {
+    imagecatalogs: { 16: 'ghcr.io/keiailab/pgop-postgres:16', 17: 'ghcr.io/keiailab/pgop-postgres:17' },
+    clusterimagecatalogs: { 15: 'ghcr.io/keiailab/pgop-postgres:15', 18: 'ghcr.io/keiailab/pgop-postgres:18' },
+  };
+  for (const [plural, images] of Object.entries(expected)) {
+    const c = await eventually(() => catalog(plural), (v) => v.status?.phase === 'Ready', 60_000);
+    assert.deepEqual(c.status?.images, images, plural);
+    const ready = c.status?.conditions?.find((x) => x.type === 'Ready');
+    assert.equal(ready?.status, 'True', plural);
+    assert.equal(ready?.reason, 'ImagesValid', plural);
+  }
+  const edited = await applyStdin(catalogYaml('ImageCatalog', [[17, 'ghcr.io/keiailab/pgop-postgres:17.2']]));
+  assert.equal(edited.status, 0, edited.stderr);
+  const c = await eventually(() => catalog('imagecatalogs'), (v) => v.status?.observedGeneration === 2, 60_000);
+  assert.deepEqual(c.status?.images, { 17: 'ghcr.io/keiailab/pgop-postgres:17.2' });
+  const major = await applyStdin(catalogYaml('ClusterImageCatalog', [[14, 'ghcr.io/keiailab/pgop-postgres:14']]));
+  assert.notEqual(major.status, 0);
+  assert.match(major.stderr, /spec\.images\[0\]\.major/);
+  const image = await applyStdin(catalogYaml('ClusterImageCatalog', [[17, 'Bad Image']]));
+  assert.notEqual(image.status, 0);
+  assert.match(image.stderr, /spec\.images\[0\]\.image/);
+  assert.equal((await catalog('clusterimagecatalogs')).metadata.generation, 1, 'the stored catalog stays');
 });
