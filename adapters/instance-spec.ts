@@ -21,6 +21,8 @@ export interface Placement {
   /** Explicit paths where volumes are mounted separately (a Kubernetes pod); default: under `home`. */
   paths?: { dataDir: string; runDir: string; logFile: string };
   pgBinDir: string;
+  /** The container image the instance runs, when it is not the bin directory (a Kubernetes Pod's image). */
+  image?: string;
   /** The spec generation the settings come from (rolling updates); absent: not tracked. */
   configGeneration?: number;
   secrets: InstanceSpec['secrets'];
@@ -62,6 +64,7 @@ export function buildInstanceSpec(spec: PostgresClusterSpec, p: Placement): Inst
     httpPort: p.httpPort,
     ...(p.paths ?? { dataDir: join(p.home, 'volume', 'pgdata'), runDir: join(p.home, 'run'), logFile: join(p.home, 'postgres.log') }),
     pgBinDir: p.pgBinDir,
+    ...(p.image ? { image: p.image } : {}),
     bootstrap,
     ...(backup ? { backup } : {}),
     primary: p.primary,

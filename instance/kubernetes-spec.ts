@@ -15,7 +15,7 @@ import { handOver, type OsUser } from '../adapters/os/os-user.js';
 import { pgBinDir } from '../adapters/local/postgres-install.js';
 import { LABEL } from '../adapters/k8s/specs/labels.js';
 import {
-  AGENT_PORT, AGENT_TOKEN_ENV, DATA_MOUNT, POSTGRES_PORT, PRIMARY_KEY, RUN_MOUNT, SECRET_ROLES, secretName, stateConfigMapName, tlsSources, type SecretRole,
+  AGENT_PORT, AGENT_TOKEN_ENV, DATA_MOUNT, IMAGE_ENV, POSTGRES_PORT, PRIMARY_KEY, RUN_MOUNT, SECRET_ROLES, secretName, stateConfigMapName, tlsSources, type SecretRole,
 } from '../adapters/k8s/specs/names.js';
 import { anyInstanceName } from '../adapters/certs/tls-policy.js';
 import { httpStatus } from '../adapters/k8s/client.js';
@@ -25,6 +25,8 @@ import { readRepositorySecret } from '../adapters/k8s/repository-secret-reader.j
 
 export interface PodIdentity {
   namespace: string; pod: string; podIP: string; cluster: string; dataRoot: string; runDir: string; pgBinDir: string | null;
+  /** The Pod's container image as the operator's Pod spec names it (IMAGE_ENV); null in Pods made before it did. */
+  image: string | null;
   /** Where the Pod mounts its posix repository volumes, as this process sees them (repository-mounts.ts). */
   repoPaths: { backup?: string; recovery?: string };
 }
@@ -42,6 +44,7 @@ export function podIdentity(env: NodeJS.ProcessEnv = process.env): PodIdentity {
   return {
     namespace: need('POD_NAMESPACE'), pod: need('POD_NAME'), podIP: need('POD_IP'), cluster: need('PGOP_CLUSTER'),
     dataRoot: env.PGOP_DATA_ROOT ?? DATA_MOUNT, runDir: env.PGOP_RUN_DIR ?? RUN_MOUNT, pgBinDir: env.PGOP_PG_BIN_DIR ?? null,
+    image: env[IMAGE_ENV] || null,
     repoPaths: {
       ...(env[REPO_PATH_ENV.backup] ? { backup: env[REPO_PATH_ENV.backup] } : {}),
       ...(env[REPO_PATH_ENV.recovery] ? { recovery: env[REPO_PATH_ENV.recovery] } : {}),
@@ -80,7 +83,7 @@ export class KubernetesSpecSource {
   private async build(): Promise<InstanceSpec> {
     const { namespace, cluster, pod: me } = this.id;
     const plural = definitionFor('PostgresCluster')?.plural ?? 'postgresclusters';
-    const obj = await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name: cluster }) as { spec: PostgresClusterSpec };
+    const obj = await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name: cluster }) as { metadata?: { generation?: number }; spec: PostgresClusterSpec };
     const [self, pods, state] = await Promise.all([
       this.core.readNamespacedPod({ namespace, name: me }),
       this.core.listNamespacedPod({ namespace, labelSelector: `${LABEL.cluster}=${cluster}` }),
@@ -103,6 +106,10 @@ export class KubernetesSpecSource {
       host: this.id.podIP, port: POSTGRES_PORT, httpPort: AGENT_PORT, home: this.id.dataRoot,
       paths: { dataDir: join(this.id.dataRoot, 'pgdata'), runDir: this.id.runDir, logFile: postgresLogFile(this.id) },
       pgBinDir: this.id.pgBinDir ?? pgBinDir(obj.spec.postgresVersion),
+      ...(this.id.image ? { image: this.id.image } : {}),
+      // The settings come from this generation of the cluster: reported once loaded, so the operator's rolling update
+      // knows a pending_restart (or its absence) is about the current spec, not an older one (ADR 0026).
+      ...(obj.metadata?.generation !== undefined ? { configGeneration: obj.metadata.generation } : {}),
       secrets: await this.writeSecrets(), runAsUser: this.user?.name ?? null, primary, members,
       leaseUrl: 'kubernetes:', faultsFile: null, tls: await this.writeTls(obj.spec),
       repoFiles: (repo) => repositoryFiles(repoDir, repo),

@@ -36,7 +36,10 @@ export class PostgresSupervisor {
   reload(): boolean {
     try { return this.child?.kill('SIGHUP') ?? false; } catch { return false; }
   }
-  /** The bin directory the running postmaster was started from (a spec change applies at the next start). */
+  /**
+   * The image the running postmaster was started from: the container image in a Pod, else its bin directory (a
+   * spec change applies at the next start).
+   */
   get binDir(): string | null { return this.child ? this.startedFrom : null; }
   private startedFrom: string | null = null;
 
@@ -50,7 +53,7 @@ export class PostgresSupervisor {
       this.rt.writeConfig();
       this.rt.loadedGeneration = spec.configGeneration ?? null;
       const log = openSync(spec.logFile, 'a');
-      this.startedFrom = spec.pgBinDir;
+      this.startedFrom = spec.image ?? spec.pgBinDir;
       const child = spawn(bin(spec, 'postgres'), ['-D', spec.dataDir], {
         stdio: ['ignore', log, log], cwd: '/', env: libpqEnv(spec), ...(this.user ? { uid: this.user.uid, gid: this.user.gid } : {}),
       });

@@ -38,7 +38,7 @@ export function createRolloutImplementations(deps: RolloutDeps) {
       await platform.applyConfiguration(input.cluster, input.spec, input.primary, input.generation);
     }),
 
-    restartInstance: fromPromise<void, RestartInput>(async ({ input }) => {
+    restartInstance: fromPromise<void, RestartInput>(async ({ input, signal }) => {
       if (!platform.restartInstance) throw new PermanentError('this platform cannot restart instances for a rolling update');
       // Idempotent: a restored machine re-runs this; an instance already serving on the image with nothing pending
       // is not restarted twice.
@@ -48,6 +48,9 @@ export function createRolloutImplementations(deps: RolloutDeps) {
         log.info({ cluster: input.cluster.name, instance: input.instance }, 'rolling update: instance already updated');
         return;
       }
+      // The machine left `restarting` meanwhile (a spec change): it decides again from the instances' reports, so a
+      // restart it no longer wants must not start now (on Kubernetes it deletes a Pod).
+      if (signal.aborted) return;
       log.info({ cluster: input.cluster.name, instance: input.instance, image: input.image }, 'rolling update: restarting instance');
       await platform.restartInstance(input.cluster, input.spec, input.instance, input.image, input.primary);
     }),

@@ -40,6 +40,11 @@ export interface InstanceSpec {
   runDir: string;
   logFile: string;
   pgBinDir: string;
+  /**
+   * The container image this instance runs (Kubernetes: the Pod's image), reported instead of pgBinDir so the
+   * operator compares it with the cluster's resolved image. Absent (local): the bin directory is the image.
+   */
+  image?: string;
   bootstrap:
     | { mode: 'initdb'; initdb: InitdbOptions }
     | { mode: 'clone'; source: { host: string; port: number } }

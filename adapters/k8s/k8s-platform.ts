@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { PostgresClusterSpec } from '../../crds/postgrescluster.js';
 import { API_VERSION } from '../../crds/definition.js';
 import type { ClusterRef, InstanceEffectInput } from '../../machines/instance/instance.types.js';
-import type { PlanPlatform } from '../platform.js';
+import { PermanentError, type PlanPlatform } from '../platform.js';
 import type { Endpoint } from '../sql/connect.js';
 import { SUPERUSER, REPLICATION_USER } from '../instance/spec.js';
 import { AgentClient } from '../agent-client.js';
@@ -24,7 +24,7 @@ import {
 } from './specs/cluster-objects.js';
 import type { OperatorPeer } from './specs/operator-peer.js';
 import {
-  AGENT_PORT, AGENT_TOKEN_KEY, POSTGRES_PORT, SECRET_ROLES, agentTokenSecretName, secretName, stateConfigMapName, instanceServiceAccount, primaryLeaseName, timelinesConfigMapName, type SecretRole,
+  AGENT_PORT, AGENT_TOKEN_KEY, IMAGE_ANNOTATION, POSTGRES_PORT, SECRET_ROLES, agentTokenSecretName, secretName, stateConfigMapName, instanceServiceAccount, primaryLeaseName, timelinesConfigMapName, type SecretRole,
 } from './specs/names.js';
 import { httpStatus } from './client.js';
 import type { ObservedInstance } from '../instance-observer.js';
@@ -39,10 +39,15 @@ const KIND = 'PostgresCluster';
 /** On a Pod whose agent the operator holds stopped (fencing); its value says why. */
 export const HELD_ANNOTATION = 'postgres.keiailab.io/held';
 const POD_STOP_WAIT_MS = 90_000;
+/** How long a rolling restart waits for the other instance Pods to be Ready before it stalls with their names. */
+const OTHERS_READY_WAIT_MS = 120_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/keiailab/pgop';
 
-const imageFor = (spec: PostgresClusterSpec) => spec.imageName ?? `${DEFAULT_IMAGE_REPOSITORY}:pg${spec.postgresVersion ?? 17}`;
+const defaultImage = (spec: PostgresClusterSpec) => `${DEFAULT_IMAGE_REPOSITORY}:pg${spec.postgresVersion ?? 17}`;
+const imageFor = (spec: PostgresClusterSpec) => spec.imageName ?? defaultImage(spec);
+/** A container image reference as it may reach a Pod spec (checked again where used: catalogs may predate admission). */
+const IMAGE_REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}$/;
 
 export class K8sPlatform implements PlanPlatform {
   private readonly core: CoreV1Api;
@@ -131,9 +136,9 @@ export class K8sPlatform implements PlanPlatform {
     this.tokens.delete(`${namespace}/${name}`);
   }
 
-  private placement(cluster: ClusterRef, spec: PostgresClusterSpec, owner: Owner, instance: string, serial: number, bootstrap: 'initdb' | 'clone'): InstancePlacement {
+  private placement(cluster: ClusterRef, spec: PostgresClusterSpec, owner: Owner, instance: string, serial: number, bootstrap: 'initdb' | 'clone', image: string = imageFor(spec)): InstancePlacement {
     return {
-      cluster: cluster.name, namespace: cluster.namespace, instance, serial, bootstrap, image: imageFor(spec),
+      cluster: cluster.name, namespace: cluster.namespace, instance, serial, bootstrap, image,
       storageSize: spec.storage?.size ?? '1Gi', ...(spec.storage?.storageClass ? { storageClass: spec.storage.storageClass } : {}),
       ...(spec.postgresVersion ? { postgresVersion: spec.postgresVersion } : {}), owner,
       repositories: repositoryMounts(spec, bootstrap),
@@ -168,7 +173,11 @@ export class K8sPlatform implements PlanPlatform {
     await requireRepositorySecrets(this.core, input.cluster.namespace, repositorySecrets(spec, input.bootstrap), undefined, signal);
     // The primary to clone from (or, for the first instance, itself) is recorded before the Pod exists.
     await this.repoint(input.cluster, spec, input.primary ?? input.instance);
-    const p = this.placement(input.cluster, spec, owner, input.instance, input.serial, input.bootstrap);
+    // A clone runs what its primary runs (pg_basebackup needs the same major and build); a rolling update moves it
+    // with the others afterwards. The first instance runs what the spec names.
+    const primaryPod = input.primary && input.primary !== input.instance ? await this.pod(input.cluster, input.primary) : undefined;
+    const image = primaryPod?.spec?.containers[0]?.image ?? imageFor(spec);
+    const p = this.placement(input.cluster, spec, owner, input.instance, input.serial, input.bootstrap, image);
     await this.objects.createIfMissing(instancePvc(p));
     await this.objects.createIfMissing(instancePod(p));
   }
@@ -181,7 +190,9 @@ export class K8sPlatform implements PlanPlatform {
       const instance = pvc.metadata?.labels?.[LABEL.instance] ?? '';
       if (!instance || pods.has(instance) || pvc.metadata?.deletionTimestamp || !members.includes(instance)) continue;
       const a = pvc.metadata?.annotations ?? {};
-      const p = this.placement(cluster, spec, await this.owner(cluster), instance, Number(a['postgres.keiailab.io/serial'] ?? 0), a['postgres.keiailab.io/bootstrap'] === 'initdb' ? 'initdb' : 'clone');
+      // The image the PVC records (the last one its Pod ran, or the one a rolling update is moving it to).
+      const p = this.placement(cluster, spec, await this.owner(cluster), instance, Number(a['postgres.keiailab.io/serial'] ?? 0),
+        a['postgres.keiailab.io/bootstrap'] === 'initdb' ? 'initdb' : 'clone', a[IMAGE_ANNOTATION] || imageFor(spec));
       if (await this.objects.createIfMissing(instancePod(p))) recreated.push(instance);
     }
     return recreated;
@@ -195,6 +206,18 @@ export class K8sPlatform implements PlanPlatform {
   async holdStopped(cluster: ClusterRef, instance: string, timeoutMs = 90_000): Promise<boolean> {
     const pod = await this.pod(cluster, instance);
     if (!pod) return false;
+    await this.deletePod(cluster, instance, pod, timeoutMs, false);
+    return true;
+  }
+
+  /**
+   * Checkpoints and deletes `pod`, then waits until it is gone. With `replacedIsGone`, a Pod of the same name but
+   * another uid counts as gone: the upkeep (recreateMissingPods) may create the successor from the PVC's record in
+   * the moment between the old one's removal and this wait's next look, and that successor must not be taken for
+   * the old Pod still standing (a rolling update then waited 90 s and stalled).
+   */
+  private async deletePod(cluster: ClusterRef, instance: string, pod: V1Pod, timeoutMs: number, replacedIsGone: boolean): Promise<void> {
+    const uid = pod.metadata?.uid;
     if (!pod.metadata?.deletionTimestamp) {
       const agent = await this.agent(cluster, instance);
       // Best effort by design: the fast shutdown writes its own checkpoint, so a failed one must not block the stop.
@@ -202,10 +225,61 @@ export class K8sPlatform implements PlanPlatform {
       await this.objects.delete('v1', 'Pod', cluster.namespace, instance);
     }
     for (const until = Date.now() + timeoutMs; Date.now() < until;) {
-      if (!(await this.pod(cluster, instance))) return true;
+      const now = await this.pod(cluster, instance);
+      if (!now || (replacedIsGone && now.metadata?.uid !== uid)) return;
       await new Promise((r) => setTimeout(r, 500));
     }
     throw new Error(`pod ${instance} still present ${Math.round(timeoutMs / 1000)} s after its deletion`);
+  }
+
+  // --- rolling updates (ADR 0026, 0036) ---
+  /**
+   * On Kubernetes an image is a container image reference and is used as it is; none named (no imageName, no
+   * catalog) means the operator's default image for the cluster's major.
+   */
+  imageLocation(image: string | null, spec: PostgresClusterSpec): string {
+    const ref = image ?? defaultImage(spec);
+    if (!IMAGE_REFERENCE.test(ref)) throw new PermanentError(`image ${JSON.stringify(ref)} is not a container image reference`);
+    return ref;
+  }
+
+  /**
+   * Re-creates one instance's Pod on `image`, its PVC kept: the image is recorded on the PVC first (so a Pod
+   * recreated by the upkeep meanwhile gets it too), then the Pod is checkpointed, deleted (the agent's SIGTERM is a
+   * clean fast shutdown) and created again once gone — unless the upkeep already created its successor from the
+   * PVC's record (then that one stands). A restart for settings alone goes the same way: a new Pod reads the
+   * cluster's current spec. Resolves once the new Pod exists; the machine waits for its agent's reports.
+   */
+  async restartInstance(cluster: ClusterRef, spec: PostgresClusterSpec, instance: string, image: string): Promise<void> {
+    if (!IMAGE_REFERENCE.test(image)) throw new PermanentError(`image ${JSON.stringify(image)} is not a container image reference`);
+    const pvc = (await this.pvcs(cluster)).find((c) => c.metadata?.labels?.[LABEL.instance] === instance && !c.metadata.deletionTimestamp);
+    if (!pvc) throw new PermanentError(`instance ${instance} has no PersistentVolumeClaim to restart on`);
+    if (pvc.metadata?.annotations?.[IMAGE_ANNOTATION] !== image) {
+      await this.core.patchNamespacedPersistentVolumeClaim({ namespace: cluster.namespace, name: pvcName(instance), body: { metadata: { annotations: { [IMAGE_ANNOTATION]: image } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    }
+    const pod = await this.pod(cluster, instance);
+    if (pod && !pod.metadata?.deletionTimestamp) await this.othersReady(cluster, instance, OTHERS_READY_WAIT_MS);
+    if (pod) await this.deletePod(cluster, instance, pod, POD_STOP_WAIT_MS, true);
+    const a = pvc.metadata?.annotations ?? {};
+    const p = this.placement(cluster, spec, await this.owner(cluster), instance, Number(a['postgres.keiailab.io/serial'] ?? 0),
+      a['postgres.keiailab.io/bootstrap'] === 'initdb' ? 'initdb' : 'clone', image);
+    await this.objects.createIfMissing(instancePod(p));
+  }
+
+  /**
+   * Waits until every other instance Pod (held ones aside: they stay down on purpose) is Ready, the kubelet's verdict
+   * that Services route by. The machine moves on when an agent reports itself back, but the Pod's readiness probe
+   * follows a few seconds later: taking the next Pod down in between left one Pod Ready of three.
+   */
+  private async othersReady(cluster: ClusterRef, instance: string, timeoutMs: number): Promise<void> {
+    let waiting: string[] = [];
+    for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(500)) {
+      waiting = (await this.pods(cluster)).filter((p) => p.metadata?.name !== instance && p.metadata?.annotations?.[HELD_ANNOTATION] === undefined
+        && !(p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')).map((p) => p.metadata?.name ?? '?');
+      if (!waiting.length) return;
+    }
+    throw new Error(`not restarting ${instance}: Pod ${waiting.join(', ')} not Ready for ${Math.round(timeoutMs / 1000)} s`);
   }
 
   /**

@@ -141,7 +141,10 @@ export class K8sResourceStore implements ResourceStore, OwnedResourceWriter {
       informer.on('delete', emit('DELETED'));
       let restarting = false;
       informer.on('error', (err: unknown) => {
-        if (stopping || restarting) return;
+        // An abort is ours: stop() and start() abort the watch request in flight, and the informer reports that as an
+        // error. Restarting on it made every restart abort the watch of the one before: after the first resync each
+        // kind relisted every 2 s for good, a load of its own on the apiserver.
+        if (stopping || restarting || (err as Error | undefined)?.name === 'AbortError') return;
         restarting = true;
         this.log.warn({ kind: def.kind, err: (err as Error)?.message }, 'informer stopped; restarting');
         setTimeout(() => { restarting = false; if (!stopping) void informer.start().catch(() => undefined); }, 2000);

@@ -77,10 +77,15 @@ export class K8sPrimaryLease implements PrimaryLease {
   }
 
   async renew(holder: string, ttlMs: number) {
-    const lease = await this.get();
-    const h = decode(lease?.spec?.holderIdentity);
-    if (!lease || h?.holder !== holder) return false;
-    return this.write(lease, (l) => this.hold(l, h, ttlMs, false));
+    // A conflict is another writer of the same object (the operator annotating the primary record), not another
+    // holder: read again. Taken for a loss, it fenced a healthy primary under load (ADR 0036).
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const lease = await this.get();
+      const h = decode(lease?.spec?.holderIdentity);
+      if (!lease || h?.holder !== holder) return false;
+      if (await this.write(lease, (l) => this.hold(l, h, ttlMs, false))) return true;
+    }
+    return false;
   }
 
   async handover(from: string, to: LeaseHolder, ttlMs: number) {

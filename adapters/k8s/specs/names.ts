@@ -33,3 +33,10 @@ export const AGENT_PORT = 8000;
 export const DATA_MOUNT = '/var/lib/postgresql/data';
 export const RUN_MOUNT = '/var/run/pgop';
 export const pgBinDirFor = (major: number) => `/usr/lib/postgresql/${major}/bin`;
+/**
+ * The container image the Pod runs, set by the operator beside `image` in the same spec: the agent reports it, so a
+ * rolling update (ADR 0026, 0036) compares what each instance runs with the cluster's resolved image.
+ */
+export const IMAGE_ENV = 'PGOP_IMAGE';
+/** On the PVC (the instance's record): the image its Pod runs, so a Pod recreated after a loss keeps it. */
+export const IMAGE_ANNOTATION = 'postgres.keiailab.io/image';

@@ -1,7 +1,7 @@
 // The Pod and PVC of one instance. Pods are managed directly (no StatefulSet) so updates can be primary-aware,
 // and the PVC outlives the Pod: a recreated Pod finds its data.
 import { LABEL, clusterLabels, ownedBy, type Owner } from './labels.js';
-import { AGENT_PORT, AGENT_TOKEN_ENV, AGENT_TOKEN_KEY, DATA_MOUNT, POSTGRES_PORT, RUN_MOUNT, agentTokenSecretName, instanceServiceAccount, pgBinDirFor } from './names.js';
+import { AGENT_PORT, AGENT_TOKEN_ENV, AGENT_TOKEN_KEY, DATA_MOUNT, IMAGE_ANNOTATION, IMAGE_ENV, POSTGRES_PORT, RUN_MOUNT, agentTokenSecretName, instanceServiceAccount, pgBinDirFor } from './names.js';
 import { distinctVolumes, type RepositoryMount } from './repository-mounts.js';
 import { PGBACKREST_TLS_PORT } from '../../backup/pgbackrest-config.js';
 
@@ -32,7 +32,7 @@ export interface InstancePlacement {
   repositories?: RepositoryMount[];
 }
 
-const placementAnnotations = (p: InstancePlacement) => ({ 'postgres.keiailab.io/serial': String(p.serial), 'postgres.keiailab.io/bootstrap': p.bootstrap });
+const placementAnnotations = (p: InstancePlacement) => ({ 'postgres.keiailab.io/serial': String(p.serial), 'postgres.keiailab.io/bootstrap': p.bootstrap, [IMAGE_ANNOTATION]: p.image });
 
 type PodVolume = { name: string; persistentVolumeClaim?: { claimName: string }; emptyDir?: object };
 
@@ -71,6 +71,8 @@ export function instancePod(p: InstancePlacement) {
           { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
           { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
           { name: 'PGOP_CLUSTER', value: p.cluster },
+          // The same string as `image` above: what the agent reports as the image its postmaster runs.
+          { name: IMAGE_ENV, value: p.image },
           // A reference, not the value: the token never appears in the Pod spec (the agent drops it from its env).
           { name: AGENT_TOKEN_ENV, valueFrom: { secretKeyRef: { name: agentTokenSecretName(p.cluster), key: AGENT_TOKEN_KEY } } },
           { name: 'PGOP_DATA_ROOT', value: DATA_MOUNT },

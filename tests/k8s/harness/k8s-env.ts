@@ -36,7 +36,7 @@ export interface CustomObject { metadata: { generation?: number; annotations?: R
 
 export interface K8sEnvOptions {
   /** The process kubelet's nodes and how fast a silent one is marked unreachable. */
-  kubelet?: Pick<ProcessKubeletOptions, 'nodes' | 'nodeGraceMs'>;
+  kubelet?: Pick<ProcessKubeletOptions, 'nodes' | 'nodeGraceMs' | 'images'>;
   /** Run the operator under the chart's ServiceAccount and RBAC (watchNamespace=default), as in its Pod. */
   chartIdentity?: boolean;
 }

@@ -34,6 +34,12 @@ export interface ProcessKubeletOptions {
   /** First loopback address to hand out (127.0.0.N, default 2): suites run side by side pick apart ranges. */
   firstAddress?: number;
   /**
+   * Where an image's own files are on this host, per image: a path inside it → a host directory (say the image's
+   * /usr/lib/postgresql/15/bin → a directory of links to the installed binaries). Environment values naming such a
+   * path are rewritten, so the process runs that image's files. Everything else, and every unlisted image, is the host.
+   */
+  images?: Record<string, Record<string, string>>;
+  /**
    * The cluster PKI, for the nodes' kubelet endpoints (serving certificate, client CA). Default: the one
    * startControlPlane wrote beside the kubeconfig; without one, the nodes serve no endpoint.
    */
@@ -101,6 +107,15 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
   // The host is the image: the process sees the host's environment, minus what would confuse a node:test child.
   const { NODE_TEST_CONTEXT: _t, KUBERNETES_SERVICE_HOST: _h, ...hostEnv } = process.env;
 
+  /** The container's environment with paths inside its image mapped to where that image's files are on this host. */
+  const inImage = (image: string, env: Record<string, string>) => {
+    const paths = Object.entries(o.images?.[image] ?? {});
+    const map = (v: string) => {
+      const hit = paths.find(([inside]) => v === inside || v.startsWith(`${inside}/`));
+      return hit ? `${hit[1]}${v.slice(hit[0].length)}` : v;
+    };
+    return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, map(v)]));
+  };
   const volumeDir = (namespace: string, claim: string) => join(o.root, 'pvc', namespace, claim);
   // Every level on the way must be traversable by the volume owner.
   const traversable = (...parts: string[]) => parts.reduce((p, part) => dir(join(p, part), 0o755), dir(o.root, 0o755));
@@ -258,6 +273,7 @@ export async function startProcessKubelet(o: ProcessKubeletOptions): Promise<Pro
     const ip = allocate(key, pod.status?.podIP);
     let env: Record<string, string>;
     try { env = await containerEnv(core, pod, c, ip, mounts); } catch (e) { ips.delete(key); return pending('CreateContainerConfigError', message(e)); }
+    env = inImage(c.image ?? '', env);
     // The agent gets its Pod's ServiceAccount, as in a real cluster, so the Role the operator grants is what is tested.
     let kubeconfigFile = o.kubeconfig;
     if (spec.serviceAccountName) {
