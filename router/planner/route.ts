@@ -2,19 +2,13 @@
 // strings, or binary int2/int4/int8 for integer keys.
 import type { RoutePlan } from './shard-key.js';
 import { keyspaceId } from '../vindex/hash-vindex.js';
+import { binaryInteger } from './binary-integer.js';
 import { keyspaceIdHex } from '../vindex/key-range.js';
 import { shardForKeyspaceId, type RoutingTable } from '../routing/routing-table.js';
 
 export type Route =
   | { kind: 'shard'; shard: string; keyspaceId: string; table: string; column: string; generation: number }
   | { kind: 'none'; reason: string; plan: RoutePlan['kind'] };
-
-export function binaryInteger(b: Buffer): bigint | null {
-  if (b.length === 2) return BigInt(b.readInt16BE(0));
-  if (b.length === 4) return BigInt(b.readInt32BE(0));
-  if (b.length === 8) return b.readBigInt64BE(0);
-  return null;
-}
 
 export function route(plan: RoutePlan, table: RoutingTable, params: readonly (string | Buffer | null)[] = []): Route {
   if (plan.kind !== 'keyed') return { kind: 'none', reason: plan.reason, plan: plan.kind };

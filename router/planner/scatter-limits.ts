@@ -6,7 +6,7 @@
 // the shard's LIMIT as `NULL + $n`, which is NULL, i.e. no limit.
 import { isObj, list, tag, type Node } from './parse-tree.js';
 import { NotScatterable } from './scatter-aggregates.js';
-import { binaryInteger } from './route.js';
+import { binaryInteger } from './binary-integer.js';
 
 /** A row count as the statement gives it: a literal, a parameter to read at execution, or none (NULL / ALL). */
 export type RowCount = number | { param: number } | null;
