@@ -17,6 +17,7 @@ import { kubectlBin } from './harness/control-plane.js';
 import { repoRoot } from '../helpers/cli.js';
 import { eventually, query } from '../helpers/sql.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
+import { waitForCluster } from './harness/wait-cluster.js';
 
 const ns = 'default';
 const NAME = 'nap';
@@ -51,17 +52,8 @@ const primaryOf = (c: PostgresCluster) => c.status?.currentPrimary ?? '';
 const instanceOf = (c: PostgresCluster, name: string) => (c.status?.instances ?? []).find((i) => i.name === name);
 const allReady = (c: PostgresCluster) => c.status?.phase === 'Ready' && (c.status.instances ?? []).length === 3 && (c.status.instances ?? []).every((i) => i.ready);
 
-async function waitFor(what: string, ok: (c: PostgresCluster) => boolean, timeoutMs: number): Promise<PostgresCluster> {
-  const until = Date.now() + timeoutMs;
-  let last: PostgresCluster | undefined;
-  while (Date.now() < until) {
-    last = await cluster();
-    if (last && ok(last)) return last;
-    await sleep(300);
-  }
-  const s = last?.status;
-  throw new Error(`timed out waiting for ${what}; status: ${JSON.stringify({ phase: s?.phase, primary: s?.currentPrimary, instances: s?.instances, conditions: s?.conditions, failovers: s?.failovers })}\n${env.operatorLog()}`);
-}
+const waitFor = (what: string, ok: (c: PostgresCluster) => boolean, timeoutMs: number) =>
+  waitForCluster(cluster, what, ok, { timeoutMs, operatorLog: () => env.operatorLog() });
 
 const secret = async (name: string, key: string) => Buffer.from((await core().readNamespacedSecret({ namespace: ns, name })).data?.[key] ?? '', 'base64').toString('utf8');
 const pod = (name: string) => core().readNamespacedPod({ namespace: ns, name }).then((p) => p, () => undefined);

@@ -14,6 +14,7 @@ import { startK8sEnv, type K8sEnv } from './harness/k8s-env.js';
 import { eventually, query } from '../helpers/sql.js';
 import { RowWriter, missingAcked } from '../helpers/writer.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
+import { waitForCluster } from './harness/wait-cluster.js';
 
 const ns = 'default';
 const NAME = 'durable';
@@ -34,17 +35,8 @@ const failovers = (c: PostgresCluster) => c.status?.failovers ?? [];
 const primaryOf = (c: PostgresCluster) => c.status?.currentPrimary ?? '';
 const allReady = (c: PostgresCluster) => c.status?.phase === 'Ready' && (c.status.instances ?? []).length === 3 && (c.status.instances ?? []).every((i) => i.ready);
 
-async function waitFor(what: string, ok: (c: PostgresCluster) => boolean, timeoutMs: number): Promise<PostgresCluster> {
-  const until = Date.now() + timeoutMs;
-  let last: PostgresCluster | undefined;
-  while (Date.now() < until) {
-    last = await cluster();
-    if (last && ok(last)) return last;
-    await sleep(300);
-  }
-  const s = last?.status;
-  throw new Error(`timed out waiting for ${what}; status: ${JSON.stringify({ phase: s?.phase, primary: s?.currentPrimary, instances: s?.instances, failovers: s?.failovers })}\n${env.operatorLog()}`);
-}
+const waitFor = (what: string, ok: (c: PostgresCluster) => boolean, timeoutMs: number) =>
+  waitForCluster(cluster, what, ok, { timeoutMs, operatorLog: () => env.operatorLog() });
 
 const secret = async (name: string, key: string) => Buffer.from((await core().readNamespacedSecret({ namespace: ns, name })).data?.[key] ?? '', 'base64').toString('utf8');
 const pod = (name: string) => core().readNamespacedPod({ namespace: ns, name }).then((p) => p, () => undefined);

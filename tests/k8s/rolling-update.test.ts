@@ -23,6 +23,7 @@ import { pgBinDir } from '../../adapters/local/postgres-install.js';
 import { pgBinDirFor } from '../../adapters/k8s/specs/names.js';
 import { LABEL } from '../../adapters/k8s/specs/labels.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
+import { waitForCluster } from './harness/wait-cluster.js';
 
 const ns = 'default';
 const NAME = 'roll';
@@ -72,17 +73,8 @@ const switchovers = (c: PostgresCluster, since: string) => (c.status?.failovers 
 const promotedFailovers = (c: PostgresCluster, since: string) => (c.status?.failovers ?? []).filter((f) => f.startedAt >= since && f.kind === 'failover' && f.outcome === 'promoted');
 const on = (c: PostgresCluster, image: string) => (c.status?.instances ?? []).length === 3 && (c.status?.instances ?? []).every((i) => i.image === image);
 
-async function waitFor(what: string, ok: (c: PostgresCluster) => boolean, timeoutMs = 480_000): Promise<PostgresCluster> {
-  const until = Date.now() + timeoutMs;
-  let last: PostgresCluster | undefined;
-  while (Date.now() < until) {
-    last = await cluster();
-    if (last && ok(last)) return last;
-    await sleep(500);
-  }
-  const s = last?.status;
-  throw new Error(`timed out waiting for ${what}; status: ${JSON.stringify({ phase: s?.phase, reason: s?.phaseReason, primary: s?.currentPrimary, instances: s?.instances, pending: s?.pendingRestart })}\n${env.operatorLog()}`);
-}
+const waitFor = (what: string, ok: (c: PostgresCluster) => boolean, timeoutMs = 480_000) =>
+  waitForCluster(cluster, what, ok, { timeoutMs, operatorLog: () => env.operatorLog(), everyMs: 500 });
 
 interface Shape { sharedBuffers: string; imageName?: string; catalog?: string; strategy?: 'supervised' | 'unsupervised' }
 const manifest = (shape: Shape) => ({
