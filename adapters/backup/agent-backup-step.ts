@@ -16,8 +16,9 @@ import type { TableFingerprint } from '../../crds/backupjob.js';
 interface AgentBackupResponse { backup: InfoBackup; expired: string[]; fingerprint: TableFingerprint }
 import { backupResult, describeRepository, LOCK_HELD, type InfoBackup } from './backup-step.js';
 
-/** pgBackRest's TLS error [101] as a standby reports it when the primary's server went away mid-session. */
-const PEER_TLS_DROPPED = / refused: .*\[101\].*(unexpected eof|connection reset|TLS error)/is;
+/** The standby's pgBackRest could not keep a TLS session with the primary's server ([101], or [056] after a TLS warning). */
+const PEER_TLS_FAILED = / refused: .*TLS error/is;
+const TLS_ATTEMPTS = 4;
 const TLS_RETRY_MS = 5_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -68,14 +69,17 @@ export function runBackupViaAgentProcessor(deps: AgentBackupDeps): StepProcessor
           sent = true;
           const ask = () => standbyAgent.post<AgentBackupResponse>('backup',
             { ...body, primary: { host: agent.endpoint.host, port: agent.endpoint.port, dataDir: peer.dataDir, socketDir: peer.socketDir } }, STEP_KINDS.runBackup.timeoutMs);
-          const r = await ask().catch(async (e: unknown) => {
-            // The primary's pgBackRest server restarts when its certificate is renewed (a new pod IP joins it on a
-            // young cluster): the standby's session ends mid-backup. One more try once it is back, then fall back.
-            if (!PEER_TLS_DROPPED.test((e as Error).message)) throw e;
-            await progress({ percent: null, detail: `pgbackrest ${req.backupType} backup on standby ${standby}: the primary's pgBackRest server dropped the session; trying once more`, startedAt } as never);
-            await sleep(TLS_RETRY_MS);
-            return ask();
-          });
+          // The primary's pgBackRest server restarts when its certificate is renewed (a new pod IP joins it on a
+          // young cluster), and until then it may present one that does not name its address: the standby's TLS
+          // session fails or ends mid-backup. A few more tries while that settles, then the fallback below.
+          let r: AgentBackupResponse | undefined;
+          for (let attempt = 1; !r; attempt++) {
+            try { r = await ask(); } catch (e) {
+              if (attempt >= TLS_ATTEMPTS || !PEER_TLS_FAILED.test((e as Error).message)) throw e;
+              await progress({ percent: null, detail: `pgbackrest ${req.backupType} backup on standby ${standby}: TLS to the primary's pgBackRest server failed; try ${attempt + 1} of ${TLS_ATTEMPTS} in ${TLS_RETRY_MS / 1000} s`, startedAt } as never);
+              await sleep(TLS_RETRY_MS);
+            }
+          }
           return finish(standby, r);
         } catch (e) {
           const message = (e as Error).message;
