@@ -108,7 +108,9 @@ test('quotes and backslashes in values arrive intact, and dotted extension names
   const { settings, errors } = await settingsFrom(renderPgopConf(spec(values), { standby: false, passfile: '/p' }));
   assert.deepEqual(errors, []);
   for (const [k, v] of Object.entries(values)) assert.equal(settings[k], v, k);
-  assert.equal(settings.archive_command, undefined);
+  // Operator-owned: with no repository, archiving is on but discards (ADR 0044), whatever the user's parameters say.
+  assert.equal(settings.archive_command, 'true');
+  assert.equal(settings.archive_mode, 'on');
 });
 
 interface HbaRow { line_number: number; type: string; database: string[]; user_name: string[]; address: string | null; netmask: string | null; auth_method: string; error: string | null }
