@@ -203,14 +203,18 @@ export function createAgentImplementations(deps: AgentDeps) {
         rt.writeConfig();
         // pg_reload_conf() only signals the postmaster: wait until it has re-read the files, so what the agent then
         // reports (pending_restart, the generation loaded) is about the new configuration.
+        const s = rt.spec();
         const primary = await withClient(rt.superuser(), async (c) => {
           await reloadAndConfirm(c);
-          return !(await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r;
+          const isPrimary = !(await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r;
+          // What pg_stat_archiver counted so far went to the old command (the discarding one, or another
+          // repository): it must not stand for archiving into the new one.
+          if (isPrimary && s.backup && rt.stanzaPreparedFor !== repositoryKey(s.backup)) await c.query("SELECT pg_stat_reset_shared('archiver')");
+          return isPrimary;
         });
         rt.loadedGeneration = generation;
         // A repository added (or moved) while this primary runs: archive_command now names it, so its stanza must
         // exist before the next segment is archived (ADR 0044).
-        const s = rt.spec();
         if (primary && s.backup && rt.stanzaPreparedFor !== repositoryKey(s.backup)) await prepareRepository(deps);
       }),
 

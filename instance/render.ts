@@ -1,6 +1,7 @@
 // Pure renderers for the files the agent owns inside the data directory. Admission already refused hostile
 // parameters and pg_hba lines; the renderer checks them again with the same functions (a spec file can come from
 // an older operator or a hand edit) and drops what fails, so nothing a user wrote can end a line early.
+import { DISCARD_ARCHIVE_COMMAND } from '../adapters/sql/archiver.js';
 import type { InstanceSpec } from '../adapters/instance/spec.js';
 import { REPLICATION_USER, SUPERUSER } from '../adapters/instance/spec.js';
 import { parameterProblem } from '../crds/pg-parameters.js';
@@ -88,7 +89,7 @@ export function renderPgopConf(spec: InstanceSpec, opts: { standby: boolean; pas
   // archive_mode applies only at a restart, archive_command at a reload, so a repository added to a running
   // cluster starts archiving without one (ADR 0044; Kubernetes has no rolling restarts).
   owned.archive_mode = 'on';
-  owned.archive_command = spec.backup ? archiveCommand(pgbackrestConfPath(spec), spec.backup.stanza) : 'true';
+  owned.archive_command = spec.backup ? archiveCommand(pgbackrestConfPath(spec), spec.backup.stanza) : DISCARD_ARCHIVE_COMMAND;
   // A standby ignores it; a standby about to be promoted already carries the list it must enforce.
   owned.synchronous_standby_names = opts.syncNames ?? '';
   // A restart-only setting, so the same on every role: rendered for standbys only, a promotion (or demotion) left
