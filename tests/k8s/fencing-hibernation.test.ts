@@ -18,6 +18,7 @@ import { repoRoot } from '../helpers/cli.js';
 import { eventually, query } from '../helpers/sql.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 import { waitForCluster } from './harness/wait-cluster.js';
+import { instanceSql } from './harness/instance-sql.js';
 
 const ns = 'default';
 const NAME = 'nap';
@@ -61,14 +62,7 @@ const clusterPods = async () => (await core().listNamespacedPod({ namespace: ns,
 const podReady = async (name: string) => (await pod(name))?.status?.conditions?.find((c) => c.type === 'Ready')?.status;
 
 /** The superuser on one instance by its Pod IP, verify-full against the cluster CA by the "any instance" name. */
-async function superuser(instance: string): Promise<pg.ClientConfig> {
-  const ip = env.kubelet.podIP(ns, instance);
-  assert.ok(ip, `${instance} runs`);
-  return {
-    host: ip, port: 5432, user: 'postgres', password: await secret(`${NAME}-superuser`, 'password'), database: 'postgres',
-    ssl: { ca: await secret(`${NAME}-ca`, 'ca.crt'), servername: `${NAME}-r.${ns}.svc`, rejectUnauthorized: true },
-  };
-}
+const superuser = (instance: string): Promise<pg.ClientConfig> => instanceSql(() => env, ns).superuserConfig(NAME, instance);
 
 /** The Pods a Service selects (no endpoints controller runs here: its selector is what routes). */
 async function selected(service: string): Promise<string[]> {

@@ -15,6 +15,7 @@ import { eventually, query } from '../helpers/sql.js';
 import { RowWriter, missingAcked } from '../helpers/writer.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 import { waitForCluster } from './harness/wait-cluster.js';
+import { instanceSql } from './harness/instance-sql.js';
 
 const ns = 'default';
 const NAME = 'durable';
@@ -42,14 +43,7 @@ const secret = async (name: string, key: string) => Buffer.from((await core().re
 const pod = (name: string) => core().readNamespacedPod({ namespace: ns, name }).then((p) => p, () => undefined);
 
 /** The superuser on one instance by its Pod IP, verify-full against the cluster CA by the "any instance" name. */
-async function superuser(instance: string): Promise<pg.ClientConfig> {
-  const ip = env.kubelet.podIP(ns, instance);
-  assert.ok(ip, `${instance} runs`);
-  return {
-    host: ip, port: 5432, user: 'postgres', password: await secret(`${NAME}-superuser`, 'password'), database: 'postgres',
-    ssl: { ca: await secret(`${NAME}-ca`, 'ca.crt'), servername: `${NAME}-r.${ns}.svc`, rejectUnauthorized: true },
-  };
-}
+const superuser = (instance: string): Promise<pg.ClientConfig> => instanceSql(() => env, ns).superuserConfig(NAME, instance);
 
 /** The Pods the -rw Service selects (no endpoints controller runs here: its selector is what routes). */
 async function rwPods(): Promise<{ name: string; ip: string }[]> {

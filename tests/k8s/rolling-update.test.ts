@@ -24,6 +24,7 @@ import { pgBinDirFor } from '../../adapters/k8s/specs/names.js';
 import { LABEL } from '../../adapters/k8s/specs/labels.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 import { waitForCluster } from './harness/wait-cluster.js';
+import { instanceSql } from './harness/instance-sql.js';
 
 const ns = 'default';
 const NAME = 'roll';
@@ -95,18 +96,10 @@ const catalog = (name: string, image: string) => ({
   apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'ImageCatalog', metadata: { name, namespace: ns }, spec: { images: [{ major: 15, image }] },
 });
 
-const secret = async (name: string, key: string) => Buffer.from((await core().readNamespacedSecret({ namespace: ns, name })).data?.[key] ?? '', 'base64').toString('utf8');
 
 /** The superuser on one instance by its Pod IP, verify-full against the cluster CA by the "any instance" name. */
-async function superuser(instance: string): Promise<pg.ClientConfig> {
-  const ip = env.kubelet.podIP(ns, instance);
-  assert.ok(ip, `${instance} runs`);
-  return {
-    host: ip, port: 5432, user: 'postgres', password: await secret(`${NAME}-superuser`, 'password'), database: 'postgres',
-    ssl: { ca: await secret(`${NAME}-ca`, 'ca.crt'), servername: `${NAME}-r.${ns}.svc`, rejectUnauthorized: true },
-    connectionTimeoutMillis: 4000, query_timeout: 4000,
-  };
-}
+const superuser = async (instance: string): Promise<pg.ClientConfig> =>
+  ({ ...(await instanceSql(() => env, ns).superuserConfig(NAME, instance)), connectionTimeoutMillis: 4000, query_timeout: 4000 });
 const show = async (instance: string, setting: string) => (await query<{ v: string }>(await superuser(instance), 'SELECT current_setting($1) AS v', [setting]))[0]?.v;
 const startedAt = async (instance: string) => (await query<{ t: string }>(await superuser(instance), 'SELECT pg_postmaster_start_time()::text AS t'))[0]?.t ?? '';
 const startTimes = async () => Object.fromEntries(await Promise.all(NAMES.map(async (n) => [n, await startedAt(n)] as const)));

@@ -25,5 +25,14 @@ export function instanceSql(env: () => K8sEnv, ns: string) {
       try { return (await client.query<T>(text, values)).rows; } finally { await client.end(); }
     }
   }
-  return { secret, sql };
+  /** The superuser's connection settings for one instance by its Pod IP (verify-full by the "any instance" name). */
+  async function superuserConfig(cluster: string, instance: string): Promise<pg.ClientConfig> {
+    const ip = env().kubelet.podIP(ns, instance);
+    if (!ip) throw new Error(`${instance} has no Pod IP: it does not run`);
+    return {
+      host: ip, port: 5432, user: 'postgres', password: await secret(`${cluster}-superuser`, 'password'), database: 'postgres',
+      ssl: { ca: await secret(`${cluster}-ca`, 'ca.crt'), servername: `${cluster}-r.${ns}.svc`, rejectUnauthorized: true },
+    };
+  }
+  return { secret, sql, superuserConfig };
 }
