@@ -39,7 +39,9 @@ export async function decideLease(deps: AgentDeps, mayAcquire: boolean): Promise
   const me = { holder: spec.name, host: spec.host, port: spec.port };
   const [state, record] = await Promise.all([deps.lease.read(), deps.lease.readPrimary()]);
   const holder = state.holder;
-  if (holder?.holder === spec.name) return mayAcquire && (await deps.lease.renew(spec.name, spec.lease.ttlMs)) ? { kind: 'granted' } : { kind: 'wait', reason: 'renewing our own lease' };
+  // Ours without asking: a switchover rolled back handed it back to this demoted primary, whose claim renews it.
+  if (holder?.holder === spec.name && !mayAcquire) return { kind: 'granted' };
+  if (holder?.holder === spec.name) return (await deps.lease.renew(spec.name, spec.lease.ttlMs)) ? { kind: 'granted' } : { kind: 'wait', reason: 'renewing our own lease' };
   if (holder && isInstanceHolder(holder)) return { kind: 'follow', primary: { name: holder.holder, host: holder.host, port: holder.port } };
   if (holder) return { kind: 'wait', reason: `the lease is held by ${holder.holder}` };
   if (record && record.name !== spec.name) {

@@ -25,6 +25,8 @@ import { readFileSync } from 'node:fs';
 import { tlsFiles } from './layout.js';
 
 /** The certificate postgres serves (the agent's own copy), or null before it is installed. */
+/** Supervising states a replica passes through on its way to running: a promotion waits them out. */
+const PASSING_STATES = (['starting', 'preparing', 'retryingPrepare', 'reconfiguring'] as const).map((s) => ({ up: { postgres: { supervising: s } } }));
 const readCertificate = (spec: InstanceSpec): string | null => { try { return readFileSync(tlsFiles(spec).cert, 'utf8'); } catch { return null; } };
 import type { PrimaryLease } from '../adapters/lease/primary-lease.js';
 
@@ -104,8 +106,14 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
         const before = actor.getSnapshot();
         // A plan restored after a crash asks again: answer with the promotion that already happened.
         if (before.context.role === 'primary') return { promoted: false, already: true, ...(await status()) };
-        if (!before.matches({ up: { postgres: { supervising: 'running' } } })) throw new Error(`cannot promote in state ${stateName(before.value)}`);
-        const errorBefore = before.context.lastError;
+        // A replica reloading its configuration or finishing its start (a new Pod's first certificate, a spec change
+        // arriving with the plan) is about to run: refusing would roll a switchover back over a moment's work.
+        const ready = before.matches({ up: { postgres: { supervising: 'running' } } })
+          ? before
+          : await waitFor(actor, (x) => !PASSING_STATES.some((p) => x.matches(p)), { timeout: 30_000 }).catch(() => actor.getSnapshot());
+        if (ready.context.role === 'primary') return { promoted: false, already: true, ...(await status()) };
+        if (!ready.matches({ up: { postgres: { supervising: 'running' } } })) throw new Error(`cannot promote in state ${stateName(ready.value)}`);
+        const errorBefore = ready.context.lastError;
         actor.send({ type: 'agent.promote' });
         await settle((s) => s.context.role === 'primary' && s.matches({ up: { postgres: { supervising: 'running' } } }),
           (s) => (s.matches({ up: { postgres: { supervising: 'running' } } }) && s.context.role !== 'primary' && s.context.lastError !== errorBefore ? s.context.lastError : null), 70_000);

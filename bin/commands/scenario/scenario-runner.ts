@@ -54,6 +54,14 @@ export async function runScenario(p: Platform, file: string, namespace: string, 
     return r;
   };
   const rw = async () => connectionUri(p, await get(), 'primary');
+  // Status can lag the processes by a report: only a query shows the endpoint serves a primary.
+  const acceptsWrites = async () => {
+    const c = new pg.Client({ connectionString: await rw(), connectionTimeoutMillis: 2000 });
+    try {
+      await c.connect();
+      return (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r === false;
+    } catch { return false; } finally { await c.end().catch(() => undefined); }
+  };
   const until = async (what: string, ok: (c: PostgresCluster) => boolean | Promise<boolean>, timeoutS = 120) => {
     const end = Date.now() + timeoutS * 1000;
     let last: PostgresCluster | undefined;
@@ -90,8 +98,11 @@ export async function runScenario(p: Platform, file: string, namespace: string, 
     if ('switchover' in step) {
       const to = step.switchover.to ? await ref(step.switchover.to) : undefined;
       const lines: string[] = [];
-      await switchover(p, { cluster: scenario.cluster, namespace, ...(to ? { to } : {}), timeoutMs: 180_000 }, (l) => lines.push(l));
-      return lines.at(-1) ?? 'done';
+      const ran = switchover(p, { cluster: scenario.cluster, namespace, ...(to ? { to } : {}), timeoutMs: 180_000 }, (l) => lines.push(l));
+      if (step.switchover.outcome !== 'rolledBack') { await ran; return lines.at(-1) ?? 'done'; }
+      const refused = await ran.then(() => null, (e: Error) => e.message);
+      if (!refused?.includes(' rolledBack: ')) throw new Error(`the switchover was to roll back; it ended: ${refused ?? lines.at(-1)}`);
+      return refused;
     }
     if ('startWrites' in step) {
       writer = new RowWriter(rw, step.startWrites.table ?? 'scenario_writes');
@@ -118,11 +129,12 @@ export async function runScenario(p: Platform, file: string, namespace: string, 
     if ('waitFor' in step) {
       const w = step.waitFor;
       const not = w.primaryNot ? await ref(w.primaryNot) : undefined;
-      return until(JSON.stringify(w), (c) =>
+      return until(JSON.stringify(w), async (c) =>
         (w.phase === undefined || c.status?.phase === w.phase)
         && (w.failovers === undefined || (c.status?.failovers ?? []).length >= w.failovers)
         && (not === undefined || (!!c.status?.currentPrimary && c.status.currentPrimary !== not))
-        && (w.readyInstances === undefined || (c.status?.readyInstances ?? 0) >= w.readyInstances), w.timeout);
+        && (w.readyInstances === undefined || (c.status?.readyInstances ?? 0) >= w.readyInstances)
+        && (!w.writable || await acceptsWrites()), w.timeout);
     }
     const e = step.expect;
     const c = await get();

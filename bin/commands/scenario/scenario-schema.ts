@@ -11,7 +11,10 @@ export const Step = Type.Union([
   Strict({ kill: Strict({ instance: Ref, signal: Type.Optional(Type.Union(['KILL', 'TERM', 'STOP', 'CONT'].map((s) => Type.Literal(s)))), postgresOnly: Type.Optional(Type.Boolean()), as: Type.Optional(Type.String()) }) }),
   Strict({ partition: Strict({ instance: Ref, heal: Type.Optional(Type.Boolean()), as: Type.Optional(Type.String()) }) }),
   Strict({ failPromotion: Strict({ instance: Ref, heal: Type.Optional(Type.Boolean()), as: Type.Optional(Type.String()) }) }),
-  Strict({ switchover: Strict({ to: Type.Optional(Ref) }) }),
+  Strict({ switchover: Strict({
+    to: Type.Optional(Ref),
+    outcome: Type.Optional(Type.Union([Type.Literal('promoted'), Type.Literal('rolledBack')], { description: 'how the switchover must end (default promoted)' })),
+  }) }),
   Strict({ startWrites: Strict({ table: Type.Optional(Type.String()) }) }),
   Strict({ stopWrites: Strict({}) }),
   Strict({ write: Strict({ rows: Type.Integer({ minimum: 1 }), table: Type.String() }) }),
@@ -19,6 +22,7 @@ export const Step = Type.Union([
   Strict({ waitFor: Strict({
     phase: Type.Optional(Type.String()), failovers: Type.Optional(Type.Integer({ minimum: 0 })),
     primaryNot: Type.Optional(Ref), readyInstances: Type.Optional(Type.Integer({ minimum: 0 })), timeout: Timeout,
+    writable: Type.Optional(Type.Boolean({ description: 'the read-write endpoint answers as a primary' })),
   }) }),
   Strict({ expect: Strict({
     primary: Type.Optional(Ref), primaryNot: Type.Optional(Ref), timelineAtLeast: Type.Optional(Type.Integer()),
