@@ -25,6 +25,9 @@ import { createFileAtomic } from '../adapters/os/atomic-file.js';
 import { shardingFromShardRanges, type ShardEndpoint } from '../router/shard-map-source.js';
 import type { Logger } from '../adapters/logging/logger.js';
 
+/** spec.router.poolSize's default here: one router process beside every instance on one machine. */
+const LOCAL_POOL_SIZE = 10;
+
 export interface RouterSyncDeps { store: ResourceReader; routers: LocalRouters; endpoints: EndpointTable; secrets: LocalSecrets; state: StateDir; log: Logger }
 
 export async function syncLocalRouters(d: RouterSyncDeps): Promise<void> {
@@ -40,7 +43,7 @@ export async function syncLocalRouters(d: RouterSyncDeps): Promise<void> {
       if (!c.spec.router?.enabled) continue;
       wanted.add(`${ns}/${name}`);
       if (c.spec.router.readOnly) wanted.add(`${ns}/${readOnlyRouterKey(name)}`);
-      await ensureUnsharded(d, ns, name, c.spec.router.readOnly === true);
+      await ensureUnsharded(d, ns, name, c.spec.router.readOnly === true, c.spec.router.poolSize ?? LOCAL_POOL_SIZE);
       continue;
     }
     wanted.add(`${ns}/${name}`);
@@ -68,7 +71,7 @@ export async function syncLocalRouters(d: RouterSyncDeps): Promise<void> {
     await d.routers.ensure(ns, name, {
       auth: { user: ROUTER_AUTH_USER, password, database: ROUTER_AUTH_DATABASE },
       tls: { certFile: tls.certFile, keyFile: tls.keyFile, require: true },
-      pool: { size: 10 },
+      pool: { size: c.spec.router?.poolSize ?? LOCAL_POOL_SIZE },
       sharding: section,
     });
   }
@@ -76,7 +79,7 @@ export async function syncLocalRouters(d: RouterSyncDeps): Promise<void> {
 }
 
 /** The router of an unsharded cluster: logins checked against its own roles, clients served its own certificate. */
-async function ensureUnsharded(d: RouterSyncDeps, ns: string, name: string, readOnly: boolean): Promise<void> {
+async function ensureUnsharded(d: RouterSyncDeps, ns: string, name: string, readOnly: boolean, poolSize: number): Promise<void> {
   const ep = await d.endpoints.get(ns, name);
   if (!ep) return;
   const password = await lookupRole(d, ns, name, ep.readWrite);
@@ -85,7 +88,7 @@ async function ensureUnsharded(d: RouterSyncDeps, ns: string, name: string, read
   const common = {
     auth: { user: ROUTER_AUTH_USER, password, database: ROUTER_AUTH_DATABASE },
     tls: { certFile: tls.certFile, keyFile: tls.keyFile, require: true },
-    pool: { size: 10 },
+    pool: { size: poolSize },
   };
   // The endpoints' 127.0.0.1 is in the server certificate: verify-full against the cluster's CA.
   await d.routers.ensure(ns, name, { ...common, backend: { host: '127.0.0.1', port: ep.readWrite, tls: { caFile: tls.caFile, servername: '127.0.0.1' } } });

@@ -81,8 +81,16 @@ export const RouterSpec = Strict({
     default: false,
     description: 'Also run a read-only router in front of the ready streaming replicas (like the -ro Service, with pooling): locally a second `pgop router` process (`pgop local connect CLUSTER --router --read-only`). Transactions rotate over the replicas and follow them through failovers, switchovers and fencing; writes get PostgreSQL\'s own error 25006 (read_only_sql_transaction). It never falls back to the primary: with no ready replica, logins fail at once and open sessions\' transactions after waiting up to 10 s, both with SQLSTATE 57P03 (use the read-write router for that). Not yet on Kubernetes. Needs enabled: true and at least 2 instances.',
   })),
+  replicas: Type.Optional(Type.Integer({
+    minimum: 2, maximum: 32,
+    description: 'Kubernetes: how many router pods the Deployment runs (default and minimum 2, so one pod\'s loss or rollout never empties the Service). The local platform runs one process.',
+  })),
+  poolSize: Type.Optional(Type.Integer({
+    minimum: 1, maximum: 10000,
+    description: 'Backend connections each router process keeps per role and database (per shard on a sharded cluster); transactions beyond it wait for one. Default 20 on Kubernetes, 10 locally. Changing it restarts the router (Kubernetes: a rolling restart of its pods, one new pod ready before an old one goes). Keep router pods × poolSize under the backend\'s max_connections.',
+  })),
 }, {
-  description: 'The router in front of an unsharded cluster (opt-in; a sharded cluster always has one).',
+  description: 'The router: opt-in in front of an unsharded cluster (enabled); a sharded cluster always has one, and replicas and poolSize apply to it too.',
   rules: [{
     rule: '!has(self.readOnly) || !self.readOnly || self.enabled',
     message: 'the read-only router comes with the read-write one: set enabled: true too',

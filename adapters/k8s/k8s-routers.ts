@@ -19,7 +19,7 @@ import { K8sObjects } from './objects.js';
 import type { Owner } from './specs/labels.js';
 import { POSTGRES_PORT, caKeySecretName, tlsSources } from './specs/names.js';
 import {
-  ROUTER_PORT, ROUTER_REPLICAS, routerConfigMap, routerDeployment, routerIdentity, routerName, routerNetworkPolicy, routerObjectRefs,
+  ROUTER_PORT, ROUTER_POOL_SIZE, ROUTER_REPLICAS, routerConfigMap, routerDeployment, routerIdentity, routerName, routerNetworkPolicy, routerObjectRefs,
   routerServerNames, routerService, routerTlsSecret, routerTlsSecretName, routerAuthSecret, routerAuthSecretName, type RouterPlacement, type RouterPodConfig,
 } from './specs/router-objects.js';
 import { anyInstanceName, renewalDecision, type TlsPolicy } from '../certs/tls-policy.js';
@@ -162,7 +162,7 @@ export class K8sRouters {
       if (ip) endpoints.set(s.shard, { host: ip, port: POSTGRES_PORT, caFile: s.shard, servername: anyInstanceName(s.cluster, namespace) });
     }
     const section = ranges.length === sharding.tableGroups.length ? this.shardMap(ranges, (shard) => endpoints.get(shard)) : null;
-    const placement: RouterPlacement = { cluster, namespace, image: this.image, owner, replicas: ROUTER_REPLICAS };
+    const placement = this.placement(c, owner);
     const firstSpec = specs.get(first);
     const config = section && firstSpec ? {
       cluster, generation: section.generation,
@@ -172,6 +172,14 @@ export class K8sRouters {
     } : null;
     await this.publish(placement, first, firstSpec, firstPrimary, config,
       'the router starts once every ShardRange is Ready and every shard has a primary', 'WaitingForShards');
+  }
+
+  /** Where and how big: spec.router.replicas and poolSize (a sharded cluster's too), else the defaults. */
+  private placement(c: PostgresCluster, owner: Owner): RouterPlacement {
+    return {
+      cluster: c.metadata.name, namespace: c.metadata.namespace ?? 'default', image: this.image, owner,
+      replicas: c.spec.router?.replicas ?? ROUTER_REPLICAS, poolSize: c.spec.router?.poolSize ?? ROUTER_POOL_SIZE,
+    };
   }
 
   /**
@@ -198,7 +206,7 @@ export class K8sRouters {
       // carries from its first issue (a new pod IP joins the certificate only at the next renewal beat).
       backend: { host: ip, port: POSTGRES_PORT, servername: anyInstanceName(cluster, namespace), ca: { secret: src.ca, key: src.caKey } },
     } : null;
-    await this.publish({ cluster, namespace, image: this.image, owner, replicas: ROUTER_REPLICAS }, cluster, c.spec, primary, config,
+    await this.publish(this.placement(c, owner), cluster, c.spec, primary, config,
       'the router starts once the cluster has a primary', 'WaitingForPrimary');
   }
 
@@ -219,7 +227,7 @@ export class K8sRouters {
         ...routing,
         auth: { user: ROUTER_AUTH_USER, database: ROUTER_AUTH_DATABASE, password: { secret: routerAuthSecretName(cluster), key: 'password' } },
         tls: { secret: tlsSecret },
-        pool: { size: 20 },
+        pool: { size: placement.poolSize },
       };
       await this.objects.applyAll([...routerIdentity(placement, config), routerConfigMap(placement, config), routerDeployment(placement), routerService(placement), routerNetworkPolicy(placement)]);
       if (!this.known.has(id)) this.log.info({ cluster: id, generation: config.generation }, 'router objects applied');
@@ -235,12 +243,12 @@ export class K8sRouters {
     const ready = dep?.status?.readyReplicas ?? 0;
     const router: RouterStatus = {
       endpoint: `${routerName(cluster)}.${namespace}.svc:${ROUTER_PORT}`, caSecret: firstSpec ? tlsSources(first, firstSpec.certificates).ca : `${first}-ca`,
-      replicas: dep ? ROUTER_REPLICAS : 0, readyReplicas: ready, ...(generation !== undefined ? { generation } : {}),
+      replicas: dep ? placement.replicas : 0, readyReplicas: ready, ...(generation !== undefined ? { generation } : {}),
     };
     const [status, reason, message] = !dep
       ? ['False', waitingReason, waiting] as const
-      : ready < 1 ? ['False', 'NoReadyRouter', `0/${ROUTER_REPLICAS} router pods ready`] as const
-        : ['True', 'RouterReady', `${ready}/${ROUTER_REPLICAS} router pods ready, routing table generation ${generation ?? '?'}`] as const;
+      : ready < 1 ? ['False', 'NoReadyRouter', `0/${placement.replicas} router pods ready`] as const
+        : ['True', 'RouterReady', `${ready}/${placement.replicas} router pods ready, routing table generation ${generation ?? '?'}`] as const;
     await this.record({ kind: 'PostgresCluster', namespace, name: cluster }, router, { type: 'RouterReady', status, reason, message });
   }
 

@@ -15,9 +15,10 @@ const cluster = new LocalCluster(state);
 after(() => cluster.down());
 
 const routerDir = join(state, 'routers', 'default', 'demo');
-const manifest = (router: boolean) => {
-  const file = join(state, `demo-${router}.yaml`);
-  writeFileSync(file, `${readFileSync(sample('postgrescluster-ha.yaml'), 'utf8').replace('instances: 3', 'instances: 2')}  router:\n    enabled: ${router}\n`);
+const manifest = (router: boolean, poolSize?: number) => {
+  const file = join(state, `demo-${router}-${poolSize ?? ''}.yaml`);
+  const extra = poolSize ? `    poolSize: ${poolSize}\n` : '';
+  writeFileSync(file, `${readFileSync(sample('postgrescluster-ha.yaml'), 'utf8').replace('instances: 3', 'instances: 2')}  router:\n    enabled: ${router}\n${extra}`);
   return file;
 };
 const routerUri = async () => (await cluster.ok(['local', 'connect', 'demo', '--router'])).trim();
@@ -76,6 +77,24 @@ test('after a switchover the same router URI writes on the new primary', async (
   const [n] = await query<{ before: string; after: string }>(`postgresql://app:${encodeURIComponent(cluster.secret('app'))}@127.0.0.1:${cluster.instanceSpec(to).port}/app?${cluster.tlsQuery()}`,
     'SELECT count(*) FILTER (WHERE note = \'before\') AS before, count(*) FILTER (WHERE note = \'after\') AS after FROM routed');
   assert.deepEqual(n, { before: '100', after: '1' });
+});
+
+test('spec.router.poolSize caps the router\'s backend connections: 6 concurrent transactions share 2', async () => {
+  await cluster.ok(['local', 'apply', '-f', manifest(true, 2)]);
+  await eventually(async () => { try { return (JSON.parse(readFileSync(join(routerDir, 'router.json'), 'utf8')) as { pool: { size: number } }).pool.size; } catch { return 0; } }, (n) => n === 2, 60_000);
+  const uri = await routerUri();
+  await eventually(() => query(uri, 'SELECT 1').then(() => true, () => false), (ok) => ok, 60_000);
+  const primary = `postgresql://postgres:${encodeURIComponent(cluster.secret('superuser'))}@127.0.0.1:${await primaryPort()}/postgres?${cluster.tlsQuery()}`;
+  // Only the router logs in as app here: its connections are the app backends.
+  const appBackends = async () => Number((await query<{ n: string }>(primary, "SELECT count(*) AS n FROM pg_stat_activity WHERE usename = 'app' AND backend_type = 'client backend'"))[0]?.n);
+  let most = 0;
+  let running = true;
+  const sampling = (async () => { while (running) { most = Math.max(most, await appBackends()); await new Promise((r) => setTimeout(r, 50)); } })();
+  const tx = await Promise.allSettled(Array.from({ length: 6 }, () => query(uri, 'SELECT pg_sleep(0.4)')));
+  running = false;
+  await sampling;
+  assert.deepEqual(tx.map((t) => t.status), Array(6).fill('fulfilled'), 'every transaction ran, waiting for a pooled connection');
+  assert.ok(most >= 1 && most <= 2, `at most poolSize backends at once (saw ${most})`);
 });
 
 test('spec.router.enabled: false stops the router; connect --router then says how to get one', async () => {

@@ -22,9 +22,9 @@ const core = () => env.kc.makeApiClient(CoreV1Api);
 const secret = async (name: string, key: string) => Buffer.from((await core().readNamespacedSecret({ namespace: ns, name })).data?.[key] ?? '', 'base64').toString('utf8');
 const routerPods = async () => (await core().listNamespacedPod({ namespace: ns, labelSelector: 'postgres.keiailab.io/router=demo' })).items.filter((p) => !p.metadata?.deletionTimestamp);
 const withLog = (e: unknown) => { throw new Error(`${(e as Error).message}\n${env.operatorLog()}`); };
-const cluster = (router: boolean) => ({
+const cluster = (router: boolean, size: { replicas?: number; poolSize?: number } = {}) => ({
   apiVersion: API, kind: 'PostgresCluster', metadata: { name: 'demo' },
-  spec: { instances: 2, storage: { size: '1Gi' }, router: { enabled: router } },
+  spec: { instances: 2, storage: { size: '1Gi' }, router: { enabled: router, ...size } },
 });
 
 test('spec.router.enabled gives an unsharded cluster a router Deployment and Service; it reaches the primary over TLS', async () => {
@@ -75,6 +75,20 @@ test('after a switchover the ConfigMap names the new primary and the router pods
     const [row] = await eventually(() => routerQuery(pod.metadata!.name!, "INSERT INTO routed (note) VALUES ('after') RETURNING host(inet_server_addr()) AS addr, pg_is_in_recovery() AS standby"),
       (rows) => rows.length === 1, 60_000);
     assert.deepEqual(row, { addr: newIp, standby: false });
+  }
+});
+
+test('spec.router.replicas and poolSize: three pods, each restarted with the new pool size; one replica is refused', async () => {
+  await assert.rejects(env.apply(cluster(true, { replicas: 1 })), /spec\.router\.replicas.*(greater than or equal to 2|should be >= 2)/s);
+  await env.apply(cluster(true, { replicas: 3, poolSize: 7 }));
+  const c = await eventually(() => env.custom('postgresclusters', 'demo'), (x) => (x?.status?.router as { readyReplicas?: number } | undefined)?.readyReplicas === 3, 300_000).catch(withLog);
+  assert.equal((c?.status?.router as { replicas?: number }).replicas, 3);
+  const cm = JSON.parse((await core().readNamespacedConfigMap({ namespace: ns, name: 'demo-router' })).data?.['router.json'] ?? '{}') as { pool?: { size: number } };
+  assert.deepEqual(cm.pool, { size: 7 });
+  const pods = await eventually(routerPods, (ps) => ps.length === 3 && ps.every((p) => p.metadata?.annotations?.['postgres.keiailab.io/router-pool-size'] === '7'), 120_000).catch(withLog);
+  for (const pod of pods) {
+    const [row] = await eventually(() => routerQuery(pod.metadata!.name!, 'SELECT pg_is_in_recovery() AS standby').catch(() => []), (rows) => rows.length === 1, 60_000);
+    assert.deepEqual(row, { standby: false });
   }
 });
 

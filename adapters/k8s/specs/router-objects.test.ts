@@ -5,7 +5,7 @@ import {
 } from './router-objects.js';
 
 const owner = { apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'PostgresCluster', name: 'shop', uid: 'u-1' };
-const p: RouterPlacement = { cluster: 'shop', namespace: 'ns', image: 'img:1', owner, replicas: 1 };
+const p: RouterPlacement = { cluster: 'shop', namespace: 'ns', image: 'img:1', owner, replicas: 1, poolSize: 20 };
 const config: RouterPodConfig = {
   cluster: 'shop', generation: 3,
   shards: [
@@ -30,6 +30,15 @@ test('the router Deployment runs `pgop router --kubernetes` restricted, never fe
   assert.deepEqual(d.spec.selector.matchLabels, routerService(p).spec.selector);
   for (const [k, v] of Object.entries(routerService(p).spec.selector)) assert.equal(d.spec.template.metadata.labels[k], v);
   assert.deepEqual(d.metadata.ownerReferences, [{ ...owner, controller: true, blockOwnerDeletion: true }]);
+});
+
+test('spec.router.replicas sets the pod count; a new poolSize changes the pod template, so the Deployment rolls', () => {
+  assert.equal(routerDeployment({ ...p, replicas: 5 }).spec.replicas, 5);
+  const before = routerDeployment(p).spec.template;
+  const after = routerDeployment({ ...p, poolSize: 50 }).spec.template;
+  assert.equal(after.metadata.annotations['postgres.keiailab.io/router-pool-size'], '50');
+  assert.notDeepEqual(after, before, 'the template differs: the pods restart with the new pool size');
+  assert.deepEqual(routerDeployment({ ...p }).spec.template, before, 'the same spec gives the same template: no restart');
 });
 
 test('the pods may read their ConfigMap and the Secrets it names only; the ConfigMap holds no secret value', () => {

@@ -10,7 +10,7 @@ import { RUN_MOUNT } from './names.js';
 export const ROUTER_PORT = 5432;
 export const ROUTER_METRICS_PORT = 9128;
 export const ROUTER_CONFIG_KEY = 'router.json';
-/** Stateless: two pods so that one pod's loss or rollout never leaves the Service empty. */
+/** Stateless: at least two pods so that one pod's loss or rollout never leaves the Service empty. */
 export const ROUTER_REPLICAS = 2;
 /** The Deployment, Service, ConfigMap, ServiceAccount, Role and NetworkPolicy all carry this name. */
 export const routerName = (cluster: string) => `${cluster}-router`;
@@ -50,7 +50,11 @@ export interface RouterPodConfig {
   pool: { size: number };
 }
 
-export interface RouterPlacement { cluster: string; namespace: string; image: string; owner: Owner; replicas: number }
+/** Defaults of spec.router.replicas and spec.router.poolSize on Kubernetes. */
+export const ROUTER_POOL_SIZE = 20;
+export const ROUTER_POOL_ANNOTATION = 'postgres.keiailab.io/router-pool-size';
+
+export interface RouterPlacement { cluster: string; namespace: string; image: string; owner: Owner; replicas: number; poolSize: number }
 
 const meta = (p: RouterPlacement, name: string) => ({ name, namespace: p.namespace, labels: routerLabels(p.cluster), ownerReferences: ownedBy(p.owner) });
 
@@ -69,7 +73,8 @@ export function routerDeployment(p: RouterPlacement) {
       // A new pod is ready before an old one goes: the Service always has a router behind it.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels: routerLabels(p.cluster) },
+        // A router sizes its pools when it starts (a reload keeps them): a new size rolls the pods.
+        metadata: { labels: routerLabels(p.cluster), annotations: { [ROUTER_POOL_ANNOTATION]: String(p.poolSize) } },
         spec: {
           serviceAccountName: name,
           automountServiceAccountToken: true,
