@@ -3,7 +3,8 @@
 // table from the ShardRanges, the pods' read-only identity and a NetworkPolicy, all owned by the sharded
 // PostgresCluster. Rows written through either router pod, over TLS verified against the first shard's CA, land on
 // the shard PostgreSQL's own hashint8extended names; a table added to the group reaches the running routers (no
-// restart); deleting the cluster removes the router objects.
+// restart); a shard that loses its primary Pod fails over and the routers write to its new primary; deleting the
+// cluster removes the router objects.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -30,9 +31,9 @@ const routerPods = async (): Promise<V1Pod[]> =>
   (await core().listNamespacedPod({ namespace: ns, labelSelector: 'postgres.keiailab.io/router=shop' })).items.filter((p) => !p.metadata?.deletionTimestamp);
 const withLog = (e: unknown) => { throw new Error(`${(e as Error).message}\n${env.operatorLog()}`); };
 
-const shardCluster = (tables: string[]) => ({
+const shardCluster = (tables: string[], instances = 1) => ({
   apiVersion: API, kind: 'PostgresCluster', metadata: { name: 'shop' },
-  spec: { instances: 1, storage: { size: '1Gi' }, sharding: { shards: 2, tableGroups: [{ name: 'orders', vindex: { type: 'hash', column: 'customer_id' }, tables }] } },
+  spec: { instances, storage: { size: '1Gi' }, sharding: { shards: 2, tableGroups: [{ name: 'orders', vindex: { type: 'hash', column: 'customer_id' }, tables }] } },
 });
 
 /** A shard's primary as the superuser, verified against that shard's CA by its -rw Service name. */
@@ -177,6 +178,38 @@ test('a table added to the group reaches the running routers: its rows land on t
   assert.deepEqual((await routerPods()).map((p) => p.metadata?.name).sort(), names, 'reloaded in place: the same pods');
   const c = await eventually(() => env.custom('postgresclusters', 'shop'), (x) => (x?.status?.router as { generation?: number } | undefined)?.generation === 2, 30_000);
   assert.equal((c?.status?.router as { readyReplicas?: number }).readyReplicas, 2);
+});
+
+test('a shard loses its primary Pod: it fails over, the routers follow, and the shard\'s rows are all there', async () => {
+  await env.apply(shardCluster(['orders', 'order_items', 'invoices'], 2));
+  const ready = (x: Awaited<ReturnType<typeof env.custom>>) => x?.status?.phase === 'Ready' && x.status.readyInstances === 2;
+  for (const [, cluster] of SHARDS) await eventually(() => env.custom('postgresclusters', cluster), ready, 300_000).catch(withLog);
+  const [shard, cluster] = SHARDS[0];
+  const before = await env.custom('postgresclusters', cluster);
+  const oldPrimary = String(before?.status?.currentPrimary ?? '');
+  const rowsBefore = (await placement('orders', 'via router')).get(shard)?.total ?? 0;
+  const r = await env.kubectl(['delete', 'pod', oldPrimary, '--wait=false']);
+  assert.equal(r.status, 0, r.stderr);
+  const moved = await eventually(() => env.custom('postgresclusters', cluster),
+    (x) => !!x?.status?.currentPrimary && x.status.currentPrimary !== oldPrimary && ((x.status.failovers ?? []) as { kind: string; outcome: string }[]).some((f) => f.kind === 'failover' && f.outcome === 'promoted'), 180_000).catch(withLog);
+  const newIp = env.kubelet.podIP(ns, String(moved?.status?.currentPrimary ?? ''));
+  await eventually(async () => (JSON.parse((await core().readNamespacedConfigMap({ namespace: ns, name: 'shop-router' })).data?.['router.json'] ?? '{}') as { shards?: { name: string; host: string }[] })
+    .shards?.find((x) => x.name === shard)?.host, (host) => host === newIp, 60_000).catch(withLog);
+  // Keys of the failed-over shard only, written through every router pod once it reaches the new primary.
+  const { start, end } = parseShardName(shard);
+  const first = await shardClient(cluster);
+  let keys: string[];
+  try {
+    keys = (await first.query<{ k: string }>(`SELECT k::text FROM generate_series(1, 400) k
+      WHERE (lpad(to_hex(hashint8extended(k, 0)), 16, '0') COLLATE "C" >= $1 OR $1 = '') AND (lpad(to_hex(hashint8extended(k, 0)), 16, '0') COLLATE "C" < $2 OR $2 = '') LIMIT 10`, [start, end])).rows.map((x) => x.k);
+  } finally { await first.end(); }
+  for (const pod of await routerPods()) {
+    await eventually(() => viaRouter(pod, async (c) => { await c.query('SELECT 1 FROM orders LIMIT 1'); }).then(() => true, () => false), (ok) => ok, 120_000);
+    await viaRouter(pod, async (c) => { for (const k of keys) await c.query('INSERT INTO orders (customer_id, note) VALUES ($1, \'after failover\')', [k]); });
+  }
+  const placed = await placement('orders', 'after failover');
+  assert.deepEqual(placed.get(shard), { total: keys.length * (await routerPods()).length, outside: 0 }, 'on the failed-over shard, in its range');
+  assert.equal((await placement('orders', 'via router')).get(shard)?.total, rowsBefore, 'the rows written before the failover are on the new primary');
 });
 
 test('deleting the sharded cluster removes its router Deployment, Service, ConfigMap, identity and pods', async () => {
