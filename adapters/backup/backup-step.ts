@@ -175,16 +175,23 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
   // The explicit expire is what makes retention hold right after this backup (the retention test sees the
   // backup command's own pass leave the oldest full backup in place), and it says so in the log. What it removed
   // is recorded on the backup itself, so a retry of this step reports the same list.
-  await progress({ percent: 100, detail: 'retention (pgbackrest expire)', startedAt });
-  const expired = await expireRecorded({ tool: (args) => tool(args), list: info }, done);
   // Rows per table exact at a named restore point after the backup, for restore rehearsals; a WAL switch then hands
   // the segment holding it to archive_command, and the step ends once it is archived, so a rehearsal can replay to
   // it (what `pgbackrest check` does, without starting another pgBackRest process). The name is new on every
   // attempt: a rehearsal stops at the first restore point of a name.
-  await progress({ percent: 100, detail: 'recording the table fingerprint', startedAt });
+  // Both run at once: expire touches only older backups and WAL, the fingerprint only the database and the newest
+  // WAL, and together they are most of what a backup through pgop adds to pgBackRest's own copy (bench/backup).
+  await progress({ percent: 100, detail: 'retention (pgbackrest expire) and the table fingerprint', startedAt });
   const endpoint = { host: primary.runDir, port: primary.port, user: SUPERUSER, password };
-  const fingerprint = await takeFingerprint(endpoint, fingerprintRestorePoint(done.label), () => new Date().toISOString());
-  await waitArchived(endpoint, fingerprint.lsn, both);
+  const [expiring, fingerprinting] = await Promise.allSettled([
+    expireRecorded({ tool: (args) => tool(args), list: info }, done),
+    takeFingerprint(endpoint, fingerprintRestorePoint(done.label), () => new Date().toISOString())
+      .then(async (fp) => { await waitArchived(endpoint, fp.lsn, both); return fp; }),
+  ]);
+  if (expiring.status === 'rejected') throw expiring.reason;
+  if (fingerprinting.status === 'rejected') throw fingerprinting.reason;
+  const expired = expiring.value;
+  const fingerprint = fingerprinting.value;
   return {
     ...backupResult(done, { instance: copiedBy.name, stanza, repository: describeRepository(spec.backup.repository), expired, fingerprint }),
     ...(note ? { note } : {}),
@@ -227,7 +234,7 @@ async function waitArchived(ep: Endpoint, lsn: string, signal: AbortSignal): Pro
       if (Date.now() > deadline) {
         throw new Error(`WAL segment ${segment} was not archived within ${ARCHIVE_WAIT_MS / 1000} s${a?.failed ? ` (last failure: ${a.failed} at ${a.failedAt ?? '?'}; see the primary's log)` : ''}`);
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 50));
     }
   }, 10_000);
 }

@@ -43,7 +43,7 @@ export async function backup(p: Platform, o: BackupOptions, out: (s: string) => 
     }
     if (s?.phase === 'Failed') throw new Error(`backup ${name} failed: ${s.message ?? 'no reason recorded'}`);
     if (Date.now() - started > o.timeoutMs) throw new Error(`backup ${name} did not finish within ${Math.round(o.timeoutMs / 1000)} s (phase ${s?.phase ?? 'Pending'})`);
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
