@@ -110,7 +110,7 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
         // arriving with the plan) is about to run: refusing would roll a switchover back over a moment's work.
         const ready = before.matches({ up: { postgres: { supervising: 'running' } } })
           ? before
-          : await waitFor(actor, (x) => !PASSING_STATES.some((p) => x.matches(p)), { timeout: 30_000 }).catch(() => actor.getSnapshot());
+          : await waitFor(actor, (x) => !PASSING_STATES.some((p) => x.matches(p)), { timeout: 10_000 }).catch(() => actor.getSnapshot());
         if (ready.context.role === 'primary') return { promoted: false, already: true, ...(await status()) };
         if (!ready.matches({ up: { postgres: { supervising: 'running' } } })) throw new Error(`cannot promote in state ${stateName(ready.value)}`);
         const errorBefore = ready.context.lastError;
