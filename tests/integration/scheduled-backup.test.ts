@@ -116,7 +116,10 @@ test('an operator restart after missed runs yields exactly one catch-up run; the
   assert.ok(ranForOutage.length <= 1, `one catch-up at most for the outage, got ${ranForOutage.join(', ')}`);
   const passedOver = occurrences.filter((t) => t < C);
   assert.equal((await sb()).status?.missedRuns ?? 0, (last?.missedRuns ?? 0) + passedOver.length, 'the runs passed over are counted');
-  assert.equal((await jobs()).filter((j) => scheduledAt(j) === C).length, 1);
+  // One job for the catch-up occurrence. Under load its backup may outlast the next occurrence, which then replaces
+  // it (concurrencyPolicy: replace): so counted in the list that found it, and never more than one later.
+  assert.equal(after.filter((j) => scheduledAt(j) === C).length, 1);
+  assert.ok((await jobs()).filter((j) => scheduledAt(j) === C).length <= 1, 'no second job for the catch-up occurrence');
 });
 
 test('forbid: while a BackupJob of the schedule is pending, occurrences are skipped, not piled up', async () => {
