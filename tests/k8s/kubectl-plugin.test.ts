@@ -75,9 +75,10 @@ test('kubectl pgop status shows the running cluster: instances, roles, timeline,
 });
 
 test('kubectl pgop switchover lands as the operator\'s request and completes; the Pooler follows the new primary', async () => {
-  const before = await throughPooler();
-  assert.equal(before.primary, true);
-  assert.equal(before.addr, env.kubelet.podIP(ns, 'demo-1'));
+  // Ready means its pod is; the first session through it may still wait on PgBouncer's first server login.
+  const before = await eventually(() => throughPooler().catch(() => null), (x) => x !== null, 60_000);
+  assert.equal(before?.primary, true);
+  assert.equal(before?.addr, env.kubelet.podIP(ns, 'demo-1'));
 
   const r = await plugin(['switchover', 'demo', '--timeout', '300']);
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}\n${env.operatorLog()}`);
