@@ -11,6 +11,7 @@ import type { PostgresClusterSpec, PostgresClusterStatus } from '../../crds/post
 import type { BackupJob } from '../../crds/backupjob.js';
 import type { VerifyRequest, VerifyResult } from '../../machines/restore-verify/restore-verify.types.js';
 import type { AgentClient } from '../agent-client.js';
+import { awaitRunningBackups } from './running-backups.js';
 
 export interface AgentVerifyDeps {
   store: ResourceReader;
@@ -24,8 +25,11 @@ export function rehearsalInstance(status: PostgresClusterStatus | undefined): st
 }
 
 export function verifyRestoreViaAgentProcessor(deps: AgentVerifyDeps): StepProcessor {
-  return async (data, progress) => {
+  return async (data, progress, signal) => {
     const req = data as unknown as VerifyRequest;
+    if (!(await deps.store.get({ kind: 'PostgresCluster', namespace: req.namespace, name: req.cluster }))) throw new PermanentError(`PostgresCluster ${req.namespace}/${req.cluster} not found`);
+    await awaitRunningBackups(deps.store, req.namespace, req.cluster,
+      (jobs) => progress({ percent: 0, detail: `waiting for BackupJob ${jobs.join(', ')} to record its backup` } as never), signal);
     const cluster = await deps.store.get({ kind: 'PostgresCluster', namespace: req.namespace, name: req.cluster });
     if (!cluster) throw new PermanentError(`PostgresCluster ${req.namespace}/${req.cluster} not found`);
     if (!(cluster.spec as PostgresClusterSpec).backup) throw new PermanentError(`PostgresCluster ${req.cluster} has no spec.backup.repository`);

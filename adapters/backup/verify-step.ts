@@ -26,6 +26,7 @@ import { countTables, fingerprintMismatches } from './fingerprint.js';
 import { withClient, ident, type Endpoint } from '../sql/connect.js';
 import type { BackupHosts } from './backup-step.js';
 import { classify } from './backup-step.js';
+import { awaitRunningBackups } from './running-backups.js';
 import { freePort } from '../local/ports.js';
 
 export interface VerifyStepDeps {
@@ -66,6 +67,8 @@ async function rehearse(deps: VerifyStepDeps, req: VerifyRequest, progress: Prog
   if (!spec.backup) throw new PermanentError(`PostgresCluster ${req.cluster} has no spec.backup.repository`);
   const pgBinDir = (await deps.hosts.instances(req.namespace, req.cluster))[0]?.pgBinDir;
   if (!pgBinDir) throw new Error(`PostgresCluster ${req.cluster} has no instance to take the PostgreSQL binaries from yet`);
+  await awaitRunningBackups(deps.store, req.namespace, req.cluster,
+    (jobs) => progress({ percent: 0, detail: `waiting for BackupJob ${jobs.join(', ')} to record its backup` }), signal);
   return rehearseLatest({
     stanza: stanzaName(req.namespace, req.cluster), access: { repository: spec.backup.repository, ...(await deps.hosts.repoAccess(req.namespace, spec.backup.repository)) },
     user: deps.hosts.user, pgBinDir, fingerprintFor: (label) => recordedFingerprint(deps.store, req.namespace, req.cluster, label),
