@@ -16,8 +16,12 @@ import type { TableFingerprint } from '../../crds/backupjob.js';
 interface AgentBackupResponse { backup: InfoBackup; expired: string[]; fingerprint: TableFingerprint }
 import { backupResult, describeRepository, LOCK_HELD, type InfoBackup } from './backup-step.js';
 
-/** The standby's pgBackRest could not keep a TLS session with the primary's server ([101], or [056] after a TLS warning). */
-const PEER_TLS_FAILED = / refused: .*TLS error/is;
+/**
+ * The standby's pgBackRest could not keep a TLS session with the primary's server ([101], or [056] after a TLS
+ * warning), or the server still presents a certificate without its new address (a CryptoError on the hostname).
+ */
+const PEER_TLS_FAILED = / refused: .*(TLS error|CryptoError)/is;
+export const peerTlsFailed = (message: string) => PEER_TLS_FAILED.test(message);
 const TLS_ATTEMPTS = 4;
 const TLS_RETRY_MS = 5_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,7 +79,7 @@ export function runBackupViaAgentProcessor(deps: AgentBackupDeps): StepProcessor
           let r: AgentBackupResponse | undefined;
           for (let attempt = 1; !r; attempt++) {
             try { r = await ask(); } catch (e) {
-              if (attempt >= TLS_ATTEMPTS || !PEER_TLS_FAILED.test((e as Error).message)) throw e;
+              if (attempt >= TLS_ATTEMPTS || !peerTlsFailed((e as Error).message)) throw e;
               await progress({ percent: null, detail: `pgbackrest ${req.backupType} backup on standby ${standby}: TLS to the primary's pgBackRest server failed; try ${attempt + 1} of ${TLS_ATTEMPTS} in ${TLS_RETRY_MS / 1000} s`, startedAt } as never);
               await sleep(TLS_RETRY_MS);
             }
