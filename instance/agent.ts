@@ -24,9 +24,9 @@ import { tlsOutdated } from './files.js';
 import { readFileSync } from 'node:fs';
 import { tlsFiles } from './layout.js';
 
-/** The certificate postgres serves (the agent's own copy), or null before it is installed. */
 /** Supervising states a replica passes through on its way to running: a promotion waits them out. */
 const PASSING_STATES = (['starting', 'preparing', 'retryingPrepare', 'reconfiguring'] as const).map((s) => ({ up: { postgres: { supervising: s } } }));
+/** The certificate postgres serves (the agent's own copy), or null before it is installed. */
 const readCertificate = (spec: InstanceSpec): string | null => { try { return readFileSync(tlsFiles(spec).cert, 'utf8'); } catch { return null; } };
 import type { PrimaryLease } from '../adapters/lease/primary-lease.js';
 

@@ -4,6 +4,11 @@ import type { Platform } from '../../adapters/local/control.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 import { SWITCHOVER_ANNOTATION } from '../../actors/bindings/postgrescluster.binding.js';
 
+/** A switchover that ended without promoting (rolled back, failed): its recorded outcome, for callers that expect it. */
+export class SwitchoverNotPromoted extends Error {
+  constructor(readonly outcome: string, message: string) { super(message); }
+}
+
 export async function switchover(p: Platform, o: { cluster: string; namespace: string; to?: string; timeoutMs: number }, out: (s: string) => void): Promise<void> {
   const key = { kind: 'PostgresCluster', namespace: o.namespace, name: o.cluster };
   const before = (await p.store.get(key)) as PostgresCluster | undefined;
@@ -25,7 +30,7 @@ export async function switchover(p: Platform, o: { cluster: string; namespace: s
     if (line !== last) { out(`[${String(Math.round((Date.now() - started) / 1000)).padStart(4)}s] ${line}`); last = line; }
     if (record) {
       const steps = record.steps.map((s) => `${s.step} ${s.durationMs ?? '?'}ms`).join(', ');
-      if (record.outcome !== 'promoted') throw new Error(`switchover ${id} ${record.outcome}: ${record.reason}`);
+      if (record.outcome !== 'promoted') throw new SwitchoverNotPromoted(record.outcome, `switchover ${id} ${record.outcome}: ${record.reason}`);
       out(`switchover ${id} done: ${record.from} → ${record.to} on timeline ${record.timeline} in ${record.durationMs} ms (${steps})`);
       return;
     }

@@ -8,7 +8,7 @@ import type { PostgresCluster } from '../../../crds/postgrescluster.js';
 import { Scenario, type Step } from './scenario-schema.js';
 import { killTarget } from '../local-kill.js';
 import { partition, failPromotion } from '../local-partition.js';
-import { switchover } from '../local-switchover.js';
+import { switchover, SwitchoverNotPromoted } from '../local-switchover.js';
 import { waitForClusters } from '../local-wait.js';
 import { readManifests } from '../../../adapters/local/manifests.js';
 import { connectionUri } from '../local-connect.js';
@@ -100,9 +100,9 @@ export async function runScenario(p: Platform, file: string, namespace: string, 
       const lines: string[] = [];
       const ran = switchover(p, { cluster: scenario.cluster, namespace, ...(to ? { to } : {}), timeoutMs: 180_000 }, (l) => lines.push(l));
       if (step.switchover.outcome !== 'rolledBack') { await ran; return lines.at(-1) ?? 'done'; }
-      const refused = await ran.then(() => null, (e: Error) => e.message);
-      if (!refused?.includes(' rolledBack: ')) throw new Error(`the switchover was to roll back; it ended: ${refused ?? lines.at(-1)}`);
-      return refused;
+      const ended = await ran.then(() => null, (e: Error) => e);
+      if (!(ended instanceof SwitchoverNotPromoted && ended.outcome === 'rolledBack')) throw new Error(`the switchover was to roll back; it ended: ${ended?.message ?? lines.at(-1)}`);
+      return ended.message;
     }
     if ('startWrites' in step) {
       writer = new RowWriter(rw, step.startWrites.table ?? 'scenario_writes');
