@@ -1,16 +1,12 @@
 #!/usr/bin/env node
-// pgop: one binary, the subcommand selects the role (operator, instance agent, local platform, tools).
+// pgop: one binary, the subcommand selects the role (operator, instance agent, local platform, tools). A role's
+// modules load when it runs: the CLI's short commands (`local backup`, `kube status`) would otherwise spend a second
+// loading the Kubernetes client, BullMQ and the agent first.
 import { Command } from 'commander';
 import { registerLocalCommands } from './commands/local.js';
-import { runAgent } from '../instance/agent.js';
-import { runKubernetesAgent } from '../instance/kubernetes-agent.js';
 import { registerMachineCommands } from './commands/machines.js';
 import { registerRouterCommand } from './commands/router.js';
 import { registerKubeVerbs } from './commands/kube.js';
-import { runWorker } from './worker.js';
-import { runDaemon } from './local-operator.js';
-import { runKubernetesOperator } from './k8s-operator.js';
-import { runKubernetesPooler } from '../adapters/pooler/k8s-pooler-pod.js';
 
 const program = new Command('pgop')
   .description('PostgreSQL operator whose controllers are explicit XState statecharts')
@@ -21,9 +17,9 @@ program.command('instance')
   .option('--spec <file>', 'instance spec JSON written by the platform (local)')
   .option('--kubernetes', 'read the spec from the Kubernetes API (inside a Pod the operator created)')
   .action(async (o: { spec?: string; kubernetes?: boolean }) => {
-    if (o.kubernetes) return runKubernetesAgent();
+    if (o.kubernetes) return (await import('../instance/kubernetes-agent.js')).runKubernetesAgent();
     if (!o.spec) throw new Error('pass --spec FILE (local platform) or --kubernetes (inside a Pod)');
-    return runAgent(o.spec);
+    return (await import('../instance/agent.js')).runAgent(o.spec);
   });
 
 program.command('pooler')
@@ -31,7 +27,7 @@ program.command('pooler')
   .option('--kubernetes', 'read the configuration from the Kubernetes API (inside a Pod the operator created)')
   .action(async (o: { kubernetes?: boolean }) => {
     if (!o.kubernetes) throw new Error('pass --kubernetes (inside a Pooler Pod); on the local platform the operator runs PgBouncer itself');
-    return runKubernetesPooler();
+    return (await import('../adapters/pooler/k8s-pooler-pod.js')).runKubernetesPooler();
   });
 
 program.command('operator')
@@ -47,19 +43,19 @@ program.command('operator')
     const inspectPort = o.inspect === undefined ? undefined : o.inspect === true ? 8080 : Number(o.inspect);
     const inspect = inspectPort !== undefined ? { inspectPort } : {};
     if (o.platform === 'kubernetes') {
-      return runKubernetesOperator({
+      return (await import('./k8s-operator.js')).runKubernetesOperator({
         ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), namespace: o.namespace, metricsPort: Number(o.metricsPort), watchNamespace: o.watchNamespace, ...inspect,
       });
     }
     if (o.platform !== 'local') throw new Error(`--platform ${o.platform}: use local or kubernetes`);
-    return runDaemon(o.stateDir, inspect);
+    return (await import('./local-operator.js')).runDaemon(o.stateDir, inspect);
   });
 
 program.command('worker')
   .description('run the BullMQ workers for long-running steps on their own (the operator runs them in-process by default)')
   .option('--state-dir <dir>', 'local platform state directory', process.env.PGOP_STATE_DIR ?? '.pgop')
   .option('--concurrency <n>', 'jobs at once', '4')
-  .action(async (o: { stateDir: string; concurrency: string }) => runWorker(o.stateDir, Number(o.concurrency)));
+  .action(async (o: { stateDir: string; concurrency: string }) => (await import('./worker.js')).runWorker(o.stateDir, Number(o.concurrency)));
 
 registerLocalCommands(program);
 registerKubeVerbs(program.command('kube').description('the kubectl plugin\'s verbs against the current kubeconfig (installed as kubectl-pgop: `kubectl pgop status CLUSTER`)'));

@@ -13,6 +13,7 @@ import { synchronousStandbyNames } from './sync.js';
 import { bootstrapOwner } from './owner.js';
 import { userParameters, userHbaRules } from './render.js';
 import { promote, demote, rejoin, checkpointAfterPromotion } from './roles.js';
+import { repositoryKey } from './repository-change.js';
 import { ensureStanza, pushEarlierTimelines } from './pgbackrest.js';
 import { withClient } from '../adapters/sql/connect.js';
 import { reloadAndConfirm } from '../adapters/sql/pending-restart.js';
@@ -211,7 +212,10 @@ export function createAgentImplementations(deps: AgentDeps) {
           const isPrimary = !(await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r;
           // What pg_stat_archiver counted so far went to the old command (the discarding one, or another
           // repository): it must not stand for archiving into the new one.
-          if (isPrimary && s.backup && rt.stanzaPreparedFor !== repositoryKey(s.backup)) await c.query("SELECT pg_stat_reset_shared('archiver')");
+          if (isPrimary && s.backup && rt.stanzaPreparedFor !== repositoryKey(s.backup)) {
+            rt.repositoryChange = { key: repositoryKey(s.backup), error: null, confirmFrom: null };
+            await c.query("SELECT pg_stat_reset_shared('archiver')");
+          }
           return isPrimary;
         });
         rt.loadedGeneration = generation;
@@ -248,7 +252,6 @@ export function createAgentImplementations(deps: AgentDeps) {
   } satisfies Parameters<typeof agentMachine.provide>[0];
 }
 
-const repositoryKey = (b: NonNullable<ReturnType<InstanceRuntime['spec']>['backup']>) => JSON.stringify({ stanza: b.stanza, repository: b.repository });
 
 /**
  * The primary's repository work: stanza-create, push what earlier timelines left in pg_wal, then archive a segment.
@@ -269,10 +272,14 @@ async function prepareRepository(deps: AgentDeps): Promise<void> {
     // The archiver's attempts before the stanza existed failed, and its later success may sit in statistics a
     // restart discarded: archive a segment now (a restore point first, so the switch is never a no-op on an
     // idle cluster) so pg_stat_archiver, and ContinuousArchiving with it, shows that archiving works.
-    await withClient(rt.superuser(), async (c) => {
+    const closed = await withClient(rt.superuser(), async (c) => {
       await c.query("SELECT pg_create_restore_point('pgop-archiving-ready')");
-      await c.query('SELECT pg_switch_wal()');
+      return (await c.query<{ f: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS f')).rows[0]!.f;
     });
     rt.stanzaPreparedFor = key;
-  }).catch((e: unknown) => deps.log.error({ stanza: spec.backup?.stanza, err: (e as Error).message }, 'pgBackRest stanza-create or catch-up push failed; WAL archiving will fail until it succeeds'));
+    if (rt.repositoryChange?.key === key) rt.repositoryChange.confirmFrom = closed;
+  }).catch((e: unknown) => {
+    if (rt.repositoryChange?.key === key) rt.repositoryChange.error = (e as Error).message.slice(0, 500);
+    deps.log.error({ stanza: spec.backup?.stanza, err: (e as Error).message }, 'pgBackRest stanza-create or catch-up push failed; WAL archiving will fail until it succeeds');
+  });
 }

@@ -7,6 +7,7 @@ import { readInstanceSpec, SUPERUSER, type InstanceSpec } from '../adapters/inst
 import { isStandby, readSecret, writeConfig } from './files.js';
 import { tlsFiles } from './layout.js';
 import { synchronousStandbyNames } from './sync.js';
+import type { RepositoryChange } from './repository-change.js';
 
 /** How the agent verifies an instance of its cluster (itself included): the installed CA, by name when known. */
 export const peerTls = (s: InstanceSpec) => ({ caFile: tlsFiles(s).ca, serverName: s.tls.serverName });
@@ -21,6 +22,8 @@ export class InstanceRuntime {
   loadedGeneration: number | null = null;
   /** The repository (stanza and location) this primary last created its stanza in; a changed one is prepared again. */
   stanzaPreparedFor: string | null = null;
+  /** A repository added or moved while this primary runs, until a segment archived into it proves it. */
+  repositoryChange: RepositoryChange | null = null;
 
   constructor(private readonly path: string, readonly user: OsUser | null) {
     this.file = readInstanceSpec(path);

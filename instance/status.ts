@@ -7,6 +7,7 @@ import { readReplicationState } from '../adapters/sql/replication.js';
 import { readArchiver } from '../adapters/sql/archiver.js';
 import { readPendingRestart } from '../adapters/sql/pending-restart.js';
 import type { InstanceRuntime } from './runtime.js';
+import { gateArchiver, repositoryKey } from './repository-change.js';
 import type { BootstrapProgress } from './bootstrap.js';
 
 export interface AgentStatus extends InstanceObservation {
@@ -53,7 +54,11 @@ export async function collectStatus(rt: InstanceRuntime, snapshot: AgentSnapshot
     const r = await withClient(rt.superuser(), readReplicationState, 2000);
     const streaming = r.receiverStatus === 'streaming';
     const role = r.inRecovery ? 'replica' : 'primary';
-    const archiver = role === 'primary' && rt.spec().backup ? await withClient(rt.superuser(), readArchiver, 2000).catch(() => null) : null;
+    const backup = rt.spec().backup;
+    const raw = role === 'primary' && backup ? await withClient(rt.superuser(), readArchiver, 2000).catch(() => null) : null;
+    const gated = raw && backup ? gateArchiver(raw, rt.repositoryChange, repositoryKey(backup)) : null;
+    if (gated?.proven) rt.repositoryChange = null;
+    const archiver = gated?.archiver ?? null;
     const pendingRestart = await withClient(rt.superuser(), readPendingRestart, 2000).catch(() => false);
     return {
       ...base, role, ...(archiver ? { archiver } : {}), pendingRestart, image: binDir, configGeneration: rt.loadedGeneration,

@@ -11,9 +11,9 @@ import { GROUP, VERSION } from '../../crds/definition.js';
 import { SWITCHOVER_ANNOTATION } from '../../actors/bindings/postgrescluster.binding.js';
 import { LABEL } from '../../adapters/k8s/specs/labels.js';
 import { caSecretName, secretName, serverSecretName } from '../../adapters/k8s/specs/names.js';
-import { kubeTarget, KubeCluster } from './kube-client.js';
+import type { KubeCluster } from './kube-client.js';
 import { renderStatus } from './kube-status.js';
-import { podLogs, tailOption, type LogsOptions } from './kube-logs.js';
+import type { LogsOptions } from './kube-logs.js';
 
 export const FENCED_ANNOTATION = 'postgres.keiailab.io/fenced-instances';
 export const HIBERNATION_ANNOTATION = 'postgres.keiailab.io/hibernation';
@@ -23,7 +23,9 @@ interface Common { kubeconfig?: string; context?: string; namespace?: string }
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function cluster(name: string, o: Common): KubeCluster {
+// @kubernetes/client-node takes most of a second to load: only the verb that talks to the API loads it.
+async function cluster(name: string, o: Common): Promise<KubeCluster> {
+  const { kubeTarget, KubeCluster } = await import('./kube-client.js');
   return new KubeCluster(kubeTarget(o), name);
 }
 
@@ -35,7 +37,7 @@ function withCommon(cmd: Command): Command {
 }
 
 async function status(name: string, o: Common): Promise<void> {
-  const k = cluster(name, o);
+  const k = await cluster(name, o);
   const c = await k.get();
   const pem = await k.secret(c.spec.certificates?.serverTLSSecret ?? serverSecretName(name), 'tls.crt');
   let certificate = null;
@@ -50,7 +52,7 @@ async function status(name: string, o: Common): Promise<void> {
 
 /** Writes the switchover request the operator watches, then follows status until the plan's record appears. */
 async function switchover(name: string, o: Common & { to?: string; wait: boolean; timeout: string }): Promise<void> {
-  const k = cluster(name, o);
+  const k = await cluster(name, o);
   const before = await k.get();
   const instances = (before.status?.instances ?? []).map((i) => i.name);
   if (o.to && !instances.includes(o.to)) throw new Error(`${o.to} is not an instance of ${name} (instances: ${instances.join(', ') || 'none yet'})`);
@@ -84,7 +86,7 @@ function checkInstances(list: string[]): string[] {
 }
 
 async function fence(name: string, instances: string[], on: boolean, o: Common): Promise<void> {
-  const k = cluster(name, o);
+  const k = await cluster(name, o);
   const c = await k.get();
   let current: string[] = [];
   const raw = c.metadata.annotations?.[FENCED_ANNOTATION];
@@ -99,13 +101,13 @@ async function fence(name: string, instances: string[], on: boolean, o: Common):
 
 async function hibernate(name: string, mode: string, o: Common): Promise<void> {
   if (mode !== 'on' && mode !== 'off') throw new Error(`hibernate takes on or off, not "${mode}"`);
-  await cluster(name, o).annotate({ [HIBERNATION_ANNOTATION]: mode });
+  await (await cluster(name, o)).annotate({ [HIBERNATION_ANNOTATION]: mode });
   out(`hibernation ${mode} requested for ${name}`);
 }
 
 /** A replica restarts by losing its pod: the operator recreates it on the same volume. The primary is refused. */
 async function restart(name: string, instance: string, o: Common & { timeout: string }): Promise<void> {
-  const k = cluster(name, o);
+  const k = await cluster(name, o);
   const c = await k.get();
   if (instance === c.status?.currentPrimary) throw new Error(`${instance} is the primary: switch over first (kubectl pgop switchover ${name}), then restart it as a replica`);
   const pod = (await k.pods()).find((p) => p.metadata?.name === instance);
@@ -124,7 +126,7 @@ async function restart(name: string, instance: string, o: Common & { timeout: st
 }
 
 async function backup(name: string, o: Common & { type: string }): Promise<void> {
-  const k = cluster(name, o);
+  const k = await cluster(name, o);
   await k.get();
   const jobName = `${name}-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
   await k.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: k.t.namespace, plural: 'backupjobs',
@@ -137,7 +139,7 @@ async function backup(name: string, o: Common & { type: string }): Promise<void>
  * with TLS verified against the cluster CA, the superuser password in PGPASSWORD (never in argv).
  */
 async function psql(name: string, args: string[], o: Common & { replica?: boolean; direct?: boolean }): Promise<number> {
-  const k = cluster(name, o);
+  const k = await cluster(name, o);
   const c = await k.get();
   const pods = await k.pods();
   const role = o.replica ? 'replica' : 'primary';
@@ -166,8 +168,9 @@ async function psql(name: string, args: string[], o: Common & { replica?: boolea
 async function logs(name: string, instance: string | undefined, o: Common & LogsOptions & { instance?: string }): Promise<void> {
   const only = instance ?? o.instance;
   if (only !== undefined && !INSTANCE.test(only)) throw new Error(`"${only}" is not an instance name`);
+  const { podLogs, tailOption } = await import('./kube-logs.js');
   tailOption(o.tail);
-  const k = cluster(name, o);
+  const k = await cluster(name, o);
   await k.get();
   const all = await k.pods();
   const pods = all.filter((p) => !only || p.metadata?.name === only);

@@ -5,7 +5,6 @@ import { stringify } from 'yaml';
 import { StateDir, DEFAULT_STATE_DIR } from '../../adapters/local/state-dir.js';
 import { openPlatform, ensureDaemon, down, daemonRunning, daemonInfo, type Platform } from '../../adapters/local/control.js';
 import { readManifests, admitAgainstStore } from '../../adapters/local/manifests.js';
-import { runDaemon } from '../local-operator.js';
 import { resolveKind, definitions } from '../../crds/registry.js';
 import type { Resource } from '../../crds/definition.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
@@ -290,5 +289,5 @@ export function registerLocalCommands(program: Command): void {
     .description('run the operator of a local platform in the foreground (started by `up`)')
     .addOption(stateOpt())
     .option('--inspect <port>', 'Stately inspector relay port (loopback)')
-    .action(async (o: { stateDir: string; inspect?: string }) => runDaemon(o.stateDir, o.inspect !== undefined ? { inspectPort: Number(o.inspect) } : {}));
+    .action(async (o: { stateDir: string; inspect?: string }) => (await import('../local-operator.js')).runDaemon(o.stateDir, o.inspect !== undefined ? { inspectPort: Number(o.inspect) } : {}));
 }

@@ -1,11 +1,6 @@
 // `pgop router`: the pg-router process (ADR 0013); `--kubernetes` is the entrypoint of the router Deployment's pods (ADR 0031).
 import type { Command } from 'commander';
-import { loadRouterConfig, type RouterFlags } from '../../router/config.js';
-import { startRouter } from '../../router/server.js';
-import { watchRouterConfig } from '../../router/config-watch.js';
-import { runKubernetesRouter } from '../../router/k8s-router-pod.js';
-import { createLogger } from '../../adapters/logging/logger.js';
-import { serveMetrics } from '../../adapters/metrics/metrics-server.js';
+import type { RouterFlags } from '../../router/config.js';
 
 export function registerRouterCommand(program: Command): void {
   program.command('router')
@@ -24,7 +19,12 @@ export function registerRouterCommand(program: Command): void {
     .option('--read-only', 'the backend address spreads over streaming replicas: only hot standbys are used, writes get PostgreSQL\'s 25006 (backend.readOnly)')
     .option('--kubernetes', 'run as a pod of a sharded cluster\'s router Deployment: the config comes from its ConfigMap and Secrets (POD_NAMESPACE, POD_IP, PGOP_ROUTER_CLUSTER)')
     .action(async (flags: RouterFlags & { kubernetes?: boolean }) => {
-      if (flags.kubernetes) { await runKubernetesRouter(); return; }
+      // Loaded here, not at the top: every other pgop command would pay for the router's modules at start.
+      if (flags.kubernetes) { await (await import('../../router/k8s-router-pod.js')).runKubernetesRouter(); return; }
+      const [{ loadRouterConfig }, { startRouter }, { watchRouterConfig }, { createLogger }, { serveMetrics }] = await Promise.all([
+        import('../../router/config.js'), import('../../router/server.js'), import('../../router/config-watch.js'),
+        import('../../adapters/logging/logger.js'), import('../../adapters/metrics/metrics-server.js'),
+      ]);
       const config = loadRouterConfig(flags);
       const log = createLogger('router');
       const router = await startRouter(config, log);

@@ -200,9 +200,9 @@ export function continuousArchiving(primaryObs: InstanceObservation | null): Con
   // A repository added to a running cluster: archive_mode waits for postgres's restart (the rolling update).
   if (a.archiveMode === 'off') return condition('ContinuousArchiving', false, 'ArchiveModeOff', 'archive_mode is off until the primary restarts (a rolling update applies the repository\'s settings)');
   const failing = !!a.lastFailedAt && (!a.lastArchivedAt || a.lastFailedAt > a.lastArchivedAt);
-  return failing
-    ? condition('ContinuousArchiving', false, 'ArchiveCommandFailing', `archiving ${a.lastFailedWal ?? '?'} failed at ${a.lastFailedAt} (${a.failedCount} failures so far; see the primary's postgres log)`)
-    : condition('ContinuousArchiving', true, 'Archiving', a.lastArchivedWal ? `last archived ${a.lastArchivedWal} at ${a.lastArchivedAt}` : 'nothing to archive yet');
+  if (failing) return condition('ContinuousArchiving', false, 'ArchiveCommandFailing', `archiving ${a.lastFailedWal ?? '?'} failed at ${a.lastFailedAt} (${a.failedCount} failures so far; see the primary's postgres log)`);
+  if (a.repositoryPending) return condition('ContinuousArchiving', false, 'RepositoryPending', `the new repository is not archived into yet: ${a.repositoryPending}`);
+  return condition('ContinuousArchiving', true, 'Archiving', a.lastArchivedWal ? `last archived ${a.lastArchivedWal} at ${a.lastArchivedAt}` : 'nothing to archive yet');
 }
 
 export function selectStatus(snapshot: ClusterSnapshot): ClusterStatusIntent {

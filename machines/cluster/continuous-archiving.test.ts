@@ -24,3 +24,11 @@ test('ContinuousArchiving: archive_mode still off (a repository added, the resta
   const on = continuousArchiving(obs({ failedCount: 0, lastFailedWal: null, lastFailedAt: null, lastArchivedWal: null, lastArchivedAt: null, archiveMode: 'on' }));
   assert.deepEqual([on.status, on.reason], ['True', 'Archiving']);
 });
+
+test('ContinuousArchiving: a repository added at run time and not proven yet is False with the reason; a failure still wins', () => {
+  const pending = continuousArchiving(obs({ failedCount: 0, lastFailedWal: null, lastFailedAt: null, lastArchivedWal: 'B', lastArchivedAt: '2026-01-01T00:00:02.000000Z', archiveMode: 'on', repositoryPending: 'creating its pgBackRest stanza' }));
+  assert.deepEqual([pending.status, pending.reason], ['False', 'RepositoryPending']);
+  assert.match(pending.message, /creating its pgBackRest stanza/);
+  const failing = continuousArchiving(obs({ failedCount: 2, lastFailedWal: 'C', lastFailedAt: '2026-01-01T00:00:03.000000Z', lastArchivedWal: 'B', lastArchivedAt: '2026-01-01T00:00:02.000000Z', archiveMode: 'on', repositoryPending: 'waiting' }));
+  assert.equal(failing.reason, 'ArchiveCommandFailing');
+});

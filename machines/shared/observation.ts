@@ -36,4 +36,10 @@ export interface ArchiverObservation {
    * is archived although pg_stat_archiver shows no failure.
    */
   archiveMode?: string;
+  /**
+   * A repository added or moved while the primary runs, not yet proven: why archiving into it is not confirmed
+   * (its stanza is being created, stanza-create failed, or the first segment has not reached it). Until then a
+   * success in pg_stat_archiver may be the old command's, which reached no repository.
+   */
+  repositoryPending?: string;
 }
