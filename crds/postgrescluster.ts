@@ -79,7 +79,7 @@ export const RouterSpec = Strict({
   }),
   readOnly: Type.Optional(Type.Boolean({
     default: false,
-    description: 'Also run a read-only router in front of the ready streaming replicas (like the -ro Service, with pooling): locally a second `pgop router` process (`pgop local connect CLUSTER --router --read-only`). Transactions rotate over the replicas and follow them through failovers, switchovers and fencing; writes get PostgreSQL\'s own error 25006 (read_only_sql_transaction). It never falls back to the primary: with no ready replica, logins fail at once and open sessions\' transactions after waiting up to 10 s, both with SQLSTATE 57P03 (use the read-write router for that). Not yet on Kubernetes. Needs enabled: true and at least 2 instances.',
+    description: 'Also run a read-only router in front of the ready streaming replicas (like the -ro Service, with pooling): locally a second `pgop router` process (`pgop local connect CLUSTER --router --read-only`). Transactions rotate over the replicas and follow them through failovers, switchovers and fencing; writes get PostgreSQL\'s own error 25006 (read_only_sql_transaction). On Kubernetes the Deployment and Service <cluster>-router-ro. It never falls back to the primary: with no ready replica, logins fail at once and open sessions\' transactions after waiting up to 10 s, both with SQLSTATE 57P03 (use the read-write router for that). Needs enabled: true and at least 2 instances.',
   })),
   replicas: Type.Optional(Type.Integer({
     minimum: 2, maximum: 32,
@@ -247,6 +247,12 @@ export const PostgresClusterStatus = Type.Object({
     replicas: Type.Integer(),
     readyReplicas: Type.Integer(),
     generation: Type.Optional(Type.Integer({ description: 'Routing table generation the router is configured with (the highest ShardRange version)' })),
+    readOnly: Type.Optional(Type.Object({
+      endpoint: Type.String({ description: 'The read-only router Service, host:port' }),
+      replicas: Type.Integer(),
+      readyReplicas: Type.Integer(),
+      backends: Type.Array(Type.String(), { description: 'The streaming replicas it spreads its connections over now' }),
+    }, { description: 'spec.router.readOnly: the read-only router Deployment <cluster>-router-ro (ADR 0043)' })),
   }, { description: 'A sharded cluster, or an unsharded one with spec.router.enabled, on Kubernetes: its router Deployment; the RouterReady condition says whether it serves' })),
   storage: Type.Optional(Type.Object({
     size: Type.String({ description: 'The size the volumes are asked to have (spec.storage.size)' }),

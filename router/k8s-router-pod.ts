@@ -1,5 +1,6 @@
 // `pgop router --kubernetes`: the entrypoint of a cluster's router pods. It reads the ConfigMap the operator writes
-// (a sharded cluster's routing table from the ShardRanges, or an unsharded cluster's primary as its one `backend`;
+// (a sharded cluster's routing table from the ShardRanges, an unsharded cluster's primary as its one `backend`, or for
+// the read-only router the ready replicas, which it spreads its connections over through a loopback TCP spreader;
 // adapters/k8s/specs/router-objects.ts) and the Secrets it names
 // (each shard's CA, the auth password, the router certificate) through the API with the pod's read-only identity,
 // writes router.json and those files into the pod's run directory, and runs the router on them. Every few seconds
@@ -14,6 +15,7 @@ import { loadKubeConfig, readSecretKey } from '../adapters/k8s/client.js';
 import { createLogger } from '../adapters/logging/logger.js';
 import { writeFileAtomicIfChanged } from '../adapters/os/atomic-file.js';
 import { ROUTER_CONFIG_KEY, ROUTER_METRICS_PORT, ROUTER_PORT, routerName, type RouterPodConfig } from '../adapters/k8s/specs/router-objects.js';
+import { TcpSpreader, type Target } from '../adapters/net/tcp-spreader.js';
 import { RUN_MOUNT } from '../adapters/k8s/specs/names.js';
 import { loadRouterConfig, RouterConfigError } from './config.js';
 import { startRouter, type RunningRouter } from './server.js';
@@ -21,7 +23,7 @@ import { startRouter, type RunningRouter } from './server.js';
 const REFRESH_MS = Number(process.env.PGOP_ROUTER_REFRESH_MS ?? 2000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface PodEnv { namespace: string; cluster: string; podIP: string; runDir: string }
+interface PodEnv { namespace: string; cluster: string; podIP: string; runDir: string; configMap: string }
 
 function podEnv(env: NodeJS.ProcessEnv = process.env): PodEnv {
   const need = (name: string) => {
@@ -29,7 +31,8 @@ function podEnv(env: NodeJS.ProcessEnv = process.env): PodEnv {
     if (!v) throw new Error(`${name} is not set: \`pgop router --kubernetes\` runs in a Pod of a cluster's router Deployment, which sets it`);
     return v;
   };
-  return { namespace: need('POD_NAMESPACE'), cluster: need('PGOP_ROUTER_CLUSTER'), podIP: need('POD_IP'), runDir: env.PGOP_RUN_DIR ?? RUN_MOUNT };
+  const cluster = need('PGOP_ROUTER_CLUSTER');
+  return { namespace: need('POD_NAMESPACE'), cluster, podIP: need('POD_IP'), runDir: env.PGOP_RUN_DIR ?? RUN_MOUNT, configMap: env.PGOP_ROUTER_CONFIGMAP || routerName(cluster) };
 }
 
 /** A shard name ("-80", "80-") as a file name: the key range's hex digits only. */
@@ -42,8 +45,11 @@ export class RouterFiles {
   generation = 0;
   /** The served certificate changed at the last refresh (the router reads it at start only). */
   certificateChanged = false;
+  /** The read-only router: the replicas its loopback spreader forwards to, as of the last refresh (null otherwise). */
+  replicaTargets: Target[] | null = null;
 
-  constructor(private readonly env: PodEnv) {
+  /** `spreadPort`: starts the loopback spreader (once) and gives its port, for a read-only router's backend. */
+  constructor(private readonly env: PodEnv, private readonly spreadPort: () => Promise<number> = () => Promise.reject(new Error('no spreader'))) {
     this.core = loadKubeConfig().makeApiClient(CoreV1Api);
     this.configFile = join(env.runDir, 'router.json');
   }
@@ -58,7 +64,7 @@ export class RouterFiles {
 
   /** Re-reads the API and rewrites the files; true when router.json or a file it names changed. */
   async refresh(): Promise<boolean> {
-    const name = routerName(this.env.cluster);
+    const name = this.env.configMap;
     const cm = await this.core.readNamespacedConfigMap({ namespace: this.env.namespace, name });
     const raw = cm.data?.[ROUTER_CONFIG_KEY];
     if (!raw) throw new Error(`ConfigMap ${name} has no ${ROUTER_CONFIG_KEY}`);
@@ -71,10 +77,17 @@ export class RouterFiles {
       shards.push({ name: s.name, host: s.host, port: s.port, tls: { caFile: join(this.env.runDir, file), servername: s.servername } });
     }
     // An unsharded cluster: one backend (its primary), verified against the cluster's CA; no routing table.
-    let backend: { host: string; port: number; tls?: { caFile: string; servername: string } } = { host: c.shards[0]?.host ?? '127.0.0.1', port: c.shards[0]?.port ?? 5432 };
+    let backend: { host: string; port: number; tls?: { caFile: string; servername: string }; readOnly?: boolean } = { host: c.shards[0]?.host ?? '127.0.0.1', port: c.shards[0]?.port ?? 5432 };
     if (c.backend) {
       changed = this.write('ca.crt', await this.secret(c.backend.ca.secret, c.backend.ca.key)) || changed;
       backend = { host: c.backend.host, port: c.backend.port, tls: { caFile: join(this.env.runDir, 'ca.crt'), servername: c.backend.servername } };
+    }
+    // The read-only router: its backend is the loopback spreader over the replicas (the TLS session still ends at
+    // the replica, verified by the name every instance certificate carries); the list itself changes no file.
+    this.replicaTargets = c.replicas ? c.replicas.targets : null;
+    if (c.replicas) {
+      changed = this.write('ca.crt', await this.secret(c.replicas.ca.secret, c.replicas.ca.key)) || changed;
+      backend = { host: '127.0.0.1', port: await this.spreadPort(), readOnly: true, tls: { caFile: join(this.env.runDir, 'ca.crt'), servername: c.replicas.servername } };
     }
     changed = this.write('auth.password', `${await this.secret(c.auth.password.secret, c.auth.password.key)}\n`) || changed;
     const crt = this.write('tls.crt', await this.secret(c.tls.secret, 'tls.crt'));
@@ -88,7 +101,7 @@ export class RouterFiles {
       auth: { user: c.auth.user, passwordFile: join(this.env.runDir, 'auth.password'), database: c.auth.database },
       pool: c.pool,
       tls: { certFile: join(this.env.runDir, 'tls.crt'), keyFile: join(this.env.runDir, 'tls.key'), require: true },
-      ...(c.backend ? {} : { sharding: { generation: c.generation, shards, tables: c.tables, referenceTables: c.referenceTables } }),
+      ...(c.backend || c.replicas ? {} : { sharding: { generation: c.generation, shards, tables: c.tables, referenceTables: c.referenceTables } }),
     };
     changed = this.write('router.json', `${JSON.stringify(body, null, 2)}\n`) || changed;
     this.generation = c.generation;
@@ -100,10 +113,12 @@ export async function runKubernetesRouter(): Promise<void> {
   const env = podEnv();
   const log = createLogger('router', { cluster: `${env.namespace}/${env.cluster}`, platform: 'kubernetes' });
   mkdirSync(env.runDir, { recursive: true, mode: 0o700 });
-  const files = new RouterFiles(env);
+  const spreader = new TcpSpreader(0, log, 'read-only replicas');
+  const files = new RouterFiles(env, async () => { await spreader.listen(); return spreader.port; });
+  const spread = () => { if (files.replicaTargets) spreader.setTargets(files.replicaTargets); };
   let lastProblem = '';
   for (;;) {
-    try { await files.refresh(); break; } catch (e) {
+    try { await files.refresh(); spread(); break; } catch (e) {
       const problem = (e as Error).message;
       if (problem !== lastProblem) log.warn({ err: problem }, 'router configuration not complete yet; retrying');
       lastProblem = problem;
@@ -127,6 +142,7 @@ export async function runKubernetesRouter(): Promise<void> {
     if (busy) return;
     busy = true;
     files.refresh().then(async (changed) => {
+      spread();
       if (!changed) return;
       // A renewed certificate: start again on it (the other router pods keep serving meanwhile).
       if (files.certificateChanged) { log.info('router certificate renewed; restarting'); stop(); return; }
@@ -146,6 +162,7 @@ export async function runKubernetesRouter(): Promise<void> {
     log.info('router stopping');
     clearInterval(timer);
     server.close();
+    void spreader.close();
     router.close().finally(() => process.exit(0));
   };
   process.once('SIGTERM', stop);

@@ -18,8 +18,9 @@ import { ensureRouterAuth, ROUTER_AUTH_DATABASE, ROUTER_AUTH_USER } from '../rou
 import { K8sObjects } from './objects.js';
 import type { Owner } from './specs/labels.js';
 import { POSTGRES_PORT, caKeySecretName, tlsSources } from './specs/names.js';
+import { LABEL } from './specs/labels.js';
 import {
-  ROUTER_PORT, ROUTER_POOL_SIZE, ROUTER_REPLICAS, routerConfigMap, routerDeployment, routerIdentity, routerName, routerNetworkPolicy, routerObjectRefs,
+  ROUTER_PORT, ROUTER_POOL_SIZE, ROUTER_REPLICAS, readOnlyRouterName, readOnlyRouterObjectRefs, routerConfigMap, routerDeployment, routerIdentity, routerName, routerNetworkPolicy, routerObjectRefs,
   routerServerNames, routerService, routerTlsSecret, routerTlsSecretName, routerAuthSecret, routerAuthSecretName, type RouterPlacement, type RouterPodConfig,
 } from './specs/router-objects.js';
 import { anyInstanceName, renewalDecision, type TlsPolicy } from '../certs/tls-policy.js';
@@ -42,12 +43,21 @@ export interface RouterStatus {
   readyReplicas: number;
   /** The routing table's generation in the ConfigMap (the highest ShardRange version). */
   generation?: number;
+  /** An unsharded cluster's read-only router (spec.router.readOnly, ADR 0043). */
+  readOnly?: ReadOnlyRouterStatus;
+}
+export interface ReadOnlyRouterStatus {
+  endpoint: string;
+  replicas: number;
+  readyReplicas: number;
+  /** The streaming replicas it spreads over now (pod IPs in its ConfigMap). */
+  backends: string[];
 }
 interface RouterCondition { type: 'RouterReady'; status: 'True' | 'False'; reason: string; message: string; lastTransitionTime: string }
 interface Observed { router: RouterStatus; condition: RouterCondition }
 
 interface Meta { metadata: { uid?: string; deletionTimestamp?: Date }; apiVersion: string; kind: string }
-interface PodLike extends Meta { status?: { podIP?: string } }
+interface PodLike extends Meta { metadata: Meta['metadata'] & { labels?: Record<string, string> }; status?: { podIP?: string; conditions?: { type: string; status: string }[] } }
 interface DeploymentLike extends Meta { status?: { readyReplicas?: number; replicas?: number } }
 interface SecretLike extends Meta { data?: Record<string, string> }
 
@@ -73,7 +83,9 @@ export class K8sRouters {
   /** `<ns>/<cluster>` → the primary and time the lookup role was last ensured on. */
   private readonly lookupRoleAt = new Map<string, { primary: string; at: number }>();
   private readonly lookupRoleWarnedAt = new Map<string, number>();
-  private readonly readOnlyWarned = new Set<string>();
+  /** Clusters whose read-only router objects exist (as far as this leader knows): removed when readOnly goes. */
+  private readonly readOnlyKnown = new Set<string>();
+  private readonly readOnlyChecked = new Set<string>();
   private ranAt = 0;
 
   /** `superuser` null: the lookup role is not ensured (tests of the objects alone, without PostgreSQL). */
@@ -126,6 +138,7 @@ export class K8sRouters {
     try {
       for (const [apiVersion, kind, name] of routerObjectRefs(cluster)) await this.objects.delete(apiVersion, kind, namespace, name);
       if (this.known.delete(id)) this.log.info({ cluster: id }, 'router objects removed');
+      this.readOnlyKnown.delete(id);
       this.last.delete(id);
       this.certCheckedAt.delete(id);
       this.lookupRoleAt.delete(id);
@@ -195,19 +208,63 @@ export class K8sRouters {
     const pod = primary ? await this.objects.read<PodLike>('v1', 'Pod', namespace, primary) : undefined;
     const ip = pod && !pod.metadata.deletionTimestamp ? pod.status?.podIP : undefined;
     const src = tlsSources(cluster, c.spec.certificates);
-    // ADR 0043: the read-only router exists on the local platform only so far; said once, not silently ignored.
-    if (c.spec.router?.readOnly && !this.readOnlyWarned.has(`${namespace}/${cluster}`)) {
-      this.readOnlyWarned.add(`${namespace}/${cluster}`);
-      this.log.warn({ cluster: `${namespace}/${cluster}` }, 'spec.router.readOnly is not implemented on Kubernetes yet (ADR 0043); only the read-write router runs; use the -ro Service for reads');
-    }
     const config = ip ? {
       cluster, generation: 0, shards: [], tables: {}, referenceTables: [],
       // verify-full against the cluster's CA by the any-instance Service name, which every instance's certificate
       // carries from its first issue (a new pod IP joins the certificate only at the next renewal beat).
       backend: { host: ip, port: POSTGRES_PORT, servername: anyInstanceName(cluster, namespace), ca: { secret: src.ca, key: src.caKey } },
     } : null;
-    await this.publish(this.placement(c, owner), cluster, c.spec, primary, config,
-      'the router starts once the cluster has a primary', 'WaitingForPrimary');
+    const placement = this.placement(c, owner);
+    const readOnly = c.spec.router?.readOnly ? await this.syncReadOnly(c, placement) : await this.removeReadOnly(namespace, cluster);
+    await this.publish(placement, cluster, c.spec, primary, config,
+      'the router starts once the cluster has a primary', 'WaitingForPrimary', readOnly);
+  }
+
+  /**
+   * The read-only router (ADR 0043): `<cluster>-router-ro`, the same objects with the ready streaming replicas as
+   * its backends (the pods the -ro Service selects: labelled replica by the operator, Ready, not being deleted, and
+   * reported ready by their agents); the pods spread their connections over them and follow the list on every
+   * refresh. It shares the read-write router's certificate (which names both Services) and lookup role.
+   */
+  private async syncReadOnly(c: PostgresCluster, rw: RouterPlacement): Promise<ReadOnlyRouterStatus> {
+    const { namespace, cluster } = rw;
+    const placement: RouterPlacement = { ...rw, readOnly: true };
+    const targets: { host: string; port: number }[] = [];
+    const backends: string[] = [];
+    for (const i of c.status?.instances ?? []) {
+      if (i.role !== 'replica' || !i.ready) continue;
+      const pod = await this.objects.read<PodLike>('v1', 'Pod', namespace, i.name);
+      const ready = pod?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
+      if (!pod?.status?.podIP || pod.metadata.deletionTimestamp || pod.metadata.labels?.[LABEL.role] !== 'replica' || !ready) continue;
+      targets.push({ host: pod.status.podIP, port: POSTGRES_PORT });
+      backends.push(i.name);
+    }
+    const src = tlsSources(cluster, c.spec.certificates);
+    const tlsSecret = await this.certificate(rw, cluster, c.spec);
+    const config: RouterPodConfig = {
+      cluster, generation: 0, shards: [], tables: {}, referenceTables: [],
+      replicas: { targets, servername: anyInstanceName(cluster, namespace), ca: { secret: src.ca, key: src.caKey } },
+      auth: { user: ROUTER_AUTH_USER, database: ROUTER_AUTH_DATABASE, password: { secret: routerAuthSecretName(cluster), key: 'password' } },
+      tls: { secret: tlsSecret },
+      pool: { size: placement.poolSize },
+    };
+    await this.objects.applyAll([...routerIdentity(placement, config), routerConfigMap(placement, config), routerDeployment(placement), routerService(placement), routerNetworkPolicy(placement)]);
+    const id = `${namespace}/${cluster}`;
+    if (!this.readOnlyKnown.has(id)) this.log.info({ cluster: id, backends }, 'read-only router objects applied');
+    this.readOnlyKnown.add(id);
+    const dep = await this.objects.read<DeploymentLike>('apps/v1', 'Deployment', namespace, readOnlyRouterName(cluster));
+    return { endpoint: `${readOnlyRouterName(cluster)}.${namespace}.svc:${ROUTER_PORT}`, replicas: placement.replicas, readyReplicas: dep?.status?.readyReplicas ?? 0, backends };
+  }
+
+  /** spec.router.readOnly turned off (or never on): its objects go; the read-write router's stay. */
+  private async removeReadOnly(namespace: string, cluster: string): Promise<undefined> {
+    const id = `${namespace}/${cluster}`;
+    // Once per cluster for a new leader too: readOnly may have been turned off while no operator ran.
+    if (!this.readOnlyKnown.has(id) && this.readOnlyChecked.has(id)) return undefined;
+    this.readOnlyChecked.add(id);
+    for (const [apiVersion, kind, name] of readOnlyRouterObjectRefs(cluster)) await this.objects.delete(apiVersion, kind, namespace, name);
+    if (this.readOnlyKnown.delete(id)) this.log.info({ cluster: id }, 'read-only router objects removed');
+    return undefined;
   }
 
   /**
@@ -216,7 +273,7 @@ export class K8sRouters {
    * router certificate: the first shard, or the unsharded cluster itself.
    */
   private async publish(placement: RouterPlacement, first: string, firstSpec: PostgresClusterSpec | undefined, firstPrimary: string | undefined,
-    routing: Omit<RouterPodConfig, 'auth' | 'tls' | 'pool'> | null, waiting: string, waitingReason: string): Promise<void> {
+    routing: Omit<RouterPodConfig, 'auth' | 'tls' | 'pool'> | null, waiting: string, waitingReason: string, readOnly?: ReadOnlyRouterStatus): Promise<void> {
     const { cluster, namespace } = placement;
     const id = `${namespace}/${cluster}`;
     let generation: number | undefined;
@@ -243,12 +300,13 @@ export class K8sRouters {
     const ready = dep?.status?.readyReplicas ?? 0;
     const router: RouterStatus = {
       endpoint: `${routerName(cluster)}.${namespace}.svc:${ROUTER_PORT}`, caSecret: firstSpec ? tlsSources(first, firstSpec.certificates).ca : `${first}-ca`,
-      replicas: dep ? placement.replicas : 0, readyReplicas: ready, ...(generation !== undefined ? { generation } : {}),
+      replicas: dep ? placement.replicas : 0, readyReplicas: ready, ...(generation !== undefined ? { generation } : {}), ...(readOnly ? { readOnly } : {}),
     };
+    const ro = readOnly ? `; read-only router ${readOnly.readyReplicas}/${readOnly.replicas} pods ready over ${readOnly.backends.length ? `replicas ${readOnly.backends.join(', ')}` : 'no ready replica (logins get 57P03)'}` : '';
     const [status, reason, message] = !dep
       ? ['False', waitingReason, waiting] as const
-      : ready < 1 ? ['False', 'NoReadyRouter', `0/${placement.replicas} router pods ready`] as const
-        : ['True', 'RouterReady', `${ready}/${placement.replicas} router pods ready, routing table generation ${generation ?? '?'}`] as const;
+      : ready < 1 ? ['False', 'NoReadyRouter', `0/${placement.replicas} router pods ready${ro}`] as const
+        : ['True', 'RouterReady', `${ready}/${placement.replicas} router pods ready, routing table generation ${generation ?? '?'}${ro}`] as const;
     await this.record({ kind: 'PostgresCluster', namespace, name: cluster }, router, { type: 'RouterReady', status, reason, message });
   }
 

@@ -1,12 +1,12 @@
 // Stable per-cluster endpoints, the local stand-in for the -rw / -ro Services: a TCP forwarder per endpoint
 // whose target follows the cluster's status (current primary; ready replicas round-robin).
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import { freePort, portIsFree } from './ports.js';
+import { TcpSpreader, type Target } from '../net/tcp-spreader.js';
 import type { Logger } from '../logging/logger.js';
 
 export interface EndpointRecord { namespace: string; cluster: string; readWrite: number; readOnly: number }
-export interface Target { host: string; port: number }
+export type { Target };
 
 const ENDPOINTS = 'pgop:endpoints';
 const field = (ns: string, cluster: string) => `${ns}/${cluster}`;
@@ -34,58 +34,8 @@ export class EndpointTable {
   async remove(namespace: string, cluster: string): Promise<void> { await this.redis.hdel(ENDPOINTS, field(namespace, cluster)); }
 }
 
-/** One listening port that forwards each connection to a target chosen at connect time. */
-class Forwarder {
-  private server: Server | null = null;
-  private targets: Target[] = [];
-  private next = 0;
-  private readonly sockets = new Set<Socket>();
-
-  constructor(readonly port: number, private readonly log: Logger, private readonly name: string) {}
-
-  /** Client socket → the target it was forwarded to, to cut sessions to a target that is no longer selected. */
-  private readonly sessions = new Map<Socket, { target: Target; upstream: Socket }>();
-
-  setTargets(targets: Target[]): void {
-    const changed = JSON.stringify(targets) !== JSON.stringify(this.targets);
-    this.targets = targets;
-    if (!changed) return;
-    this.log.info({ endpoint: this.name, port: this.port, targets }, 'endpoint targets changed');
-    // Like HAProxy's on-marked-down shutdown-sessions: a fenced old primary keeps no client it could still answer
-    // (a frozen one would otherwise acknowledge, at its thaw, what those clients had sent meanwhile).
-    const kept = new Set(targets.map((t) => `${t.host}:${t.port}`));
-    for (const [client, { target, upstream }] of this.sessions) {
-      if (!kept.has(`${target.host}:${target.port}`)) { client.destroy(); upstream.destroy(); this.sessions.delete(client); }
-    }
-  }
-
-  async listen(): Promise<void> {
-    if (this.server) return;
-    if (!(await portIsFree(this.port))) throw new Error(`endpoint ${this.name} port ${this.port} is in use by another process`);
-    this.server = createServer((client) => this.forward(client));
-    this.server.on('error', (e) => this.log.error({ endpoint: this.name, err: e.message }, 'endpoint listener error'));
-    await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
-  }
-
-  private forward(client: Socket): void {
-    const target = this.targets.length ? this.targets[this.next++ % this.targets.length] : undefined;
-    if (!target) { client.destroy(); return; }
-    const upstream = connect(target.port, target.host);
-    for (const s of [client, upstream]) { this.sockets.add(s); s.once('close', () => this.sockets.delete(s)); s.on('error', () => { client.destroy(); upstream.destroy(); }); }
-    this.sessions.set(client, { target, upstream });
-    client.once('close', () => this.sessions.delete(client));
-    client.pipe(upstream).pipe(client);
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server = null;
-  }
-}
-
 export class EndpointProxies {
-  private readonly forwarders = new Map<string, Forwarder>();
+  private readonly forwarders = new Map<string, TcpSpreader>();
   constructor(private readonly log: Logger) {}
 
   async sync(records: EndpointRecord[], targets: (rec: EndpointRecord) => { rw: Target[]; ro: Target[] }): Promise<void> {
@@ -97,8 +47,11 @@ export class EndpointProxies {
         wanted.add(id);
         let f = this.forwarders.get(id);
         if (!f) {
-          f = new Forwarder(port, this.log, id);
-          try { await f.listen(); } catch (e) { this.log.error({ endpoint: id, err: (e as Error).message }, 'cannot open endpoint'); continue; }
+          f = new TcpSpreader(port, this.log, id);
+          try {
+            if (!(await portIsFree(port))) throw new Error(`endpoint ${id} port ${port} is in use by another process`);
+            await f.listen();
+          } catch (e) { this.log.error({ endpoint: id, err: (e as Error).message }, 'cannot open endpoint'); continue; }
           this.forwarders.set(id, f);
         }
         f.setTargets([...list]);

@@ -2,7 +2,8 @@
 // Deployment of two `pgop router --kubernetes` pods and Service `<cluster>-router` as for a sharded cluster, with the
 // cluster's primary as the router's one backend in the ConfigMap; a query through a router pod, over TLS verified
 // against the cluster's CA, runs on the primary as the cluster's owner; after a switchover the ConfigMap names the
-// new primary and the same router pods write there. Turning the field off removes the objects.
+// new primary and the same router pods write there. spec.router.readOnly adds `<cluster>-router-ro`, whose pods spread
+// their connections over the ready replicas only (ADR 0043). Turning the fields off removes the objects.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -20,11 +21,13 @@ after(async () => { await env?.stop(); });
 
 const core = () => env.kc.makeApiClient(CoreV1Api);
 const secret = async (name: string, key: string) => Buffer.from((await core().readNamespacedSecret({ namespace: ns, name })).data?.[key] ?? '', 'base64').toString('utf8');
-const routerPods = async () => (await core().listNamespacedPod({ namespace: ns, labelSelector: 'postgres.keiailab.io/router=demo' })).items.filter((p) => !p.metadata?.deletionTimestamp);
+const podsOf = async (app: string) => (await core().listNamespacedPod({ namespace: ns, labelSelector: `postgres.keiailab.io/router=demo,app.kubernetes.io/name=${app}` })).items.filter((p) => !p.metadata?.deletionTimestamp);
+const routerPods = () => podsOf('pgop-router');
+const readOnlyPods = () => podsOf('pgop-router-ro');
 const withLog = (e: unknown) => { throw new Error(`${(e as Error).message}\n${env.operatorLog()}`); };
-const cluster = (router: boolean, size: { replicas?: number; poolSize?: number } = {}) => ({
+const cluster = (router: boolean, size: { replicas?: number; poolSize?: number; readOnly?: boolean } = {}, instances = 2) => ({
   apiVersion: API, kind: 'PostgresCluster', metadata: { name: 'demo' },
-  spec: { instances: 2, storage: { size: '1Gi' }, router: { enabled: router, ...size } },
+  spec: { instances, storage: { size: '1Gi' }, router: { enabled: router, ...size } },
 });
 
 test('spec.router.enabled gives an unsharded cluster a router Deployment and Service; it reaches the primary over TLS', async () => {
@@ -52,9 +55,9 @@ test('spec.router.enabled gives an unsharded cluster a router Deployment and Ser
   }
 });
 
-const routerQuery = async (podName: string, sql: string) => {
+const routerQuery = async (podName: string, sql: string, service = 'demo-router') => {
   const client = new pg.Client({ host: env.kubelet.podIP(ns, podName), port: 5432, user: 'app', password: await secret('demo-app', 'password'), database: 'app',
-    ssl: { ca: await secret('demo-ca', 'ca.crt'), servername: `demo-router.${ns}.svc`, rejectUnauthorized: true }, connectionTimeoutMillis: 10_000 });
+    ssl: { ca: await secret('demo-ca', 'ca.crt'), servername: `${service}.${ns}.svc`, rejectUnauthorized: true }, connectionTimeoutMillis: 10_000 });
   client.on('error', () => undefined);
   await client.connect();
   try { return (await client.query<Record<string, unknown>>(sql)).rows; } finally { await client.end(); }
@@ -78,9 +81,45 @@ test('after a switchover the ConfigMap names the new primary and the router pods
   }
 });
 
+interface ReadOnlyStatus { endpoint: string; replicas: number; readyReplicas: number; backends: string[] }
+const readOnlyOf = (x: { status?: Record<string, unknown> } | undefined) => (x?.status?.router as { readOnly?: ReadOnlyStatus } | undefined)?.readOnly;
+
+test('spec.router.readOnly: <cluster>-router-ro pods spread concurrent transactions over both replicas, never the primary; writes get 25006', async () => {
+  await env.apply(cluster(true, { readOnly: true }, 3));
+  const c = await eventually(() => env.custom('postgresclusters', 'demo'), (x) => x?.status?.readyInstances === 3 && readOnlyOf(x)?.readyReplicas === 2
+    && readOnlyOf(x)?.backends.length === 2, 400_000).catch(withLog);
+  const primary = String(c?.status?.currentPrimary ?? '');
+  const ro = readOnlyOf(c)!;
+  assert.equal(ro.endpoint, `demo-router-ro.${ns}.svc:5432`);
+  assert.ok(!ro.backends.includes(primary), `the primary is not a backend: ${ro.backends.join(', ')}`);
+  const replicaIps = ro.backends.map((b) => env.kubelet.podIP(ns, b)).sort();
+  const cm = JSON.parse((await core().readNamespacedConfigMap({ namespace: ns, name: 'demo-router-ro' })).data?.['router.json'] ?? '{}') as { replicas?: { targets: { host: string }[] } };
+  assert.deepEqual(cm.replicas?.targets.map((t) => t.host).sort(), replicaIps);
+  assert.equal((await routerPods()).length, 2, 'the read-write router is unchanged beside it');
+  const [pod] = await readOnlyPods();
+  assert.ok(pod?.metadata?.name);
+  // Six transactions at once need six backend connections, which the pod opens through its spreader, round-robin.
+  const seen = await eventually(async () => (await Promise.all(Array.from({ length: 6 }, () =>
+    routerQuery(pod.metadata!.name!, 'SELECT pg_is_in_recovery() AS standby, host(inet_server_addr()) AS addr, pg_sleep(0.3)::text AS slept', 'demo-router-ro')))).flat(),
+  (rows) => rows.length === 6, 60_000).catch(withLog);
+  assert.ok(seen.every((r) => r.standby === true), JSON.stringify(seen));
+  assert.deepEqual([...new Set(seen.map((r) => String(r.addr)))].sort(), replicaIps, 'both replicas serve');
+  await assert.rejects(routerQuery(pod.metadata!.name!, 'CREATE TABLE written_on_ro (id int)', 'demo-router-ro'), (e: unknown) => (e as { code?: string }).code === '25006');
+});
+
+test('spec.router.readOnly: false removes only the read-only router', async () => {
+  await env.apply(cluster(true, {}, 3));
+  await eventually(async () => { try { await env.kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ namespace: ns, name: 'demo-router-ro' }); return true; } catch { return false; } },
+    (exists) => !exists, 60_000).catch(withLog);
+  await assert.rejects(core().readNamespacedService({ namespace: ns, name: 'demo-router-ro' }));
+  await core().readNamespacedService({ namespace: ns, name: 'demo-router' });
+  const c = await eventually(() => env.custom('postgresclusters', 'demo'), (x) => !readOnlyOf(x), 30_000).catch(withLog);
+  assert.equal((c?.status?.router as { readyReplicas?: number }).readyReplicas, 2);
+});
+
 test('spec.router.replicas and poolSize: three pods, each restarted with the new pool size; one replica is refused', async () => {
-  await assert.rejects(env.apply(cluster(true, { replicas: 1 })), /spec\.router\.replicas.*(greater than or equal to 2|should be >= 2)/s);
-  await env.apply(cluster(true, { replicas: 3, poolSize: 7 }));
+  await assert.rejects(env.apply(cluster(true, { replicas: 1 }, 3)), /spec\.router\.replicas.*(greater than or equal to 2|should be >= 2)/s);
+  await env.apply(cluster(true, { replicas: 3, poolSize: 7 }, 3));
   const c = await eventually(() => env.custom('postgresclusters', 'demo'), (x) => (x?.status?.router as { readyReplicas?: number } | undefined)?.readyReplicas === 3, 300_000).catch(withLog);
   assert.equal((c?.status?.router as { replicas?: number }).replicas, 3);
   const cm = JSON.parse((await core().readNamespacedConfigMap({ namespace: ns, name: 'demo-router' })).data?.['router.json'] ?? '{}') as { pool?: { size: number } };
@@ -93,7 +132,7 @@ test('spec.router.replicas and poolSize: three pods, each restarted with the new
 });
 
 test('spec.router.enabled: false removes the router objects', async () => {
-  await env.apply(cluster(false));
+  await env.apply(cluster(false, {}, 3));
   await eventually(async () => { try { await env.kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ namespace: ns, name: 'demo-router' }); return true; } catch { return false; } },
     (exists) => !exists, 60_000).catch(withLog);
   await assert.rejects(core().readNamespacedService({ namespace: ns, name: 'demo-router' }));

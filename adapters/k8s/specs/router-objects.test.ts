@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  routerConfigMap, routerDeployment, routerIdentity, routerObjectRefs, routerServerNames, routerService, type RouterPlacement, type RouterPodConfig,
+  readOnlyRouterObjectRefs, routerConfigMap, routerDeployment, routerIdentity, routerObjectRefs, routerServerNames, routerService, type RouterPlacement, type RouterPodConfig,
 } from './router-objects.js';
 
 const owner = { apiVersion: 'postgres.keiailab.io/v1alpha1', kind: 'PostgresCluster', name: 'shop', uid: 'u-1' };
@@ -53,10 +53,35 @@ test('the pods may read their ConfigMap and the Secrets it names only; the Confi
 
 test('the router certificate names the Service in every form; removal covers every object the router owns', () => {
   assert.deepEqual(routerServerNames('shop', 'ns').dns.slice(0, 4), ['shop-router', 'shop-router.ns', 'shop-router.ns.svc', 'shop-router.ns.svc.cluster.local']);
+  assert.deepEqual(routerServerNames('shop', 'ns').dns.slice(4, 8), ['shop-router-ro', 'shop-router-ro.ns', 'shop-router-ro.ns.svc', 'shop-router-ro.ns.svc.cluster.local']);
   assert.deepEqual(routerObjectRefs('shop').map(([, kind, name]) => `${kind}/${name}`), [
     'Deployment/shop-router', 'Service/shop-router', 'NetworkPolicy/shop-router', 'ConfigMap/shop-router',
-    'RoleBinding/shop-router', 'Role/shop-router', 'ServiceAccount/shop-router', 'Secret/shop-router-tls', 'Secret/shop-router-auth',
+    'RoleBinding/shop-router', 'Role/shop-router', 'ServiceAccount/shop-router',
+    'Deployment/shop-router-ro', 'Service/shop-router-ro', 'NetworkPolicy/shop-router-ro', 'ConfigMap/shop-router-ro',
+    'RoleBinding/shop-router-ro', 'Role/shop-router-ro', 'ServiceAccount/shop-router-ro', 'Secret/shop-router-tls', 'Secret/shop-router-auth',
   ]);
+  assert.ok(readOnlyRouterObjectRefs('shop').every(([, , name]) => name === 'shop-router-ro'), 'turning readOnly off keeps the shared Secrets');
+});
+
+test('the read-only router: its own objects, pods the read-write selector never takes in, and its ConfigMap named in env', () => {
+  const ro: RouterPlacement = { ...p, readOnly: true };
+  const roConfig: RouterPodConfig = {
+    cluster: 'shop', generation: 0, shards: [], tables: {}, referenceTables: [],
+    replicas: { targets: [{ host: '10.0.0.7', port: 5432 }], servername: 'shop-any.ns.svc', ca: { secret: 'shop-ca', key: 'ca.crt' } },
+    auth: config.auth, tls: config.tls, pool: config.pool,
+  };
+  const d = routerDeployment(ro);
+  assert.equal(d.metadata.name, 'shop-router-ro');
+  assert.equal(routerService(ro).metadata.name, 'shop-router-ro');
+  const rwSelector = routerDeployment(p).spec.selector.matchLabels;
+  const roLabels = d.spec.template.metadata.labels;
+  assert.ok(Object.entries(rwSelector).some(([k, v]) => roLabels[k] !== v), 'the read-write Deployment and Service do not select read-only pods');
+  for (const [k, v] of Object.entries(routerService(ro).spec.selector)) assert.equal(roLabels[k], v);
+  const env = d.spec.template.spec.containers[0]!.env;
+  assert.deepEqual(env.find((e) => e.name === 'PGOP_ROUTER_CONFIGMAP'), { name: 'PGOP_ROUTER_CONFIGMAP', value: 'shop-router-ro' });
+  assert.equal(d.spec.template.spec.serviceAccountName, 'shop-router-ro');
+  const role = routerIdentity(ro, roConfig)[1] as { rules: { resourceNames: string[] }[] };
+  assert.deepEqual(role.rules.map((r) => r.resourceNames), [['shop-router-ro'], ['shop-ca', 'shop-min-80-superuser', 'shop-router-tls']]);
 });
 
 test('an unsharded cluster\'s router (ADR 0034): its pods may read the cluster CA beside the auth and certificate Secrets', () => {
