@@ -1,4 +1,4 @@
-// One listening port that forwards each TCP connection to a target chosen round-robin at connect time, and cuts the
+// One listening port that forwards each TCP connection to the target with the fewest open sessions, and cuts the
 // sessions to a target that leaves the list. The local platform's -rw/-ro endpoints are these (the stand-in for a
 // Service), and so is the read-only router pod's way to its replicas on Kubernetes (ADR 0043): a connection-level
 // spread like kube-proxy's, plus the cut a Service does not make.
@@ -21,6 +21,9 @@ export class TcpSpreader {
   constructor(private listenPort: number, private readonly log: Logger, readonly name: string, private readonly host = '127.0.0.1') {}
 
   get port(): number { return this.listenPort; }
+
+  /** Sessions forwarded and still open. */
+  get openSessions(): number { return this.sessions.size; }
 
   setTargets(targets: Target[]): void {
     const changed = JSON.stringify(targets) !== JSON.stringify(this.targets);
@@ -48,8 +51,28 @@ export class TcpSpreader {
     this.server = server;
   }
 
+  /**
+   * The target with the fewest open sessions, ties taken in turn. Plain round-robin aliases when two streams of
+   * connections interleave (a router's login lookups beside its pool: every pool connection could land on one replica).
+   */
+  private pick(): Target | undefined {
+    const n = this.targets.length;
+    if (!n) return undefined;
+    const open = new Map<string, number>();
+    for (const { target } of this.sessions.values()) open.set(key(target), (open.get(key(target)) ?? 0) + 1);
+    let best: Target | undefined;
+    let fewest = Infinity;
+    for (let i = 0; i < n; i++) {
+      const t = this.targets[(this.next + i) % n]!;
+      const count = open.get(key(t)) ?? 0;
+      if (count < fewest) { best = t; fewest = count; }
+    }
+    this.next = (this.targets.indexOf(best!) + 1) % n;
+    return best;
+  }
+
   private forward(client: Socket): void {
-    const target = this.targets.length ? this.targets[this.next++ % this.targets.length] : undefined;
+    const target = this.pick();
     if (!target) { client.destroy(); return; }
     const upstream = connect(target.port, target.host);
     for (const s of [client, upstream]) { this.sockets.add(s); s.once('close', () => this.sockets.delete(s)); s.on('error', () => { client.destroy(); upstream.destroy(); }); }
