@@ -101,7 +101,11 @@ export class KubernetesSpecSource {
     }
     const members = [...new Set([...pods.items.filter(live).map((p) => p.metadata?.name ?? ''), me])].filter(Boolean).sort();
     const repoDir = await this.writeRepositorySecrets(obj.spec, bootstrap);
-    return withMountedRepositories(buildInstanceSpec(obj.spec, {
+    // A posix repository added after this Pod was created: the Pod has no volume for it (its spec is immutable), so
+    // only a new Pod can use it. Reported as a pending restart, which the rolling update makes (ADR 0044).
+    const restartNeeded = obj.spec.backup?.repository.posix?.volumeClaim && !this.id.repoPaths.backup
+      ? [`the posix repository on PersistentVolumeClaim ${obj.spec.backup.repository.posix.volumeClaim} is not mounted in this Pod (added after it was created)`] : [];
+    const built = withMountedRepositories(buildInstanceSpec(obj.spec, {
       namespace, cluster, name: me, serial: Number(self.metadata?.annotations?.['postgres.keiailab.io/serial'] ?? 0), bootstrap,
       host: this.id.podIP, port: POSTGRES_PORT, httpPort: AGENT_PORT, home: this.id.dataRoot,
       paths: { dataDir: join(this.id.dataRoot, 'pgdata'), runDir: this.id.runDir, logFile: postgresLogFile(this.id) },
@@ -114,6 +118,11 @@ export class KubernetesSpecSource {
       leaseUrl: 'kubernetes:', faultsFile: null, tls: await this.writeTls(obj.spec),
       repoFiles: (repo) => repositoryFiles(repoDir, repo),
     }), this.id.repoPaths);
+    if (!restartNeeded.length) return built;
+    // Until then the repository is left out (archive_command discards, as without one): its path is not this Pod's
+    // volume, and a repository that has no backup yet needs none of the WAL written meanwhile.
+    const { backup: _unmounted, ...rest } = built;
+    return { ...rest, restartNeeded };
   }
 
   private previous(): InstanceSpec | null {

@@ -59,7 +59,7 @@ export async function collectStatus(rt: InstanceRuntime, snapshot: AgentSnapshot
     const gated = raw && backup ? gateArchiver(raw, rt.repositoryChange, repositoryKey(backup)) : null;
     if (gated?.proven) rt.repositoryChange = null;
     const archiver = gated?.archiver ?? null;
-    const pendingRestart = await withClient(rt.superuser(), readPendingRestart, 2000).catch(() => false);
+    const pendingRestart = !!rt.spec().restartNeeded?.length || await withClient(rt.superuser(), readPendingRestart, 2000).catch(() => false);
     return {
       ...base, role, ...(archiver ? { archiver } : {}), pendingRestart, image: binDir, configGeneration: rt.loadedGeneration,
       // A primary is ready only while it holds the lease (the machine says primary) and accepts writes.

@@ -59,6 +59,12 @@ export interface InstanceSpec {
   /** The cluster spec generation these settings come from; the agent reports it once postgres has loaded them. */
   configGeneration?: number;
   /**
+   * What this running instance cannot apply without being started again (Kubernetes: a posix repository added to the
+   * spec needs a volume its Pod was created without). Reported as a pending restart, so a rolling update re-creates
+   * the Pods, the primary last (ADR 0044).
+   */
+  restartNeeded?: string[];
+  /**
    * Where the operator and peer agents connect from as the superuser, when postgres listens on a non-loopback
    * address (Kubernetes: the pod network). Absent: any address, scram only. Loopback hosts always use loopback.
    */

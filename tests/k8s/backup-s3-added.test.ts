@@ -4,14 +4,15 @@
 // into 0600 files and render the pgBackRest config, the primary's stanza is created and WAL archiving starts
 // (ContinuousArchiving=True), and a BackupJob succeeds with the backup in the bucket. Then prefer-standby's fallback
 // after a failed standby attempt: with the standby's replay paused its agent answers with pgBackRest's error, and the
-// primary's agent takes the backup; the BackupJob names the primary and says why. The operator runs under the
-// chart's RBAC.
+// primary's agent takes the backup; the BackupJob names the primary and says why. Last, a posix repository added the
+// same way: the running Pods have no volume for its claim, so every instance reports a pending restart and the rolling
+// update re-creates the Pods with it, the primary last. The operator runs under the chart's RBAC.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { instanceSql } from './harness/instance-sql.js';
 import { startK8sEnv, type K8sEnv, type CustomObject } from './harness/k8s-env.js';
 import { eventually } from '../helpers/sql.js';
@@ -111,4 +112,32 @@ test('prefer-standby on that cluster with the standby\'s replay paused: its agen
   } finally {
     await sql('late', standby, 'SELECT pg_wal_replay_resume()').catch(() => undefined);
   }
+});
+
+test('a posix repository added to a running cluster: the Pods are re-created with its volume, the primary last; archiving and a BackupJob follow', async () => {
+  const name = 'latep';
+  await env.apply({ apiVersion: API, kind: 'PostgresCluster', metadata: { name, namespace: ns }, spec: { instances: 2, postgresVersion: 15 } });
+  const ready = await waitCluster(name, 'Ready with 2 instances', (c) => c.status?.phase === 'Ready' && c.status.readyInstances === 2);
+  const pods = async () => (await env.kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns, labelSelector: `postgres.keiailab.io/cluster=${name}` })).items;
+  const uids = Object.fromEntries((await pods()).map((p) => [p.metadata?.name, p.metadata?.uid]));
+  await sql(name, primaryOf(ready), 'CREATE TABLE kept AS SELECT g AS id FROM generate_series(1, 300) g');
+  await env.apply({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'latep-backups', namespace: ns }, spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '1Gi' } } } });
+  const r = await env.kubectl(['patch', 'postgrescluster', name, '--type', 'merge', '-p', JSON.stringify({ spec: { backup: { repository: { posix: { path: '/var/lib/pgbackrest', volumeClaim: 'latep-backups' } } } } })]);
+  assert.equal(r.status, 0, r.stderr);
+  const archiving = await waitCluster(name, 'every Pod re-created, Ready, ContinuousArchiving=True', (c) => c.status?.phase === 'Ready' && c.status.readyInstances === 2
+    && condition(c, 'ContinuousArchiving')?.status === 'True' && /^last archived /.test(condition(c, 'ContinuousArchiving')?.message ?? ''), 600_000);
+  const now = await pods();
+  assert.ok(now.length === 2 && now.every((p) => p.metadata?.uid !== uids[p.metadata?.name ?? '']), 'every Pod is a new one');
+  assert.ok(now.every((p) => p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === 'latep-backups')), 'each mounts the repository claim');
+  assert.notEqual(primaryOf(archiving), primaryOf(ready), 'the primary was re-created last, after a switchover');
+  assert.ok(!(archiving.status?.pendingRestart as string[] | undefined)?.length, 'nothing waits for a restart');
+  const [row] = await sql<{ n: string }>(name, primaryOf(archiving), 'SELECT count(*)::text AS n FROM kept');
+  assert.equal(row?.n, '300');
+  const volume = env.kubelet.volumeDir(ns, 'latep-backups');
+  assert.ok(readdirSync(join(volume, 'archive', `default_${name}`)).includes('archive.info'), 'the stanza is on the claim\'s volume');
+  await env.apply({ apiVersion: API, kind: 'BackupJob', metadata: { name: 'latep-full', namespace: ns }, spec: { cluster: { name }, backupType: 'full' } });
+  const job = await eventually(() => env.custom('backupjobs', 'latep-full'), (j) => j?.status?.phase === 'Succeeded' || j?.status?.phase === 'Failed', 400_000)
+    .catch((e: unknown) => { throw new Error(`BackupJob latep-full: ${(e as Error).message}\n${env.operatorLog()}`); });
+  assert.equal(job?.status?.phase, 'Succeeded', String(job?.status?.message));
+  assert.equal(job?.status?.repository, 'posix:/var/lib/pgbackrest');
 });
