@@ -8,6 +8,7 @@
 // Beside it, on the metrics port: /metrics, /readyz (the router listens with a config) and /healthz.
 import { createServer } from 'node:http';
 import { mkdirSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { Gauge } from 'prom-client';
@@ -33,6 +34,13 @@ function podEnv(env: NodeJS.ProcessEnv = process.env): PodEnv {
   };
   const cluster = need('PGOP_ROUTER_CLUSTER');
   return { namespace: need('POD_NAMESPACE'), cluster, podIP: need('POD_IP'), runDir: env.PGOP_RUN_DIR ?? RUN_MOUNT, configMap: env.PGOP_ROUTER_CONFIGMAP || routerName(cluster) };
+}
+
+/** A replica address from the ConfigMap, checked again where it is used: an IP and a TCP port, nothing else. */
+export function replicaTarget(t: { host: unknown; port: unknown }, i: number): Target {
+  if (typeof t.host !== 'string' || !isIP(t.host)) throw new RouterConfigError(`replicas.targets[${i}].host must be an IP address, not ${JSON.stringify(t.host)}`);
+  if (typeof t.port !== 'number' || !Number.isInteger(t.port) || t.port < 1 || t.port > 65535) throw new RouterConfigError(`replicas.targets[${i}].port must be a TCP port, not ${JSON.stringify(t.port)}`);
+  return { host: t.host, port: t.port };
 }
 
 /** A shard name ("-80", "80-") as a file name: the key range's hex digits only. */
@@ -84,7 +92,7 @@ export class RouterFiles {
     }
     // The read-only router: its backend is the loopback spreader over the replicas (the TLS session still ends at
     // the replica, verified by the name every instance certificate carries); the list itself changes no file.
-    this.replicaTargets = c.replicas ? c.replicas.targets : null;
+    this.replicaTargets = c.replicas ? c.replicas.targets.map((t, i) => replicaTarget(t, i)) : null;
     if (c.replicas) {
       changed = this.write('ca.crt', await this.secret(c.replicas.ca.secret, c.replicas.ca.key)) || changed;
       backend = { host: '127.0.0.1', port: await this.spreadPort(), readOnly: true, tls: { caFile: join(this.env.runDir, 'ca.crt'), servername: c.replicas.servername } };
