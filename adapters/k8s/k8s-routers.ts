@@ -16,9 +16,8 @@ import type { Endpoint } from '../sql/connect.js';
 import type { ClusterRef } from '../../machines/instance/instance.types.js';
 import { ensureRouterAuth, ROUTER_AUTH_DATABASE, ROUTER_AUTH_USER } from '../router/router-auth-sql.js';
 import { K8sObjects } from './objects.js';
-import type { Owner } from './specs/labels.js';
+import { LABEL, type Owner } from './specs/labels.js';
 import { POSTGRES_PORT, caKeySecretName, tlsSources } from './specs/names.js';
-import { LABEL } from './specs/labels.js';
 import {
   ROUTER_PORT, ROUTER_POOL_SIZE, ROUTER_REPLICAS, readOnlyRouterName, readOnlyRouterObjectRefs, routerConfigMap, routerDeployment, routerIdentity, routerName, routerNetworkPolicy, routerObjectRefs,
   routerServerNames, routerService, routerTlsSecret, routerTlsSecretName, routerAuthSecret, routerAuthSecretName, type RouterPlacement, type RouterPodConfig,
