@@ -3,7 +3,9 @@
 // table), its certificate, identity, Deployment, Service and NetworkPolicy; the pods re-read the ConfigMap every
 // few seconds and reload in place, so a routing change or a failover (new primary IP) needs no rollout. A cluster
 // being deleted, gone, or no longer sharded loses its router objects here too (owner references would let the
-// garbage collector do it, but removal must not depend on it). Status: status.router and the RouterReady condition.
+// garbage collector do it, but removal must not depend on it). An unsharded cluster with spec.router.enabled gets the
+// same with its primary as the one backend, and with readOnly a second set over its ready replicas (ADR 0034, 0043).
+// Status: status.router and the RouterReady condition.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ResourceKey, ResourceStore } from '../../actors/ports/resource-store.js';
 import type { PostgresCluster, PostgresClusterSpec } from '../../crds/postgrescluster.js';
