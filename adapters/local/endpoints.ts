@@ -1,5 +1,5 @@
 // Stable per-cluster endpoints, the local stand-in for the -rw / -ro Services: a TCP forwarder per endpoint
-// whose target follows the cluster's status (current primary; ready replicas round-robin).
+// whose target follows the cluster's status (current primary; ready replicas, the one with the fewest open sessions first).
 import type { Redis } from 'ioredis';
 import { freePort, portIsFree } from './ports.js';
 import { TcpSpreader, type Target } from '../net/tcp-spreader.js';
