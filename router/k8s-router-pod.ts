@@ -123,7 +123,12 @@ export async function runKubernetesRouter(): Promise<void> {
   mkdirSync(env.runDir, { recursive: true, mode: 0o700 });
   const spreader = new TcpSpreader(0, log, 'read-only replicas');
   const files = new RouterFiles(env, async () => { await spreader.listen(); return spreader.port; });
-  const spread = () => { if (files.replicaTargets) spreader.setTargets(files.replicaTargets); };
+  let replicasGauge: Gauge | null = null;
+  const spread = () => {
+    if (!files.replicaTargets) return;
+    spreader.setTargets(files.replicaTargets);
+    replicasGauge?.set(files.replicaTargets.length);
+  };
   let lastProblem = '';
   for (;;) {
     try { await files.refresh(); spread(); break; } catch (e) {
@@ -136,6 +141,10 @@ export async function runKubernetesRouter(): Promise<void> {
   const router: RunningRouter = await startRouter(loadRouterConfig({ config: files.configFile }), log);
   const generation = new Gauge({ name: 'pgop_router_routing_generation', help: 'generation of the routing table the router routes by (the highest ShardRange version)', registers: [router.metrics.registry] });
   generation.set(files.generation);
+  if (files.replicaTargets) {
+    replicasGauge = new Gauge({ name: 'pgop_router_readonly_replicas', help: 'read-only router: the ready replicas its connections are spread over', registers: [router.metrics.registry] });
+    replicasGauge.set(files.replicaTargets.length);
+  }
 
   const server = createServer((req, res) => {
     if (req.url === '/metrics') {

@@ -68,8 +68,14 @@ test('a Pooler becomes a Deployment and a Service; PgBouncer runs, reaches the p
   for (const p of pods) {
     const ip = env.kubelet.podIP(ns, p.metadata?.name ?? '') ?? '';
     // PgBouncer serves the cluster's certificate: verified against the cluster CA, as the instances are.
-    const client = new pg.Client({ host: ip, port: 5432, user: 'app', password, database: 'app', ssl: { ca, servername: `single-r.${ns}.svc`, rejectUnauthorized: true }, connectionTimeoutMillis: 5000 });
-    await client.connect();
+    // Ready means the pod is; the first session through it may still wait on PgBouncer's first server login (a 5 s
+    // connect timed out once in CI, as in the kubectl-plugin test): connecting is retried, the query is not.
+    const client = await eventually(async () => {
+      const c = new pg.Client({ host: ip, port: 5432, user: 'app', password, database: 'app', ssl: { ca, servername: `single-r.${ns}.svc`, rejectUnauthorized: true }, connectionTimeoutMillis: 10_000 });
+      c.on('error', () => undefined);
+      try { await c.connect(); return c; } catch { await c.end().catch(() => undefined); return null; }
+    }, (c) => c !== null, 60_000);
+    if (!client) throw new Error(`no session through pooler pod ${ip}`);
     try {
       const r = await client.query<{ ssl: boolean; primary: boolean }>('SELECT ssl, NOT pg_is_in_recovery() AS primary FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
       assert.deepEqual(r.rows, [{ ssl: true, primary: true }], 'PgBouncer reaches the primary over TLS');

@@ -55,11 +55,15 @@ test('spec.router.enabled gives an unsharded cluster a router Deployment and Ser
   }
 });
 
-const routerQuery = async (podName: string, sql: string, service = 'demo-router') => {
+const routerClient = async (podName: string, service = 'demo-router') => {
   const client = new pg.Client({ host: env.kubelet.podIP(ns, podName), port: 5432, user: 'app', password: await secret('demo-app', 'password'), database: 'app',
     ssl: { ca: await secret('demo-ca', 'ca.crt'), servername: `${service}.${ns}.svc`, rejectUnauthorized: true }, connectionTimeoutMillis: 10_000 });
   client.on('error', () => undefined);
   await client.connect();
+  return client;
+};
+const routerQuery = async (podName: string, sql: string, service = 'demo-router') => {
+  const client = await routerClient(podName, service);
   try { return (await client.query<Record<string, unknown>>(sql)).rows; } finally { await client.end(); }
 };
 
@@ -98,11 +102,21 @@ test('spec.router.readOnly: <cluster>-router-ro pods spread concurrent transacti
   assert.equal((await routerPods()).length, 2, 'the read-write router is unchanged beside it');
   const [pod] = await readOnlyPods();
   assert.ok(pod?.metadata?.name);
-  // Six transactions at once need six backend connections, which the pod opens through its spreader, round-robin.
-  const seen = await eventually(async () => (await Promise.all(Array.from({ length: 6 }, () =>
-    routerQuery(pod.metadata!.name!, 'SELECT pg_is_in_recovery() AS standby, host(inet_server_addr()) AS addr, pg_sleep(0.3)::text AS slept', 'demo-router-ro')))).flat(),
-  (rows) => rows.length === 6, 60_000).catch(withLog);
-  assert.ok(seen.every((r) => r.standby === true), JSON.stringify(seen));
+  // The pods read the ConfigMap every 2 s: this one says on /metrics when it spreads over both replicas. Connections
+  // opened before that would stay on the first one (a replica that joins gets only new connections).
+  const ip = env.kubelet.podIP(ns, pod.metadata!.name!);
+  await eventually(() => fetch(`http://${ip}:9128/metrics`).then((r) => r.text()).catch(() => ''), (t) => /^pgop_router_readonly_replicas 2$/m.test(t), 60_000).catch(withLog);
+  // Six transactions at once need six backend connections, which the pod opens through its spreader. The sessions
+  // log in first, then all six query together.
+  const round = async () => {
+    const clients = await Promise.all(Array.from({ length: 6 }, () => routerClient(pod.metadata!.name!, 'demo-router-ro')));
+    try {
+      return (await Promise.all(clients.map((c) => c.query<Record<string, unknown>>(
+        'SELECT pg_is_in_recovery() AS standby, host(inet_server_addr()) AS addr, pg_sleep(1)::text AS slept')))).flatMap((r) => r.rows);
+    } finally { await Promise.all(clients.map((c) => c.end().catch(() => undefined))); }
+  };
+  const seen = await round();
+  assert.ok(seen.length === 6 && seen.every((r) => r.standby === true), JSON.stringify(seen));
   assert.deepEqual([...new Set(seen.map((r) => String(r.addr)))].sort(), replicaIps, 'both replicas serve');
   await assert.rejects(routerQuery(pod.metadata!.name!, 'CREATE TABLE written_on_ro (id int)', 'demo-router-ro'), (e: unknown) => (e as { code?: string }).code === '25006');
 });
