@@ -252,7 +252,6 @@ export function createAgentImplementations(deps: AgentDeps) {
   } satisfies Parameters<typeof agentMachine.provide>[0];
 }
 
-
 /**
  * The primary's repository work: stanza-create, push what earlier timelines left in pg_wal, then archive a segment.
  * Run at every primary start and when the spec's repository changes while it runs. A broken repository must not

@@ -97,8 +97,9 @@ export class K8sPlatform implements PlanPlatform {
   }
 
   /**
-   * The instances' names (from their PVCs) and their pods' IPs, for the certificate. Peers verify each other by
-   * the Service name, so a new pod IP missing for a few seconds until renewal breaks nothing of ours.
+   * The instances' names (from their PVCs) and their pods' IPs, for the certificate. Peers and the routers verify
+   * by the Service name, but PgBouncer (Pooler) and a standby's pgBackRest verify the primary by its pod IP: until
+   * the renewal beat adds a new IP (up to PGOP_TLS_CHECK_MS, 10 s), their sessions wait or are retried.
    */
   private async instanceAddresses(cluster: ClusterRef): Promise<{ instances: string[]; ips: string[] }> {
     const instances = (await this.pvcs(cluster)).map((p) => p.metadata?.labels?.[LABEL.instance] ?? '').filter(Boolean).sort();
