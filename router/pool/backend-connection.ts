@@ -6,6 +6,7 @@ import { FrameBuffer, frameLength } from '../protocol/frame-buffer.js';
 import { errorField } from '../protocol/backend-messages.js';
 import { ScramClientWithKey } from '../auth/scram.js';
 import { openBackendStream, BackendTlsError, type BackendTarget } from './backend-stream.js';
+import { BackendReads } from './backend-reads.js';
 
 export type { BackendTarget } from './backend-stream.js';
 export interface BackendCredentials { user: string; database: string; clientKey: Buffer; serverKey: Buffer | null }
@@ -39,10 +40,10 @@ export class BackendConnection {
   idleOnData: (chunk: Buffer) => void = () => undefined;
   idleOnClose: (reason: string) => void = () => undefined;
 
-  private constructor(readonly socket: Socket, readonly target: BackendTarget) {}
+  private constructor(readonly socket: Socket, readonly target: BackendTarget, readonly reads: BackendReads) {}
 
   private attach(): void {
-    this.socket.on('data', (c: Buffer) => this.onData(c));
+    this.reads.deliver = (c: Buffer) => this.onData(c);
     this.socket.on('drain', () => this.onDrain());
     this.socket.on('error', (e) => { this.socket.destroy(); this.closeWith(e.message); });
     this.socket.on('close', () => this.closeWith('server closed the connection'));
@@ -57,7 +58,8 @@ export class BackendConnection {
   static open(target: BackendTarget, creds: BackendCredentials, timeoutMs = 10_000): Promise<BackendConnection> {
     return new Promise((resolve, reject) => {
       let socket: Socket | null = null;
-      const conn = (s: Socket) => new BackendConnection(s, target);
+      const reads = new BackendReads();
+      const conn = (s: Socket) => new BackendConnection(s, target, reads);
       let made: BackendConnection | null = null;
       const frames = new FrameBuffer();
       let scram: ScramClientWithKey | null = null;
@@ -72,13 +74,13 @@ export class BackendConnection {
       const timer = setTimeout(() => fail(new BackendLoginError(`backend ${target.host}:${target.port} did not complete login in ${timeoutMs} ms`)), timeoutMs);
       const onError = (e: Error) => fail(new BackendLoginError(`backend ${target.host}:${target.port}: ${e.message}`));
       const onClose = () => fail(new BackendLoginError(`backend ${target.host}:${target.port} closed the connection during login`));
-      openBackendStream(target).then((s) => {
+      openBackendStream(target, reads).then((s) => {
         if (done) { s.destroy(); return; }
         socket = s;
         made = conn(s);
         s.on('error', onError);
         s.on('close', onClose);
-        s.on('data', onData);
+        reads.deliver = onData;
         s.write(serialize.startup({ user: creds.user, database: creds.database }));
       }, (e: Error) => fail(e instanceof BackendTlsError ? new BackendLoginError(e.message, '08006') : new BackendLoginError(`backend ${target.host}:${target.port}: ${e.message}`)));
       const onData = (chunk: Buffer) => {
@@ -117,7 +119,7 @@ export class BackendConnection {
               done = true;
               clearTimeout(timer);
               // Only this login's listeners: a TLS socket has its own internal ones.
-              socket!.off('error', onError); socket!.off('close', onClose); socket!.off('data', onData);
+              socket!.off('error', onError); socket!.off('close', onClose);
               made!.attach();
               if (end !== data.length) throw new BackendLoginError('backend sent data after ReadyForQuery during login');
               resolve(made!);

@@ -3,6 +3,7 @@
 // pgop clusters accept only hostssl, so the router speaks TLS to them whenever a CA is configured.
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, checkServerIdentity, type PeerCertificate } from 'node:tls';
+import type { BackendReads } from './backend-reads.js';
 
 export interface BackendTls {
   /** PEM of the CA that signed the servers' certificates (the cluster CA). */
@@ -21,11 +22,13 @@ const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
 /**
  * Resolves with a connected stream (TLS already verified when the target has tls). Failures reject with the
- * socket error (ECONNREFUSED...) or a BackendTlsError naming the host and what was wrong.
+ * socket error (ECONNREFUSED...) or a BackendTlsError naming the host and what was wrong. With `reads`, every byte
+ * the server sends after the connection is up goes to `reads.deliver` (a plain socket reads into its reused buffer).
  */
-export function openBackendStream(target: BackendTarget): Promise<Socket> {
+export function openBackendStream(target: BackendTarget, reads: BackendReads | null = null): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const raw = connect({ host: target.host, port: target.port, noDelay: true });
+    const plainReads = reads && !target.tls ? { onread: reads.onread() } : {};
+    const raw = connect({ host: target.host, port: target.port, noDelay: true, ...plainReads });
     const where = `${target.host}:${target.port}`;
     let settled = false;
     const fail = (e: Error) => { if (settled) return; settled = true; raw.destroy(); reject(e); };
@@ -59,6 +62,7 @@ export function openBackendStream(target: BackendTarget): Promise<Socket> {
         detach();
         secure.off('error', tlsFailed);
         secure.setNoDelay(true);
+        if (reads) secure.on('data', (c: Buffer) => reads.deliver(c));
         resolve(secure);
       });
     });

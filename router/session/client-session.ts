@@ -556,6 +556,7 @@ export class ClientSession {
   // ---- backend → client ----
 
   private onBackendData(chunk: Buffer): void {
+    const conn = this.backend;
     let data: Buffer | null;
     try { data = this.outFrames.take(chunk); } catch (e) { this.fail(e as Error); return; }
     if (!data) return;
@@ -631,6 +632,8 @@ export class ClientSession {
     }
     this.outFrames.keep(data, off);
     if (corked) client.uncork();
+    // The read buffer may take the next read only when every byte of it went out already (backend-reads.ts).
+    if (off === data.length && client.writableLength === 0) conn?.reads.release();
     if (this.swallowedError && this.swallow === 0) { this.settingsRefused(); return; }
     if (sawIdle && this.swallow === 0 && this.pending === 0 && !this.unsynced && this.txStatus === TX_IDLE) this.unlink();
     else if (!ok && this.backend && !this.backendPaused) { this.backendPaused = true; this.backend.socket.pause(); }
