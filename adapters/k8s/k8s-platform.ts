@@ -55,6 +55,12 @@ export class K8sPlatform implements PlanPlatform {
   private readonly leases = new Map<string, K8sPrimaryLease>();
   private readonly tokens = new Map<string, { token: string; at: number }>();
   private readonly certs: K8sCertificates;
+  /**
+   * Per cluster, the pod IPs the status beat last listed (`instances`) and those the certificate was last checked
+   * against: a difference is a new address that PgBouncer or pgBackRest will verify (see instanceAddresses).
+   */
+  private readonly listedIps = new Map<string, string>();
+  private readonly certifiedIps = new Map<string, string>();
 
   /** `operator` names the operator's Pods (namespace, labels) for the clusters' NetworkPolicies. */
   constructor(private readonly kc: KubeConfig, private readonly operator: OperatorPeer) {
@@ -92,19 +98,33 @@ export class K8sPlatform implements PlanPlatform {
   /** Renews a cluster's server certificate when due (or when an instance is missing from it). */
   async maintainCertificates(cluster: ClusterRef, spec: PostgresClusterSpec): Promise<EnsureResult | null> {
     // Only provisioned clusters: the CA key Secret is made by provisioning, with the owner reference.
-    if (!(await this.objects.read('v1', 'Secret', cluster.namespace, caKeySecretName(cluster.name))) && !spec.certificates?.serverTLSSecret) return null;
-    return this.certs.ensure(cluster.namespace, cluster.name, await this.owner(cluster), spec, await this.instanceAddresses(cluster));
+    if (!(await this.objects.read('v1', 'Secret', cluster.namespace, caKeySecretName(cluster.name))) && !spec.certificates?.serverTLSSecret) {
+      // Provisioning issues the first certificate with the addresses of that moment.
+      this.certifiedIps.set(clusterKey(cluster), this.listedIps.get(clusterKey(cluster)) ?? '');
+      return null;
+    }
+    const at = await this.instanceAddresses(cluster);
+    const result = await this.certs.ensure(cluster.namespace, cluster.name, await this.owner(cluster), spec, at);
+    this.certifiedIps.set(clusterKey(cluster), at.ips.join(','));
+    return result;
+  }
+
+  /** A deleted cluster's addresses are no longer tracked. */
+  forgetAddresses(key: string): void { this.listedIps.delete(key); this.certifiedIps.delete(key); }
+
+  /** Clusters ("namespace/name") with a pod IP the certificate was not checked against yet (a new or re-created Pod). */
+  clustersWithNewAddresses(): Set<string> {
+    return new Set([...this.listedIps].filter(([key, ips]) => ips !== this.certifiedIps.get(key)).map(([key]) => key));
   }
 
   /**
    * The instances' names (from their PVCs) and their pods' IPs, for the certificate. Peers and the routers verify
-   * by the Service name, but PgBouncer (Pooler) and a standby's pgBackRest verify the primary by its pod IP: until
-   * the renewal beat adds a new IP (up to PGOP_TLS_CHECK_MS, 10 s), their sessions wait or are retried.
+   * by the Service name, but PgBouncer (Pooler) and a standby's pgBackRest verify the primary by its pod IP, so a
+   * new IP is certified on the next status beat (addressesMoved), not only at the periodic renewal check.
    */
   private async instanceAddresses(cluster: ClusterRef): Promise<{ instances: string[]; ips: string[] }> {
     const instances = (await this.pvcs(cluster)).map((p) => p.metadata?.labels?.[LABEL.instance] ?? '').filter(Boolean).sort();
-    const ips = (await this.pods(cluster)).filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.status?.podIP ?? '').filter(Boolean).sort();
-    return { instances, ips };
+    return { instances, ips: livePodIps(await this.pods(cluster)) };
   }
 
   /**
@@ -431,7 +451,9 @@ export class K8sPlatform implements PlanPlatform {
 
   /** The instances of a cluster as their PVCs record them, with the agent's address while the Pod runs. */
   async instances(cluster: ClusterRef): Promise<ObservedInstance[]> {
-    const pods = new Map((await this.pods(cluster)).map((p) => [p.metadata?.name ?? '', p]));
+    const listed = await this.pods(cluster);
+    this.listedIps.set(clusterKey(cluster), livePodIps(listed).join(','));
+    const pods = new Map(listed.map((p) => [p.metadata?.name ?? '', p]));
     return (await this.pvcs(cluster)).filter((c) => !c.metadata?.deletionTimestamp).map((pvc) => {
       const name = pvc.metadata?.labels?.[LABEL.instance] ?? '';
       const pod = pods.get(name);
@@ -459,4 +481,10 @@ export class K8sPlatform implements PlanPlatform {
     const pod = await this.pod(cluster, instance);
     return pod && !pod.metadata?.deletionTimestamp ? pod.status?.podIP : undefined;
   }
+}
+
+const clusterKey = (c: ClusterRef) => `${c.namespace}/${c.name}`;
+
+function livePodIps(pods: V1Pod[]): string[] {
+  return pods.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.status?.podIP ?? '').filter(Boolean).sort();
 }

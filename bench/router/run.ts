@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import pg from 'pg';
 import { startScratchPostgres, freePort, routerLookupRole, type ScratchPostgres } from '../../tests/integration/router-pg-harness.js';
-import { startPgBouncer, startPgopRouter, startShardedRouter, cpuTimes, routerNodeArgs, type Target } from './systems.js';
+import { startPgBouncer, startPgopRouter, startShardedRouter, startNodeRelay, cpuTimes, routerNodeArgs, type Target } from './systems.js';
 import { percentile } from '../stats.js';
 import { postgresUser, handOver } from '../../adapters/os/os-user.js';
 
@@ -25,6 +25,8 @@ const { values } = parseArgs({ options: {
   rounds: { type: 'string', default: '3' },
   workloads: { type: 'string', default: 'select-only,tpcb-like,keyed-extended' },
   smoke: { type: 'boolean', default: false },
+  /** Adds node-relay.ts, a byte relay with no pooling: the CPU Node's own socket I/O costs per statement. */
+  floor: { type: 'boolean', default: false },
   /** A directory for V8 CPU profiles of the routers (node --cpu-prof); the CPU figures then include the profiler's cost. */
   profile: { type: 'string' },
 } });
@@ -45,7 +47,9 @@ interface Result { tps: number; p99ms: number; failed: number; cpuUsPerTx: numbe
 
 function pgbench(port: number, password: string, args: string[], cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('pgbench', ['-h', '127.0.0.1', '-p', String(port), '-U', 'bench', ...args, 'bench'], { cwd, env: { ...process.env, PGPASSWORD: password }, maxBuffer: 256 * 1024 * 1024 },
+    // A run that outlives its -T by a minute is hung (a router bug would look like that): it fails instead of waiting.
+    execFile('pgbench', ['-h', '127.0.0.1', '-p', String(port), '-U', 'bench', ...args, 'bench'], { cwd, env: { ...process.env, PGPASSWORD: password }, maxBuffer: 256 * 1024 * 1024,
+      timeout: (Math.max(duration, 10) + 60) * 1000 },
       (err, stdout, stderr) => (err ? reject(new Error(`pgbench ${args.join(' ')}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`)) : resolve(stdout)));
   });
 }
@@ -120,19 +124,20 @@ async function main(): Promise<void> {
     single.push({ name: 'direct', port: server.port, pid: null, stop: async () => undefined });
     single.push(await startPgBouncer(dir, server.port, await freePort(), poolSize, 'bench', verifier));
     single.push(await startPgopRouter(dir, server.port, await freePort(), poolSize, (await routerLookupRole(server)).password));
+    if (values.floor) single.push(await startNodeRelay(server.port, await freePort()));
     if (sharded) {
       shardedRouter = await startShardedRouter(dir, [{ name: '-80', port: shards[0]!.port }, { name: '80-', port: shards[1]!.port }],
         { pgbench_accounts: { column: 'aid', type: 'integer' } }, await freePort(), poolSize, (await routerLookupRole(shards[0]!)).password);
     }
     console.log(`# pgbench ${duration} s per run, median of ${rounds} rotating rounds, scale ${scale}, pool ${poolSize} (PgBouncer and router); load average at start ${loadavg()[0]!.toFixed(1)} on ${(await import('node:os')).cpus().length} cores${smoke ? ' — SMOKE RUN: figures are not measurements' : ''}`);
-    console.log('| workload | clients | system | TPS | p99 ms | TPS vs PgBouncer | p99 vs PgBouncer | router CPU µs/tx (µs/stmt) | of which system µs/tx | failed |');
+    console.log('| workload | clients | system | TPS | p99 ms | TPS vs PgBouncer | p99 vs PgBouncer | proxy CPU µs/tx (µs/stmt) | of which system µs/tx | failed |');
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     const everyone = [...single, ...(shardedRouter ? [shardedRouter] : [])];
     // Warm-up: the router's JIT and every pool's connections, so the first measured run is not a cold start.
     for (const t of everyone) await pgbench(t.port, password, ['-S', '-c', '8', '-j', '2', '-T', smoke ? '2' : '10', '-n'], dir).catch(() => undefined);
     if (shardedRouter) await pgbench(shardedRouter.port, password, [...workloadArgs('keyed-extended', dir), '-c', '8', '-j', '2', '-T', smoke ? '2' : '10', '-n'], dir);
     for (const w of workloads) {
-      const targets = w === 'keyed-extended' ? [...single.filter((t) => t.name !== 'pgop router'), shardedRouter!] : single;
+      const targets = w === 'keyed-extended' ? [...single.filter((t) => t.name === 'direct' || t.name === 'pgbouncer'), shardedRouter!] : single;
       for (const c of clientCounts) {
         const runs = new Map<string, Result[]>(targets.map((t) => [t.name, []]));
         for (let r = 0; r < rounds; r++) {
@@ -151,7 +156,7 @@ async function main(): Promise<void> {
         const bouncer = summary('pgbouncer');
         for (const t of targets) {
           const r = summary(t.name);
-          const mine = t.name.startsWith('pgop router');
+          const mine = t.pid !== null;
           const cpu = mine && r.cpuUsPerTx !== null ? `${r.cpuUsPerTx.toFixed(1)} (${(r.cpuUsPerTx / STATEMENTS[w]).toFixed(1)})` : '';
           const sys = mine && r.sysUsPerTx !== null ? r.sysUsPerTx.toFixed(1) : '';
           console.log(`| ${w} | ${c} | ${t.name} | ${r.tps.toFixed(0)} | ${r.p99ms.toFixed(2)} | ${(r.tps / bouncer.tps).toFixed(2)}x | ${(r.p99ms / bouncer.p99ms).toFixed(2)}x | ${cpu} | ${sys} | ${r.failed} |`);

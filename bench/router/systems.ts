@@ -80,6 +80,13 @@ export async function startPgopRouter(dir: string, backendPort: number, port: nu
   return { name: 'pgop router', port, pid: child.pid ?? null, stop: () => stopChild(child) };
 }
 
+/** The Node relay baseline (node-relay.ts): what Node's socket I/O alone costs per statement. */
+export async function startNodeRelay(backendPort: number, port: number): Promise<Target> {
+  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'node-relay.js'), String(port), String(backendPort)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(port, child, 'node relay');
+  return { name: 'node relay (floor)', port, pid: child.pid ?? null, stop: () => stopChild(child) };
+}
+
 /** CPU seconds a process has used so far, from /proc/<pid>/stat: user time is the router's own code (JS, libuv), system time its syscalls (socket reads and writes). */
 export function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

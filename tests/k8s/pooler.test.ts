@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { AppsV1Api, CoreV1Api, NetworkingV1Api, type V1Pod } from '@kubernetes/client-node';
 import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { startK8sEnv, type K8sEnv } from './harness/k8s-env.js';
 import { repoRoot } from '../helpers/cli.js';
 import { eventually } from '../helpers/sql.js';
@@ -17,7 +18,9 @@ const API = 'postgres.keiailab.io/v1alpha1';
 const IMAGE = 'registry.example/pgbouncer-pods:test';
 let env: K8sEnv;
 
-before(async () => { env = await startK8sEnv('pooler', { PGOP_POOLER_IMAGE: IMAGE }); }, { timeout: 60 * 60_000 });
+// The periodic certificate check is an hour away: a new pod IP can only reach the server certificate through the
+// address trigger (adapters/certs/k8s-rotation.ts), which PgBouncer's verify-full by pod IP depends on.
+before(async () => { env = await startK8sEnv('pooler', { PGOP_POOLER_IMAGE: IMAGE, PGOP_TLS_CHECK_MS: '3600000' }); }, { timeout: 60 * 60_000 });
 after(async () => { await env?.stop(); });
 
 const secret = async (name: string, key: string) => {
@@ -33,6 +36,11 @@ test('a Pooler becomes a Deployment and a Service; PgBouncer runs, reaches the p
   assert.equal((await env.kubectl(['apply', '-f', join(repoRoot, 'crds', 'samples', 'postgrescluster-minimal.yaml')])).status, 0);
   await eventually(() => env.custom('postgresclusters', 'single'), (c) => c?.status?.phase === 'Ready', 300_000)
     .catch((e: unknown) => { throw new Error(`${(e as Error).message}\n${env.operatorLog()}`); });
+  // The primary's certificate names its pod IP soon after the Pod has one (one status beat), not at the next renewal.
+  const primaryIp = env.kubelet.podIP(ns, 'single-1') ?? '';
+  assert.ok(primaryIp, 'the primary Pod has an IP');
+  await eventually(async () => new X509Certificate(await secret('single-server', 'tls.crt')).subjectAltName ?? '',
+    (names) => names.split(', ').includes(`IP Address:${primaryIp}`), 30_000);
   await env.apply({ apiVersion: API, kind: 'Pooler', metadata: { name: 'single-pooler' }, spec: { cluster: { name: 'single' }, type: 'rw', instances: 2, pgbouncer: { poolMode: 'transaction' } } });
 
   const status = await eventually(() => env.custom('poolers', 'single-pooler'), (p) => p?.status?.phase === 'Ready' && p.status.readyInstances === 2, 240_000)
