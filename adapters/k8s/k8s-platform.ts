@@ -120,7 +120,7 @@ export class K8sPlatform implements PlanPlatform {
   /**
    * The instances' names (from their PVCs) and their pods' IPs, for the certificate. Peers and the routers verify
    * by the Service name, but PgBouncer (Pooler) and a standby's pgBackRest verify the primary by its pod IP, so a
-   * new IP is certified on the next status beat (addressesMoved), not only at the periodic renewal check.
+   * new IP is certified on the next status beat (clustersWithNewAddresses), not only at the periodic renewal check.
    */
   private async instanceAddresses(cluster: ClusterRef): Promise<{ instances: string[]; ips: string[] }> {
     const instances = (await this.pvcs(cluster)).map((p) => p.metadata?.labels?.[LABEL.instance] ?? '').filter(Boolean).sort();
