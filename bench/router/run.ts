@@ -156,9 +156,9 @@ async function main(): Promise<void> {
         const bouncer = summary('pgbouncer');
         for (const t of targets) {
           const r = summary(t.name);
-          const mine = t.pid !== null;
-          const cpu = mine && r.cpuUsPerTx !== null ? `${r.cpuUsPerTx.toFixed(1)} (${(r.cpuUsPerTx / STATEMENTS[w]).toFixed(1)})` : '';
-          const sys = mine && r.sysUsPerTx !== null ? r.sysUsPerTx.toFixed(1) : '';
+          // Every proxy has a pid (its CPU is read from /proc); direct connections have none and no CPU column.
+          const cpu = r.cpuUsPerTx !== null ? `${r.cpuUsPerTx.toFixed(1)} (${(r.cpuUsPerTx / STATEMENTS[w]).toFixed(1)})` : '';
+          const sys = r.sysUsPerTx !== null ? r.sysUsPerTx.toFixed(1) : '';
           console.log(`| ${w} | ${c} | ${t.name} | ${r.tps.toFixed(0)} | ${r.p99ms.toFixed(2)} | ${(r.tps / bouncer.tps).toFixed(2)}x | ${(r.p99ms / bouncer.p99ms).toFixed(2)}x | ${cpu} | ${sys} | ${r.failed} |`);
         }
       }
