@@ -189,6 +189,88 @@ test('restored mid-creation, the creation runs again with the same BackupJob nam
   assert.equal(again.status().lastBackupName, 'nightly-20260101000010');
 });
 
+test('restored while its jobs were being listed, after a long outage: a later occurrence already due supersedes the interrupted one', async () => {
+  const stuck = scheduledBackupMachine.provide({
+    actors: {
+      waitForSchedule: fromCallback<AnyEventObject, TimerInput>(({ input: i, sendBack }) => { if (i.since === input.createdAt) sendBack(due('2026-01-01T00:00:10.000Z', '2026-01-01T00:00:20.000Z')); }),
+      watchJobs: fromCallback(() => undefined), listJobs: fromPromise<JobRecord[], ScheduleOwner>(() => new Promise<JobRecord[]>(() => undefined)),
+      createBackupJob: fromPromise<void, CreateJobInput>(async () => undefined),
+      deleteBackupJobs: fromPromise<void, DeleteJobsInput>(async () => undefined), waitToRetry: fromCallback(() => undefined),
+    },
+  });
+  const a = createActor(stuck, { input: { ...input, spec: { ...spec, concurrencyPolicy: 'replace' } } }).start();
+  await flush();
+  assert.ok(a.getSnapshot().matches({ scheduling: 'checking' }));
+  const persisted = a.getPersistedSnapshot();
+  a.stop();
+  // The operator comes back at 00:01:05: the timer asked again from 00:00:10 reports 00:01:00 due, 4 passed over
+  // (as the adapter's timer does, at once when it starts).
+  const timers: TimerInput[] = [];
+  const created: string[] = [];
+  const deleted: string[][] = [];
+  const later = scheduledBackupMachine.provide({
+    actors: {
+      waitForSchedule: fromCallback<AnyEventObject, TimerInput>(({ input: i, sendBack }) => {
+        timers.push(i);
+        if (i.since === '2026-01-01T00:00:10.000Z') sendBack(due('2026-01-01T00:01:00.000Z', '2026-01-01T00:01:10.000Z', 4));
+      }),
+      watchJobs: fromCallback(() => undefined), listJobs: fromPromise<JobRecord[], ScheduleOwner>(async () => []),
+      createBackupJob: fromPromise<void, CreateJobInput>(async ({ input: i }) => { created.push(i.jobName); }),
+      deleteBackupJobs: fromPromise<void, DeleteJobsInput>(async ({ input: i }) => { deleted.push(i.names); }),
+      waitToRetry: fromCallback(() => undefined),
+    },
+  });
+  const again = createActor(later, { input: { ...input, spec: { ...spec, concurrencyPolicy: 'replace' } }, snapshot: persisted as never }).start();
+  await flush();
+  assert.equal(timers[0]?.since, '2026-01-01T00:00:10.000Z');
+  // One BackupJob for the outage (the latest occurrence), none for the interrupted one, which counts as missed.
+  assert.deepEqual(created, ['nightly-20260101000100']);
+  assert.deepEqual(deleted, []);
+  assert.equal(again.getSnapshot().context.missedRuns, 5);
+  assert.equal(again.getSnapshot().context.lastScheduleTime, '2026-01-01T00:01:00.000Z');
+});
+
+test('while an occurrence is acted on, the timer asked again from it reporting the same occurrence changes nothing', async () => {
+  const h = harness();
+  h.tick(due('2026-01-01T00:00:10.000Z', '2026-01-01T00:00:20.000Z'));
+  // The timer invoked in checking, from the occurrence itself: it can only report an earlier or equal time as planned.
+  assert.deepEqual(h.timers.at(-1), { schedule: spec.schedule, since: '2026-01-01T00:00:10.000Z', catchUp: true });
+  h.tick(due('2026-01-01T00:00:10.000Z', '2026-01-01T00:00:20.000Z'));
+  await flush();
+  assert.deepEqual(h.created.map((c) => c.jobName), ['nightly-20260101000010']);
+  assert.equal(h.status().missedRuns, 0);
+});
+
+test('a store error that outlasts the next occurrence: the retry runs the latest due occurrence, not the stale one', async () => {
+  let failing = true;
+  const timers: TimerInput[] = [];
+  const created: string[] = [];
+  let retry: ((e: AnyEventObject) => void) | undefined;
+  const m = scheduledBackupMachine.provide({
+    actors: {
+      // The adapter's timer at 00:00:45: from creation, 00:00:40 is due; asked again from 00:00:10, 00:00:40 too.
+      waitForSchedule: fromCallback<AnyEventObject, TimerInput>(({ input: i, sendBack }) => {
+        timers.push(i);
+        if (timers.length === 1) sendBack(due('2026-01-01T00:00:10.000Z', '2026-01-01T00:00:20.000Z'));
+        else if (!failing && i.since === '2026-01-01T00:00:10.000Z') sendBack(due('2026-01-01T00:00:40.000Z', '2026-01-01T00:00:50.000Z', 2));
+      }),
+      watchJobs: fromCallback(() => undefined),
+      listJobs: fromPromise<JobRecord[], ScheduleOwner>(async () => { if (failing) throw new Error('store unreachable'); return []; }),
+      createBackupJob: fromPromise<void, CreateJobInput>(async ({ input: i }) => { created.push(i.jobName); }),
+      deleteBackupJobs: fromPromise<void, DeleteJobsInput>(async () => undefined),
+      waitToRetry: fromCallback(({ sendBack }) => { retry = sendBack; }),
+    },
+  });
+  const a = createActor(m, { input }).start();
+  await flush();
+  assert.ok(a.getSnapshot().matches('retrying'));
+  failing = false;
+  retry?.({ type: 'retry.due' });
+  await flush();
+  assert.deepEqual(created, ['nightly-20260101000040']);
+  assert.equal(a.getSnapshot().context.missedRuns, 3);
+});
+
 test('an invalid schedule is Failed with the reason until the spec changes', async () => {
   const h = harness({ spec: { ...spec, schedule: 'every day' } });
   await flush();

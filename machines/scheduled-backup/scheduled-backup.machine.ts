@@ -2,7 +2,11 @@
 // clock), then checks the BackupJobs it owns, skips (forbid) or deletes (replace) one still running, creates the
 // occurrence's BackupJob (owner reference, deterministic name) and prunes finished jobs beyond the history limits.
 // `since` in context is the durable deadline: a restored machine re-arms its timer from it, so an operator outage
-// yields one catch-up run for the latest missed occurrence, never one per missed occurrence.
+// yields one catch-up run for the latest missed occurrence, never one per missed occurrence. Before an occurrence's
+// BackupJob is created (while its jobs are listed or replaced, and again after a store error), the timer is asked
+// again from it: if a later occurrence is already due, because the operator stopped or the store failed in between,
+// the later one supersedes it, so an outage mid-occurrence still ends in one BackupJob. (A machine restored in
+// `creating` re-issues its create, which had been issued already: idempotent, same name.)
 import { setup, assign } from 'xstate';
 import { notProvided, notProvidedCallback } from '../shared/placeholder.js';
 import type {
@@ -14,6 +18,13 @@ const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const owner = ({ context }: { context: ScheduledBackupContext }): ScheduleOwner => ({ namespace: context.namespace, name: context.name, uid: context.uid });
 /** Retry backoff: 1 s doubling to 30 s. */
 export const retryDelayMs = (attempts: number) => Math.min(30_000, 1000 * 2 ** Math.min(Math.max(attempts - 1, 0), 5));
+
+/** The timer again, from the occurrence being acted on: it reports a later one only if that is already due. */
+const laterOccurrence = {
+  id: 'watchLaterOccurrence', src: 'waitForSchedule',
+  input: ({ context }: { context: ScheduledBackupContext }) => ({ schedule: context.spec.schedule, since: context.due?.scheduledAt ?? context.createdAt, catchUp: true }),
+  onError: { target: '#scheduledBackup.invalid', actions: { type: 'storeError', params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }) } },
+} as const;
 
 export const scheduledBackupMachine = setup({
   types: {
@@ -43,6 +54,7 @@ export const scheduledBackupMachine = setup({
     replacesActive: ({ context }) => context.spec.concurrencyPolicy === 'replace' && activeJobs(context.jobs).length > 0,
     hasPrunable: ({ context }) => prunable(context.jobs, context.spec).length > 0,
     hasDueRun: ({ context }) => context.due !== null && !context.spec.suspend,
+    isLaterOccurrence: ({ context, event }) => event.type === 'schedule.due' && event.scheduledAt > (context.due?.scheduledAt ?? context.createdAt),
   },
   actions: {
     storeSpec: assign((_, params: { spec: ScheduledBackupContext['spec']; generation: number }) => ({ spec: params.spec, generation: params.generation })),
@@ -51,6 +63,11 @@ export const scheduledBackupMachine = setup({
     storeDue: assign(({ context }, params: { scheduledAt: string; missed: number; next: string | null }) => ({
       since: params.scheduledAt, nextScheduleTime: params.next, skipMissed: false,
       due: { scheduledAt: params.scheduledAt, missed: params.missed }, missedRuns: context.missedRuns + params.missed,
+    })),
+    /** The occurrence being acted on is passed over for a later one already due: it counts as missed too. */
+    supersede: assign(({ context }, params: { scheduledAt: string; missed: number; next: string | null }) => ({
+      since: params.scheduledAt, nextScheduleTime: params.next,
+      due: { scheduledAt: params.scheduledAt, missed: params.missed + 1 }, missedRuns: context.missedRuns + params.missed + 1,
     })),
     dueAtCreation: assign(({ context }) => ({ since: context.createdAt, due: { scheduledAt: context.createdAt, missed: 0 } })),
     recordSkipped: assign(({ context }) => ({ skippedRuns: context.skippedRuns + 1, due: null })),
@@ -111,11 +128,12 @@ export const scheduledBackupMachine = setup({
         },
         checking: {
           description: 'The concurrency decision needs the jobs as the store has them now, not as the last poll saw them.',
-          invoke: {
+          invoke: [{
             id: 'listJobs', src: 'listJobs', input: owner,
             onDone: { target: 'deciding', actions: { type: 'storeJobs', params: ({ event }) => ({ jobs: event.output }) } },
             onError: { target: '#scheduledBackup.retrying', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
-          },
+          }, laterOccurrence],
+          on: { 'schedule.due': { guard: 'isLaterOccurrence', target: '#scheduledBackup.scheduling.checking', reenter: true, actions: { type: 'supersede', params: ({ event }) => ({ scheduledAt: event.scheduledAt, missed: event.missed, next: event.next }) } } },
         },
         deciding: {
           always: [
@@ -126,12 +144,13 @@ export const scheduledBackupMachine = setup({
           ],
         },
         replacing: {
-          invoke: {
+          invoke: [{
             id: 'deleteActiveJobs', src: 'deleteBackupJobs',
             input: ({ context }) => ({ owner: owner({ context }), names: activeJobs(context.jobs).map((j) => j.name) }),
             onDone: { target: 'creating', actions: { type: 'forgetJobs', params: ({ context }) => ({ names: activeJobs(context.jobs).map((j) => j.name) }) } },
             onError: { target: '#scheduledBackup.retrying', actions: { type: 'storeError', params: ({ event }) => ({ error: event.error }) } },
-          },
+          }, laterOccurrence],
+          on: { 'schedule.due': { guard: 'isLaterOccurrence', target: '#scheduledBackup.scheduling.checking', reenter: true, actions: { type: 'supersede', params: ({ event }) => ({ scheduledAt: event.scheduledAt, missed: event.missed, next: event.next }) } } },
         },
         creating: {
           invoke: {

@@ -1,7 +1,8 @@
 // ScheduledBackup on the local platform with real PostgreSQL, Redis and pgBackRest: a schedule every few seconds
 // produces real succeeded BackupJobs owned by it, history is pruned to the limits, suspend stops it, an operator
-// restart after missed runs yields exactly one catch-up run (the misses counted, not replayed), and forbid skips
-// occurrences while a BackupJob of the schedule is still pending.
+// restart after missed runs yields exactly one catch-up run (the misses counted, not replayed), forbid skips
+// occurrences while a BackupJob of the schedule is still pending, and an occurrence interrupted by a store error and
+// an operator outage is superseded by the latest one due instead of being retried forever.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, chownSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { eventually } from '../helpers/sql.js';
 import { isAlive } from '../../adapters/local/processes.js';
 import type { BackupJob } from '../../crds/backupjob.js';
 import type { ScheduledBackup } from '../../crds/scheduledbackup.js';
+import { jobNameFor } from '../../machines/scheduled-backup/scheduled-backup.logic.js';
 import { postgresUser } from '../../adapters/os/os-user.js';
 
 // No re-read on a timer: the schedule must learn of its BackupJobs' progress through the runtime's change feed (the
@@ -140,4 +142,39 @@ test('forbid: while a BackupJob of the schedule is pending, occurrences are skip
   await restartOperator();
   await eventually(jobs, (js) => js.find((j) => j.metadata.name === pending)?.status?.phase === 'Succeeded', 300_000);
   await eventually(sb, (x) => (x.status?.lastBackupName ?? '') > pending, 60_000);
+});
+
+test('a store error that outlasts an operator outage: the schedule moves on to the latest due occurrence, once', async () => {
+  // The next occurrence's BackupJob name is taken by an object the schedule does not own, so creating it fails
+  // (Retrying, naming the object) for as long as that object exists.
+  const cron = '*/10 * * * * *';
+  await c.ok(['local', 'apply', '-f', schedule('  suspend: true\n  concurrencyPolicy: forbid\n  successfulJobsHistoryLimit: 20\n  failedJobsHistoryLimit: 20\n', cron)]);
+  await eventually(sb, (s) => s.status?.phase === 'Suspended' && (s.status.active ?? []).length === 0, 300_000);
+  const T1 = new Cron(cron, { timezone: 'UTC' }).nextRun(new Date(Date.now() + 8_000))?.toISOString() ?? '';
+  const taken = jobNameFor('every4s', T1);
+  await c.ok(['local', 'apply', '-f', write('taken', `apiVersion: postgres.keiailab.io/v1alpha1\nkind: BackupJob\nmetadata:\n  name: ${taken}\nspec:\n  cluster: { name: not-this-schedules }\n`)]);
+  const before = (await sb()).status?.missedRuns ?? 0;
+  // Resumed after the occurrence before T1, so T1 is the first one the schedule acts on.
+  await pause(Math.max(0, Date.parse(T1) - 10_000 + 500 - Date.now()));
+  await c.ok(['local', 'apply', '-f', schedule('  concurrencyPolicy: forbid\n  successfulJobsHistoryLimit: 20\n  failedJobsHistoryLimit: 20\n', cron)]);
+  const retrying = await eventually(sb, (s) => s.status?.phase === 'Retrying', 60_000);
+  assert.match(retrying.status?.message ?? '', new RegExp(`${taken} already exists and is not owned by ScheduledBackup every4s`));
+  // The operator is away while two more occurrences pass; the name stays taken.
+  const stopped = await c.ok(['local', 'kill', 'operator', '--signal', 'TERM']);
+  const pid = Number(/\(pid (\d+)\)/.exec(stopped)?.[1]);
+  await eventually(async () => isAlive(pid), (alive) => !alive, 60_000);
+  await pause(25_000);
+  const up = await pgop(['local', 'up', '--state-dir', state]);
+  assert.equal(up.code, 0, up.stderr);
+  const owned = await eventually(jobs, (js) => js.some((j) => scheduledAt(j) > T1), 90_000);
+  // One BackupJob for everything from T1 on: the latest occurrence due when the retry came, not T1.
+  const C = owned.map(scheduledAt).filter((t) => t >= T1).sort()[0] ?? '';
+  assert.ok(C > T1, `the first run after the outage (${C}) is later than the interrupted occurrence (${T1})`);
+  const passedOver = new Cron(cron, { timezone: 'UTC' }).nextRuns(100, new Date(Date.parse(T1) - 1)).map((d) => d.toISOString()).filter((t) => t < C);
+  assert.ok(passedOver.length >= 2, `occurrences passed over: ${passedOver.join(', ')}`);
+  const s = await eventually(sb, (x) => x.status?.phase === 'Active' && (x.status.missedRuns ?? 0) > before, 60_000);
+  assert.equal(s.status?.missedRuns, before + passedOver.length, 'the interrupted occurrence and those after it are counted as missed');
+  const foreign = JSON.parse(await c.ok(['local', 'get', 'backupjob', taken, '-o', 'json'])) as BackupJob;
+  assert.equal(foreign.metadata.ownerReferences, undefined, 'the object that held the name is left alone');
+  await c.ok(['local', 'apply', '-f', schedule('  suspend: true\n', cron)]);
 });
