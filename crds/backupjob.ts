@@ -62,6 +62,7 @@ export const BackupJobStatus = Type.Object({
   bytesDone: Type.Optional(Type.Integer()),
   bytesTotal: Type.Optional(Type.Integer()),
   fingerprint: Type.Optional(TableFingerprint),
+  fingerprintError: Type.Optional(Type.String({ description: 'Why no table fingerprint was recorded; the backup itself succeeded, and restore rehearsals use the newest backup that has one' })),
 });
 
 export type BackupJobSpec = Static<typeof BackupJobSpec>;

@@ -31,7 +31,8 @@ const PEER_NAME_WAIT = { timeoutMs: 60_000, everyMs: 1_000 };
 /** The primary as its own agent reports it: its pod IP, and its data and socket directories as its Pod sees them. */
 export interface PrimaryPeer { host: string; port: number; dataDir: string; socketDir: string }
 export interface AgentBackupRequest { type: 'full' | 'diff' | 'incr'; uid: string; since: number; primary?: PrimaryPeer }
-export interface AgentBackupResponse { backup: InfoBackup; expired: string[]; fingerprint: TableFingerprint }
+/** fingerprintError instead of fingerprint: the backup is good, its fingerprint could not be taken (the step says why). */
+export interface AgentBackupResponse { backup: InfoBackup; expired: string[]; fingerprint?: TableFingerprint; fingerprintError?: string }
 
 
 export function parseBackupRequest(body: Record<string, unknown>): AgentBackupRequest {
@@ -111,9 +112,14 @@ export async function backupHere(spec: InstanceSpec, user: OsUser | null, req: A
   // Recorded on the backup itself: a repeated request (the worker's retry) reports the same list.
   const expired = await expireRecorded({ tool, list: () => info() }, done);
   // Counted on the primary (a standby has no WAL insert position); over TLS from a standby, as the peers connect.
-  const fingerprint = await takeFingerprint(req.primary
-    ? { host: req.primary.host, port: req.primary.port, user: SUPERUSER, password, tls: peerTls(spec) }
-    : { host: spec.runDir, port: spec.port, user: SUPERUSER, password }, fingerprintRestorePoint(done.label), () => new Date().toISOString());
-  await run(copying, ['check']);
-  return { backup: done, expired, fingerprint };
+  // A fingerprint that cannot be taken or archived is reported as such: the backup itself is good.
+  try {
+    const fingerprint = await takeFingerprint(req.primary
+      ? { host: req.primary.host, port: req.primary.port, user: SUPERUSER, password, tls: peerTls(spec) }
+      : { host: spec.runDir, port: spec.port, user: SUPERUSER, password }, fingerprintRestorePoint(done.label), () => new Date().toISOString());
+    await run(copying, ['check']);
+    return { backup: done, expired, fingerprint };
+  } catch (e) {
+    return { backup: done, expired, fingerprintError: (e as Error).message };
+  }
 }

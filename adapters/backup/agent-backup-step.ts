@@ -13,7 +13,7 @@ import type { AgentClient } from '../agent-client.js';
 import type { TableFingerprint } from '../../crds/backupjob.js';
 
 
-interface AgentBackupResponse { backup: InfoBackup; expired: string[]; fingerprint: TableFingerprint }
+interface AgentBackupResponse { backup: InfoBackup; expired: string[]; fingerprint?: TableFingerprint; fingerprintError?: string }
 import { backupResult, describeRepository, LOCK_HELD, type InfoBackup } from './backup-step.js';
 
 /**
@@ -50,7 +50,7 @@ export function runBackupViaAgentProcessor(deps: AgentBackupDeps): StepProcessor
     const finish = (instance: string, r: AgentBackupResponse, note?: string): BackupResult => ({
       ...backupResult(r.backup, {
         instance, stanza: stanzaName(req.namespace, req.cluster), repository: describeRepository(repository),
-        expired: r.expired, fingerprint: r.fingerprint,
+        expired: r.expired, fingerprint: r.fingerprint, fingerprintError: r.fingerprintError,
       }),
       ...(note ? { note } : {}),
     });

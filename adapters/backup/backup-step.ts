@@ -175,27 +175,27 @@ async function takeBackup(deps: BackupStepDeps, req: BackupRequest, progress: (p
   // The explicit expire is what makes retention hold right after this backup (the retention test sees the
   // backup command's own pass leave the oldest full backup in place), and it says so in the log. What it removed
   // is recorded on the backup itself, so a retry of this step reports the same list.
+  const expired = await expireRecorded({ tool: (args) => tool(args), list: info }, done);
+  const saved: BackupResult = {
+    ...backupResult(done, { instance: copiedBy.name, stanza, repository: describeRepository(spec.backup.repository), expired }),
+    ...(note ? { note } : {}),
+  };
+  // The backup is in the repository: the BackupJob is Succeeded from here on, and what follows only adds to it.
+  await progress({ percent: 100, detail: 'backup saved; recording the table fingerprint for restore rehearsals', startedAt, saved });
   // Rows per table exact at a named restore point after the backup, for restore rehearsals; a WAL switch then hands
   // the segment holding it to archive_command, and the step ends once it is archived, so a rehearsal can replay to
   // it (what `pgbackrest check` does, without starting another pgBackRest process). The name is new on every
-  // attempt: a rehearsal stops at the first restore point of a name.
-  // Both run at once: expire touches only older backups and WAL, the fingerprint only the database and the newest
-  // WAL, and together they are most of what a backup through pgop adds to pgBackRest's own copy (bench/backup).
-  await progress({ percent: 100, detail: 'retention (pgbackrest expire) and the table fingerprint', startedAt });
+  // attempt: a rehearsal stops at the first restore point of a name. A fingerprint that cannot be taken (tables
+  // locked by long transactions, archiving stuck) is recorded as such: it never turns a good backup into a failure.
   const endpoint = { host: primary.runDir, port: primary.port, user: SUPERUSER, password };
-  const [expiring, fingerprinting] = await Promise.allSettled([
-    expireRecorded({ tool: (args) => tool(args), list: info }, done),
-    takeFingerprint(endpoint, fingerprintRestorePoint(done.label), () => new Date().toISOString())
-      .then(async (fp) => { await waitArchived(endpoint, fp.lsn, both); return fp; }),
-  ]);
-  if (expiring.status === 'rejected') throw expiring.reason;
-  if (fingerprinting.status === 'rejected') throw fingerprinting.reason;
-  const expired = expiring.value;
-  const fingerprint = fingerprinting.value;
-  return {
-    ...backupResult(done, { instance: copiedBy.name, stanza, repository: describeRepository(spec.backup.repository), expired, fingerprint }),
-    ...(note ? { note } : {}),
-  };
+  try {
+    const fingerprint = await takeFingerprint(endpoint, fingerprintRestorePoint(done.label), () => new Date().toISOString());
+    await waitArchived(endpoint, fingerprint.lsn, both);
+    return { ...saved, fingerprint };
+  } catch (e) {
+    if (both.aborted) throw e;
+    return { ...saved, fingerprintError: (e as Error).message };
+  }
 }
 
 /** pgBackRest's LockAcquireError: another backup of the stanza holds the lock (one may still be running). */
@@ -240,7 +240,7 @@ async function waitArchived(ep: Endpoint, lsn: string, signal: AbortSignal): Pro
 }
 
 /** A backup as pgBackRest's `info` lists it, as the BackupJob records it. */
-export function backupResult(done: InfoBackup, o: Pick<BackupResult, 'instance' | 'stanza' | 'repository' | 'expired' | 'fingerprint'>): BackupResult {
+export function backupResult(done: InfoBackup, o: Pick<BackupResult, 'instance' | 'stanza' | 'repository' | 'expired' | 'fingerprint' | 'fingerprintError'>): BackupResult {
   const walStart = done.archive.start ?? '';
   return {
     label: done.label, type: done.type, instance: o.instance, stanza: o.stanza, repository: o.repository,
@@ -249,6 +249,6 @@ export function backupResult(done: InfoBackup, o: Pick<BackupResult, 'instance' 
     startLsn: done.lsn.start, stopLsn: done.lsn.stop, walStart, walEnd: done.archive.stop ?? '',
     timeline: walStart ? parseInt(walStart.slice(0, 8), 16) : 0,
     sizeBytes: done.info.size, repositorySizeBytes: done.info.repository.size,
-    expired: o.expired, ...(o.fingerprint ? { fingerprint: o.fingerprint } : {}),
+    expired: o.expired, ...(o.fingerprint ? { fingerprint: o.fingerprint } : {}), ...(o.fingerprintError ? { fingerprintError: o.fingerprintError } : {}),
   };
 }

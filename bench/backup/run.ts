@@ -31,8 +31,11 @@ const median = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); cons
 /** Runs both sides `trials` times, alternating which goes first, so neither always meets the warmer cache or the lighter load. */
 async function pairs(a: (i: number) => Promise<number>, b: (i: number) => Promise<number>): Promise<{ a: number[]; b: number[] }> {
   const out = { a: [] as number[], b: [] as number[] };
+  // Each run starts with no dirty pages left by the one before (a restore writes 2 GB; the kernel would otherwise
+  // flush them during the next run, whichever side it is).
+  const settled = <T>(f: () => Promise<T>) => { execFileSync('sync'); return f(); };
   for (let i = 0; i < trials; i++) {
-    if (i % 2 === 0) { out.a.push(await a(i)); out.b.push(await b(i)); } else { out.b.push(await b(i)); out.a.push(await a(i)); }
+    if (i % 2 === 0) { out.a.push(await settled(() => a(i))); out.b.push(await settled(() => b(i))); } else { out.b.push(await settled(() => b(i))); out.a.push(await settled(() => a(i))); }
   }
   return out;
 }
@@ -130,7 +133,7 @@ try {
       return stepSeconds(join(state, 'instances', 'default', restoredPrimary, 'agent.log'), /^pgbackrest restore from stanza/, /^replaying WAL/);
     } finally {
       // The next trial gets the machine to itself (the source stays up: its platform is shared).
-      await restored.ok(['local', 'delete', 'pgc', `brst${i}`]).catch(() => undefined);
+      await restored.ok(['local', 'delete', 'pgc', `brst${i}`, '--wait']).catch(() => undefined);
     }
   };
   const restores = await pairs(pgopRestore, restoreByHand);

@@ -39,6 +39,9 @@ export async function backup(p: Platform, o: BackupOptions, out: (s: string) => 
     if (s?.phase === 'Succeeded') {
       out(`backup ${s.backupId} (${s.size}, ${s.duration ?? '?'}) from ${s.instance}: LSN ${s.startLsn} → ${s.stopLsn}, WAL ${s.walStart} → ${s.walEnd}, timeline ${s.timeline}`);
       if (s.expired?.length) out(`retention expired: ${s.expired.join(', ')}`);
+      const fingerprinted = s.conditions?.find((c) => c.type === 'Fingerprinted');
+      if (fingerprinted?.status === 'Unknown') out('table fingerprint for restore rehearsals: being recorded (see status.fingerprint)');
+      else if (fingerprinted?.status === 'False') out(`table fingerprint not recorded: ${fingerprinted.message}`);
       return;
     }
     if (s?.phase === 'Failed') throw new Error(`backup ${name} failed: ${s.message ?? 'no reason recorded'}`);

@@ -35,7 +35,7 @@ test('pending → running on progress → succeeded with the backup recorded in 
   assert.equal(done.backupId, result.label);
   assert.equal(done.size, '28.6 MiB');
   assert.equal(done.duration, '12s');
-  assert.deepEqual(done.conditions.map((c) => [c.type, c.status, c.reason]), [['Completed', 'True', 'BackupSucceeded']]);
+  assert.deepEqual(done.conditions.map((c) => [c.type, c.status, c.reason]), [['Completed', 'True', 'BackupSucceeded'], ['Fingerprinted', 'False', 'NotTaken']]);
   assert.equal(h.started(), 1);
 });
 
@@ -76,4 +76,47 @@ test('deletion reaches the final state from any phase', () => {
   h.step({ type: 'step.succeeded', result });
   h.actor.send({ type: 'backupjob.deleted' });
   assert.equal(h.actor.getSnapshot().status, 'done');
+});
+
+const fingerprint = { lsn: '0/3000200', restorePoint: 'pgop-fp-20260101-000000F-x', takenAt: '2026-01-01T00:00:13.000Z', tables: [{ database: 'app', schema: 'public', table: 't', rows: 3 }], tablesTotal: 1 };
+
+test('saved: Succeeded as soon as the backup is in the repository; the fingerprint is added when the step ends', () => {
+  const h = harness();
+  h.step({ type: 'step.progress', progress: { percent: 60, detail: 'copying' } });
+  h.step({ type: 'step.progress', progress: { percent: 100, detail: 'backup saved', saved: result } });
+  const saved = selectBackupStatus(h.actor.getSnapshot());
+  assert.equal(saved.phase, 'Succeeded');
+  assert.equal(saved.backupId, result.label);
+  assert.equal(saved.fingerprint, undefined);
+  assert.match(saved.message ?? '', /recording the table fingerprint/);
+  assert.deepEqual(saved.conditions.map((c) => [c.type, c.status]), [['Completed', 'True'], ['Fingerprinted', 'Unknown']]);
+  h.step({ type: 'step.succeeded', result: { ...result, fingerprint } });
+  const done = selectBackupStatus(h.actor.getSnapshot());
+  assert.ok(h.actor.getSnapshot().matches('succeeded'));
+  assert.deepEqual(done.fingerprint, fingerprint);
+  assert.equal(done.message, undefined);
+  assert.deepEqual(done.conditions.map((c) => [c.type, c.status, c.reason]), [['Completed', 'True', 'BackupSucceeded'], ['Fingerprinted', 'True', 'Recorded']]);
+});
+
+test('a fingerprint that cannot be taken never fails a saved backup: Succeeded, with the reason', () => {
+  const h = harness();
+  h.step({ type: 'step.progress', progress: { percent: 100, detail: 'backup saved', saved: result } });
+  h.step({ type: 'step.succeeded', result: { ...result, fingerprintError: 'canceling statement due to lock timeout' } });
+  const s = selectBackupStatus(h.actor.getSnapshot());
+  assert.equal(s.phase, 'Succeeded');
+  assert.equal(s.fingerprintError, 'canceling statement due to lock timeout');
+  assert.equal(s.message, 'canceling statement due to lock timeout');
+  assert.deepEqual(s.conditions.at(-1), { type: 'Fingerprinted', status: 'False', reason: 'NotRecorded', message: 'canceling statement due to lock timeout' });
+  // The step itself failing after the save (the worker died for good) keeps the backup too.
+  const g = harness();
+  g.step({ type: 'step.progress', progress: { percent: 100, detail: 'backup saved', saved: result } });
+  g.step({ type: 'step.failed', error: 'job stalled more than allowable limit', permanent: false });
+  const t = selectBackupStatus(g.actor.getSnapshot());
+  assert.equal(t.phase, 'Succeeded');
+  assert.equal(t.backupId, result.label);
+  assert.match(t.fingerprintError as string, /not recorded: job stalled/);
+  // Before the save, the same failure fails the job.
+  const f = harness();
+  f.step({ type: 'step.failed', error: 'job stalled more than allowable limit', permanent: false });
+  assert.equal(selectBackupStatus(f.actor.getSnapshot()).phase, 'Failed');
 });

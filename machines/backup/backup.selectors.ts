@@ -8,7 +8,7 @@ export type BackupPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Dele
 
 export function selectBackupPhase(s: BackupSnapshot): BackupPhase {
   if (s.matches('deleted')) return 'Deleting';
-  if (s.matches('succeeded')) return 'Succeeded';
+  if (s.matches('succeeded') || s.matches({ working: 'saved' })) return 'Succeeded';
   if (s.matches('failed')) return 'Failed';
   if (s.matches({ working: 'running' })) return 'Running';
   return 'Pending';
@@ -61,8 +61,15 @@ export function selectBackupStatus(s: BackupSnapshot): BackupStatusIntent {
       ...(duration !== null ? { durationSeconds: duration, duration: humanDuration(duration) } : {}),
       percent: 100,
       ...(r.fingerprint ? { fingerprint: r.fingerprint } : {}),
-      ...(r.note ? { message: r.note } : {}),
+      ...(r.fingerprintError ? { fingerprintError: r.fingerprintError } : {}),
     });
+    const recording = s.matches({ working: 'saved' }) ? 'recording the table fingerprint for restore rehearsals' : undefined;
+    // Restore rehearsals wait while it is Unknown: a rehearsal of this backup compares against its fingerprint.
+    out.conditions.push(recording ? { type: 'Fingerprinted', status: 'Unknown', reason: 'Recording', message: recording }
+      : r.fingerprint ? condition('Fingerprinted', true, 'Recorded', `rows of ${r.fingerprint.tables.length} table(s) at ${r.fingerprint.lsn}`)
+        : condition('Fingerprinted', false, r.fingerprintError ? 'NotRecorded' : 'NotTaken', r.fingerprintError ?? 'no fingerprint was taken with this backup'));
+    const message = [r.note, recording, r.fingerprintError].filter(Boolean).join('; ');
+    if (message) out.message = message;
   } else if (p) {
     Object.assign(out, {
       progress: p.percent === null ? p.detail : `${p.detail} ${p.percent.toFixed(0)}%`,

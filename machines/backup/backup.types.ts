@@ -28,6 +28,8 @@ export interface BackupResult {
   expired: string[];
   /** Rows per user table at a WAL position after the backup (absent in results of older operators). */
   fingerprint?: TableFingerprint;
+  /** Why no fingerprint was recorded (the backup itself is good; rehearsals fall back to an older fingerprinted one). */
+  fingerprintError?: string;
   /** Why the backup ran elsewhere than asked (prefer-standby fell back to the primary); absent otherwise and in older results. */
   note?: string;
 }
@@ -39,6 +41,8 @@ export interface BackupProgress {
   bytesTotal?: number;
   /** Stamped by the worker when the backup itself began (machines read no clocks). */
   startedAt?: string;
+  /** The backup is in the repository (and retention applied): the step goes on to record the table fingerprint. */
+  saved?: BackupResult;
 }
 
 export interface BackupRequest {

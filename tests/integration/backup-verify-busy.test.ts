@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { LocalCluster, stateDir } from '../helpers/cli.js';
-import { query, uriFor } from '../helpers/sql.js';
+import { eventually, query, uriFor } from '../helpers/sql.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 import type { BackupJob } from '../../crds/backupjob.js';
 import { postgresUser } from '../../adapters/os/os-user.js';
@@ -67,8 +67,9 @@ test('two databases written to without pause: each backup\'s rehearsal matches i
     const out = await cluster.ok(['local', 'backup', 'busy', '--type', round === 2 ? 'incr' : 'full', '--wait', '--timeout', '300']);
     const label = /backup (\d{8}-\d{6}[FDI](?:_\d{8}-\d{6}[FDI])?) /.exec(out)?.[1] ?? '';
     assert.ok(label, out);
-    const jobs = (JSON.parse(await cluster.ok(['local', 'get', 'backupjob', '-o', 'json'])) as { items: BackupJob[] }).items;
-    const fp = jobs.find((j) => j.status?.backupId === label)?.status?.fingerprint;
+    // The job is Succeeded once the backup is saved; its fingerprint follows.
+    const ofLabel = async () => (JSON.parse(await cluster.ok(['local', 'get', 'backupjob', '-o', 'json'])) as { items: BackupJob[] }).items.find((j) => j.status?.backupId === label);
+    const fp = (await eventually(ofLabel, (j) => !!j?.status?.fingerprint || !!j?.status?.fingerprintError, 120_000))?.status?.fingerprint;
     assert.ok(fp?.restorePoint, 'the fingerprint names the restore point it is exact at');
     const rows = Object.fromEntries(fp.tables.map((t) => [`${t.database}.${t.schema}.${t.table}`, t.rows]));
     assert.equal(rows['app.public.quiet'], 100);

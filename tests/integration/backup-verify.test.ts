@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { LocalCluster, stateDir } from '../helpers/cli.js';
-import { query, uriFor } from '../helpers/sql.js';
+import { eventually, query, uriFor } from '../helpers/sql.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 import type { BackupJob } from '../../crds/backupjob.js';
 import { postgresUser } from '../../adapters/os/os-user.js';
@@ -76,7 +76,9 @@ test('before any backup the rehearsal says there is nothing to restore; after on
   const out = await cluster.ok(['local', 'backup', 'rehearsed', '--wait', '--timeout', '300']);
   label = /backup (\d{8}-\d{6}F) /.exec(out)?.[1] ?? '';
   assert.ok(label, out);
-  const job = (JSON.parse(await cluster.ok(['local', 'get', 'backupjob', '-o', 'json'])) as { items: BackupJob[] }).items[0];
+  // The job is Succeeded once the backup is saved; its fingerprint follows.
+  const job = await eventually(async () => (JSON.parse(await cluster.ok(['local', 'get', 'backupjob', '-o', 'json'])) as { items: BackupJob[] }).items[0],
+    (j) => !!j?.status?.fingerprint, 60_000);
   const fp = job?.status?.fingerprint;
   assert.ok(fp, 'the backup recorded a table fingerprint');
   assert.match(fp.lsn, /^[0-9A-F]+\/[0-9A-F]+$/);
