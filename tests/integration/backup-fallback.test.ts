@@ -6,11 +6,11 @@
 // the step fails for a retry instead: no second backup from the primary.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, chownSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { LocalCluster, stateDir } from '../helpers/cli.js';
+import { postgresRepository, removeRepository } from '../helpers/repository.js';
 import { eventually, query, uriFor } from '../helpers/sql.js';
 import type { BackupJob } from '../../crds/backupjob.js';
 import { postgresUser } from '../../adapters/os/os-user.js';
@@ -21,10 +21,8 @@ import { PermanentError } from '../../actors/ports/errors.js';
 import type { BackupRequest } from '../../machines/backup/backup.types.js';
 
 const state = stateDir('pgop-bkfallback-');
-const repo = mkdtempSync(join(tmpdir(), 'pgop-bkfallback-repo-'));
+const repo = postgresRepository('pgop-bkfallback-repo-');
 const pgUser = postgresUser();
-execFileSync('chmod', ['755', repo]);
-if (pgUser) chownSync(repo, pgUser.uid, pgUser.gid);
 const c = new LocalCluster(state, 'fallback');
 let store: RedisResourceStore | undefined;
 let holder: ChildProcess | undefined;
@@ -33,7 +31,7 @@ after(async () => {
   await store?.close();
   await new LocalCluster(state, 'fbrestored').down().catch(() => undefined);
   await c.down();
-  if (process.env.PGOP_TEST_KEEP_STATE !== '1') rmSync(repo, { recursive: true, force: true });
+  removeRepository(repo);
 });
 
 const manifest = (name: string, body: string) => {

@@ -4,22 +4,17 @@
 // next one succeeds.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, chownSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { LocalCluster, stateDir } from '../helpers/cli.js';
+import { postgresRepository, removeRepository } from '../helpers/repository.js';
 import { eventually, query, uriFor } from '../helpers/sql.js';
 import type { BackupJob } from '../../crds/backupjob.js';
-import { postgresUser } from '../../adapters/os/os-user.js';
 
 const state = stateDir('pgop-bkfault-');
-const repo = mkdtempSync(join(tmpdir(), 'pgop-bkfault-repo-'));
-const pgUser = postgresUser();
-execFileSync('chmod', ['755', repo]);
-if (pgUser) chownSync(repo, pgUser.uid, pgUser.gid);
+const repo = postgresRepository('pgop-bkfault-repo-');
 const c = new LocalCluster(state, 'faults');
-after(async () => { await c.down(); if (process.env.PGOP_TEST_KEEP_STATE !== '1') rmSync(repo, { recursive: true, force: true }); });
+after(async () => { await c.down(); removeRepository(repo); });
 
 const job = async (name: string) => JSON.parse(await c.ok(['local', 'get', 'backupjob', name, '-o', 'json'])) as BackupJob;
 const created = (out: string) => /backupjob\/(\S+) created/.exec(out)?.[1] ?? '';

@@ -3,23 +3,18 @@
 // Succeeded with the reason in status.fingerprintError, never Failed. Real PostgreSQL 15 and pgBackRest 2.45.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, chownSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { LocalCluster, stateDir } from '../helpers/cli.js';
+import { postgresRepository, removeRepository } from '../helpers/repository.js';
 import { eventually, query, uriFor } from '../helpers/sql.js';
 import type { BackupJob } from '../../crds/backupjob.js';
-import { postgresUser } from '../../adapters/os/os-user.js';
 
 const state = stateDir('pgop-fplock-');
-const repo = mkdtempSync(join(tmpdir(), 'pgop-fplock-repo-'));
-const pgUser = postgresUser();
-execFileSync('chmod', ['755', repo]);
-if (pgUser) chownSync(repo, pgUser.uid, pgUser.gid);
+const repo = postgresRepository('pgop-fplock-repo-');
 const cluster = new LocalCluster(state, 'fplock');
-after(async () => { await cluster.down(); if (process.env.PGOP_TEST_KEEP_STATE !== '1') rmSync(repo, { recursive: true, force: true }); });
+after(async () => { await cluster.down(); removeRepository(repo); });
 
 const job = async (label: string) => (JSON.parse(await cluster.ok(['local', 'get', 'backupjob', '-o', 'json'])) as { items: BackupJob[] }).items
   .find((j) => j.status?.backupId === label);

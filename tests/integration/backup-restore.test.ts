@@ -5,24 +5,21 @@
 // `fullCount` full backups.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, chownSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { LocalCluster, stateDir } from '../helpers/cli.js';
+import { postgresRepository, removeRepository } from '../helpers/repository.js';
 import { query, uriFor } from '../helpers/sql.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 import type { BackupJob } from '../../crds/backupjob.js';
 import { postgresUser } from '../../adapters/os/os-user.js';
 
 const state = stateDir('pgop-backup-');
-const repo = mkdtempSync(join(tmpdir(), 'pgop-repo-'));
+const repo = postgresRepository('pgop-repo-');
 const pgUser = postgresUser();
-// The repository directory must be reachable by the postgres OS user (ancestors searchable).
-execFileSync('chmod', ['755', repo]);
-if (pgUser) chownSync(repo, pgUser.uid, pgUser.gid);
 const src = new LocalCluster(state, 'src');
-after(async () => { await src.down(); if (process.env.PGOP_TEST_KEEP_STATE !== '1') rmSync(repo, { recursive: true, force: true }); });
+after(async () => { await src.down(); removeRepository(repo); });
 
 const manifest = (name: string, body: string) => {
   const file = join(state, `${name}.yaml`);

@@ -5,11 +5,10 @@
 // before and after no longer differs: the list is kept as annotations of the job's backup.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, chownSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { LocalCluster, stateDir } from '../helpers/cli.js';
+import { postgresRepository, removeRepository } from '../helpers/repository.js';
 import { postgresUser } from '../../adapters/os/os-user.js';
 import { runBackupProcessor, type BackupHosts } from '../../adapters/backup/backup-step.js';
 import { localRepoAccess } from '../../adapters/local/backup-hosts.js';
@@ -17,16 +16,14 @@ import { RedisResourceStore } from '../../adapters/local/redis-store.js';
 import type { BackupRequest, BackupResult } from '../../machines/backup/backup.types.js';
 
 const state = stateDir('pgop-bkretry-');
-const repo = mkdtempSync(join(tmpdir(), 'pgop-bkretry-repo-'));
+const repo = postgresRepository('pgop-bkretry-repo-');
 const pgUser = postgresUser();
-execFileSync('chmod', ['755', repo]);
-if (pgUser) chownSync(repo, pgUser.uid, pgUser.gid);
 const cluster = new LocalCluster(state, 'retried');
 let store: RedisResourceStore | undefined;
 after(async () => {
   await store?.close();
   await cluster.down();
-  if (process.env.PGOP_TEST_KEEP_STATE !== '1') rmSync(repo, { recursive: true, force: true });
+  removeRepository(repo);
 });
 
 test('the same backup request run twice reports the same backups retention expired', async () => {

@@ -5,22 +5,17 @@
 // to the latest snapshot's WAL position reported a false FingerprintMismatch here.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, chownSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { LocalCluster, stateDir } from '../helpers/cli.js';
+import { postgresRepository, removeRepository } from '../helpers/repository.js';
 import { eventually, query, uriFor } from '../helpers/sql.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 import type { BackupJob } from '../../crds/backupjob.js';
-import { postgresUser } from '../../adapters/os/os-user.js';
 
 const state = stateDir('pgop-busyverify-');
-const repo = mkdtempSync(join(tmpdir(), 'pgop-busyverify-repo-'));
-const pgUser = postgresUser();
-execFileSync('chmod', ['755', repo]);
-if (pgUser) chownSync(repo, pgUser.uid, pgUser.gid);
+const repo = postgresRepository('pgop-busyverify-repo-');
 const cluster = new LocalCluster(state, 'busy');
 let stop = false;
 const writers: Promise<number>[] = [];
@@ -28,7 +23,7 @@ after(async () => {
   stop = true;
   await Promise.allSettled(writers);
   await cluster.down();
-  if (process.env.PGOP_TEST_KEEP_STATE !== '1') rmSync(repo, { recursive: true, force: true });
+  removeRepository(repo);
 });
 
 type Rehearsal = { verified: boolean; reason: string; message: string; backup?: string; tablesCompared?: number };

@@ -5,24 +5,20 @@
 // primary agent's /metrics are scraped for the backup age, duration and size, the rehearsal result and archiving.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, chownSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, writeFileSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { LocalCluster, stateDir } from '../helpers/cli.js';
+import { postgresRepository, removeRepository } from '../helpers/repository.js';
 import { eventually, query, uriFor } from '../helpers/sql.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
 import type { BackupJob } from '../../crds/backupjob.js';
-import { postgresUser } from '../../adapters/os/os-user.js';
 import { connectRedis } from '../../adapters/redis/connection.js';
 
 const state = stateDir('pgop-verify-');
-const repo = mkdtempSync(join(tmpdir(), 'pgop-verify-repo-'));
-const pgUser = postgresUser();
-execFileSync('chmod', ['755', repo]);
-if (pgUser) chownSync(repo, pgUser.uid, pgUser.gid);
+const repo = postgresRepository('pgop-verify-repo-');
 const cluster = new LocalCluster(state, 'rehearsed');
-after(async () => { await cluster.down(); if (process.env.PGOP_TEST_KEEP_STATE !== '1') rmSync(repo, { recursive: true, force: true }); });
+after(async () => { await cluster.down(); removeRepository(repo); });
 
 const manifest = (body: string) => {
   const file = join(state, 'rehearsed.yaml');

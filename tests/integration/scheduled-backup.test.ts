@@ -5,30 +5,25 @@
 // an operator outage is superseded by the latest one due instead of being retried forever.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, chownSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { Cron } from 'croner';
 import { LocalCluster, stateDir, pgop } from '../helpers/cli.js';
+import { postgresRepository, removeRepository } from '../helpers/repository.js';
 import { eventually } from '../helpers/sql.js';
 import { isAlive } from '../../adapters/local/processes.js';
 import type { BackupJob } from '../../crds/backupjob.js';
 import type { ScheduledBackup } from '../../crds/scheduledbackup.js';
 import { jobNameFor } from '../../machines/scheduled-backup/scheduled-backup.logic.js';
-import { postgresUser } from '../../adapters/os/os-user.js';
 
 // No re-read on a timer: the schedule must learn of its BackupJobs' progress through the runtime's change feed (the
 // operator inherits this environment).
 process.env.PGOP_SCHEDULE_POLL_MS = String(3_600_000);
 
 const state = stateDir('pgop-sched-');
-const repo = mkdtempSync(join(tmpdir(), 'pgop-sched-repo-'));
-const pgUser = postgresUser();
-execFileSync('chmod', ['755', repo]);
-if (pgUser) chownSync(repo, pgUser.uid, pgUser.gid);
+const repo = postgresRepository('pgop-sched-repo-');
 const c = new LocalCluster(state, 'sched');
-after(async () => { await c.down(); if (process.env.PGOP_TEST_KEEP_STATE !== '1') rmSync(repo, { recursive: true, force: true }); });
+after(async () => { await c.down(); removeRepository(repo); });
 
 const SCHEDULE = '*/4 * * * * *';
 const SCHEDULED_AT = 'postgres.keiailab.io/scheduled-at';
