@@ -5,7 +5,7 @@ import { backupMachine, type BackupMachine } from '../../machines/backup/backup.
 import type { BackupEvent } from '../../machines/backup/backup.types.js';
 import { selectBackupStatus, selectBackupPhase } from '../../machines/backup/backup.selectors.js';
 import { mergeConditions, type Condition } from '../status/conditions.js';
-import type { KindBinding } from '../binding.js';
+import type { KindBinding, Notice } from '../binding.js';
 
 export const backupJobBinding: KindBinding<BackupMachine> = {
   kind: 'BackupJob',
@@ -33,7 +33,10 @@ export const backupJobBinding: KindBinding<BackupMachine> = {
   notices(before, after) {
     if (!before) return [];
     const [from, to] = [selectBackupPhase(before), selectBackupPhase(after)];
-    if (from === to) return [];
-    return [{ type: to === 'Failed' ? 'Warning' : 'Normal', reason: `Backup${to}`, message: to === 'Failed' ? `backup failed: ${after.context.error ?? ''}` : `backup ${to.toLowerCase()}${after.context.result ? `: ${after.context.result.label}` : ''}` }];
+    const out: Notice[] = from === to ? [] : [{ type: to === 'Failed' ? 'Warning' : 'Normal', reason: `Backup${to}`, message: to === 'Failed' ? `backup failed: ${after.context.error ?? ''}` : `backup ${to.toLowerCase()}${after.context.result ? `: ${after.context.result.label}` : ''}` }];
+    // The backup stays good, but rehearsals of it will compare no table counts: worth an Event of its own.
+    const missing = after.context.result?.fingerprintError;
+    if (missing && !before.context.result?.fingerprintError) out.push({ type: 'Warning', reason: 'FingerprintNotRecorded', message: `backup ${after.context.result?.label ?? ''}: ${missing}` });
+    return out;
   },
 };
