@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TEMP_MARK, createFileAtomic, writeFileAtomic, writeFileAtomicIfChanged, removeFileDurably } from './atomic-file.js';
+import { TEMP_MARK, TEMP_PREFIX, createFileAtomic, writeFileAtomic, writeFileAtomicIfChanged, removeFileDurably } from './atomic-file.js';
 
 const helper = fileURLToPath(new URL('./atomic-file.js', import.meta.url));
 const dir = () => mkdtempSync(join(tmpdir(), 'pgop-atomic-'));
@@ -66,6 +66,8 @@ for (const fsCall of ['writeSync', 'renameSync'] as const) {
     assert.equal(readFileSync(f, 'utf8'), 'old\n');
     const [left] = temps(d);
     assert.ok(left, 'a crash leaves its temp file (nothing ran to remove it)');
+    // PostgreSQL's temp prefix: pg_basebackup and pgBackRest skip it when the file lies in a data directory.
+    assert.ok(left.startsWith('pgsql_tmp.superuser.password.tmp-'), left);
     writeFileAtomic(f, 'newer\n');
     assert.ok(temps(d).includes(left), 'a recent temp may belong to a live writer: kept');
     const past = new Date(Date.now() - 10 * 60_000);
@@ -104,4 +106,16 @@ test('create-if-missing keeps the first value and leaves no temp file', () => {
   assert.equal(readFileSync(f, 'utf8'), 'first\n');
   assert.equal(statSync(f).mode & 0o777, 0o600);
   assert.deepEqual(temps(d), []);
+});
+
+test('a stale temp file named the older way (.<target>.tmp-…) goes with the next write too', () => {
+  const d = dir();
+  const f = join(d, 'pgop.conf');
+  const old = join(d, `.pgop.conf${TEMP_MARK}0123456789ab`);
+  writeFileSync(old, 'half');
+  const past = new Date(Date.now() - 10 * 60_000);
+  utimesSync(old, past, past);
+  writeFileAtomic(f, 'x\n');
+  assert.deepEqual(temps(d), []);
+  assert.equal(TEMP_PREFIX, 'pgsql_tmp.');
 });

@@ -13,9 +13,15 @@ export interface AtomicWriteOptions {
   owner?: { uid: number; gid: number } | null;
 }
 
-/** Temp files are named `.<target>.tmp-<random>`: hidden, beside the target (same filesystem, so rename is atomic). */
+/** Temp files are named `pgsql_tmp.<target>.tmp-<random>`, beside the target (same filesystem, so rename is atomic). */
 export const TEMP_MARK = '.tmp-';
-const tempFor = (path: string) => join(dirname(path), `.${basename(path)}${TEMP_MARK}${randomBytes(6).toString('hex')}`);
+/**
+ * PostgreSQL's own temp-file prefix: pg_basebackup, pg_checksums, pg_rewind and pgBackRest skip such names. Config files
+ * are written inside data directories, and a base backup that met a temp file its walsender may not read (written
+ * 0600 by another user, or gone by the time it is opened) failed the clone.
+ */
+export const TEMP_PREFIX = 'pgsql_tmp.';
+const tempFor = (path: string) => join(dirname(path), `${TEMP_PREFIX}${basename(path)}${TEMP_MARK}${randomBytes(6).toString('hex')}`);
 
 /** fsync a directory so a rename or unlink inside it survives a power loss. */
 export function syncDir(dir: string): void {
@@ -27,11 +33,12 @@ export function syncDir(dir: string): void {
 const STALE_TEMP_MS = 60_000;
 
 function removeStaleTemps(path: string, now = Date.now()): void {
-  const prefix = `.${basename(path)}${TEMP_MARK}`;
+  // The second name is how older versions named their temp files.
+  const prefixes = [`${TEMP_PREFIX}${basename(path)}${TEMP_MARK}`, `.${basename(path)}${TEMP_MARK}`];
   let names: string[];
   try { names = readdirSync(dirname(path)); } catch { return; }
   for (const n of names) {
-    if (!n.startsWith(prefix)) continue;
+    if (!prefixes.some((x) => n.startsWith(x))) continue;
     const p = join(dirname(path), n);
     try { if (now - statSync(p).mtimeMs > STALE_TEMP_MS) rmSync(p, { force: true }); } catch { /* raced with its writer */ }
   }
