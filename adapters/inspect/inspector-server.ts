@@ -37,8 +37,48 @@ socket.onmessage = (m) => { const e = JSON.parse(m.data); if (ready) ui.contentW
 
 export interface InspectorServer { port: number; close(): Promise<void> }
 
-export async function startInspectorServer(port: number, keep = 500): Promise<InspectorServer> {
-  const recent: string[] = [];
+/**
+ * What a browser that connects late needs: every live actor's registration (with its definition) and its latest
+ * snapshot, then the most recent events. A plain ring of the last N messages lost the registrations within seconds
+ * on a busy operator, and the inspector shows nothing for an actor it was never told about.
+ */
+class InspectionHistory {
+  private readonly actors = new Map<string, { registration: string; snapshot?: string }>();
+  private readonly events: string[] = [];
+  constructor(private readonly keepEvents: number, private readonly keepActors: number) {}
+
+  record(text: string): void {
+    const m = parseInspection(text);
+    if (m?.type === '@xstate.actor' && m.sessionId) {
+      this.actors.delete(m.sessionId);
+      this.actors.set(m.sessionId, { registration: text });
+      if (this.actors.size > this.keepActors) this.actors.delete(this.actors.keys().next().value as string);
+    } else if (m?.type === '@xstate.snapshot' && m.sessionId) {
+      const actor = this.actors.get(m.sessionId);
+      if (!actor) return;
+      if (FINAL.has(m.snapshot?.status ?? '')) this.actors.delete(m.sessionId); else actor.snapshot = text;
+    } else {
+      this.events.push(text);
+      if (this.events.length > this.keepEvents) this.events.shift();
+    }
+  }
+
+  replay(): string[] {
+    return [...[...this.actors.values()].flatMap((a) => (a.snapshot ? [a.registration, a.snapshot] : [a.registration])), ...this.events];
+  }
+}
+
+const FINAL = new Set(['done', 'error', 'stopped']);
+
+function parseInspection(text: string): { type?: string; sessionId?: string; snapshot?: { status?: string } } | undefined {
+  try {
+    const m: unknown = JSON.parse(text);
+    return m && typeof m === 'object' ? (m as { type?: string; sessionId?: string; snapshot?: { status?: string } }) : undefined;
+  } catch { return undefined; }
+}
+
+export async function startInspectorServer(port: number, keepEvents = 500, keepActors = 10_000): Promise<InspectorServer> {
+  const history = new InspectionHistory(keepEvents, keepActors);
   const http: Server = createServer((req, res) => {
     if (!loopbackHost(req, actual)) { res.writeHead(421, { 'content-type': 'text/plain' }); res.end('this relay answers only to a loopback Host\n'); return; }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -50,11 +90,10 @@ export async function startInspectorServer(port: number, keep = 500): Promise<In
       loopbackHost(req, actual) && (origin === undefined || allowedOrigins(actual).includes(origin)),
   });
   wss.on('connection', (ws) => {
-    for (const m of recent) ws.send(m);
+    for (const m of history.replay()) ws.send(m);
     ws.on('message', (data) => {
       const text = data.toString();
-      recent.push(text);
-      if (recent.length > keep) recent.shift();
+      history.record(text);
       for (const c of wss.clients) if (c !== ws && c.readyState === WebSocket.OPEN) c.send(text);
     });
   });
