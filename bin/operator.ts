@@ -25,7 +25,7 @@ import type { SecretStore } from '../adapters/secrets/secret-store.js';
 import { abortableSleep } from '../adapters/retry.js';
 import { createOperatorMetrics } from '../adapters/metrics/operator-metrics.js';
 import { startInspectorServer } from '../adapters/inspect/inspector-server.js';
-import { createActorInspection } from '../adapters/inspect/actor-inspection.js';
+import { createActorInspection, createInspectorStream } from '../adapters/inspect/actor-inspection.js';
 import { serveMetrics } from '../adapters/metrics/metrics-server.js';
 import { registrations, servedKinds, clusterDeps, clusterKey, type OperatorDeps } from './kinds.js';
 
@@ -68,6 +68,7 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
   const metrics = createOperatorMetrics();
   const inspector = o.inspectPort !== undefined ? await startInspectorServer(o.inspectPort) : undefined;
   if (inspector) log.info({ url: `http://127.0.0.1:${inspector.port}` }, 'Stately inspector relay listening on loopback');
+  const inspectorStream = inspector ? createInspectorStream(`ws://127.0.0.1:${inspector.port}`) : undefined;
   const effectsLog = log.child({ component: 'effects' });
   const steps = await openStepsQueue(o.redisUrl, log.child({ component: 'queue' }), metrics);
   const deps: OperatorDeps = {
@@ -109,7 +110,7 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
     inspect: (resource, actorLog) => createActorInspection({
       log: actorLog, resource,
       onTransition: (m, from, to) => metrics.transition(m, from, to),
-      ...(inspector ? { inspectorUrl: `ws://127.0.0.1:${inspector.port}` } : {}),
+      ...(inspectorStream ? { stream: inspectorStream } : {}),
       ...(o.crashAt ? { crashAt: o.crashAt } : {}),
     }),
     onAttachedSnapshot: (machineId, key, before, after) => {
@@ -166,6 +167,7 @@ export async function startOperator(o: ClusterOperatorOptions): Promise<RunningO
       await steps.queue.close();
       await steps.events.close();
       metricsServer.close();
+      inspectorStream?.stop();
       await inspector?.close();
     },
   };

@@ -24,19 +24,27 @@ export interface InspectionOptions {
   log: Logger;
   resource: string;
   onTransition?: (machine: string, from: string, to: string) => void;
-  /** ws://127.0.0.1:PORT of an inspector server, to stream every actor to the Stately inspector. */
-  inspectorUrl?: string;
+  /** The operator's one stream to the inspector relay (see createInspectorStream), shared by every resource. */
+  stream?: InspectorStream;
   /** Drills: `machine:state` (PGOP_CRASH_AT) kills this process the moment that machine enters that state. */
   crashAt?: string;
 }
 
+export interface InspectorStream { next(e: InspectionEvent): void; stop(): void }
+
+/**
+ * One WebSocket to the relay for the whole operator. Events raised before it opens are held; the library's default
+ * of 200 held events dropped the first actors' registrations while a busy operator restored its resources.
+ */
+export function createInspectorStream(url: string): InspectorStream {
+  const inspector = createWebSocketInspector({ url, sanitizeContext: scrub, sanitizeEvent: scrub, maxDeferredEvents: 100_000 });
+  return { next: (e) => inspector.inspect.next?.(e), stop: () => inspector.stop() };
+}
+
 export function createActorInspection(o: InspectionOptions): (e: InspectionEvent) => void {
   const last = new Map<string, string>();
-  const ws = o.inspectorUrl
-    ? createWebSocketInspector({ url: o.inspectorUrl, sanitizeContext: scrub, sanitizeEvent: scrub })
-    : undefined;
   return (e) => {
-    ws?.inspect.next?.(e);
+    o.stream?.next(e);
     if (e.type !== '@xstate.snapshot') return;
     const snap = e.snapshot as { value?: unknown };
     if (snap.value === undefined) return;
