@@ -13,7 +13,7 @@ import { PGBACKREST_BIN } from '../adapters/backup/pgbackrest-config.js';
 import { ANNOTATION, fingerprintRestorePoint, type InfoBackup } from '../adapters/backup/backup-step.js';
 import { expireRecorded, beforeBackupAnnotation } from '../adapters/backup/expire-record.js';
 import { takeFingerprint } from '../adapters/backup/fingerprint.js';
-import type { TableFingerprint } from '../crds/backupjob.js';
+import type { AgentBackupResponse } from '../adapters/backup/agent-backup-step.js';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
@@ -31,8 +31,6 @@ const PEER_NAME_WAIT = { timeoutMs: 60_000, everyMs: 1_000 };
 /** The primary as its own agent reports it: its pod IP, and its data and socket directories as its Pod sees them. */
 export interface PrimaryPeer { host: string; port: number; dataDir: string; socketDir: string }
 export interface AgentBackupRequest { type: 'full' | 'diff' | 'incr'; uid: string; since: number; primary?: PrimaryPeer }
-/** fingerprintError instead of fingerprint: the backup is good, its fingerprint could not be taken (the step says why). */
-export interface AgentBackupResponse { backup: InfoBackup; expired: string[]; fingerprint?: TableFingerprint; fingerprintError?: string }
 
 
 export function parseBackupRequest(body: Record<string, unknown>): AgentBackupRequest {

@@ -12,8 +12,8 @@ import type { BackupRequest, BackupResult } from '../../machines/backup/backup.t
 import type { AgentClient } from '../agent-client.js';
 import type { TableFingerprint } from '../../crds/backupjob.js';
 
-
-interface AgentBackupResponse { backup: InfoBackup; expired: string[]; fingerprint?: TableFingerprint; fingerprintError?: string }
+/** The agent's answer to POST /backup. fingerprintError instead of fingerprint: the backup is good, its fingerprint could not be taken (the step says why). */
+export interface AgentBackupResponse { backup: InfoBackup; expired: string[]; fingerprint?: TableFingerprint; fingerprintError?: string }
 import { backupResult, describeRepository, LOCK_HELD, type InfoBackup } from './backup-step.js';
 
 /**
