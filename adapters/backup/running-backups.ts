@@ -4,11 +4,12 @@
 // verified. So a rehearsal first waits for both to end (bounded: a stuck job must not stop rehearsals for good).
 import type { ResourceReader } from '../../actors/ports/resource-store.js';
 import type { BackupJob } from '../../crds/backupjob.js';
+import { FINGERPRINTED } from '../../machines/backup/backup.selectors.js';
 
 export const RUNNING_BACKUP_WAIT_MS = 30 * 60_000;
 
 /** A Succeeded job whose backup is saved while its fingerprint is still being recorded. */
-const recordingFingerprint = (j: BackupJob) => j.status?.conditions?.some((c) => c.type === 'Fingerprinted' && c.status === 'Unknown') ?? false;
+const recordingFingerprint = (j: BackupJob) => j.status?.conditions?.some((c) => c.type === FINGERPRINTED && c.status === 'Unknown') ?? false;
 
 /** Names of the cluster's BackupJobs that are taking a backup now, or still recording its fingerprint. */
 export async function runningBackups(store: ResourceReader, namespace: string, cluster: string): Promise<string[]> {

@@ -8,7 +8,7 @@ import { API_VERSION } from '../../crds/definition.js';
 import { localRepoAccess } from '../../adapters/local/backup-hosts.js';
 import { stanzaInfo } from '../../adapters/backup/repository-info.js';
 import { postgresUser } from '../../adapters/os/os-user.js';
-import { humanBytes } from '../../machines/backup/backup.selectors.js';
+import { FINGERPRINTED, humanBytes } from '../../machines/backup/backup.selectors.js';
 import { table } from './format.js';
 
 export interface BackupOptions { cluster: string; namespace: string; type: 'full' | 'diff' | 'incr'; target: 'prefer-standby' | 'primary'; wait: boolean; timeoutMs: number }
@@ -39,7 +39,7 @@ export async function backup(p: Platform, o: BackupOptions, out: (s: string) => 
     if (s?.phase === 'Succeeded') {
       out(`backup ${s.backupId} (${s.size}, ${s.duration ?? '?'}) from ${s.instance}: LSN ${s.startLsn} → ${s.stopLsn}, WAL ${s.walStart} → ${s.walEnd}, timeline ${s.timeline}`);
       if (s.expired?.length) out(`retention expired: ${s.expired.join(', ')}`);
-      const fingerprinted = s.conditions?.find((c) => c.type === 'Fingerprinted');
+      const fingerprinted = s.conditions?.find((c) => c.type === FINGERPRINTED);
       if (fingerprinted?.status === 'Unknown') out('table fingerprint for restore rehearsals: being recorded (see status.fingerprint)');
       else if (fingerprinted?.status === 'False') out(`table fingerprint not recorded: ${fingerprinted.message}`);
       return;

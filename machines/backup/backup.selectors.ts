@@ -3,6 +3,9 @@ import type { SnapshotFrom } from 'xstate';
 import type { BackupMachine } from './backup.machine.js';
 import { condition, type ConditionIntent } from '../shared/conditions.js';
 
+/** Unknown while a saved backup's fingerprint is being recorded: restore rehearsals wait on it (running-backups.ts). */
+export const FINGERPRINTED = 'Fingerprinted';
+
 export type BackupSnapshot = SnapshotFrom<BackupMachine>;
 export type BackupPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Deleting';
 
@@ -65,9 +68,9 @@ export function selectBackupStatus(s: BackupSnapshot): BackupStatusIntent {
     });
     const recording = s.matches({ working: 'saved' }) ? 'recording the table fingerprint for restore rehearsals' : undefined;
     // Restore rehearsals wait while it is Unknown: a rehearsal of this backup compares against its fingerprint.
-    out.conditions.push(recording ? { type: 'Fingerprinted', status: 'Unknown', reason: 'Recording', message: recording }
-      : r.fingerprint ? condition('Fingerprinted', true, 'Recorded', `rows of ${r.fingerprint.tables.length} table(s) at ${r.fingerprint.lsn}`)
-        : condition('Fingerprinted', false, r.fingerprintError ? 'NotRecorded' : 'NotTaken', r.fingerprintError ?? 'no fingerprint was taken with this backup'));
+    out.conditions.push(recording ? { type: FINGERPRINTED, status: 'Unknown', reason: 'Recording', message: recording }
+      : r.fingerprint ? condition(FINGERPRINTED, true, 'Recorded', `rows of ${r.fingerprint.tables.length} table(s) at ${r.fingerprint.lsn}`)
+        : condition(FINGERPRINTED, false, r.fingerprintError ? 'NotRecorded' : 'NotTaken', r.fingerprintError ?? 'no fingerprint was taken with this backup'));
     const message = [r.note, recording, r.fingerprintError].filter(Boolean).join('; ');
     if (message) out.message = message;
   } else if (p) {
