@@ -1,7 +1,58 @@
+// Listening ports for the local platform's processes (postgres, agents, endpoints, Redis, routers, poolers).
+// A port is recorded when a pod is placed and bound later, after a restore or a clone. Ports the kernel hands out
+// for listen(0) come from its ephemeral range, the same range every outgoing connection takes its source port
+// from: a client socket that happened to take the recorded port meanwhile kept postgres from binding it for as
+// long as that connection lived (ADR 0046). So ports are chosen outside that range, and only checked free here.
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
 
-/** A port the kernel says is free right now on the given address. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/** Below this, ports are left to well-known and registered services. */
+const LOWEST = 10_000;
+const HIGHEST = 65_535;
+/** Linux's default when the range cannot be read (other systems: a range of their own; the probe still holds). */
+const DEFAULT_EPHEMERAL: [number, number] = [32_768, 60_999];
+
+export function ephemeralRange(file = '/proc/sys/net/ipv4/ip_local_port_range'): [number, number] {
+  try {
+    const [lo, hi] = readFileSync(file, 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi && lo <= hi) return [lo, hi];
+  } catch { /* not Linux, or no /proc */ }
+  return DEFAULT_EPHEMERAL;
+}
+
+/** The ports outside the ephemeral range, as [from, to] spans. */
+export function listeningSpans([lo, hi]: [number, number]): Array<[number, number]> {
+  const spans: Array<[number, number]> = [[LOWEST, Math.min(lo - 1, HIGHEST)], [Math.max(hi + 1, LOWEST), HIGHEST]];
+  return spans.filter(([a, b]) => b - a >= 1_000);
+}
+
+/** Handed out by this process lately: two placements in a row must not get the same port before either binds it. */
+const recent = new Set<number>();
+const remember = (port: number) => {
+  recent.add(port);
+  if (recent.size > 4_096) recent.delete(recent.values().next().value as number);
+  return port;
+};
+
+/** A port that is free right now on the given address and that no outgoing connection will take. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const spans = listeningSpans(ephemeralRange());
+  const size = spans.reduce((n, [a, b]) => n + b - a + 1, 0);
+  for (let attempt = 0; size > 0 && attempt < 64; attempt++) {
+    let pick = randomInt(size);
+    let port = 0;
+    for (const [a, b] of spans) {
+      if (pick <= b - a) { port = a + pick; break; }
+      pick -= b - a + 1;
+    }
+    if (!recent.has(port) && (await portIsFree(port, host))) return remember(port);
+  }
+  // The ephemeral range covers (nearly) every port: take what the kernel gives, as before.
+  return remember(await kernelPort(host));
+}
+
+function kernelPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

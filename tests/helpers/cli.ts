@@ -77,7 +77,10 @@ export class LocalCluster {
       let pid = '';
       try { pid = readFileSync(join(dir, 'agent.pid'), 'utf8').trim(); } catch { /* no pid file */ }
       const proc = pid ? (() => { try { return readFileSync(`/proc/${pid.split(' ')[0]}/stat`, 'utf8').trim(); } catch { return 'not running'; } })() : 'no pid file';
-      return `--- ${name}: agent pid ${pid || '-'} (${proc})\n${tail(join(dir, 'agent.log'), 25)}`;
+      const severe = (() => {
+        try { return readFileSync(join(dir, 'postgres', 'postgres.log'), 'utf8').split('\n').filter((l) => /\b(FATAL|PANIC):/.test(l)).slice(-5).join('\n'); } catch { return ''; }
+      })();
+      return `--- ${name}: agent pid ${pid || '-'} (${proc})\n${tail(join(dir, 'agent.log'), 25)}${severe ? `\n--- ${name}: postgres FATAL/PANIC\n${severe}` : ''}`;
     });
     return [...parts, `--- operator log\n${tail(join(this.state, 'daemon.log'), 25)}`].join('\n');
   }
