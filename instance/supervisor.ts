@@ -1,7 +1,8 @@
 // Runs postgres as a child of the agent (not via pg_ctl) so the agent sees every exit at once. Readiness is
 // "accepts a connection"; an orphan postmaster left by a killed agent is shut down before a new one starts.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync, existsSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, existsSync, statSync } from 'node:fs';
+import { exitReason } from './exit-reason.js';
 import type { OsUser } from '../adapters/os/os-user.js';
 import { withClient } from '../adapters/sql/connect.js';
 import type { InstanceSpec } from '../adapters/instance/spec.js';
@@ -13,7 +14,7 @@ import { peerTls, type InstanceRuntime } from './runtime.js';
 export type SupervisorEvent =
   | { type: 'postgres.ready' }
   | { type: 'postgres.stable' }
-  | { type: 'postgres.exited'; code: number | null; signal: string | null };
+  | { type: 'postgres.exited'; code: number | null; signal: string | null; reason?: string };
 
 const STABLE_AFTER_MS = 30_000;
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
@@ -52,6 +53,7 @@ export class PostgresSupervisor {
       const spec = this.spec();
       this.rt.writeConfig();
       this.rt.loadedGeneration = spec.configGeneration ?? null;
+      const logFrom = (() => { try { return statSync(spec.logFile).size; } catch { return 0; } })();
       const log = openSync(spec.logFile, 'a');
       this.startedFrom = spec.image ?? spec.pgBinDir;
       const child = spawn(bin(spec, 'postgres'), ['-D', spec.dataDir], {
@@ -63,7 +65,9 @@ export class PostgresSupervisor {
         this.child = null;
         resolve();
         timers.forEach(clearTimeout);
-        if (!stopped) emit({ type: 'postgres.exited', code, signal });
+        if (stopped) return;
+        const reason = code ? exitReason(spec.logFile, logFrom) : undefined;
+        emit({ type: 'postgres.exited', code, signal, ...(reason ? { reason } : {}) });
       }));
       // A binary that cannot be spawned (missing, not executable for the postgres user) emits no exit: say so.
       child.once('error', (e) => {

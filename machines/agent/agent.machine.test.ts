@@ -88,7 +88,8 @@ test('postgres crashes are restarted with doubling backoff, reset once it stays 
   assert.ok(a.actor.getSnapshot().matches({ up: { postgres: 'crashed' } }));
   a.clock.increment(1);
   assert.ok(a.actor.getSnapshot().matches({ up: { postgres: { supervising: 'starting' } } }));
-  a.emit('postgres', { type: 'postgres.exited', code: 1, signal: null });
+  a.emit('postgres', { type: 'postgres.exited', code: 1, signal: null, reason: 'FATAL: could not create any TCP/IP sockets' });
+  assert.equal(a.actor.getSnapshot().context.lastExit, 'exited with code 1: FATAL: could not create any TCP/IP sockets', 'what postgres said is kept');
   a.clock.increment(1999);
   assert.ok(a.actor.getSnapshot().matches({ up: { postgres: 'crashed' } }), 'second crash waits 2 s');
   a.clock.increment(1);

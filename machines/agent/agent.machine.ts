@@ -42,7 +42,7 @@ export const agentMachine = setup({
     recordExit: assign(({ context, event }) => (event.type === 'postgres.exited' ? {
       restarts: context.restarts + 1,
       crashStreak: context.crashStreak + 1,
-      lastExit: event.signal ? `killed by ${event.signal}` : `exited with code ${event.code}`,
+      lastExit: `${event.signal ? `killed by ${event.signal}` : `exited with code ${event.code}`}${event.reason ? `: ${event.reason}` : ''}`,
     } : {})),
     resetStreak: assign({ crashStreak: 0 }),
     storeBootstrapError: assign({ bootstrapError: (_, params: { error: unknown }) => errorText(params.error) }),

@@ -37,7 +37,8 @@ export type ClaimResult =
 
 export type AgentEvent =
   | { type: 'postgres.ready' }
-  | { type: 'postgres.exited'; code: number | null; signal: string | null }
+  /** reason: what postgres said last before it exited (its FATAL or PANIC line), when it said anything. */
+  | { type: 'postgres.exited'; code: number | null; signal: string | null; reason?: string }
   | { type: 'postgres.stable' }
   | { type: 'lease.lost'; reason: string }
   | { type: 'lease.granted' }

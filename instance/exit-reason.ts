@@ -1,0 +1,29 @@
+// Why postgres exited, in its own words, for the agent's lastExit: "exited with code 1" alone sent users to the log
+// for the one line that mattered (a port taken, a bad setting, a missing file).
+import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+
+/** Only the tail of what this start wrote is read: a crash loop must not read a growing log again and again. */
+const TAIL_BYTES = 64 * 1024;
+const MAX_CHARS = 300;
+
+/** The last FATAL or PANIC line written at or after byte `from`, with the bind failure that causes the usual one. */
+export function exitReason(logFile: string, from: number): string | undefined {
+  let text = '';
+  try {
+    const fd = openSync(logFile, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const start = Math.max(from, size - TAIL_BYTES);
+      const buf = Buffer.alloc(Math.max(0, size - start));
+      readSync(fd, buf, 0, buf.length, start);
+      text = buf.toString('utf8');
+    } finally { closeSync(fd); }
+  } catch { return undefined; }
+  const lines = text.split('\n');
+  const severe = lines.filter((l) => /\b(FATAL|PANIC):/.test(l)).at(-1);
+  if (!severe) return undefined;
+  const said = (l: string) => l.replace(/^.*?\b(FATAL|PANIC|LOG):\s*/, '$1: ').trim();
+  // "could not create any TCP/IP sockets" says nothing of why; the LOG line before it names the address and the error.
+  const bind = /TCP\/IP sockets|listen socket/.test(severe) ? lines.filter((l) => /could not bind/.test(l)).at(-1) : undefined;
+  return [bind, severe].filter((l): l is string => !!l).map(said).join('; ').slice(0, MAX_CHARS);
+}
