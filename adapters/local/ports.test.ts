@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { ephemeralRange, freePort, listeningSpans, portIsFree } from './ports.js';
+import { ephemeralRange, freePort, listeningSpans, portIsFree, reserve } from './ports.js';
 
 test('ports are chosen outside the range outgoing connections take their source ports from', async () => {
   const [lo, hi] = ephemeralRange();
@@ -35,4 +35,15 @@ test('the range is read from the kernel setting; a range covering almost every p
   assert.deepEqual(ephemeralRange(join(dir, 'missing')), [32768, 60999]);
   assert.deepEqual(listeningSpans([40000, 50000]), [[10000, 39999], [50001, 65535]]);
   assert.deepEqual(listeningSpans([1024, 65535]), []);
+});
+
+test('a port handed out is reserved machine-wide for a while: nobody else gets it before it is bound', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pgop-reservations-'));
+  const now = Date.now();
+  assert.equal(reserve(20001, dir, now), true);
+  assert.equal(reserve(20001, dir, now + 60_000), false, 'another process a minute later');
+  assert.equal(reserve(20002, dir, now), true, 'another port');
+  utimesSync(join(dir, '20001'), (now - 16 * 60_000) / 1000, (now - 16 * 60_000) / 1000);
+  assert.equal(reserve(20001, dir, now), true, 'an old reservation lapses');
+  assert.equal(reserve(20001, dir, now + 1000), false, 'and is renewed by the new claim');
 });

@@ -2,9 +2,13 @@
 // A port is recorded when a pod is placed and bound later, after a restore or a clone. Ports the kernel hands out
 // for listen(0) come from its ephemeral range, the same range every outgoing connection takes its source port
 // from: a client socket that happened to take the recorded port meanwhile kept postgres from binding it for as
-// long as that connection lived (ADR 0046). So ports are chosen outside that range, and only checked free here.
+// long as that connection lived (ADR 0046). So ports are chosen outside that range, checked free, and reserved
+// machine-wide for a while, so that no other pgop process (another state directory, a CLI, a test) picks the same
+// port before the first one binds it.
 import { createServer } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { randomInt } from 'node:crypto';
 
 /** Below this, ports are left to well-known and registered services. */
@@ -27,13 +31,29 @@ export function listeningSpans([lo, hi]: [number, number]): Array<[number, numbe
   return spans.filter(([a, b]) => b - a >= 1_000);
 }
 
-/** Handed out by this process lately: two placements in a row must not get the same port before either binds it. */
-const recent = new Set<number>();
-const remember = (port: number) => {
-  recent.add(port);
-  if (recent.size > 4_096) recent.delete(recent.values().next().value as number);
-  return port;
-};
+/** Long enough for a placed pod to restore or clone and bind; after it, a bound port fails the probe anyway. */
+const RESERVED_FOR_MS = 15 * 60_000;
+const RESERVATIONS = join(tmpdir(), 'pgop-port-reservations');
+
+/**
+ * Claims `port` for this caller unless another claimed it in the last RESERVED_FOR_MS: a file per port, created
+ * exclusively. Where no file can be written, the probe alone decides, as before.
+ */
+export function reserve(port: number, dir = RESERVATIONS, now = Date.now()): boolean {
+  const file = join(dir, String(port));
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o1777 });
+    closeSync(openSync(file, 'wx', 0o644));
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return true;
+  }
+  try {
+    if (now - statSync(file).mtimeMs < RESERVED_FOR_MS) return false;
+    utimesSync(file, now / 1000, now / 1000);
+    return true;
+  } catch { return true; }
+}
 
 /** A port that is free right now on the given address and that no outgoing connection will take. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -46,10 +66,10 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       if (pick <= b - a) { port = a + pick; break; }
       pick -= b - a + 1;
     }
-    if (!recent.has(port) && (await portIsFree(port, host))) return remember(port);
+    if ((await portIsFree(port, host)) && reserve(port)) return port;
   }
   // The ephemeral range covers (nearly) every port: take what the kernel gives, as before.
-  return remember(await kernelPort(host));
+  return kernelPort(host);
 }
 
 function kernelPort(host: string): Promise<number> {
