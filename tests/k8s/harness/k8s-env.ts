@@ -2,7 +2,7 @@
 // Deployment stand-in and the operator (restarted if it exits, like its Deployment would), plus kubectl helpers.
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -94,7 +94,10 @@ export async function startK8sEnv(label: string, operatorEnv: Record<string, str
       return kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: 'postgres.keiailab.io', version: 'v1alpha1', namespace, plural, name })
         .then((o) => o as CustomObject, () => undefined);
     },
-    operatorLog: () => { try { return readFileSync(join(work, 'operator.log'), 'utf8').split('\n').slice(-40).join('\n'); } catch { return ''; } },
+    operatorLog: () => [
+      (() => { try { return readFileSync(join(work, 'operator.log'), 'utf8').split('\n').slice(-40).join('\n'); } catch { return ''; } })(),
+      podLogTails(join(work, 'kubelet', 'pods')),
+    ].join('\n'),
     async stop() {
       stopping = true;
       if (operator?.exitCode === null) operator.kill('SIGKILL');
@@ -105,4 +108,19 @@ export async function startK8sEnv(label: string, operatorEnv: Record<string, str
       if (process.env.PGOP_TEST_KEEP_STATE !== '1') rmSync(work, { recursive: true, force: true });
     },
   };
+}
+
+/** The last lines of every pod's container log (the agents: why a demotion or a start hung), for a failed wait's error. */
+function podLogTails(root: string, lines = 12): string {
+  const out: string[] = [];
+  const list = (dir: string) => { try { return readdirSync(dir); } catch { return []; } };
+  for (const namespace of list(root)) {
+    for (const pod of list(join(root, namespace))) {
+      try {
+        const text = readFileSync(join(root, namespace, pod, 'container.log'), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+        out.push(`--- pod ${namespace}/${pod}\n${text}`);
+      } catch { /* no log yet */ }
+    }
+  }
+  return out.join('\n');
 }
