@@ -31,6 +31,8 @@ export interface AgentDeps {
   onProgress: (p: BootstrapProgress | null) => void;
   onLeaseRenew?: (ok: boolean) => void;
   now?: () => number;
+  /** Drills (local platform): milliseconds every configuration reload is held. */
+  reconfigureDelayMs?: () => number;
 }
 
 /** Where the lease says this instance stands: lead, follow someone, or wait for an operator plan to finish. */
@@ -202,6 +204,8 @@ export function createAgentImplementations(deps: AgentDeps) {
       }),
 
       applyConfig: fromPromise<void, SupervisorInput>(async () => {
+        const held = deps.reconfigureDelayMs?.() ?? 0;
+        if (held > 0) await new Promise((r) => setTimeout(r, held));
         const generation = rt.spec().configGeneration ?? null;
         rt.writeConfig();
         // pg_reload_conf() only signals the postmaster: wait until it has re-read the files, so what the agent then

@@ -60,7 +60,8 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
     : redisLease ? new RedisTimelineHistories(redisLease.connection, spec.cluster, cut) : null;
   let progress: BootstrapProgress | null = null;
   const metrics = createAgentMetrics({ cluster: spec.cluster.name, instance: spec.name });
-  const impl = createAgentImplementations({ rt, supervisor, lease, histories, log, onProgress: (p) => { progress = p; }, onLeaseRenew: metrics.renewal });
+  const impl = createAgentImplementations({ rt, supervisor, lease, histories, log, onProgress: (p) => { progress = p; }, onLeaseRenew: metrics.renewal,
+    reconfigureDelayMs: () => faults().reconfigureDelayMs ?? 0 });
   const actor = createActor(agentMachine.provide(impl), {
     input: { instance: spec.name, bootstrap: spec.bootstrap.mode === 'clone' ? 'clone' : 'initdb', maxBackoffMs: 30_000, leaseMs: spec.lease?.ttlMs ?? 5000 },
   });
@@ -123,8 +124,17 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
       },
       demote: async (body) => {
         const handoverTo = checkHandoverTo(rt.spec(), body.handoverTo);
-        if (actor.getSnapshot().context.role !== 'primary') throw new Error('not the primary');
-        actor.send({ type: 'agent.demote', handoverTo });
+        const before = actor.getSnapshot();
+        if (before.context.role !== 'primary') throw new Error('not the primary');
+        // The machine takes agent.demote only while running: sent during a reload (a new replica's certificate, a
+        // spec change arriving with the plan) it was dropped, and the plan waited its full minute for nothing, then
+        // rolled back. Wait out the passing states as a promotion does; refuse at once, naming the state, otherwise.
+        const demoted = (x: Snap) => x.matches('fenced') && x.context.demotedAt !== null;
+        const running = (x: Snap) => x.matches({ up: { postgres: { supervising: 'running' } } });
+        const ready = running(before) || demoted(before) ? before
+          : await waitFor(actor, (x) => !PASSING_STATES.some((p) => x.matches(p)), { timeout: 10_000 }).catch(() => actor.getSnapshot());
+        if (!running(ready) && !demoted(ready)) throw new Error(`cannot demote in state ${stateName(ready.value)}`);
+        if (running(ready)) actor.send({ type: 'agent.demote', handoverTo });
         const s = await settle((x) => x.matches('fenced') && x.context.demotedAt !== null, (x) => (x.matches('fencing') ? x.context.lastError ?? 'demotion failed' : null), 60_000);
         return { demoted: true, checkpointLsn: s.context.demotedAt };
       },

@@ -1,8 +1,9 @@
 // Drill switches for one instance (local platform only), in a small JSON file its agent re-reads:
-// leaseStoreCut simulates a partition from the lease store; promoteFails makes promotion fail.
+// leaseStoreCut simulates a partition from the lease store; promoteFails makes promotion fail; reconfigureDelayMs
+// holds every configuration reload that long (the agent stays `reconfiguring`, as under a slow repository step).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
-export interface Faults { leaseStoreCut?: boolean; promoteFails?: boolean }
+export interface Faults { leaseStoreCut?: boolean; promoteFails?: boolean; reconfigureDelayMs?: number }
 
 export function readFaults(file: string | null): Faults {
   if (!file || !existsSync(file)) return {};

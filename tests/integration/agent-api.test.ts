@@ -1,6 +1,6 @@
 // The instance agent's API on real agents: the bearer token on everything but the probes and /metrics, strict
 // method / content type / body size, no prototype lookups, demotions only to this cluster's plans; the operator and
-// the CLI still drive a switchover through it; a recreated cluster of the same name starts with no timeline history.
+// the CLI still drive a switchover through it, also into a primary busy reloading its configuration; a recreated cluster of the same name starts with no timeline history.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,8 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { LocalCluster, stateDir, sample } from '../helpers/cli.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
+import { setFaults } from '../../adapters/local/faults.js';
+import { eventually } from '../helpers/sql.js';
 
 const cluster = new LocalCluster(stateDir('pgop-agent-api-'), 'guarded');
 after(() => cluster.down());
@@ -97,6 +99,26 @@ test('a switchover through the CLI still works: the operator sends the token', a
   assert.match(out, /done: guarded-1 → guarded-2 on timeline 2/);
   await cluster.waitFor('the old primary back as a replica', (c) => allReady(c) && c.status?.currentPrimary === 'guarded-2', 90_000);
   assert.match(await cluster.ok(['local', 'kill', 'guarded-1', '--postgres-only', '--signal', 'CONT']), /postgres of guarded-1/, 'the CLI reads /status with the token');
+});
+
+test('a switchover reaching the primary while it reloads its configuration waits for the reload, then demotes it', async () => {
+  const before = await cluster.get();
+  const [primary, replica] = before.status?.currentPrimary === 'guarded-1' ? ['guarded-1', 'guarded-2'] : ['guarded-2', 'guarded-1'];
+  const faults = join(cluster.state, 'instances', 'default', primary, 'faults.json');
+  // The drill holds the primary's reloads for 8 s; the demotion may wait up to 10 s for one to end.
+  setFaults(faults, { reconfigureDelayMs: 8000 });
+  try {
+    const reload = join(cluster.state, 'guarded-reload.yaml');
+    writeFileSync(reload, readFileSync(manifest, 'utf8').replace('shared_buffers: 64MB', 'shared_buffers: 64MB\n      work_mem: 8MB'));
+    await cluster.ok(['local', 'apply', '-f', reload]);
+    await eventually(() => cluster.agentStatus<{ state: string }>(primary), (s) => s.state.includes('reconfiguring'), 30_000);
+    const out = await cluster.ok(['local', 'switchover', 'guarded', '--to', replica]);
+    assert.match(out, new RegExp(`done: ${primary} → ${replica} `), 'promoted, not rolled back');
+  } finally {
+    setFaults(faults, { reconfigureDelayMs: 0 });
+  }
+  const c = await cluster.waitFor('the old primary back as a replica', (x) => allReady(x) && x.status?.currentPrimary === replica, 90_000);
+  assert.deepEqual((c.status?.failovers ?? []).at(-1)?.outcome, 'promoted');
 });
 
 test('a recreated cluster of the same name does not see the old timeline history', async () => {
