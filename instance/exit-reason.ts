@@ -6,8 +6,12 @@ import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 const TAIL_BYTES = 64 * 1024;
 const MAX_CHARS = 300;
 
-/** The last FATAL or PANIC line written at or after byte `from`, with the bind failure that causes the usual one. */
-export function exitReason(logFile: string, from: number): string | undefined {
+/**
+ * The last FATAL or PANIC line written at or after byte `from` by the postmaster (`pid`) or its startup process, with
+ * the bind failure that causes the usual one. A client's backend logs FATAL lines too ("password authentication
+ * failed for user …", with a name the client chose): those are not why postgres exited, and are left out.
+ */
+export function exitReason(logFile: string, from: number, pid?: number): string | undefined {
   let text = '';
   try {
     const fd = openSync(logFile, 'r');
@@ -19,7 +23,11 @@ export function exitReason(logFile: string, from: number): string | undefined {
       text = buf.toString('utf8');
     } finally { closeSync(fd); }
   } catch { return undefined; }
-  const lines = text.split('\n');
+  const all = text.split('\n');
+  const ofPid = (l: string, p: number) => l.includes(`[${p}]`);
+  const startup = pid === undefined ? [] : all.filter((l) => ofPid(l, pid)).flatMap((l) => /startup process \(PID (\d+)\)/.exec(l)?.[1] ?? []).map(Number);
+  // The default log_line_prefix ('%m [%p] ') names the process; without a pid, every line counts.
+  const lines = pid === undefined ? all : all.filter((l) => [pid, ...startup].some((p) => ofPid(l, p)));
   const severe = lines.filter((l) => /\b(FATAL|PANIC):/.test(l)).at(-1);
   if (!severe) return undefined;
   const said = (l: string) => l.replace(/^.*?\b(FATAL|PANIC|LOG):\s*/, '$1: ').trim();

@@ -66,7 +66,7 @@ export class PostgresSupervisor {
         resolve();
         timers.forEach(clearTimeout);
         if (stopped) return;
-        const reason = code ? exitReason(spec.logFile, logFrom) : undefined;
+        const reason = code ? exitReason(spec.logFile, logFrom, child.pid) : undefined;
         emit({ type: 'postgres.exited', code, signal, ...(reason ? { reason } : {}) });
       }));
       // A binary that cannot be spawned (missing, not executable for the postgres user) emits no exit: say so.
