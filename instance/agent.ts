@@ -135,7 +135,7 @@ export async function runAgent(specPath: string, hooks: AgentPlatformHooks = {})
           : await waitFor(actor, (x) => !PASSING_STATES.some((p) => x.matches(p)), { timeout: 10_000 }).catch(() => actor.getSnapshot());
         if (!running(ready) && !demoted(ready)) throw new Error(`cannot demote in state ${stateName(ready.value)}`);
         if (running(ready)) actor.send({ type: 'agent.demote', handoverTo });
-        const s = await settle((x) => x.matches('fenced') && x.context.demotedAt !== null, (x) => (x.matches('fencing') ? x.context.lastError ?? 'demotion failed' : null), 60_000);
+        const s = await settle(demoted, (x) => (x.matches('fencing') ? x.context.lastError ?? 'demotion failed' : null), 60_000);
         return { demoted: true, checkpointLsn: s.context.demotedAt };
       },
       fence: async (body) => {

@@ -16,7 +16,10 @@ export function exitReason(logFile: string, from: number, pid?: number): string 
   try {
     const fd = openSync(logFile, 'r');
     try {
-      const size = fstatSync(fd).size;
+      const st = fstatSync(fd);
+      // A log sent to a pipe or a terminal cannot be read back.
+      if (!st.isFile()) return undefined;
+      const size = st.size;
       const start = Math.max(from, size - TAIL_BYTES);
       const buf = Buffer.alloc(Math.max(0, size - start));
       readSync(fd, buf, 0, buf.length, start);
