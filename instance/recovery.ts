@@ -5,7 +5,8 @@
 // starts it as an ordinary primary. The source's stanza is only ever read (the restore's own config names it);
 // archive_command always names this cluster's stanza.
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { openSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { exitReason } from '../adapters/instance/exit-reason.js';
 import { join } from 'node:path';
 import type { OsUser } from '../adapters/os/os-user.js';
 import { runCommand } from '../adapters/os/run-command.js';
@@ -47,6 +48,7 @@ export async function recoverFromRepository(
   const hba = join(socketDir, 'pg_hba.conf');
   writeOwned(hba, `local all ${SUPERUSER} trust\n`, user);
   progress({ step: 'replaying WAL to the recovery target', percent: null });
+  const logFrom = (() => { try { return statSync(spec.logFile).size; } catch { return 0; } })();
   const log = openSync(spec.logFile, 'a');
   const child = spawn(bin(spec, 'postgres'), [
     '-D', spec.dataDir, '-c', "listen_addresses=", '-c', `unix_socket_directories=${socketDir}`, '-c', `hba_file=${hba}`,
@@ -54,7 +56,11 @@ export async function recoverFromRepository(
   ], { stdio: ['ignore', log, log], cwd: '/', ...(user ? { uid: user.uid, gid: user.gid } : {}) });
   closeSync(log);
   let exit: string | null = null;
-  const exited = new Promise<void>((resolve) => child.once('exit', (code, sig) => { exit = `postgres exited (${code ?? sig}) during recovery; see ${spec.logFile}`; resolve(); }));
+  const exited = new Promise<void>((resolve) => child.once('exit', (code, sig) => {
+    const reason = code ? exitReason(spec.logFile, logFrom, child.pid) : undefined;
+    exit = `postgres exited (${code ?? sig}) during recovery${reason ? `: ${reason}` : ''}; see ${spec.logFile}`;
+    resolve();
+  }));
   child.once('error', () => undefined);
   const local = { host: socketDir, port: spec.port, user: SUPERUSER, password: '' };
   try {

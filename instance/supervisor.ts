@@ -2,7 +2,7 @@
 // "accepts a connection"; an orphan postmaster left by a killed agent is shut down before a new one starts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync, existsSync, statSync } from 'node:fs';
-import { exitReason } from './exit-reason.js';
+import { exitReason } from '../adapters/instance/exit-reason.js';
 import type { OsUser } from '../adapters/os/os-user.js';
 import { withClient } from '../adapters/sql/connect.js';
 import type { InstanceSpec } from '../adapters/instance/spec.js';

@@ -23,6 +23,7 @@ import { PGBACKREST_BIN, renderPgbackrestConf, restoreArgs, type RepoAccess } fr
 import type { OsUser } from '../os/os-user.js';
 import { stanzaInfo } from './repository-info.js';
 import { countTables, fingerprintMismatches } from './fingerprint.js';
+import { exitReason } from '../instance/exit-reason.js';
 import { withClient, ident, type Endpoint } from '../sql/connect.js';
 import type { BackupHosts } from './backup-step.js';
 import { classify } from './backup-step.js';
@@ -150,12 +151,8 @@ export async function rehearseLatest(o: RehearsalSource, decidedAt: string, prog
     const deadline = Date.now() + (o.replayTimeoutMs ?? 3600_000);
     for (;;) {
       if (exit) {
-        const tail = (() => {
-          try {
-            const lines = readFileSync(logFile, 'utf8').trim().split('\n');
-            const severe = lines.filter((l) => /\b(FATAL|PANIC|ERROR):/.test(l));
-            return (severe.length ? severe : lines).slice(-3).join(' | ');
-          } catch { return ''; }
+        const tail = exitReason(logFile, 0, child.pid) ?? (() => {
+          try { return readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | '); } catch { return ''; }
         })();
         return result(false, 'RestoreFailed', `the restored copy of ${latest.label} did not start or replay: ${exit}: ${tail}`, extra);
       }

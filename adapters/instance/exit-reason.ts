@@ -1,5 +1,6 @@
-// Why postgres exited, in its own words, for the agent's lastExit: "exited with code 1" alone sent users to the log
-// for the one line that mattered (a port taken, a bad setting, a missing file).
+// Why postgres exited, in its own words: "exited with code 1" alone sent users to the log for the one line that
+// mattered (a port taken, a bad setting, a recovery target never reached). Read for the agent's lastExit, a restore's
+// private recovery start and a restore rehearsal.
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 
 /** Only the tail of what this start wrote is read: a crash loop must not read a growing log again and again. */

@@ -6,9 +6,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { exitReason } from './exit-reason.js';
-import { pgBinDir } from '../adapters/local/postgres-install.js';
-import { postgresUser } from '../adapters/os/os-user.js';
-import { runCommand } from '../adapters/os/run-command.js';
+import { pgBinDir } from '../local/postgres-install.js';
+import { postgresUser } from '../os/os-user.js';
+import { runCommand } from '../os/run-command.js';
 
 test('only what this start wrote counts; the bind failure is named beside the FATAL it causes', () => {
   const log = join(mkdtempSync(join(tmpdir(), 'pgop-exit-')), 'postgres.log');
