@@ -1,7 +1,9 @@
 // The instance's `pgbackrest server` on Kubernetes (ADR 0035): a standby's agent backs up with pg1 = the primary
 // reached through this server, because pgBackRest copies a standby only while it also reaches the primary's data
 // directory and postgres through its own protocol. Supervised here: started once the agent's TLS files exist,
-// restarted when it exits or when its config or certificate changes (the server reads its certificate only at start).
+// restarted when it exits, and reloaded (SIGHUP) when its config or certificate changes: the server reads its
+// certificate only when it (re)initialises, and a restart would end the sessions in flight, such as a standby's
+// `check` that runs just after its backup, when a young cluster's certificate gains a pod IP.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -65,7 +67,16 @@ export class PgbackrestServer {
       return;
     }
     if (this.child && this.running === wanted) return;
-    if (this.child) { this.log.info('pgbackrest server config or certificate changed; restarting it'); this.child.kill('SIGTERM'); this.child = null; }
+    if (this.child && conf) {
+      // pgBackRest re-reads its config on SIGHUP and builds a new TLS server from the files it names; the forked
+      // sessions keep theirs. A server killed by this signal before it installed its handler is restarted as usual.
+      writeOwned(serverConfPath(spec), conf, this.user);
+      this.child.kill('SIGHUP');
+      this.running = wanted;
+      this.log.info('pgbackrest server config or certificate changed; reloaded it (sessions in progress keep going)');
+      return;
+    }
+    if (this.child) { this.log.info('no repository or certificate any more; stopping the pgbackrest server'); this.child.kill('SIGTERM'); this.child = null; }
     if (!conf || Date.now() < this.nextStart) return;
     writeOwned(serverConfPath(spec), conf, this.user);
     // The remote it forks connects to the local postgres over the socket, which asks for the superuser's password.
