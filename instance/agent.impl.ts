@@ -12,7 +12,7 @@ import { REPLICATION_USER, SUPERUSER } from '../adapters/instance/spec.js';
 import { synchronousStandbyNames } from './sync.js';
 import { bootstrapOwner } from './owner.js';
 import { userParameters, userHbaRules } from './render.js';
-import { promote, demote, rejoin, checkpointAfterPromotion } from './roles.js';
+import { promote, demote, rejoin, checkpointAfterPromotion, ensureOwnSlot } from './roles.js';
 import { repositoryKey } from './repository-change.js';
 import { ensureStanza, pushEarlierTimelines } from './pgbackrest.js';
 import { withClient } from '../adapters/sql/connect.js';
@@ -184,7 +184,13 @@ export function createAgentImplementations(deps: AgentDeps) {
 
       prepareInstance: fromPromise<void, RoleInput>(async ({ input }) => {
         const spec = rt.spec();
-        if (input.role !== 'primary') return;
+        if (input.role !== 'primary') {
+          // Not a reason to hold the replica back: its primary may be unreachable right now (mid-failover).
+          const slot = await ensureOwnSlot(rt).catch((e: unknown) => `not checked: ${(e as Error).message}`);
+          if (slot === 'created') deps.log.warn({ slot: spec.replicationSlot, primary: spec.primary }, 'replication slot was missing on the primary; created it');
+          else if (slot.startsWith('not checked')) deps.log.info({ slot: spec.replicationSlot, reason: slot }, 'replication slot on the primary not checked');
+          return;
+        }
         const app = bootstrapOwner(spec);
         const dropped = [...userParameters(spec).refused, ...userHbaRules(spec).refused];
         if (dropped.length) deps.log.warn({ dropped }, 'left user settings out of the rendered configuration');

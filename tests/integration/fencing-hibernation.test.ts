@@ -10,6 +10,7 @@ import { query, eventually } from '../helpers/sql.js';
 import { connectRedis } from '../../adapters/redis/connection.js';
 import { RedisResourceStore } from '../../adapters/local/redis-store.js';
 import type { PostgresCluster } from '../../crds/postgrescluster.js';
+import { slotNameFor } from '../../adapters/instance/spec.js';
 
 const cluster = new LocalCluster(stateDir('pgop-fencehib-'));
 after(() => cluster.down());
@@ -134,4 +135,24 @@ test('hibernation stops every instance cleanly; waking brings back the same prim
   await assertStreaming(primary, replicas, 'after-wake');
   const [rw] = await query<{ port: number }>(await cluster.uri('primary', 'postgres'), 'SELECT inet_server_port() AS port');
   assert.equal(rw?.port, cluster.instanceSpec(primary).port, 'the read-write endpoint routes to the primary again');
+});
+
+test('a replica whose slot is gone from its primary creates it again when its postgres starts, and streams', async () => {
+  const before = await cluster.waitFor('Ready', allReady, 60_000);
+  const primary = primaryOf(before);
+  const replica = (before.status?.instances ?? []).map((i) => i.name).find((n) => n !== primary) ?? '';
+  const slot = slotNameFor(replica);
+  await cluster.ok(['local', 'fence', 'demo', replica, '--wait']);
+  await eventually(async () => !postgresRuns(replica), (v) => v, 30_000);
+  // Lost while the replica was down (Kubernetes CI saw it after a failover during a fence): nothing on the primary's
+  // side puts it back now, so only the replica can.
+  await eventually(() => query<{ active: boolean }>(superuser(primary), 'SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]),
+    (rows) => rows[0]?.active === false, 30_000);
+  await query(superuser(primary), 'SELECT pg_drop_replication_slot($1)', [slot]);
+
+  await cluster.ok(['local', 'unfence', 'demo', replica]);
+  await cluster.waitFor('every instance back', (x) => allReady(x) && !condition(x, 'Fenced'), 100_000);
+  await assertStreaming(primary, [replica], 'slot-recreated');
+  const [s] = await query<{ active: boolean }>(superuser(primary), 'SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+  assert.equal(s?.active, true, `${slot} exists on ${primary} again and ${replica} streams through it`);
 });
