@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createActor, createMachine, fromPromise, fromCallback, sendTo, assign } from 'xstate';
 import { instanceMachine } from './instance.machine.js';
 import type { InstanceInput, InstancePhaseChanged } from './instance.types.js';
-import { replicaUp, bootstrapping, bootstrapFailed } from '../../tests/fixtures/observations.js';
+import { replicaUp, bootstrapping, bootstrapFailed, down } from '../../tests/fixtures/observations.js';
 import { settle } from '../../tests/fixtures/cluster-fakes.js';
 
 /** A parent that records the phases its instance child reports. */
@@ -69,4 +69,33 @@ test('removal stops the pod before dropping the slot, and ends in removed', asyn
   assert.deepEqual(h.calls.slice(2), ['removeInstance', 'releaseReplicationSlot']);
   assert.equal(h.calls[1], 'cloneInstance');
   assert.deepEqual(h.phases().slice(-2), ['removing', 'removed']);
+});
+
+test('a lost instance whose agent answers again says what is still wrong, not why it was lost', async () => {
+  const h = harness(replica);
+  await settle();
+  h.send({ type: 'instance.reported', instance: 'demo-2', observation: replicaUp() });
+  const reason = () => (h.actor.getSnapshot().children.child?.getSnapshot() as { context: { lastError: string | null } }).context.lastError;
+  h.send({ type: 'instance.lost', instance: 'demo-2', reason: 'instance gone (agent and postgres not running)', gone: true });
+  assert.equal(h.phases().at(-1), 'lost');
+  assert.equal(reason(), 'instance gone (agent and postgres not running)');
+  // Back (a fence lifted), but its WAL receiver cannot stream: the gone reason would mislead.
+  h.send({ type: 'instance.reported', instance: 'demo-2', observation: down('replica') });
+  assert.equal(h.phases().at(-1), 'lost');
+  assert.match(reason() ?? '', /agent answers; postgres runs as a replica but does not stream from its primary/);
+  h.send({ type: 'instance.reported', instance: 'demo-2', observation: down('unknown') });
+  assert.match(reason() ?? '', /postgres is not running or not answering/);
+  h.send({ type: 'instance.reported', instance: 'demo-2', observation: replicaUp() });
+  assert.equal(h.phases().at(-1), 'running');
+  assert.equal(reason(), null);
+});
+
+test('a running replica that stops streaming is lost with that reason', async () => {
+  const h = harness(replica);
+  await settle();
+  h.send({ type: 'instance.reported', instance: 'demo-2', observation: replicaUp() });
+  h.send({ type: 'instance.reported', instance: 'demo-2', observation: down('replica') });
+  assert.equal(h.phases().at(-1), 'lost');
+  const child = h.actor.getSnapshot().children.child?.getSnapshot() as { context: { lastError: string | null } };
+  assert.match(child.context.lastError ?? '', /does not stream from its primary/);
 });

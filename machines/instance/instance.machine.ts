@@ -4,6 +4,7 @@
 // lives here: a restored snapshot simply re-runs the in-flight effect.
 import { setup, assign, sendParent } from 'xstate';
 import { notProvided, notProvidedCallback } from '../shared/placeholder.js';
+import { notReadyReason } from './not-ready-reason.js';
 import type {
   InstanceContext, InstanceEvent, InstanceInput, InstancePhase, InstancePhaseChanged, SlotEffectInput, InstanceEffectInput,
 } from './instance.types.js';
@@ -47,6 +48,8 @@ export const instanceMachine = setup({
     }),
     storeError: assign({ lastError: (_, params: { error: unknown }) => describeError(params.error) }),
     storeLostReason: assign({ lastError: ({ event }) => (event.type === 'instance.lost' ? event.reason : null) }),
+    // The parent re-announces the phase after every report (phase.sync), so the status follows this at once.
+    storeNotReadyReason: assign({ lastError: ({ context, event }) => (event.type === 'instance.reported' ? notReadyReason(event.observation) : context.lastError) }),
     clearError: assign({ lastError: null }),
   },
   guards: {
@@ -127,7 +130,7 @@ export const instanceMachine = setup({
       entry: ['clearError', { type: 'notifyPhase', params: { phase: 'running' } }],
       on: {
         'instance.reported': [
-          { guard: 'reportsNotReady', target: 'lost', actions: ['storeObservation', assign({ lastError: 'not ready' })] },
+          { guard: 'reportsNotReady', target: 'lost', actions: ['storeObservation', 'storeNotReadyReason'] },
           { actions: 'storeObservation' },
         ],
         'instance.lost': { target: 'lost', actions: 'storeLostReason' },
@@ -140,7 +143,7 @@ export const instanceMachine = setup({
         'instance.reported': [
           { guard: 'reportsReady', target: 'running', actions: 'storeObservation' },
           { guard: 'reportsBootstrapping', target: 'rejoining', actions: 'storeObservation' },
-          { actions: 'storeObservation' },
+          { actions: ['storeObservation', 'storeNotReadyReason'] },
         ],
       },
     },
