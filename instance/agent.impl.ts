@@ -186,9 +186,11 @@ export function createAgentImplementations(deps: AgentDeps) {
         const spec = rt.spec();
         if (input.role !== 'primary') {
           // Not a reason to hold the replica back: its primary may be unreachable right now (mid-failover).
-          const slot = await ensureOwnSlot(rt).catch((e: unknown) => `not checked: ${(e as Error).message}`);
-          if (slot === 'created') deps.log.warn({ slot: spec.replicationSlot, primary: spec.primary }, 'replication slot was missing on the primary; created it');
-          else if (slot.startsWith('not checked')) deps.log.info({ slot: spec.replicationSlot, reason: slot }, 'replication slot on the primary not checked');
+          try {
+            if (await ensureOwnSlot(rt)) deps.log.warn({ slot: spec.replicationSlot, primary: spec.primary }, 'replication slot was missing on the primary; created it');
+          } catch (e) {
+            deps.log.info({ slot: spec.replicationSlot, err: (e as Error).message }, 'replication slot on the primary not checked');
+          }
           return;
         }
         const app = bootstrapOwner(spec);

@@ -5,8 +5,8 @@
 // starts it as an ordinary primary. The source's stanza is only ever read (the restore's own config names it);
 // archive_command always names this cluster's stanza.
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { exitReason } from '../adapters/instance/exit-reason.js';
+import { openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { exitReason, logEnd } from '../adapters/instance/exit-reason.js';
 import { join } from 'node:path';
 import type { OsUser } from '../adapters/os/os-user.js';
 import { runCommand } from '../adapters/os/run-command.js';
@@ -48,7 +48,7 @@ export async function recoverFromRepository(
   const hba = join(socketDir, 'pg_hba.conf');
   writeOwned(hba, `local all ${SUPERUSER} trust\n`, user);
   progress({ step: 'replaying WAL to the recovery target', percent: null });
-  const logFrom = (() => { try { return statSync(spec.logFile).size; } catch { return 0; } })();
+  const logFrom = logEnd(spec.logFile);
   const log = openSync(spec.logFile, 'a');
   const child = spawn(bin(spec, 'postgres'), [
     '-D', spec.dataDir, '-c', "listen_addresses=", '-c', `unix_socket_directories=${socketDir}`, '-c', `hba_file=${hba}`,

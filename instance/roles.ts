@@ -81,21 +81,16 @@ export async function promote(rt: InstanceRuntime, lease: PrimaryLease | null, h
 const SLOT_CHECK_TIMEOUT_MS = 1500;
 
 /**
- * A replica's own slot on the primary it follows, from the replica's side: the primary and the failover plan create
- * every member's slot, but a replica that starts without one (seen on Kubernetes after a failover during which it
- * was fenced) would retry "replication slot does not exist" forever. Creating a missing physical slot is idempotent;
+ * A replica's own slot on the primary it follows (ADR 0047), ensured from the replica's side; true when it was
+ * missing. The primary and the failover plan create every member's slot, but a replica that starts without one (seen
+ * on Kubernetes after a failover during which it was fenced) would retry "replication slot does not exist" forever. Creating a missing physical slot is idempotent;
  * a member being removed is stopped before its slot is dropped, so this never brings a removed member's slot back.
  */
-export async function ensureOwnSlot(rt: InstanceRuntime): Promise<'created' | 'present' | 'no primary'> {
+export async function ensureOwnSlot(rt: InstanceRuntime): Promise<boolean> {
   const spec = rt.spec();
-  if (!spec.primary) return 'no primary';
+  if (!spec.primary) return false;
   const endpoint = { host: spec.primary.host, port: spec.primary.port, user: SUPERUSER, password: readSecret(spec.secrets.superuser), tls: peerTls(spec) };
-  return withClient(endpoint, async (c) => {
-    const had = (await c.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [spec.replicationSlot])).rowCount;
-    if (had) return 'present';
-    await ensurePhysicalSlot(c, spec.replicationSlot);
-    return 'created';
-  }, SLOT_CHECK_TIMEOUT_MS);
+  return withClient(endpoint, (c) => ensurePhysicalSlot(c, spec.replicationSlot), SLOT_CHECK_TIMEOUT_MS);
 }
 
 /**

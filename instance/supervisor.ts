@@ -1,8 +1,8 @@
 // Runs postgres as a child of the agent (not via pg_ctl) so the agent sees every exit at once. Readiness is
 // "accepts a connection"; an orphan postmaster left by a killed agent is shut down before a new one starts.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync, existsSync, statSync } from 'node:fs';
-import { exitReason } from '../adapters/instance/exit-reason.js';
+import { openSync, closeSync, readFileSync, existsSync } from 'node:fs';
+import { exitReason, logEnd } from '../adapters/instance/exit-reason.js';
 import type { OsUser } from '../adapters/os/os-user.js';
 import { withClient } from '../adapters/sql/connect.js';
 import type { InstanceSpec } from '../adapters/instance/spec.js';
@@ -53,7 +53,7 @@ export class PostgresSupervisor {
       const spec = this.spec();
       this.rt.writeConfig();
       this.rt.loadedGeneration = spec.configGeneration ?? null;
-      const logFrom = (() => { try { return statSync(spec.logFile).size; } catch { return 0; } })();
+      const logFrom = logEnd(spec.logFile);
       const log = openSync(spec.logFile, 'a');
       this.startedFrom = spec.image ?? spec.pgBinDir;
       const child = spawn(bin(spec, 'postgres'), ['-D', spec.dataDir], {

@@ -1,11 +1,16 @@
 // Why postgres exited, in its own words: "exited with code 1" alone sent users to the log for the one line that
 // mattered (a port taken, a bad setting, a recovery target never reached). Read for the agent's lastExit, a restore's
 // private recovery start and a restore rehearsal.
-import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { openSync, readSync, closeSync, fstatSync, statSync } from 'node:fs';
 
 /** Only the tail of what this start wrote is read: a crash loop must not read a growing log again and again. */
 const TAIL_BYTES = 64 * 1024;
 const MAX_CHARS = 300;
+
+/** Where the part of the log a start is about to write begins: read before the start, passed to exitReason. */
+export function logEnd(logFile: string): number {
+  try { return statSync(logFile).size; } catch { return 0; }
+}
 
 /**
  * The last FATAL or PANIC line written at or after byte `from` by the postmaster (`pid`) or its startup process, with

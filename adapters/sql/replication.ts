@@ -1,11 +1,13 @@
 // Physical replication slots and the replication state an instance reports.
 import type pg from 'pg';
 
-export async function ensurePhysicalSlot(c: pg.Client, slot: string): Promise<void> {
-  await c.query(
+/** Creates the slot unless it exists; true when this call created it. */
+export async function ensurePhysicalSlot(c: pg.Client, slot: string): Promise<boolean> {
+  const r = await c.query(
     'SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)',
     [slot],
   );
+  return r.rowCount === 1;
 }
 
 /** Drops the slot once no walsender holds it; returns false while it is still active. */
