@@ -2,17 +2,12 @@
 import type { SnapshotFrom } from 'xstate';
 import type { DatabaseMachine } from './database.machine.js';
 import { condition, type ConditionIntent } from '../shared/conditions.js';
-import type { SqlObjectPhase } from '../user/user.selectors.js';
+import { isRechecking, selectSqlObjectPhase, type SqlObjectPhase } from '../shared/sql-object-phase.js';
 
 export type DatabaseSnapshot = SnapshotFrom<DatabaseMachine>;
 
 export function selectDatabasePhase(s: DatabaseSnapshot): SqlObjectPhase {
-  if (s.matches('deleting') || s.matches('deleted')) return 'Deleting';
-  if (s.matches('pending') || s.matches('waitingForCluster')) return 'Pending';
-  if (s.matches('applied')) return 'Applied';
-  if (s.matches('retrying')) return 'Retrying';
-  if (s.matches('failed')) return 'Failed';
-  return 'Applying';
+  return selectSqlObjectPhase(s);
 }
 
 export function selectDatabaseStatus(s: DatabaseSnapshot) {
@@ -22,7 +17,7 @@ export function selectDatabaseStatus(s: DatabaseSnapshot) {
   const waiting = s.matches('waitingForCluster') || s.matches({ deleting: 'waiting' });
   const reason = waiting ? `waiting for the cluster: ${c.waitingReason ?? 'not ready'}`
     : phase === 'Pending' ? 'finding the cluster\'s primary'
-      : phase === 'Applied' ? `database ${JSON.stringify(c.spec.name)} as declared on ${c.appliedOn ?? '?'}`
+      : phase === 'Applied' ? `database ${JSON.stringify(c.spec.name)} as declared on ${c.appliedOn ?? '?'}${isRechecking(s) ? ' (re-checking)' : ''}`
         : phase === 'Retrying' || phase === 'Failed' ? c.lastError ?? 'error'
           : phase === 'Deleting' ? (c.spec.reclaimPolicy === 'delete' ? 'dropping the database' : 'keeping the database (reclaimPolicy retain)')
             : s.matches('drifted') ? 'correcting drift' : 'applying';

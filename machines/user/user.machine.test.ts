@@ -18,7 +18,7 @@ const role = (o: Partial<ObservedRole> = {}): ObservedRole => ({
 
 /** Fakes behind the same slots the adapters fill: a cluster target, a "database" of one role, a call log. */
 function fake(initial: { target?: Target; role?: ObservedRole | null } = {}) {
-  const world = { target: initial.target ?? { ready: true, primary: 'demo-1' } as Target, role: initial.role ?? null as ObservedRole | null, fail: null as Error | null };
+  const world = { target: initial.target ?? { ready: true, primary: 'demo-1' } as Target, role: initial.role ?? null as ObservedRole | null, fail: null as Error | null, hold: null as Promise<void> | null };
   const calls: string[] = [];
   const watchers: ((e: AnyEventObject) => void)[] = [];
   const machine = userMachine.provide({
@@ -26,6 +26,7 @@ function fake(initial: { target?: Target; role?: ObservedRole | null } = {}) {
       resolveTarget: fromPromise<Target, TargetInput>(async () => world.target),
       observeRole: fromPromise<Observation, UserEffectInput>(async ({ input }) => {
         calls.push(`observe on ${input.primary}`);
+        if (world.hold) await world.hold;
         if (world.fail) throw world.fail;
         return { role: world.role, missingRoles: [], password: { source: 'generated', secretName: 'demo-user-x', secretVersion: '1', rotatedAt: null }, at: '2026-01-01T00:00:00Z' };
       }),
@@ -158,4 +159,34 @@ test('a spec change while applying is not lost: the machine applies again for th
   assert.equal(actor.getSnapshot().value, 'applied');
   assert.equal(actor.getSnapshot().context.appliedGeneration, 2);
   assert.equal(f.world.role?.createdb, true);
+});
+
+test('a drift check of an applied role stays Applied and Ready while it looks, and drops Ready only for a real difference', async () => {
+  const f = fake();
+  const actor = createActor(f.machine, { input: input(spec({ createdb: true })) }).start();
+  await settle();
+  let release = () => {};
+  f.world.hold = new Promise<void>((r) => { release = r; });
+  f.poke({ type: 'resync.due' });
+  await settle();
+  assert.equal(actor.getSnapshot().value, 'observing');
+  const looking = selectUserStatus(actor.getSnapshot());
+  assert.deepEqual([looking.phase, looking.applied, looking.conditions.find((c) => c.type === 'Ready')?.status], ['Applied', true, 'True']);
+  assert.match(looking.phaseReason, /re-checking/);
+  // The same look that finds a hand-made change reports it while correcting it.
+  f.world.role = role({ createdb: false });
+  let correcting: ReturnType<typeof selectUserStatus> | null = null;
+  const sub = actor.subscribe((s) => { if (s.matches('drifted')) correcting = selectUserStatus(s); });
+  release();
+  await settle();
+  sub.unsubscribe();
+  assert.deepEqual(correcting && [(correcting as ReturnType<typeof selectUserStatus>).phase, (correcting as ReturnType<typeof selectUserStatus>).applied], ['Applying', false]);
+  assert.equal(selectUserStatus(actor.getSnapshot()).phase, 'Applied');
+  // A new generation is not "re-checking": it is Pending until applied.
+  f.world.hold = null;
+  actor.send({ type: 'spec.changed', spec: spec({ createdb: false }), generation: 2 });
+  const pendingNew = selectUserStatus(actor.getSnapshot());
+  assert.deepEqual([pendingNew.phase, pendingNew.applied], ['Pending', false]);
+  await settle();
+  assert.equal(selectUserStatus(actor.getSnapshot()).applied, true);
 });

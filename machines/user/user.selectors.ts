@@ -2,9 +2,9 @@
 import type { SnapshotFrom } from 'xstate';
 import type { UserMachine } from './user.machine.js';
 import { condition, type ConditionIntent } from '../shared/conditions.js';
+import { isRechecking, selectSqlObjectPhase, type SqlObjectPhase } from '../shared/sql-object-phase.js';
 
 export type UserSnapshot = SnapshotFrom<UserMachine>;
-export type SqlObjectPhase = 'Pending' | 'Applying' | 'Applied' | 'Retrying' | 'Failed' | 'Deleting';
 
 export interface UserStatusIntent {
   phase: SqlObjectPhase;
@@ -20,12 +20,7 @@ export interface UserStatusIntent {
 }
 
 export function selectUserPhase(s: UserSnapshot): SqlObjectPhase {
-  if (s.matches('deleting') || s.matches('deleted')) return 'Deleting';
-  if (s.matches('pending') || s.matches('waitingForCluster')) return 'Pending';
-  if (s.matches('applied')) return 'Applied';
-  if (s.matches('retrying')) return 'Retrying';
-  if (s.matches('failed')) return 'Failed';
-  return 'Applying';
+  return selectSqlObjectPhase(s);
 }
 
 export function selectUserStatus(s: UserSnapshot): UserStatusIntent {
@@ -35,7 +30,7 @@ export function selectUserStatus(s: UserSnapshot): UserStatusIntent {
   const reason = s.matches('waitingForCluster') || s.matches({ deleting: 'waiting' })
     ? `waiting for the cluster: ${c.waitingReason ?? 'not ready'}`
     : phase === 'Pending' ? 'finding the cluster\'s primary'
-      : phase === 'Applied' ? `role ${JSON.stringify(c.spec.name)} as declared on ${c.appliedOn ?? '?'}`
+      : phase === 'Applied' ? `role ${JSON.stringify(c.spec.name)} as declared on ${c.appliedOn ?? '?'}${isRechecking(s) ? ' (re-checking)' : ''}`
         : phase === 'Retrying' || phase === 'Failed' ? c.lastError ?? 'error'
           : phase === 'Deleting' ? (c.spec.reclaimPolicy === 'delete' ? 'dropping the role' : 'keeping the role (reclaimPolicy retain)')
             : s.matches('drifted') ? 'correcting drift' : 'applying';

@@ -108,6 +108,28 @@ test('role attributes and memberships equal pg_roles / pg_auth_members after eve
   assert.match(table, /flags\s+demo\s+flags\s+true\s+Applied\s+true/);
 });
 
+test('drift checks of an applied role keep it Applied and Ready: every status written across two checks says so', async () => {
+  const platform = JSON.parse(readFileSync(join(state, 'platform.json'), 'utf8')) as { redisUrl: string };
+  const { RedisResourceStore } = await import('../../adapters/local/redis-store.js');
+  const store = RedisResourceStore.connect(platform.redisUrl);
+  const key = { kind: 'PostgresUser', namespace: 'default', name: 'flags' };
+  const seen: string[] = [];
+  const reads: Promise<void>[] = [];
+  const stop = await store.watch((e) => {
+    if (e.key.kind !== key.kind || e.key.name !== key.name) return;
+    reads.push(store.get(key).then((r) => {
+      const status = r?.status as { phase?: string; phaseReason?: string; conditions?: { type: string; status: string }[] } | undefined;
+      seen.push(`${String(status?.phase)} ready=${String(status?.conditions?.find((c) => c.type === 'Ready')?.status)} ${String(status?.phaseReason)}`);
+    }));
+  });
+  await new Promise((r) => setTimeout(r, 8_000)); // PGOP_SQL_RESYNC_SECONDS=3: at least two drift checks
+  await stop();
+  await Promise.all(reads);
+  await store.close();
+  assert.ok(seen.some((s) => s.includes('re-checking')), `a drift check ran and was written: ${seen.join(' | ')}`);
+  for (const s of seen) assert.match(s, /^Applied ready=True /, seen.join(' | '));
+});
+
 test('a rotated Secret\'s password logs in and the old one is refused; no password reaches status or logs', async () => {
   await apply(basicAuth('reporting-login', 'reporting', 'first-Pa55word'), user('reporting', { name: 'reporting', passwordSecret: { name: 'reporting-login' } }));
   const first = await applied('pguser', 'reporting');
