@@ -4,7 +4,7 @@
 import type { PostgresClusterSpec } from '../crds/postgrescluster.js';
 import { definitions } from '../crds/registry.js';
 import { register, type KindRegistration } from '../actors/registry.js';
-import type { ChangeFeed } from '../actors/binding.js';
+import type { ChangeFeed, RuntimeView } from '../actors/binding.js';
 import { postgresClusterBinding } from '../actors/bindings/postgrescluster.binding.js';
 import { poolerBinding } from '../actors/bindings/pooler.binding.js';
 import { createPoolerImplementations } from '../adapters/implementations/pooler.impl.js';
@@ -56,9 +56,13 @@ export interface OperatorDeps {
 }
 
 /** The SQL object kinds (PostgresUser, PostgresDatabase) act as the superuser on the cluster's primary. */
-export const sqlObjectDeps = (deps: OperatorDeps): SqlObjectDeps => ({
+export const sqlObjectDeps = (deps: OperatorDeps, runtime?: RuntimeView): SqlObjectDeps => ({
   store: deps.store, secrets: deps.secrets, log: deps.log,
   endpoint: (cluster, instance) => deps.platform.superuserEndpoint(cluster, instance),
+  ...(runtime ? { primaries: {
+    changes: runtime.onChange,
+    currentPrimary: (c: ClusterRef) => (runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined)?.context.currentPrimary ?? null,
+  } } : {}),
 });
 
 export const clusterKey = (c: ClusterRef): ResourceKey => ({ kind: 'PostgresCluster', namespace: c.namespace, name: c.name });
@@ -91,8 +95,8 @@ export const registrations: readonly KindRegistration<OperatorDeps>[] = [
     poolers: deps.poolers, platform: deps.platform, log: deps.log,
     clusterSnapshot: (c) => runtime.snapshot(clusterKey(c)) as ClusterSnapshot | undefined,
   })),
-  register(postgresUserBinding, (deps: OperatorDeps) => createUserImplementations(sqlObjectDeps(deps))),
-  register(postgresDatabaseBinding, (deps: OperatorDeps) => createDatabaseImplementations(sqlObjectDeps(deps))),
+  register(postgresUserBinding, (deps: OperatorDeps, runtime) => createUserImplementations(sqlObjectDeps(deps, runtime))),
+  register(postgresDatabaseBinding, (deps: OperatorDeps, runtime) => createDatabaseImplementations(sqlObjectDeps(deps, runtime))),
   register(shardRangeBinding, (deps: OperatorDeps) => createShardRangeImplementations({ store: deps.store })),
   // No effects: the catalog machine only checks entries and publishes them in status.
   register(imageCatalogBinding, () => ({})),

@@ -63,7 +63,7 @@ export function createDatabaseImplementations(deps: SqlObjectDeps) {
         return { at: now().toISOString() };
       }),
 
-      watchForChanges: changeWatcher(null, { ...defaultWatchTiming(), ...deps.timing }),
+      watchForChanges: changeWatcher(null, { ...defaultWatchTiming(), ...deps.timing }, deps.primaries && { ...deps.primaries, store: deps.store }),
     },
   } satisfies Parameters<typeof databaseMachine.provide>[0];
 }

@@ -5,7 +5,7 @@ import type { Endpoint } from '../sql/connect.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { Logger } from '../logging/logger.js';
 import type { ResourceRef } from '../../machines/user/user.types.js';
-import type { WatchTiming } from './change-watcher.js';
+import type { PrimaryWatch, WatchTiming } from './change-watcher.js';
 
 export interface SqlObjectDeps {
   store: ResourceReader;
@@ -16,4 +16,6 @@ export interface SqlObjectDeps {
   /** A new random password (tests may pin it). */
   generatePassword?: () => string;
   timing?: Partial<WatchTiming>;
+  /** Follows each cluster's primary, so an applied object is checked on a new one at once (the runtime's view). */
+  primaries?: Omit<PrimaryWatch, 'store'>;
 }

@@ -68,7 +68,7 @@ export function createUserImplementations(deps: SqlObjectDeps) {
         return { at: now().toISOString() };
       }),
 
-      watchForChanges: changeWatcher(deps.secrets, { ...defaultWatchTiming(), ...deps.timing }),
+      watchForChanges: changeWatcher(deps.secrets, { ...defaultWatchTiming(), ...deps.timing }, deps.primaries && { ...deps.primaries, store: deps.store }),
     },
   } satisfies Parameters<typeof userMachine.provide>[0];
 }

@@ -19,7 +19,10 @@ const effectInput = ({ context }: { context: UserContext }): UserEffectInput => 
 
 /** Retry backoff: 1 s doubling to 30 s. */
 export const retryDelayMs = (attempts: number) => Math.min(30_000, 1000 * 2 ** Math.min(Math.max(attempts - 1, 0), 5));
-const watchNothing = (context: UserContext) => ({ resource: { namespace: context.namespace, name: context.name }, secretName: null, secretVersion: null, lastCheckedAt: null });
+const watchNothing = (context: UserContext) => ({
+  resource: { namespace: context.namespace, name: context.name }, cluster: { namespace: context.namespace, name: context.spec.cluster.name },
+  appliedOn: null, secretName: null, secretVersion: null, lastCheckedAt: null,
+});
 
 export const userMachine = setup({
   types: {
@@ -139,9 +142,10 @@ export const userMachine = setup({
       invoke: {
         id: 'watchForChanges',
         src: 'watchForChanges',
-        description: 'Re-armed on restore (callback actors restart): sends secret.changed when the password Secret changes and resync.due when the drift check is due.',
+        description: 'Re-armed on restore (callback actors restart): sends secret.changed when the password Secret changes, resync.due when the drift check is due and cluster.changed when the cluster\'s primary is no longer the one it was applied on.',
         input: ({ context }) => ({
           resource: { namespace: context.namespace, name: context.name },
+          cluster: { namespace: context.namespace, name: context.spec.cluster.name }, appliedOn: context.appliedOn,
           secretName: context.password?.secretName ?? null, secretVersion: context.password?.secretVersion ?? null,
           lastCheckedAt: context.lastCheckedAt, wakeAfterMs: null,
         }),

@@ -67,9 +67,12 @@ export interface UserEffectInput {
 export interface ExecuteInput extends UserEffectInput { actions: RoleAction[] }
 export interface ExecuteOutput { at: string }
 
-/** What the change watcher in `applied` needs: the Secret version the role was checked against, and when. */
+/** What the change watcher in `applied` needs: the Secret version the role was checked against, where, and when. */
 export interface WatchInput {
   resource: ResourceRef;
+  cluster: ResourceRef;
+  /** The primary (or shard primaries) the object was last applied or checked on; null while retrying. */
+  appliedOn: string | null;
   secretName: string | null;
   secretVersion: string | null;
   lastCheckedAt: string | null;

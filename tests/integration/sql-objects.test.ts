@@ -2,7 +2,8 @@
 // spec in pg_roles / pg_auth_members after every change, a rotated Secret's password logs in and the old one is
 // refused, hostile names are created exactly and nothing else changes, extensions and schemas appear and come
 // back after a hand-made drop, reclaim delete drops the database, an operator SIGKILLed mid-apply resumes, and a
-// failover in the middle of applying a user finishes the work on the new primary.
+// failover in the middle of applying a user finishes the work on the new primary, and a switchover has applied
+// objects checked on the new primary at once.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync } from 'node:fs';
@@ -247,3 +248,24 @@ test('a failover in the middle of applying a user finishes the work on the new p
   assert.equal(done.status?.appliedOn, c.status?.currentPrimary);
   assert.deepEqual(await role('after_failover'), expected(spec));
 });
+
+test('after a switchover, applied users and databases are checked on the new primary at once, not at the next drift check', async () => {
+  // The operator again, with drift checks an hour apart: only the primary's move can bring a check forward.
+  const stopped = await cluster.ok(['local', 'kill', 'operator', '--signal', 'TERM']);
+  const stoppedPid = Number(/\(pid (\d+)\)/.exec(stopped)?.[1]);
+  await eventually(async () => isAlive(stoppedPid), (alive) => !alive, 30_000);
+  const restarted = await pgop(['local', 'up', '--state-dir', state], { PGOP_SQL_RESYNC_SECONDS: '3600' });
+  assert.equal(restarted.code, 0, restarted.stderr);
+  const from = (await cluster.waitFor('Ready', allReady, 180_000)).status?.currentPrimary ?? '';
+  for (const [kind, name] of [['pguser', 'flags'], ['pgdb', 'hostile']] as const) {
+    assert.equal((await applied(kind, name)).status?.appliedOn, from, `${kind} ${name} was applied on the primary`);
+  }
+  await cluster.ok(['local', 'switchover', 'demo', '--timeout', '120']);
+  const to = (await cluster.waitFor('Ready', allReady, 120_000)).status?.currentPrimary ?? '';
+  assert.notEqual(to, from, 'the switchover moved the primary');
+  for (const [kind, name] of [['pguser', 'flags'], ['pgdb', 'hostile']] as const) {
+    const r = await eventually(() => get(kind, name), (o) => o.status?.appliedOn === to && o.status.phase === 'Applied', 90_000);
+    assert.equal(r.status?.applied, true, `${kind} ${name} is applied on ${to}`);
+  }
+});
+
