@@ -9,6 +9,18 @@ test('a deleted primary Pod is not recreated while running replicas can replace 
   assert.deepEqual(recreatable(actor.getSnapshot(), 61_000, 60_000), ['demo-1', 'demo-2', 'demo-3'], 'after the grace period it comes back anyway');
 });
 
+test('replicas lost only because they stopped streaming from the deleted primary still hold its Pod back for the failover', async () => {
+  const { actor } = await readyCluster(3);
+  try {
+    actor.send({ type: 'instance.lost', instance: 'demo-1', reason: 'agent not answering', gone: false });
+    for (const n of ['demo-2', 'demo-3']) actor.send({ type: 'instance.lost', instance: n, reason: 'postgres runs as a replica but does not stream', gone: false });
+    assert.deepEqual(recreatable(actor.getSnapshot(), 0, 60_000), ['demo-2', 'demo-3']);
+    // With the replicas' Pods gone as well (a whole-platform restart) nobody can take over: the primary comes back first.
+    for (const n of ['demo-2', 'demo-3']) actor.send({ type: 'instance.lost', instance: n, reason: 'instance gone', gone: true });
+    assert.deepEqual(recreatable(actor.getSnapshot(), 0, 60_000), ['demo-1', 'demo-2', 'demo-3']);
+  } finally { actor.stop(); }
+});
+
 test('a primary nothing can replace comes back at once', async () => {
   const { actor } = await readyCluster(1);
   assert.deepEqual(recreatable(actor.getSnapshot(), 0, 60_000), ['demo-1']);

@@ -8,17 +8,19 @@ import type { K8sPlatform } from './k8s-platform.js';
 import type { Logger } from '../logging/logger.js';
 import { desiredRoleLabels, type RoleLabel } from './specs/role-labels.js';
 import { powerStage, selectStoppedInstances } from '../../machines/cluster/power.selectors.js';
+import { hasFailoverCandidate } from '../../machines/cluster/cluster.logic.js';
 
 /**
  * The members whose lost Pods may be recreated now. A lost primary comes back once the failover replaced it, when
- * nothing can replace it (no running replica, or the plan waits for a safe candidate: its return is then the way
+ * nothing can replace it (no failover candidate, or the plan waits for a safe candidate: its return is then the way
  * out), or after a grace period. Back at once, it would simply lead again: a deleted primary Pod would never fail over.
  */
 export function recreatable(snap: ClusterSnapshot, primaryMissingForMs: number, graceMs: number): string[] {
   const ctx = snap.context;
   const plan = (snap.children as Record<string, { getSnapshot(): { value: unknown } } | undefined>).failover;
   const waitingForCandidate = plan?.getSnapshot().value === 'waitingForSafeCandidate';
-  const replaceable = ctx.members.some((m) => m.name !== ctx.currentPrimary && m.phase === 'running');
+  // The failover's own rule: a replica that stopped streaming because its primary went is still a candidate.
+  const replaceable = hasFailoverCandidate(ctx);
   const holdPrimary = (snap.matches('failingOver') && !waitingForCandidate) || (replaceable && primaryMissingForMs < graceMs);
   // A fenced or hibernating instance's lost Pod stays away until it is released (ADR 0028, 0037).
   const stopped = selectStoppedInstances(snap);

@@ -29,11 +29,18 @@ export function primaryNeedsFailover(ctx: ClusterContext): boolean {
   if (!primary || (primary.phase !== 'lost' && primary.phase !== 'failed')) return false;
   // A fenced primary was stopped on purpose: no failover replaces it (lifting the fence brings it back).
   if (isFenced(ctx, primary.name)) return false;
-  // With every replica gone too (a whole-platform restart) there is nobody to promote; the primary may well come
-  // back in place first. A replica that is merely not streaming (its primary is gone) is a candidate.
-  const candidate = (m: Member) => m.name !== primary.name && !ctx.goneInstances.includes(m.name) && !isFenced(ctx, m.name) && (m.phase === 'running' || m.phase === 'lost');
-  if (!liveMembers(ctx).some(candidate)) return false;
+  if (!hasFailoverCandidate(ctx)) return false;
   return ctx.leaseState === 'expired' || ctx.goneInstances.includes(primary.name);
+}
+
+/**
+ * Whether a replica could take over from the current primary. With every replica gone too (a whole-platform restart)
+ * there is nobody to promote; the primary may well come back in place first. A replica that is merely not streaming
+ * (its primary is gone) is a candidate.
+ */
+export function hasFailoverCandidate(ctx: ClusterContext): boolean {
+  const candidate = (m: Member) => m.name !== ctx.currentPrimary && !ctx.goneInstances.includes(m.name) && !isFenced(ctx, m.name) && (m.phase === 'running' || m.phase === 'lost');
+  return liveMembers(ctx).some(candidate);
 }
 
 export const replicaNames = (ctx: ClusterContext) => liveMembers(ctx).filter((m) => m.name !== ctx.currentPrimary).map((m) => m.name);
